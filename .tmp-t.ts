@@ -1,0 +1,13 @@
+import { PgliteDatabase } from '/work/main/src/adapters/store/pglite.ts';
+import { PostgresDatabase } from '/work/main/src/adapters/store/postgres.ts';
+import { migrate } from '/work/main/src/adapters/store/migrate.ts';
+let t = Date.now();
+const db = await PgliteDatabase.open(undefined);
+console.log('open', Date.now()-t); t=Date.now();
+console.log(await migrate(db), Date.now()-t);
+console.log(await db.query("insert into users(username,display_name,password_hash) values('a','a','x') returning *"));
+await db.close();
+const p = new PostgresDatabase('postgres://postgres@127.0.0.1:5432/test', 4);
+await p.query('drop schema public cascade; create schema public').catch(e=>console.log(e.message));
+console.log(await migrate(p));
+await p.close();

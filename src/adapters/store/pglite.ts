@@ -1,0 +1,75 @@
+import { PGlite, types } from '@electric-sql/pglite';
+import { DatabaseError, type Database, type Row, type Sql } from '../../ports/database.ts';
+
+/**
+ * PostgreSQL compiled to WASM, embedded in the process, data under DATA_DIR/db.
+ * PGlite has a single connection, so every statement and transaction is queued here: a statement
+ * issued while another caller's transaction is open would otherwise run inside that transaction.
+ */
+export class PgliteDatabase implements Database {
+  readonly kind = 'pglite';
+  private tail: Promise<unknown> = Promise.resolve();
+  private isClosed = false;
+
+  private constructor(private readonly pg: PGlite) {}
+
+  /** Opens (or creates) the database in `dataDir`; `undefined` means in memory. */
+  static async open(dataDir: string | undefined): Promise<PgliteDatabase> {
+    const pg = await PGlite.create(dataDir ?? 'memory://', {
+      parsers: { [types.INT8]: (v: string) => Number(v), [types.NUMERIC]: (v: string) => Number(v) },
+    });
+    return new PgliteDatabase(pg);
+  }
+
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(work, work);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private static async run<T extends Row>(pg: Pick<PGlite, 'query'>, text: string, params?: readonly unknown[]): Promise<T[]> {
+    try {
+      const result = await pg.query<T>(text, params as unknown[] | undefined);
+      return result.rows;
+    } catch (e) {
+      throw translate(e);
+    }
+  }
+
+  query<T extends Row = Row>(text: string, params?: readonly unknown[]): Promise<T[]> {
+    return this.exclusive(() => PgliteDatabase.run<T>(this.pg, text, params));
+  }
+
+  transaction<T>(work: (tx: Sql) => Promise<T>): Promise<T> {
+    return this.exclusive(async () => {
+      await PgliteDatabase.run(this.pg, 'BEGIN');
+      const tx: Sql = { query: (text, params) => PgliteDatabase.run(this.pg, text, params) };
+      try {
+        const result = await work(tx);
+        await PgliteDatabase.run(this.pg, 'COMMIT');
+        return result;
+      } catch (e) {
+        await PgliteDatabase.run(this.pg, 'ROLLBACK').catch(() => undefined);
+        throw e;
+      }
+    });
+  }
+
+  async ping(): Promise<void> {
+    await this.query('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    await this.exclusive(() => this.pg.close());
+  }
+}
+
+function translate(e: unknown): unknown {
+  if (e && typeof e === 'object' && 'code' in e) {
+    const err = e as { code?: string; message?: string; constraint?: string };
+    return new DatabaseError(err.code, err.message ?? 'database error', err.constraint, { cause: e });
+  }
+  return e;
+}

@@ -1,0 +1,41 @@
+import type { Database } from '../ports/database.ts';
+import type { EventLog } from '../ports/event-log.ts';
+import type { Fanout } from '../ports/fanout.ts';
+import type { RateLimiter } from '../ports/rate-limiter.ts';
+import type { Connector } from '../ports/connector.ts';
+import type { Auth } from './auth.ts';
+import type { Users } from './users.ts';
+import type { Conversations } from './conversations.ts';
+import type { Messages } from './messages.ts';
+import type { Receipts } from './receipts.ts';
+import type { Delivery } from './delivery.ts';
+import type { DeadLetters } from './dead-letters.ts';
+import type { Notifier } from './notify.ts';
+import type { Logger } from './logger.ts';
+
+/** A dependency the readiness probe checks. */
+export interface ReadinessCheck {
+  name: string;
+  check(): Promise<void>;
+}
+
+/** Everything the transports (HTTP, WebSocket, workers, CLI) use; built by src/compose.ts. */
+export interface App {
+  readonly logger: Logger;
+  readonly db: Database;
+  readonly eventLog: EventLog;
+  readonly fanout: Fanout;
+  readonly rateLimiter: RateLimiter;
+  readonly connectors: readonly Connector[];
+  readonly auth: Auth;
+  readonly users: Users;
+  readonly conversations: Conversations;
+  readonly messages: Messages;
+  readonly receipts: Receipts;
+  readonly delivery: Delivery;
+  readonly deadLetters: DeadLetters;
+  readonly notifier: Notifier;
+  readonly readiness: readonly ReadinessCheck[];
+  /** Closes every adapter; idempotent. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,207 @@
+/** Sending (idempotent, per-conversation seq, transactional outbox), history and message details. */
+import { createHash } from 'node:crypto';
+import type { Database, Sql } from '../ports/database.ts';
+import { conflict, invalid, notFound } from '../domain/errors.ts';
+import { normaliseChannels, previewOf, type Channel, type FilePayload, type Payload } from '../domain/message.ts';
+import { metrics } from '../metrics.ts';
+import { isUniqueViolation } from './sql-errors.ts';
+import { requireMember } from './membership.ts';
+import type { Notifier } from './notify.ts';
+import type { Receipts } from './receipts.ts';
+import { iso } from './conversations.ts';
+
+export interface SendRequest {
+  message_id: string;
+  conversation_id: number;
+  payload: { type: 'text'; content: string } | { type: 'file'; file_id: string };
+  channels?: string[];
+  to?: string;
+}
+
+export interface Accepted {
+  status: 'accepted';
+  message_id: string;
+  conversation_id: number;
+  seq: number;
+  created_at: string;
+}
+
+/** Looks up a completed file the sender may share and returns the payload to store (files feature). */
+export type FileResolver = (sql: Sql, senderId: number, fileId: string) => Promise<FilePayload>;
+
+export const MESSAGES_TOPIC = 'messages';
+
+export interface MessageView {
+  message_id: string;
+  conversation_id: number;
+  seq: number;
+  sender_id: number;
+  sender_username: string;
+  payload: Payload;
+  channels: Channel[];
+  status: string;
+  created_at: string;
+}
+
+const MESSAGE_COLUMNS = `m.id, m.conversation_id, m.seq, m.sender_id, u.username AS sender_username, m.payload, m.channels, m.status, m.created_at`;
+
+export class Messages {
+  /** Called after each commit so that the in-process relay does not wait for its next poll. */
+  onAccepted: () => void = () => undefined;
+
+  constructor(
+    private readonly db: Database,
+    private readonly notify: Notifier,
+    private readonly receipts: Receipts,
+    private readonly maxTextLength: number,
+    private readonly resolveFile?: FileResolver,
+  ) {}
+
+  /** Accepts a message: committed with its seq and outbox event, or the original answer on a retry. */
+  async send(senderId: number, senderUsername: string, req: SendRequest): Promise<{ accepted: Accepted; isReplay: boolean }> {
+    const channels = normaliseChannels(req.channels);
+    if (req.payload.type === 'text' && (req.payload.content.length === 0 || req.payload.content.length > this.maxTextLength)) {
+      throw invalid('validation-failed', `Text must have 1 to ${this.maxTextLength} characters`, { errors: [{ path: '/payload/content', message: `must have 1 to ${this.maxTextLength} characters` }] });
+    }
+    const requestHash = fingerprint(senderId, req, channels);
+    try {
+      const result = await this.db.transaction(async (tx) => {
+        const replay = await findReplay(tx, req.message_id, requestHash);
+        if (replay) return { accepted: replay, isReplay: true, event: undefined };
+        await requireMember(tx, req.conversation_id, senderId);
+        const payload = await this.storedPayload(tx, senderId, req.payload);
+        const [conv] = await tx.query(
+          `UPDATE conversations SET last_seq = last_seq + 1, last_message_at = now(), last_message_preview = $2, last_message_sender_id = $3
+            WHERE id = $1 RETURNING last_seq, last_message_at`,
+          [req.conversation_id, previewOf(payload), senderId],
+        );
+        const seq = Number(conv.last_seq);
+        await tx.query(
+          `INSERT INTO messages (id, conversation_id, seq, sender_id, payload, channels, recipient, request_hash, created_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+          [req.message_id, req.conversation_id, seq, senderId, JSON.stringify(payload), channels, req.to ?? null, requestHash, conv.last_message_at],
+        );
+        // The sender has seen its own message.
+        await tx.query('UPDATE members SET delivered_seq = $3, read_seq = $3 WHERE conversation_id = $1 AND user_id = $2', [req.conversation_id, senderId, seq]);
+        await tx.query('INSERT INTO outbox (topic, key, payload) VALUES ($1, $2, $3)', [MESSAGES_TOPIC, String(req.conversation_id), JSON.stringify({ message_id: req.message_id, conversation_id: req.conversation_id, seq })]);
+        const createdAt = iso(conv.last_message_at);
+        const accepted: Accepted = { status: 'accepted', message_id: req.message_id, conversation_id: req.conversation_id, seq, created_at: createdAt };
+        return { accepted, isReplay: false, event: { payload, seq, createdAt } };
+      });
+      if (result.event) {
+        metrics.messagesAccepted.inc();
+        this.onAccepted();
+        this.notify.toConversation(req.conversation_id, 'message.created', {
+          message_id: req.message_id, conversation_id: req.conversation_id, seq: result.event.seq, sender_id: senderId,
+          sender_username: senderUsername, payload: result.event.payload, channels, created_at: result.event.createdAt,
+        });
+      }
+      return { accepted: result.accepted, isReplay: result.isReplay };
+    } catch (e) {
+      // Two identical requests raced: the loser answers as a replay (or a conflict).
+      if (isUniqueViolation(e)) {
+        const replay = await findReplay(this.db, req.message_id, requestHash);
+        if (replay) return { accepted: replay, isReplay: true };
+      }
+      throw e;
+    }
+  }
+
+  /** History of a conversation: newest first by offset, or oldest first after a seq, or before a seq. */
+  async history(userId: number, conversationId: number, q: { limit: number; offset: number; after_seq?: number; before_seq?: number }) {
+    const me = await requireMember(this.db, conversationId, userId);
+    let rows;
+    let total: number;
+    if (q.after_seq !== undefined) {
+      rows = await this.db.query(`SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id WHERE m.conversation_id = $1 AND m.seq > $2 ORDER BY m.seq ASC LIMIT $3`, [conversationId, q.after_seq, q.limit + 1]);
+      total = Math.max(0, me.lastSeq - q.after_seq);
+    } else if (q.before_seq !== undefined) {
+      rows = await this.db.query(`SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id WHERE m.conversation_id = $1 AND m.seq < $2 ORDER BY m.seq DESC LIMIT $3`, [conversationId, q.before_seq, q.limit + 1]);
+      total = Math.max(0, Math.min(q.before_seq - 1, me.lastSeq));
+    } else {
+      rows = await this.db.query(`SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id WHERE m.conversation_id = $1 ORDER BY m.seq DESC LIMIT $2 OFFSET $3`, [conversationId, q.limit + 1, q.offset]);
+      total = me.lastSeq;
+    }
+    const hasMore = rows.length > q.limit;
+    const messages = rows.slice(0, q.limit).map(toView);
+    // Fetching counts as receiving: the newest seq returned is acknowledged for this member.
+    const newest = Math.max(0, ...messages.map((m) => m.seq));
+    if (newest > me.deliveredSeq) await this.receipts.acknowledge(userId, conversationId, newest);
+    return { messages, total, limit: q.limit, offset: q.after_seq === undefined && q.before_seq === undefined ? q.offset : 0, has_more: hasMore };
+  }
+
+  /** Messages after `afterSeq`, oldest first, for WebSocket catch-up. */
+  async since(conversationId: number, afterSeq: number, limit: number): Promise<MessageView[]> {
+    const rows = await this.db.query(`SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id WHERE m.conversation_id = $1 AND m.seq > $2 ORDER BY m.seq ASC LIMIT $3`, [conversationId, afterSeq, limit]);
+    return rows.map(toView);
+  }
+
+  /** One message with per-recipient and per-channel statuses and its history; 404 unless the caller is a member. */
+  async details(userId: number, messageId: string) {
+    const rows = await this.db.query(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id
+        WHERE m.id = $1 AND EXISTS (SELECT 1 FROM members x WHERE x.conversation_id = m.conversation_id AND x.user_id = $2)`,
+      [messageId, userId],
+    );
+    if (!rows[0]) throw notFound('message-not-found', `Message ${messageId} does not exist or is not visible to you`);
+    const view = toView(rows[0]);
+    const [recipients, channels, history] = await Promise.all([
+      this.db.query(
+        `SELECT m.user_id, m.delivered_seq, m.read_seq, m.delivered_at, m.read_at FROM members m WHERE m.conversation_id = $1 AND m.user_id <> $2 ORDER BY m.user_id`,
+        [view.conversation_id, view.sender_id],
+      ),
+      this.db.query('SELECT channel, status, updated_at, error, attempts FROM message_channels WHERE message_id = $1 ORDER BY channel', [messageId]),
+      this.db.query('SELECT status, channel, detail, at FROM message_status_history WHERE message_id = $1 ORDER BY id', [messageId]),
+    ]);
+    const isRouted = view.status !== 'accepted';
+    return {
+      ...view,
+      statuses: {
+        recipients: view.channels.includes('internal')
+          ? recipients.map((r) => {
+              const status = Number(r.read_seq) >= view.seq ? 'read' : Number(r.delivered_seq) >= view.seq ? 'delivered' : isRouted ? 'sent' : 'accepted';
+              const at = status === 'read' ? r.read_at : status === 'delivered' ? r.delivered_at : null;
+              return { user_id: Number(r.user_id), status, at: at ? iso(at) : null };
+            })
+          : [],
+        channels: channels.map((c) => ({ channel: String(c.channel), status: String(c.status), at: iso(c.updated_at), attempts: Number(c.attempts), ...(c.error ? { error: String(c.error) } : {}) })),
+      },
+      history: history.map((h) => ({ status: String(h.status), ...(h.channel ? { channel: String(h.channel) } : {}), ...(h.detail ? { detail: String(h.detail) } : {}), at: iso(h.at) })),
+    };
+  }
+
+  private async storedPayload(tx: Sql, senderId: number, payload: SendRequest['payload']): Promise<Payload> {
+    if (payload.type === 'text') return { type: 'text', content: payload.content };
+    if (!this.resolveFile) throw invalid('file-not-found', `File ${payload.file_id} does not exist or is not completed`);
+    return this.resolveFile(tx, senderId, payload.file_id);
+  }
+}
+
+async function findReplay(sql: Sql, messageId: string, requestHash: string): Promise<Accepted | undefined> {
+  const rows = await sql.query('SELECT id, conversation_id, seq, request_hash, created_at FROM messages WHERE id = $1', [messageId]);
+  const row = rows[0];
+  if (!row) return undefined;
+  if (row.request_hash !== requestHash) throw conflict('idempotency-conflict', `Message ${messageId} was already sent with a different body or sender`);
+  return { status: 'accepted', message_id: messageId, conversation_id: Number(row.conversation_id), seq: Number(row.seq), created_at: iso(row.created_at) };
+}
+
+function fingerprint(senderId: number, req: SendRequest, channels: Channel[]): string {
+  return createHash('sha256').update(JSON.stringify([senderId, req.conversation_id, canonicalPayload(req.payload), channels, req.to ?? null])).digest('hex');
+}
+
+// Key order of the client's JSON must not matter for idempotency.
+const canonicalPayload = (p: SendRequest['payload']) => (p.type === 'text' ? ['text', p.content] : ['file', p.file_id]);
+
+export function toView(r: Record<string, unknown>): MessageView {
+  return {
+    message_id: String(r.id),
+    conversation_id: Number(r.conversation_id),
+    seq: Number(r.seq),
+    sender_id: Number(r.sender_id),
+    sender_username: String(r.sender_username),
+    payload: r.payload as Payload,
+    channels: r.channels as Channel[],
+    status: String(r.status),
+    created_at: iso(r.created_at),
+  };
+}

@@ -1,0 +1,127 @@
+/** The composition root: Config → adapters → App. The only module that imports adapters/. */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Config } from './config.ts';
+import type { Database } from './ports/database.ts';
+import type { App, ReadinessCheck } from './app/app.ts';
+import type { Logger } from './app/logger.ts';
+import { PgliteDatabase } from './adapters/store/pglite.ts';
+import { PostgresDatabase } from './adapters/store/postgres.ts';
+import { migrate } from './adapters/store/migrate.ts';
+import { MemoryEventLog } from './adapters/log/memory.ts';
+import { MemoryFanout } from './adapters/fanout/memory.ts';
+import { MemoryRateLimiter } from './adapters/ratelimit/memory.ts';
+import { MockConnector } from './adapters/connectors/mock.ts';
+import { Auth } from './app/auth.ts';
+import { Users } from './app/users.ts';
+import { Conversations } from './app/conversations.ts';
+import { Messages } from './app/messages.ts';
+import { Receipts } from './app/receipts.ts';
+import { Delivery } from './app/delivery.ts';
+import { DeadLetters } from './app/dead-letters.ts';
+import { Notifier } from './app/notify.ts';
+import { CHANNELS } from './domain/message.ts';
+import { reportPoolStats } from './metrics.ts';
+
+export interface ComposeOptions {
+  /** Run migrations while opening (default true). */
+  isMigrating?: boolean;
+  /** Seconds a claimed channel delivery may take before it is handed out again. */
+  deliveryLeaseMs?: number;
+}
+
+/** Opens the database chosen by the config (PGlite under DATA_DIR/db unless DATABASE_URL). */
+export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
+  if (config.store.url) {
+    const db = new PostgresDatabase(config.store.url, config.store.poolSize, (e) => logger.warn({ err: e }, 'idle database connection lost'));
+    reportPoolStats(() => db.poolStats);
+    return db;
+  }
+  const dir = path.join(config.dataDir, 'db');
+  await mkdir(dir, { recursive: true });
+  return PgliteDatabase.open(dir);
+}
+
+export async function runMigrations(db: Database): Promise<string[]> {
+  return migrate(db);
+}
+
+export async function compose(config: Config, logger: Logger, options: ComposeOptions = {}): Promise<App> {
+  const db = await openDatabase(config, logger);
+  try {
+    if (options.isMigrating ?? true) {
+      const applied = await migrate(db);
+      if (applied.length) logger.info({ applied }, 'database migrated');
+    }
+    return await assemble(config, logger, db, options);
+  } catch (e) {
+    await db.close();
+    throw e;
+  }
+}
+
+async function assemble(config: Config, logger: Logger, db: Database, options: ComposeOptions): Promise<App> {
+  const eventLog = new MemoryEventLog();
+  const fanout = new MemoryFanout();
+  const rateLimiter = new MemoryRateLimiter();
+  const adapters = { database: db.kind, eventLog: 'memory', fanout: 'memory', rateLimiter: 'memory', connectors: 'mock' };
+  logger.info({ adapters }, 'adapters chosen');
+  if (db.kind === 'pglite') logger.info({ dir: path.join(config.dataDir, 'db') }, 'embedded PGlite database');
+  logger.warn({}, 'in-process event log: in-flight events are re-created from the database after a restart (set KAFKA_BROKERS for a durable log)');
+
+  const jwtSecret = config.auth.isEphemeralSecret ? await embeddedSecret(config.dataDir) : config.auth.jwtSecret;
+  const notifier = new Notifier(fanout, logger.child({ component: 'fanout' }));
+  const auth = new Auth(db, { ...config.auth, jwtSecret });
+  const receipts = new Receipts(db, notifier);
+  const connectorLog = logger.child({ component: 'connector' });
+  const connectors = CHANNELS.map((c) => new MockConnector(c, config.delivery.connectorLatencyMs, config.delivery.connectorFailureRate, connectorLog));
+  const delivery = new Delivery(db, eventLog, notifier, new Map(connectors.map((c) => [c.channel, c])), {
+    maxAttempts: config.delivery.maxAttempts,
+    backoffBaseMs: config.delivery.backoffBaseMs,
+    leaseMs: options.deliveryLeaseMs ?? 30_000,
+  }, logger.child({ component: 'worker.delivery' }));
+
+  const readiness: ReadinessCheck[] = [
+    { name: 'database', check: () => db.ping() },
+    { name: 'event_log', check: () => eventLog.ping() },
+    { name: 'fanout', check: () => fanout.ping() },
+  ];
+  let closing: Promise<void> | undefined;
+  return {
+    logger,
+    db,
+    eventLog,
+    fanout,
+    rateLimiter,
+    connectors,
+    auth,
+    users: new Users(db),
+    conversations: new Conversations(db, notifier, config.limits.maxGroupMembers),
+    messages: new Messages(db, notifier, receipts, config.limits.maxTextLength),
+    receipts,
+    delivery,
+    deadLetters: new DeadLetters(db),
+    notifier,
+    readiness,
+    close: () =>
+      (closing ??= (async () => {
+        await eventLog.close();
+        await fanout.close();
+        await rateLimiter.close();
+        await db.close();
+      })()),
+  };
+}
+
+/** Embedded mode without JWT_SECRET_KEY: a random secret kept in DATA_DIR so tokens survive restarts. */
+async function embeddedSecret(dataDir: string): Promise<string> {
+  const file = path.join(dataDir, 'jwt-secret');
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch {
+    await mkdir(dataDir, { recursive: true });
+    const secret = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url');
+    await writeFile(file, secret, { mode: 0o600, flag: 'wx' }).catch(() => undefined);
+    return (await readFile(file, 'utf8')).trim();
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * Environment → typed, validated, frozen Config. The only module that reads process.env.
+ * Every problem is reported at once; unset variables mean the embedded default.
+ */
+import path from 'node:path';
+
+export type Role = 'api' | 'relay' | 'router' | 'connectors' | 'status' | 'scheduler';
+export const ALL_ROLES: readonly Role[] = ['api', 'relay', 'router', 'connectors', 'status', 'scheduler'];
+export const RATE_CLASSES = ['auth', 'send', 'write', 'chunk', 'read'] as const;
+export type RateClass = (typeof RATE_CLASSES)[number];
+
+export interface Config {
+  environment: string;
+  isEmbedded: boolean;
+  http: { port: number; host: string; publicUrl?: string };
+  dataDir: string;
+  store: { url?: string; poolSize: number };
+  kafka: { brokers: string[]; partitions: number; replicationFactor: number; clientId: string };
+  redis: { url?: string; password?: string };
+  s3: { endpoint?: string; bucket?: string; accessKey?: string; secretKey?: string; region: string; forcePathStyle: boolean };
+  auth: { jwtSecret: string; isEphemeralSecret: boolean; accessTtlSeconds: number; refreshTtlSeconds: number; registration: 'open' | 'closed'; demoUsers: boolean };
+  limits: { maxTextLength: number; maxGroupMembers: number; wsMaxPerUser: number; maxUploadBytes: number };
+  rateLimit: { enabled: boolean; perMinute: Record<RateClass, number> };
+  delivery: { maxAttempts: number; backoffBaseMs: number; connectorLatencyMs: number; connectorFailureRate: number };
+  gc: { retentionHours: number; batchSize: number; pushgatewayUrl?: string };
+  ws: { pingIntervalMs: number };
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads the environment; throws ConfigError listing every problem. */
+export function loadConfig(env: Env = process.env): Readonly<Config> {
+  const problems: string[] = [];
+  const str = (name: string, ...aliases: string[]) => {
+    for (const n of [name, ...aliases]) {
+      const v = env[n];
+      if (v !== undefined && v !== '') return v;
+    }
+    return undefined;
+  };
+  const int = (name: string, dflt: number, min = 0, max = Number.MAX_SAFE_INTEGER) => {
+    const raw = str(name);
+    if (raw === undefined) return dflt;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name} must be an integer between ${min} and ${max} (got "${raw}")`);
+      return dflt;
+    }
+    return n;
+  };
+  const num = (name: string, dflt: number, min: number, max: number) => {
+    const raw = str(name);
+    if (raw === undefined) return dflt;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < min || n > max) {
+      problems.push(`${name} must be a number between ${min} and ${max} (got "${raw}")`);
+      return dflt;
+    }
+    return n;
+  };
+  const bool = (name: string, dflt: boolean) => {
+    const raw = str(name);
+    if (raw === undefined) return dflt;
+    if (/^(1|true|yes|on)$/i.test(raw)) return true;
+    if (/^(0|false|no|off)$/i.test(raw)) return false;
+    problems.push(`${name} must be true or false (got "${raw}")`);
+    return dflt;
+  };
+
+  const databaseUrl = str('DATABASE_URL');
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) problems.push('DATABASE_URL must start with postgres:// or postgresql://');
+  const brokers = (str('KAFKA_BROKERS', 'KAFKA_BOOTSTRAP_SERVERS') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const redisUrl = str('REDIS_URL');
+  const s3Endpoint = str('S3_ENDPOINT', 'MINIO_ENDPOINT');
+  const minioSecure = str('MINIO_SECURE');
+  const s3EndpointUrl =
+    s3Endpoint && !/^https?:\/\//.test(s3Endpoint) ? `${minioSecure && /^(1|true)$/i.test(minioSecure) ? 'https' : 'http'}://${s3Endpoint}` : s3Endpoint;
+  const isEmbedded = !databaseUrl && brokers.length === 0 && !redisUrl;
+  const environment = str('ENVIRONMENT') ?? (isEmbedded ? 'development' : 'production');
+  const isProduction = environment === 'production';
+
+  let jwtSecret = str('JWT_SECRET_KEY');
+  const isEphemeralSecret = !jwtSecret;
+  if (!jwtSecret) {
+    if (!isEmbedded) problems.push('JWT_SECRET_KEY is required outside embedded mode (DATABASE_URL, KAFKA_BROKERS or REDIS_URL is set)');
+    jwtSecret = randomSecret();
+  } else if (jwtSecret.length < 16) problems.push('JWT_SECRET_KEY must be at least 16 characters');
+
+  const registration = str('REGISTRATION') ?? (isProduction ? 'closed' : 'open');
+  if (registration !== 'open' && registration !== 'closed') problems.push(`REGISTRATION must be open or closed (got "${registration}")`);
+
+  const perMinute = {} as Record<RateClass, number>;
+  const rateDefaults: Record<RateClass, number> = { auth: 30, send: 600, write: 300, chunk: 1200, read: 1200 };
+  for (const c of RATE_CLASSES) perMinute[c] = int(`RATE_LIMIT_${c.toUpperCase()}_PER_MINUTE`, rateDefaults[c], 1);
+
+  const dataDir = path.resolve(str('DATA_DIR') ?? './data');
+  const config: Config = {
+    environment,
+    isEmbedded,
+    http: { port: int('PORT', 8000, 0, 65535), host: str('HOST') ?? '0.0.0.0', publicUrl: str('PUBLIC_URL') },
+    dataDir,
+    store: { url: databaseUrl, poolSize: int('DATABASE_POOL_SIZE', 10, 1, 200) },
+    kafka: {
+      brokers,
+      partitions: int('KAFKA_PARTITIONS', 12, 1, 10_000),
+      replicationFactor: int('KAFKA_REPLICATION_FACTOR', 1, 1, 10),
+      clientId: str('KAFKA_CLIENT_ID') ?? 'chat4all',
+    },
+    redis: { url: redisUrl, password: str('REDIS_PASSWORD') },
+    s3: {
+      endpoint: s3EndpointUrl,
+      bucket: str('S3_BUCKET', 'MINIO_BUCKET'),
+      accessKey: str('S3_ACCESS_KEY', 'MINIO_ACCESS_KEY'),
+      secretKey: str('S3_SECRET_KEY', 'MINIO_SECRET_KEY'),
+      region: str('S3_REGION') ?? 'us-east-1',
+      forcePathStyle: bool('S3_FORCE_PATH_STYLE', true),
+    },
+    auth: {
+      jwtSecret,
+      isEphemeralSecret,
+      accessTtlSeconds: int('ACCESS_TOKEN_EXPIRE_MINUTES', 15, 1, 1440) * 60,
+      refreshTtlSeconds: int('REFRESH_TOKEN_EXPIRE_DAYS', 30, 1, 365) * 86400,
+      registration: registration === 'closed' ? 'closed' : 'open',
+      demoUsers: bool('DEMO_USERS', !isProduction),
+    },
+    limits: {
+      maxTextLength: int('MAX_TEXT_LENGTH', 4096, 1, 1_000_000),
+      maxGroupMembers: int('MAX_GROUP_MEMBERS', 1000, 3, 100_000),
+      wsMaxPerUser: int('WS_MAX_PER_USER', 10, 1, 10_000),
+      maxUploadBytes: int('MAX_UPLOAD_BYTES', 2 * 1024 ** 3, 1),
+    },
+    rateLimit: { enabled: bool('RATE_LIMIT_ENABLED', true), perMinute },
+    delivery: {
+      maxAttempts: int('DELIVERY_MAX_ATTEMPTS', 5, 1, 100),
+      backoffBaseMs: int('DELIVERY_BACKOFF_MS', 500, 1, 3_600_000),
+      connectorLatencyMs: int('CONNECTOR_MOCK_LATENCY_MS', 50, 0, 60_000),
+      connectorFailureRate: num('CONNECTOR_MOCK_FAILURE_RATE', 0, 0, 1),
+    },
+    gc: { retentionHours: int('GC_RETENTION_HOURS', 24, 0), batchSize: int('GC_BATCH_SIZE', 100, 1, 100_000), pushgatewayUrl: str('PUSHGATEWAY_URL') },
+    ws: { pingIntervalMs: int('WS_PING_INTERVAL_MS', 30_000, 100, 3_600_000) },
+    logLevel: str('LOG_LEVEL') ?? 'info',
+  };
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) problems.push(`LOG_LEVEL must be one of fatal,error,warn,info,debug,trace,silent`);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze(config);
+}
+
+/** The config as safe to log: secrets replaced. */
+export function redactConfig(config: Config): unknown {
+  const hide = (v?: string) => (v ? '[redacted]' : undefined);
+  return {
+    ...config,
+    store: { ...config.store, url: config.store.url?.replace(/\/\/([^@/]*)@/, '//[redacted]@') },
+    redis: { ...config.redis, url: config.redis.url?.replace(/\/\/([^@/]*)@/, '//[redacted]@'), password: hide(config.redis.password) },
+    s3: { ...config.s3, accessKey: hide(config.s3.accessKey), secretKey: hide(config.s3.secretKey) },
+    auth: { ...config.auth, jwtSecret: '[redacted]' },
+  };
+}
+
+function randomSecret(): string {
+  const bytes = new Uint8Array(32);
+  crypto.getRandomValues(bytes);
+  return Buffer.from(bytes).toString('base64url');
+}
+
+function deepFreeze<T extends object>(o: T): T {
+  for (const v of Object.values(o)) if (v && typeof v === 'object' && !Object.isFrozen(v)) deepFreeze(v as object);
+  return Object.freeze(o);
+}

@@ -1,0 +1,18 @@
+/** Real-time events pushed to clients (WebSocket frames carry these plus a timestamp). */
+import type { Channel, MessageStatus, Payload } from './message.ts';
+
+export interface EventMap {
+  'message.created': { message_id: string; conversation_id: number; seq: number; sender_id: number; sender_username: string; payload: Payload; channels: Channel[]; created_at: string };
+  'message.status': { message_id: string; conversation_id: number; seq: number; status: MessageStatus | 'pending'; user_id?: number; channel?: string; at: string; error?: string };
+  'conversation.created': { conversation_id: number; type: string; name: string | null; member_ids: number[] };
+  'conversation.read': { conversation_id: number; user_id: number; username: string; read_seq: number; read_at: string };
+  'member.joined': { conversation_id: number; user_id: number; username: string };
+  'member.left': { conversation_id: number; user_id: number; username: string };
+}
+
+export type EventType = keyof EventMap;
+export type ClientEvent<K extends EventType = EventType> = { type: K } & EventMap[K];
+
+/** Fan-out topics: every member's sockets listen to their conversations and to their own user topic. */
+export const conversationTopic = (conversationId: number) => `conv:${conversationId}`;
+export const userTopic = (userId: number) => `user:${userId}`;

@@ -1,0 +1,50 @@
+/** Message model and the monotonic status machine. */
+export const CHANNELS = ['whatsapp', 'instagram', 'messenger', 'telegram'] as const;
+export type ExternalChannel = (typeof CHANNELS)[number];
+export type Channel = 'internal' | ExternalChannel;
+
+export const MESSAGE_STATUSES = ['accepted', 'sent', 'delivered', 'read', 'failed'] as const;
+export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
+
+const rank: Record<MessageStatus, number> = { accepted: 0, sent: 1, delivered: 2, read: 3, failed: 4 };
+
+/**
+ * Statuses only move forward: accepted → sent → delivered → read. `failed` is terminal and can be
+ * reached from any non-final state (a replay from the dead-letter queue resets it explicitly).
+ */
+export function canTransition(from: MessageStatus, to: MessageStatus): boolean {
+  if (from === 'failed') return false;
+  if (to === 'failed') return from !== 'read' && from !== 'delivered';
+  return rank[to] > rank[from];
+}
+
+export function isFinal(status: MessageStatus): boolean {
+  return status === 'delivered' || status === 'read' || status === 'failed';
+}
+
+export type TextPayload = { type: 'text'; content: string };
+export type FilePayload = { type: 'file'; file_id: string; filename?: string; size_bytes?: number; mime_type?: string };
+export type Payload = TextPayload | FilePayload;
+
+/**
+ * Expands the requested channels: `all` means internal plus every external channel; duplicates
+ * are removed and the order is stable so that equal requests compare equal (idempotency).
+ */
+export function normaliseChannels(requested: readonly string[] | undefined): Channel[] {
+  const asked = requested && requested.length > 0 ? requested : ['internal'];
+  const set = new Set<Channel>();
+  for (const c of asked) {
+    if (c === 'all') {
+      set.add('internal');
+      CHANNELS.forEach((x) => set.add(x));
+    } else set.add(c as Channel);
+  }
+  const order: Channel[] = ['internal', ...CHANNELS];
+  return order.filter((c) => set.has(c));
+}
+
+/** Short preview of a payload for conversation lists. */
+export function previewOf(payload: Payload): string {
+  if (payload.type === 'text') return payload.content.length > 100 ? payload.content.slice(0, 100) : payload.content;
+  return `[File] ${payload.filename ?? payload.file_id}`;
+}

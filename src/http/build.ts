@@ -1,0 +1,84 @@
+/** Builds the Fastify server (never listens: main.ts and tests decide that). */
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import websocket from '@fastify/websocket';
+import type { App } from '../app/app.ts';
+import type { Config } from '../config.ts';
+import { handleError, sendProblem } from './problem.ts';
+import { validatorCompiler } from './validation.ts';
+import { Message, Problem } from './schemas.ts';
+import { metrics } from '../metrics.ts';
+import { authRoutes } from './routes/auth.ts';
+import { userRoutes } from './routes/users.ts';
+import { conversationRoutes } from './routes/conversations.ts';
+import { messageRoutes } from './routes/messages.ts';
+import { operationsRoutes } from './routes/operations.ts';
+import { channelRoutes } from './routes/channels.ts';
+import { WsGateway } from './ws.ts';
+import { webRoutes } from './routes/web.ts';
+
+export interface HttpOptions {
+  /** Extra route plugins (e.g. files) registered with the same app. */
+  plugins?: ((server: FastifyInstance) => Promise<void>)[];
+}
+
+export async function build(app: App, config: Config, options: HttpOptions = {}): Promise<{ server: FastifyInstance; gateway: WsGateway }> {
+  const server = Fastify({
+    loggerInstance: app.logger.child({ component: 'http' }) as unknown as FastifyBaseLogger,
+    // Requests are logged once, in onResponse, with their route and latency.
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && /^[\w.-]{8,128}$/.test(incoming) ? incoming : randomUUID();
+    },
+    requestIdHeader: false,
+    trustProxy: true,
+    bodyLimit: 1024 * 1024,
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  server.setValidatorCompiler(validatorCompiler);
+  server.setErrorHandler(handleError);
+  server.setNotFoundHandler((request, reply) => sendProblem(request, reply, 404, 'route-not-found', `No route ${request.method} ${request.url.split('?')[0]}`));
+  server.addSchema(Problem);
+  server.addSchema(Message);
+  server.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 16 * 1024 }, (_req, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
+
+  server.addHook('onSend', async (request, reply) => {
+    reply.header('X-Request-Id', request.id);
+  });
+  server.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    const level = reply.statusCode >= 500 ? 'error' : 'debug';
+    request.log[level]({ method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, trace_id: request.id }, 'request');
+  });
+
+  await server.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Chat4All API', version: '1.0.0', description: 'Unified messaging: conversations, messages, files and external channels. Errors are RFC 9457 problem documents.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    },
+    refResolver: { buildLocalReference: (json, _base, _frag, i) => String(json.$id ?? `def-${i}`) },
+  });
+  await server.register(swaggerUi, { routePrefix: '/docs' });
+  await server.register(websocket, { options: { maxPayload: 64 * 1024 } });
+
+  const gateway = new WsGateway(app, config);
+  await server.register(operationsRoutes(app));
+  await server.register(authRoutes(app, config));
+  await server.register(userRoutes(app, config));
+  await server.register(conversationRoutes(app, config));
+  await server.register(messageRoutes(app, config));
+  await server.register(channelRoutes(app, config));
+  await server.register(gateway.plugin());
+  for (const plugin of options.plugins ?? []) await server.register(plugin);
+  await server.register(webRoutes());
+  server.get('/openapi.json', { schema: { hide: true } }, async () => server.swagger());
+  server.addHook('onClose', async () => gateway.close());
+  return { server, gateway };
+}

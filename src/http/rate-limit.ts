@@ -1,0 +1,33 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { RateLimiter } from '../ports/rate-limiter.ts';
+import type { RateClass } from '../config.ts';
+import { rateLimited } from '../domain/errors.ts';
+import { metrics } from '../metrics.ts';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The rate-limit class of a route; routes without one are not limited. */
+    rateClass?: RateClass;
+  }
+}
+
+export interface RateLimitSettings { enabled: boolean; perMinute: Record<RateClass, number> }
+
+/**
+ * Fixed one-minute windows per caller (user id when authenticated, else client address) and
+ * route class. Runs after authentication so that a user's limit follows the user across addresses.
+ */
+export function rateLimit(limiter: RateLimiter, settings: RateLimitSettings) {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    const rateClass = request.routeOptions.config.rateClass;
+    if (!settings.enabled || !rateClass) return;
+    const who = request.principal ? `u${request.principal.userId}` : `ip${request.ip}`;
+    const limit = settings.perMinute[rateClass];
+    const d = await limiter.hit(`${rateClass}:${who}`, limit, 60);
+    reply.header('RateLimit-Limit', d.limit).header('RateLimit-Remaining', d.remaining).header('RateLimit-Reset', d.resetSeconds);
+    if (!d.isAllowed) {
+      metrics.rateLimitHits.inc({ class: rateClass });
+      throw rateLimited('rate-limited', `Too many requests of this kind; retry in ${d.resetSeconds} s`, { retry_after: d.resetSeconds });
+    }
+  };
+}

@@ -1,0 +1,86 @@
+/** JSON schemas of the public API: they validate requests and generate the OpenAPI document. */
+import { Type, type TSchema } from 'typebox';
+
+export const Id = Type.Integer({ minimum: 1, maximum: 9007199254740991 });
+export const Uuid = Type.String({ format: 'uuid' });
+const Timestamp = Type.String({ format: 'date-time' });
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+
+export const Problem = Type.Object(
+  {
+    type: Type.String(), title: Type.String(), status: Type.Integer(), detail: Type.String(), code: Type.String(),
+    instance: Type.String(), trace_id: Type.String(),
+    errors: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
+  },
+  { $id: 'Problem', additionalProperties: true, description: 'RFC 9457 problem document' },
+);
+export const problemRef = Type.Unsafe<unknown>({ $ref: 'Problem#' });
+/** Documents the problem responses a route may give. */
+export const problems = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, problemRef]));
+
+export const Pagination = Type.Object({
+  limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
+  offset: Type.Integer({ minimum: 0, default: 0 }),
+});
+
+export const PublicUser = Type.Object({ user_id: Id, username: Type.String(), display_name: Type.String(), created_at: Timestamp });
+export const UserSummary = Type.Object({ user_id: Id, username: Type.String(), display_name: Type.String() });
+
+export const Register = Type.Object({
+  username: Type.String({ minLength: 3, maxLength: 32, pattern: '^[A-Za-z0-9_.-]+$' }),
+  password: Type.String({ minLength: 8, maxLength: 256 }),
+  display_name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+});
+export const TokenRequest = Type.Object({
+  grant_type: Type.Optional(Type.Union([Type.Literal('password'), Type.Literal('client_credentials'), Type.Literal('refresh_token')])),
+  username: Type.Optional(Type.String({ maxLength: 256 })),
+  password: Type.Optional(Type.String({ maxLength: 256 })),
+  client_id: Type.Optional(Type.String({ maxLength: 256 })),
+  client_secret: Type.Optional(Type.String({ maxLength: 256 })),
+  refresh_token: Type.Optional(Type.String({ maxLength: 512 })),
+  scope: Type.Optional(Type.String({ maxLength: 512 })),
+});
+export const TokenPair = Type.Object({
+  access_token: Type.String(), token_type: Type.Literal('Bearer'), expires_in: Type.Integer(), refresh_token: Type.String(), scope: Type.String(),
+});
+
+export const Payload = Type.Union([
+  Type.Object({ type: Type.Literal('text'), content: Type.String({ minLength: 1 }) }),
+  Type.Object({ type: Type.Literal('file'), file_id: Uuid }),
+]);
+export const ChannelName = Type.Union(['internal', 'whatsapp', 'instagram', 'messenger', 'telegram', 'all'].map((c) => Type.Literal(c)));
+export const SendMessage = Type.Object({
+  message_id: Uuid,
+  conversation_id: Id,
+  payload: Payload,
+  channels: Type.Optional(Type.Array(ChannelName, { minItems: 1, maxItems: 6 })),
+  to: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+});
+export const Accepted = Type.Object({ status: Type.Literal('accepted'), message_id: Uuid, conversation_id: Id, seq: Type.Integer(), created_at: Timestamp });
+export const Message = Type.Object(
+  {
+    message_id: Uuid, conversation_id: Id, seq: Type.Integer(), sender_id: Id, sender_username: Type.String(),
+    payload: Type.Object({}, { additionalProperties: true }), channels: Type.Array(Type.String()), status: Type.String(), created_at: Timestamp,
+    statuses: Type.Optional(Type.Any()), history: Type.Optional(Type.Any()),
+  },
+  { $id: 'Message' },
+);
+export const messageRef = Type.Unsafe<unknown>({ $ref: 'Message#' });
+
+export const CreateConversation = Type.Object({
+  type: Type.Union([Type.Literal('private'), Type.Literal('group')]),
+  member_ids: Type.Array(Id, { minItems: 1, maxItems: 100_000 }),
+  name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  description: Type.Optional(Type.String({ maxLength: 2000 })),
+});
+export const ConversationDetails = Type.Object({
+  id: Id, conversation_id: Id, type: Type.String(), name: Nullable(Type.String()), description: Nullable(Type.String()), created_at: Timestamp,
+  member_count: Type.Integer(), last_seq: Type.Integer(),
+  members: Type.Array(Type.Object({ user_id: Id, username: Type.String(), display_name: Type.String(), role: Type.String(), read_seq: Type.Integer(), delivered_seq: Type.Integer() })),
+});
+export const ConversationListItem = Type.Object({
+  conversation_id: Id, conversation_type: Type.String(), conversation_name: Nullable(Type.String()), description: Nullable(Type.String()),
+  last_message_timestamp: Nullable(Timestamp), last_message_content: Nullable(Type.String()), last_message_sender: Nullable(Type.String()),
+  last_seq: Type.Integer(), unread_count: Type.Integer(), conversation_created_at: Timestamp,
+});
+export const ConversationIdParams = Type.Object({ id: Id });

@@ -1,0 +1,83 @@
+/** Runs a Chat4All process with some roles: the API and/or pipeline workers; graceful shutdown on SIGTERM. */
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Config, Role } from './config.ts';
+import { redactConfig } from './config.ts';
+import { compose, type ComposeOptions } from './compose.ts';
+import type { App } from './app/app.ts';
+import { build, type HttpOptions } from './http/build.ts';
+import { operationsRoutes } from './http/routes/operations.ts';
+import { Pipeline } from './workers/pipeline.ts';
+import type { RootLogger } from './logger.ts';
+
+export interface Running {
+  app: App;
+  server: FastifyInstance;
+  pipeline: Pipeline;
+  url: string;
+  /** Stops accepting, drains sockets and workers, closes adapters. */
+  stop(): Promise<void>;
+}
+
+export interface RunOptions extends ComposeOptions {
+  http?: HttpOptions;
+  pipeline?: Partial<ConstructorParameters<typeof Pipeline>[3]>;
+}
+
+export async function run(config: Config, roles: readonly Role[], logger: RootLogger, options: RunOptions = {}): Promise<Running> {
+  logger.info({ roles, config: redactConfig(config) }, 'starting');
+  const app = await compose(config, logger, options);
+  if (config.auth.demoUsers && roles.includes('api')) {
+    const created = await app.auth.ensureDemoUsers();
+    if (created) logger.warn({ users: 'user1..user5', demo_password: 'password123' }, 'demo users created: do not use DEMO_USERS=true in production');
+  }
+  const pipeline = new Pipeline(app.delivery, app.eventLog, logger, { relayPollMs: 100, schedulerPollMs: 500, unroutedAfterMs: 60_000, ...options.pipeline });
+  if (roles.includes('relay')) app.messages.onAccepted = () => pipeline.wakeRelay();
+  const server: FastifyInstance = roles.includes('api') ? (await build(app, config, options.http)).server : await operationsServer(app, logger);
+  await pipeline.start(roles);
+  const address = await server.listen({ port: config.http.port, host: config.http.host });
+  const url = config.http.publicUrl ?? address.replace('0.0.0.0', 'localhost').replace('[::]', 'localhost');
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      logger.info({}, 'shutting down');
+      await deadline(server.close(), 10_000, () => logger.warn({}, 'HTTP drain timed out'));
+      await deadline(pipeline.stop(), 15_000, () => logger.warn({}, 'worker drain timed out'));
+      await app.close();
+      logger.info({}, 'stopped');
+    })());
+  return { app, server, pipeline, url, stop };
+}
+
+/** Workers without the API still answer /health, /ready and /metrics (port 8000 by default). */
+async function operationsServer(app: App, logger: RootLogger): Promise<FastifyInstance> {
+  const server = Fastify({ loggerInstance: logger.child({ component: 'http' }) as unknown as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) });
+  await server.register(operationsRoutes(app));
+  return server;
+}
+
+async function deadline(work: Promise<unknown>, ms: number, onTimeout: () => void): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => (timer = setTimeout(() => (onTimeout(), resolve()), ms)));
+  await Promise.race([work.catch(() => undefined), timeout]);
+  clearTimeout(timer);
+}
+
+/** Stops on SIGTERM/SIGINT; a second signal exits at once. */
+export function stopOnSignals(running: Pick<Running, 'stop'>, logger: RootLogger): void {
+  let isStopping = false;
+  const onSignal = (signal: string) => {
+    if (isStopping) process.exit(1);
+    isStopping = true;
+    logger.info({ signal }, 'signal received');
+    running.stop().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        logger.error({ err: e }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+}

@@ -1,0 +1,54 @@
+/**
+ * Prometheus metrics of every Chat4All process. Names are part of the operations contract:
+ * dashboards (observability/) and alert rules use them, and a test checks they exist.
+ */
+import client from 'prom-client';
+
+export const registry = new client.Registry();
+client.collectDefaultMetrics({ register: registry });
+
+const counter = (name: string, help: string, labelNames: string[] = []) =>
+  new client.Counter({ name, help, labelNames, registers: [registry] });
+const gauge = (name: string, help: string, labelNames: string[] = []) =>
+  new client.Gauge({ name, help, labelNames, registers: [registry] });
+const histogram = (name: string, help: string, labelNames: string[], buckets: number[]) =>
+  new client.Histogram({ name, help, labelNames, buckets, registers: [registry] });
+
+const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+let poolStats: (() => { total: number; idle: number; waiting: number }) | undefined;
+/** Lets the database adapter report its pool on each scrape. */
+export const reportPoolStats = (source: typeof poolStats) => (poolStats = source);
+
+export const metrics = {
+  dbPool: new client.Gauge({
+    name: 'chat4all_db_pool_connections',
+    help: 'Database pool connections',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      const s = poolStats?.();
+      if (!s) return;
+      this.set({ state: 'total' }, s.total);
+      this.set({ state: 'idle' }, s.idle);
+      this.set({ state: 'waiting' }, s.waiting);
+    },
+  }),
+  httpDuration: histogram('http_request_duration_seconds', 'HTTP request latency', ['method', 'route', 'status_code'], latencyBuckets),
+  messagesAccepted: counter('chat4all_messages_accepted_total', 'Messages committed by POST /v1/messages'),
+  messageStatus: counter('chat4all_message_status_total', 'Message status transitions', ['status']),
+  pipelineLatency: histogram('chat4all_pipeline_latency_seconds', 'Time from acceptance to a status', ['status'], latencyBuckets),
+  channelDeliveries: counter('chat4all_channel_deliveries_total', 'Per-channel delivery outcomes', ['channel', 'status']),
+  connectorSends: counter('chat4all_connector_sends_total', 'Connector send attempts', ['channel', 'result']),
+  deadLettered: counter('chat4all_dead_lettered_total', 'Deliveries moved to the dead-letter queue', ['channel']),
+  outboxBacklog: gauge('chat4all_outbox_backlog', 'Outbox rows not yet published to the event log'),
+  dlqSize: gauge('chat4all_dlq_size', 'Dead letters not yet replayed'),
+  wsConnections: gauge('chat4all_ws_connections', 'Open WebSocket connections on this instance'),
+  rateLimitHits: counter('chat4all_rate_limit_hits_total', 'Requests refused by a rate limit', ['class']),
+  dbTransactionDuration: histogram('chat4all_db_transaction_duration_seconds', 'Database transaction latency', ['name'], latencyBuckets),
+  eventsPublished: counter('chat4all_events_published_total', 'Records appended to the event log', ['topic']),
+  eventsConsumed: counter('chat4all_events_consumed_total', 'Records handled by a consumer', ['topic', 'group']),
+  consumerLag: gauge('chat4all_consumer_lag', 'Records behind the end of the log', ['topic', 'partition', 'group']),
+  uploadsCleaned: counter('uploads_cleaned_total', 'Abandoned uploads removed by the garbage collector'),
+  cleanupDuration: gauge('cleanup_duration_seconds', 'Duration of the last garbage-collection run'),
+};

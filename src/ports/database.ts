@@ -1,0 +1,38 @@
+/** A row as returned by the driver: column name → value. */
+export type Row = Record<string, unknown>;
+
+/** Something that runs SQL: the database itself or an open transaction. */
+export interface Sql {
+  /** Runs one statement with $1… parameters; returns the rows (empty for non-SELECT without RETURNING). */
+  query<T extends Row = Row>(text: string, params?: readonly unknown[]): Promise<T[]>;
+}
+
+/**
+ * The relational store. The same SQL (PostgreSQL dialect) runs on PGlite and PostgreSQL.
+ * Adapters translate driver errors into DatabaseError with a SQLSTATE `code`.
+ */
+export interface Database extends Sql {
+  /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(work: (tx: Sql) => Promise<T>): Promise<T>;
+  /** Round-trip check for readiness probes; throws when the database does not answer. */
+  ping(): Promise<void>;
+  /** Name of the technology for logs and /ready ("pglite" | "postgres"). */
+  readonly kind: string;
+  /** Releases connections; idempotent. */
+  close(): Promise<void>;
+}
+
+/** A driver error with its SQLSTATE, e.g. 23505 unique_violation. */
+export class DatabaseError extends Error {
+  constructor(
+    readonly sqlState: string | undefined,
+    message: string,
+    readonly constraint?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+  get isUniqueViolation(): boolean {
+    return this.sqlState === '23505';
+  }
+}

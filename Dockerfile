@@ -1,0 +1,45 @@
+# syntax=docker/dockerfile:1
+# One image for every Chat4All role: `chat4all api`, `chat4all worker --roles …`, `chat4all gc`,
+# `chat4all migrate`, `chat4all start` (the default: everything in one process).
+#
+#   docker build -t chat4all/chat4all:0.1.0 .
+#   docker run --rm -p 8000:8000 chat4all/chat4all:0.1.0          # embedded mode, demo users
+#
+# The TypeScript sources run through tsx, a production dependency, so there is no compile step.
+
+ARG NODE_VERSION=22
+
+# ---- dependencies: production packages only -----------------------------------------------
+FROM node:${NODE_VERSION}-bookworm-slim AS deps
+WORKDIR /app
+ENV NODE_ENV=production
+COPY package.json package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --omit=dev --no-audit --no-fund
+
+# ---- runtime --------------------------------------------------------------------------------
+FROM node:${NODE_VERSION}-bookworm-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+
+# `chat4all` on the PATH, so `kubectl exec … -- chat4all users list` works in any container.
+RUN printf '#!/bin/sh\nexec node /app/bin/chat4all.js "$@"\n' > /usr/local/bin/chat4all \
+ && chmod 0755 /usr/local/bin/chat4all \
+ && mkdir -p /app/data \
+ && chown 1000:1000 /app/data
+
+# Code and dependencies stay owned by root (read-only for the app); only /app/data is writable.
+COPY --from=deps /app/node_modules ./node_modules
+# .dockerignore lets only package*.json, tsconfig.json, bin/, src/ (without tests) and web/ in.
+COPY . .
+
+# UID/GID 1000 is the "node" user of the official image; numeric so runAsNonRoot can verify it.
+USER 1000:1000
+EXPOSE 8000
+
+# Every role answers /health on port 8000 (PORT). One-shot commands (gc, migrate) exit first.
+HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8000) + '/health').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+
+ENTRYPOINT ["node", "/app/bin/chat4all.js"]
+CMD ["start"]

@@ -72,7 +72,7 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
   const jwtSecret = config.auth.isEphemeralSecret ? await embeddedSecret(config.dataDir) : config.auth.jwtSecret;
   const notifier = new Notifier(fanout, logger.child({ component: 'fanout' }));
   const auth = new Auth(db, { ...config.auth, jwtSecret });
-  const receipts = new Receipts(db, notifier);
+  const receipts = new Receipts(db, notifier, (e) => logger.warn({ err: e }, 'acks could not be applied; clients ack again with their next frames'));
   const connectorLog = logger.child({ component: 'connector' });
   const connectors = CHANNELS.map((c) => new MockConnector(c, config.delivery.connectorLatencyMs, config.delivery.connectorFailureRate, connectorLog));
   const delivery = new Delivery(db, eventLog, notifier, new Map(connectors.map((c) => [c.channel, c])), {
@@ -105,6 +105,7 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
     readiness,
     close: () =>
       (closing ??= (async () => {
+        await receipts.drain();
         await eventLog.close();
         await fanout.close();
         await rateLimiter.close();

@@ -15,8 +15,10 @@ export interface Config {
   http: { port: number; host: string; publicUrl?: string };
   dataDir: string;
   store: { url?: string; poolSize: number };
-  kafka: { brokers: string[]; partitions: number; replicationFactor: number; clientId: string };
-  redis: { url?: string; password?: string };
+  /** topicPrefix: prepended to every topic and consumer group (isolates deployments or test runs sharing a cluster). */
+  kafka: { brokers: string[]; partitions: number; replicationFactor: number; clientId: string; topicPrefix: string; sessionTimeoutMs: number };
+  /** keyPrefix: namespace of every Redis key and pub/sub channel (deployments or test runs sharing one Redis). */
+  redis: { url?: string; password?: string; keyPrefix: string };
   s3: { endpoint?: string; bucket?: string; accessKey?: string; secretKey?: string; region: string; forcePathStyle: boolean };
   auth: { jwtSecret: string; isEphemeralSecret: boolean; accessTtlSeconds: number; refreshTtlSeconds: number; registration: 'open' | 'closed'; demoUsers: boolean };
   limits: { maxTextLength: number; maxGroupMembers: number; wsMaxPerUser: number; maxUploadBytes: number };
@@ -112,8 +114,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       partitions: int('KAFKA_PARTITIONS', 12, 1, 10_000),
       replicationFactor: int('KAFKA_REPLICATION_FACTOR', 1, 1, 10),
       clientId: str('KAFKA_CLIENT_ID') ?? 'chat4all',
+      topicPrefix: str('KAFKA_TOPIC_PREFIX') ?? '',
+      sessionTimeoutMs: int('KAFKA_SESSION_TIMEOUT_MS', 10_000, 6000, 300_000),
     },
-    redis: { url: redisUrl, password: str('REDIS_PASSWORD') },
+    redis: { url: redisUrl, password: str('REDIS_PASSWORD'), keyPrefix: str('REDIS_KEY_PREFIX') ?? 'chat4all:' },
     s3: {
       endpoint: s3EndpointUrl,
       bucket: str('S3_BUCKET', 'MINIO_BUCKET'),

@@ -9,7 +9,7 @@ import { CHANNELS, type ExternalChannel, type Payload } from '../domain/message.
 import { metrics } from '../metrics.ts';
 import type { Logger } from './logger.ts';
 import type { Notifier } from './notify.ts';
-import { announce, applyStatus, settle } from './receipts.ts';
+import { announce, applyMoves, settle } from './settle.ts';
 import { iso } from './conversations.ts';
 
 export const channelTopic = (c: ExternalChannel) => `channel.${c}`;
@@ -70,13 +70,9 @@ export class Delivery {
           [work.map((w) => w.message_id), work.map((w) => w.channel), this.settings.leaseMs / 1000],
         );
       }
-      const changes = [];
-      for (const m of routed) {
-        const at = m.status === 'accepted' ? await applyStatus(tx, String(m.id), 'accepted', 'sent') : undefined;
-        if (at) changes.push({ message_id: String(m.id), conversation_id: Number(m.conversation_id), seq: Number(m.seq), status: 'sent' as const, at, createdAt: new Date(m.created_at as string).getTime() });
-      }
-      const byConversation = groupBy(routed, (m) => Number(m.conversation_id));
-      for (const [conversationId, msgs] of byConversation) changes.push(...(await settle(tx, conversationId, { messageIds: msgs.map((m) => String(m.id)) })));
+      // Handed to every target: accepted → sent; then whatever cursors already passed (fast-path acks).
+      const sent = await applyMoves(tx, routed.filter((m) => m.status === 'accepted').map((m) => ({ id: String(m.id), from: 'accepted' as const, to: 'sent' as const, row: m })));
+      const changes = [...sent, ...(await settle(tx, { messageIds: routed.map((m) => String(m.id)) }))];
       return { routed: { work, count: routed.length }, changes };
     });
     if (routed.work.length > 0) {
@@ -148,7 +144,7 @@ export class Delivery {
         if (rows.length === 0) return undefined;
         await tx.query('INSERT INTO message_status_history (message_id, status, channel, detail) VALUES ($1, $2, $3, $4)', [ev.message_id, ev.status, ev.channel, ev.error ?? null]);
         const conversationId = Number(rows[0].conversation_id);
-        const changes = await settle(tx, conversationId, { messageIds: [ev.message_id] });
+        const changes = await settle(tx, { messageIds: [ev.message_id] });
         return { conversationId, seq: Number(rows[0].seq), at: iso(rows[0].updated_at), changes };
       });
       if (!result) continue;
@@ -213,8 +209,3 @@ export class Delivery {
 
 const isExternal = (c: string): c is ExternalChannel => (CHANNELS as readonly string[]).includes(c);
 
-function groupBy<T, K>(items: T[], key: (t: T) => K): Map<K, T[]> {
-  const map = new Map<K, T[]>();
-  for (const item of items) map.set(key(item), [...(map.get(key(item)) ?? []), item]);
-  return map;
-}

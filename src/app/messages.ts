@@ -43,6 +43,28 @@ export interface MessageView {
   created_at: string;
 }
 
+type Acceptance = { accepted: Accepted; isReplay: boolean; event?: { payload: Payload } };
+
+// $1 id, $2 conversation, $3 sender, $4 payload, $5 channels, $6 recipient, $7 request hash, $8 preview.
+const ACCEPT_SQL = `
+  WITH member AS (SELECT 1 FROM members WHERE conversation_id = $2 AND user_id = $3),
+  conv AS (
+    UPDATE conversations SET last_seq = last_seq + 1, last_message_at = now(), last_message_preview = $8, last_message_sender_id = $3
+     WHERE id = $2 AND EXISTS (SELECT 1 FROM member) RETURNING last_seq, last_message_at),
+  msg AS (
+    INSERT INTO messages (id, conversation_id, seq, sender_id, payload, channels, recipient, request_hash, created_at)
+    SELECT $1, $2, conv.last_seq, $3, $4, $5, $6, $7, conv.last_message_at FROM conv RETURNING seq, created_at),
+  -- The sender's cursors step over its own message only when already caught up: jumping over
+  -- others' unread messages would mark them read without a receipt, status or conversation.read.
+  sender AS (
+    UPDATE members SET delivered_seq = CASE WHEN delivered_seq = msg.seq - 1 THEN msg.seq ELSE delivered_seq END,
+                       read_seq = CASE WHEN read_seq = msg.seq - 1 THEN msg.seq ELSE read_seq END
+      FROM msg WHERE conversation_id = $2 AND user_id = $3),
+  box AS (
+    INSERT INTO outbox (topic, key, payload)
+    SELECT '${'messages'}', $2::text, jsonb_build_object('message_id', $1::uuid, 'conversation_id', $2::bigint, 'seq', msg.seq) FROM msg)
+  SELECT seq, created_at FROM msg`;
+
 const MESSAGE_COLUMNS = `m.id, m.conversation_id, m.seq, m.sender_id, u.username AS sender_username, m.payload, m.channels, m.status, m.created_at`;
 
 export class Messages {
@@ -65,46 +87,53 @@ export class Messages {
     }
     const requestHash = fingerprint(senderId, req, channels);
     try {
-      const result = await this.db.transaction(async (tx) => {
-        const replay = await findReplay(tx, req.message_id, requestHash);
-        if (replay) return { accepted: replay, isReplay: true, event: undefined };
-        await requireMember(tx, req.conversation_id, senderId);
-        const payload = await this.storedPayload(tx, senderId, req.payload);
-        const [conv] = await tx.query(
-          `UPDATE conversations SET last_seq = last_seq + 1, last_message_at = now(), last_message_preview = $2, last_message_sender_id = $3
-            WHERE id = $1 RETURNING last_seq, last_message_at`,
-          [req.conversation_id, previewOf(payload), senderId],
-        );
-        const seq = Number(conv.last_seq);
-        await tx.query(
-          `INSERT INTO messages (id, conversation_id, seq, sender_id, payload, channels, recipient, request_hash, created_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-          [req.message_id, req.conversation_id, seq, senderId, JSON.stringify(payload), channels, req.to ?? null, requestHash, conv.last_message_at],
-        );
-        // The sender has seen its own message.
-        await tx.query('UPDATE members SET delivered_seq = $3, read_seq = $3 WHERE conversation_id = $1 AND user_id = $2', [req.conversation_id, senderId, seq]);
-        await tx.query('INSERT INTO outbox (topic, key, payload) VALUES ($1, $2, $3)', [MESSAGES_TOPIC, String(req.conversation_id), JSON.stringify({ message_id: req.message_id, conversation_id: req.conversation_id, seq })]);
-        const createdAt = iso(conv.last_message_at);
-        const accepted: Accepted = { status: 'accepted', message_id: req.message_id, conversation_id: req.conversation_id, seq, created_at: createdAt };
-        return { accepted, isReplay: false, event: { payload, seq, createdAt } };
-      });
+      const result = req.payload.type === 'text' ? await this.acceptText(senderId, req, channels, requestHash) : await this.acceptFile(senderId, req, channels, requestHash);
       if (result.event) {
         metrics.messagesAccepted.inc();
         this.onAccepted();
         this.notify.toConversation(req.conversation_id, 'message.created', {
-          message_id: req.message_id, conversation_id: req.conversation_id, seq: result.event.seq, sender_id: senderId,
-          sender_username: senderUsername, payload: result.event.payload, channels, created_at: result.event.createdAt,
+          message_id: req.message_id, conversation_id: req.conversation_id, seq: result.accepted.seq, sender_id: senderId,
+          sender_username: senderUsername, payload: result.event.payload, channels, created_at: result.accepted.created_at,
         });
       }
       return { accepted: result.accepted, isReplay: result.isReplay };
     } catch (e) {
-      // Two identical requests raced: the loser answers as a replay (or a conflict).
+      // The id exists already: a retry (same body → the original answer) or a conflict.
       if (isUniqueViolation(e)) {
         const replay = await findReplay(this.db, req.message_id, requestHash);
         if (replay) return { accepted: replay, isReplay: true };
       }
       throw e;
     }
+  }
+
+  /**
+   * The common case in one statement (one round trip, one commit): membership check, next seq,
+   * message, sender's cursors and outbox row. A duplicate id fails the whole statement, so a
+   * retry never consumes a seq.
+   */
+  private async acceptText(senderId: number, req: SendRequest, channels: Channel[], requestHash: string): Promise<Acceptance> {
+    const payload: Payload = { type: 'text', content: (req.payload as { content: string }).content };
+    const rows = await this.db.query(ACCEPT_SQL, [req.message_id, req.conversation_id, senderId, JSON.stringify(payload), channels, req.to ?? null, requestHash, previewOf(payload)]);
+    if (rows.length === 0) {
+      await requireMember(this.db, req.conversation_id, senderId); // throws the precise 404/403
+      throw new Error('message not accepted although the sender is a member');
+    }
+    const accepted: Accepted = { status: 'accepted', message_id: req.message_id, conversation_id: req.conversation_id, seq: Number(rows[0].seq), created_at: iso(rows[0].created_at) };
+    return { accepted, isReplay: false, event: { payload } };
+  }
+
+  /** File messages resolve the file inside the transaction (it must be completed and shareable). */
+  private async acceptFile(senderId: number, req: SendRequest, channels: Channel[], requestHash: string): Promise<Acceptance> {
+    return this.db.transaction(async (tx) => {
+      const replay = await findReplay(tx, req.message_id, requestHash);
+      if (replay) return { accepted: replay, isReplay: true };
+      await requireMember(tx, req.conversation_id, senderId);
+      const payload = await this.storedPayload(tx, senderId, req.payload);
+      const rows = await tx.query(ACCEPT_SQL, [req.message_id, req.conversation_id, senderId, JSON.stringify(payload), channels, req.to ?? null, requestHash, previewOf(payload)]);
+      const accepted: Accepted = { status: 'accepted', message_id: req.message_id, conversation_id: req.conversation_id, seq: Number(rows[0].seq), created_at: iso(rows[0].created_at) };
+      return { accepted, isReplay: false, event: { payload } };
+    });
   }
 
   /** History of a conversation: newest first by offset, or oldest first after a seq, or before a seq. */

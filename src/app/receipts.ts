@@ -1,100 +1,85 @@
-/** Delivery and read cursors, and the aggregate message status they earn. */
-import type { Database, Sql } from '../ports/database.ts';
-import { aggregateStatus } from '../domain/aggregate-status.ts';
-import { canTransition, type MessageStatus } from '../domain/message.ts';
-import { metrics } from '../metrics.ts';
+/** Delivery and read cursors: receipts move them forward, and settlement turns them into message statuses. */
+import type { Database } from '../ports/database.ts';
 import { requireMember } from './membership.ts';
 import type { Notifier } from './notify.ts';
 import { iso } from './conversations.ts';
+import { announce, settle, type StatusChange } from './settle.ts';
 
-export interface StatusChange {
-  message_id: string;
-  conversation_id: number;
-  seq: number;
-  status: MessageStatus;
-  at: string;
-  createdAt: number;
-}
+export interface Ack { userId: number; conversationId: number; seq: number }
 
-// Bounds the work of one settlement; older unsettled messages are picked up by later ones.
-const SETTLE_BATCH = 2000;
-
-/**
- * Recomputes the status of routed, not yet final messages of a conversation up to `upToSeq`
- * (or only `messageIds`) and stores every forward transition with its history row.
- */
-export async function settle(tx: Sql, conversationId: number, scope: { upToSeq?: number; messageIds?: string[] }): Promise<StatusChange[]> {
-  const byIds = scope.messageIds !== undefined;
-  const candidates = await tx.query(
-    `SELECT id, seq, status, sender_id, channels, created_at FROM messages
-      WHERE conversation_id = $1 AND routed_at IS NOT NULL AND status IN ('sent', 'delivered')
-        AND ${byIds ? 'id = ANY($2::uuid[])' : 'seq <= $2'}
-      ORDER BY seq LIMIT ${SETTLE_BATCH}`,
-    [conversationId, byIds ? scope.messageIds : scope.upToSeq],
-  );
-  if (candidates.length === 0) return [];
-  const members = await tx.query('SELECT user_id, delivered_seq, read_seq FROM members WHERE conversation_id = $1', [conversationId]);
-  const channelRows = await tx.query('SELECT message_id, status FROM message_channels WHERE message_id = ANY($1::uuid[])', [candidates.map((c) => c.id)]);
-  const channelsOf = new Map<string, string[]>();
-  for (const row of channelRows) channelsOf.set(String(row.message_id), [...(channelsOf.get(String(row.message_id)) ?? []), String(row.status)]);
-
-  const changes: StatusChange[] = [];
-  for (const c of candidates) {
-    const senderId = Number(c.sender_id);
-    const next = aggregateStatus({
-      seq: Number(c.seq),
-      hasInternal: (c.channels as string[]).includes('internal'),
-      recipients: members.filter((m) => Number(m.user_id) !== senderId).map((m) => ({ deliveredSeq: Number(m.delivered_seq), readSeq: Number(m.read_seq) })),
-      channels: (channelsOf.get(String(c.id)) ?? []) as Parameters<typeof aggregateStatus>[0]['channels'],
-    });
-    const current = c.status as MessageStatus;
-    if (!canTransition(current, next)) continue;
-    const change = await applyStatus(tx, String(c.id), current, next);
-    if (change) changes.push({ message_id: String(c.id), conversation_id: conversationId, seq: Number(c.seq), status: next, at: change, createdAt: new Date(c.created_at as string).getTime() });
-  }
-  return changes;
-}
-
-/** Moves one message from `from` to `to` if it is still at `from`; returns the time, or undefined if someone else moved it. */
-export async function applyStatus(tx: Sql, messageId: string, from: MessageStatus, to: MessageStatus, detail?: string): Promise<string | undefined> {
-  const rows = await tx.query(`UPDATE messages SET status = $3, status_at = now() WHERE id = $1 AND status = $2 RETURNING status_at`, [messageId, from, to]);
-  if (rows.length === 0) return undefined;
-  await tx.query('INSERT INTO message_status_history (message_id, status, detail) VALUES ($1, $2, $3)', [messageId, to, detail ?? null]);
-  return iso(rows[0].status_at);
-}
-
-/** Counts and fans out settled changes (after commit). */
-export function announce(notify: Notifier, changes: StatusChange[]): void {
-  const now = Date.now();
-  for (const c of changes) {
-    metrics.messageStatus.inc({ status: c.status });
-    metrics.pipelineLatency.observe({ status: c.status }, Math.max(0, now - c.createdAt) / 1000);
-    notify.toConversation(c.conversation_id, 'message.status', { message_id: c.message_id, conversation_id: c.conversation_id, seq: c.seq, status: c.status, at: c.at });
-  }
-}
+// Acks that arrive within this window are applied in one transaction.
+const ACK_FLUSH_MS = 20;
 
 export class Receipts {
+  private queued: Ack[] = [];
+  private flushTimer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+
   constructor(
     private readonly db: Database,
     private readonly notify: Notifier,
+    private readonly onError: (e: unknown) => void = () => undefined,
   ) {}
 
+  /** Queues an ack; queued acks are applied together, one batch at a time (no lock races between batches). */
+  queueAck(ack: Ack): void {
+    this.queued.push(ack);
+    this.flushTimer ??= setTimeout(() => {
+      this.flushTimer = undefined;
+      const batch = this.queued;
+      this.queued = [];
+      this.flushing = this.flushing.then(() => this.acknowledgeMany(batch)).catch(this.onError);
+    }, ACK_FLUSH_MS);
+  }
+
+  /** Waits until queued acks are applied (shutdown, tests). */
+  async drain(): Promise<void> {
+    if (this.flushTimer) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = undefined;
+      const batch = this.queued;
+      this.queued = [];
+      this.flushing = this.flushing.then(() => this.acknowledgeMany(batch)).catch(this.onError);
+    }
+    await this.flushing;
+  }
+
   /** A device of `userId` received everything up to `seq` (WebSocket `ack`, history fetch). */
-  async acknowledge(userId: number, conversationId: number, seq: number): Promise<void> {
+  acknowledge(userId: number, conversationId: number, seq: number): Promise<void> {
+    return this.acknowledgeMany([{ userId, conversationId, seq }]);
+  }
+
+  /**
+   * Applies many acks in one transaction (the gateway coalesces them): delivered cursors only move
+   * forward and never past the conversation's last message; non-members' acks change nothing.
+   */
+  async acknowledgeMany(acks: Ack[]): Promise<void> {
+    if (acks.length === 0) return;
+    // One ack per member and conversation: the highest seq.
+    const highest = new Map<string, Ack>();
+    for (const a of acks) {
+      const key = `${a.conversationId}:${a.userId}`;
+      if ((highest.get(key)?.seq ?? -1) < a.seq) highest.set(key, a);
+    }
+    const unique = [...highest.values()].sort((a, b) => a.conversationId - b.conversationId || a.userId - b.userId);
     const changes = await this.db.transaction(async (tx) => {
-      const rows = await tx.query(
-        `UPDATE members m SET delivered_seq = LEAST($3, c.last_seq), delivered_at = now()
-           FROM conversations c WHERE c.id = m.conversation_id AND m.conversation_id = $1 AND m.user_id = $2 AND m.delivered_seq < LEAST($3, c.last_seq)
-         RETURNING m.delivered_seq`,
-        [conversationId, userId, seq],
+      const moved = await tx.query(
+        `WITH a AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS a(u, conv, seq)),
+              old AS (SELECT m.conversation_id, m.user_id, m.delivered_seq AS previous, LEAST(a.seq, c.last_seq) AS target
+                        FROM a JOIN members m ON m.user_id = a.u AND m.conversation_id = a.conv JOIN conversations c ON c.id = a.conv
+                       WHERE m.delivered_seq < LEAST(a.seq, c.last_seq)
+                       ORDER BY m.conversation_id, m.user_id FOR UPDATE OF m)
+         UPDATE members m SET delivered_seq = old.target, delivered_at = now() FROM old
+          WHERE m.conversation_id = old.conversation_id AND m.user_id = old.user_id
+         RETURNING m.conversation_id, old.previous, m.delivered_seq`,
+        [unique.map((a) => a.userId), unique.map((a) => a.conversationId), unique.map((a) => a.seq)],
       );
-      if (rows.length === 0) return [];
-      return settle(tx, conversationId, { upToSeq: Number(rows[0].delivered_seq) });
+      return settle(tx, { ranges: moved.map((r) => ({ conversationId: Number(r.conversation_id), fromSeq: Number(r.previous), toSeq: Number(r.delivered_seq) })) });
     });
     announce(this.notify, changes);
   }
 
-  /** Moves the caller's read cursor (default: the latest message). */
+  /** Moves the caller's read cursor (default: the latest message); it never moves backwards. */
   async markRead(userId: number, username: string, conversationId: number, upToSeq?: number) {
     const result = await this.db.transaction(async (tx) => {
       const me = await requireMember(tx, conversationId, userId);
@@ -109,7 +94,8 @@ export class Receipts {
           WHERE conversation_id = $1 AND user_id = $2 RETURNING read_at`,
         [conversationId, userId, target],
       );
-      const changes = await settle(tx, conversationId, { upToSeq: target });
+      // Everything this member had not read yet may now be delivered or read.
+      const changes = await settle(tx, { ranges: [{ conversationId, fromSeq: Math.min(me.readSeq, me.deliveredSeq), toSeq: target }] });
       return { readSeq: target, marked: n, changes, readAt: iso(row.read_at) };
     });
     if (result.readAt) {

@@ -16,7 +16,6 @@ import { metrics } from '../metrics.ts';
 export const CLOSE_UNAUTHORIZED = 4001;
 export const CLOSE_TOO_MANY = 4008;
 const SYNC_PAGE = 500;
-const ACK_FLUSH_MS = 25;
 const SERVER_INSTANCE = `${os.hostname()}:${process.pid}`;
 
 interface Client {
@@ -26,8 +25,6 @@ interface Client {
   username: string;
   conversations: Set<number>;
   lastSeenAt: number;
-  pendingAcks: Map<number, number>;
-  ackTimer?: NodeJS.Timeout;
 }
 
 export class WsGateway {
@@ -85,7 +82,7 @@ export class WsGateway {
       socket.close(CLOSE_TOO_MANY, 'too many connections for this user');
       return undefined;
     }
-    const client: Client = { id: randomUUID(), socket, userId: principal.userId, username: principal.username, conversations: new Set(), lastSeenAt: Date.now(), pendingAcks: new Map() };
+    const client: Client = { id: randomUUID(), socket, userId: principal.userId, username: principal.username, conversations: new Set(), lastSeenAt: Date.now() };
     mine.add(client);
     this.byUser.set(principal.userId, mine);
     metrics.wsConnections.inc();
@@ -133,8 +130,7 @@ export class WsGateway {
         const seq = Number(frame.seq);
         if (!isPositiveInt(conversationId) || !isPositiveInt(seq)) return this.sendError(client, 'invalid-frame', 'ack needs conversation_id and seq');
         if (!client.conversations.has(conversationId)) return this.sendError(client, 'not-a-member', `Not subscribed to conversation ${conversationId}`);
-        client.pendingAcks.set(conversationId, Math.max(seq, client.pendingAcks.get(conversationId) ?? 0));
-        client.ackTimer ??= setTimeout(() => this.flushAcks(client), ACK_FLUSH_MS);
+        this.app.receipts.queueAck({ userId: client.userId, conversationId, seq });
         return;
       }
       case 'sync':
@@ -174,15 +170,6 @@ export class WsGateway {
       result[key] = after;
     }
     this.send(client, { type: 'synced', conversations: result });
-  }
-
-  private flushAcks(client: Client): void {
-    client.ackTimer = undefined;
-    const acks = [...client.pendingAcks];
-    client.pendingAcks.clear();
-    for (const [conversationId, seq] of acks) {
-      this.app.receipts.acknowledge(client.userId, conversationId, seq).catch((e: unknown) => this.log.warn({ err: e, conversationId }, 'ack failed'));
-    }
   }
 
   private async subscribeConversation(client: Client, conversationId: number): Promise<void> {
@@ -259,10 +246,6 @@ export class WsGateway {
     if (!mine?.delete(client)) return;
     if (mine.size === 0) this.byUser.delete(client.userId);
     metrics.wsConnections.dec();
-    if (client.ackTimer) {
-      clearTimeout(client.ackTimer);
-      this.flushAcks(client);
-    }
     this.leave(client, userTopic(client.userId));
     for (const id of client.conversations) this.leave(client, conversationTopic(id));
   }

@@ -32,3 +32,6 @@ export interface EventLog {
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** The log could not be reached or refused a request; the vendor's error is the `cause`. */
+export class EventLogError extends Error {}

@@ -3,12 +3,13 @@ import { cp, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { WebSocket } from 'ws';
 import { loadConfig, ALL_ROLES, type Role } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { run, type Running, type RunOptions } from '../../src/main.ts';
-import { PGLITE_TEMPLATE_DIR, TEMPLATE_DB, postgresUrl, type StoreKind } from './stores.ts';
+import { PGLITE_TEMPLATE_DIR, TEMPLATE_DB, TEST_DB_PREFIX, postgresUrl, type StoreKind } from './stores.ts';
 import { withDatabase } from './global-setup.ts';
 
 export interface TestInstance extends Running {
@@ -32,7 +33,7 @@ export async function freshDatabase(kind: StoreKind): Promise<{ env: Record<stri
     return { env: { DATA_DIR: dataDir }, drop: () => rm(dataDir, { recursive: true, force: true }) };
   }
   if (!postgresUrl) throw new Error('no PostgreSQL configured');
-  const name = `chat4all_t_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
+  const name = `${TEST_DB_PREFIX}${randomUUID().replace(/-/g, '').slice(0, 16)}`;
   const admin = new pg.Client({ connectionString: postgresUrl });
   await admin.connect();
   await admin.query(`CREATE DATABASE "${name}" TEMPLATE "${TEMPLATE_DB}"`);
@@ -91,7 +92,7 @@ export async function startOn(kind: StoreKind, db: { env: Record<string, string>
     if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
     return { id: res.body.user_id as number, username, token: await login(username) };
   };
-  const address = running.server.addresses()[0];
+  const address = running.server.server.address() as AddressInfo;
   return {
     ...running,
     kind,

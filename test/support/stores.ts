@@ -14,5 +14,9 @@ export function storeKinds(): StoreKind[] {
   return ['pglite'];
 }
 
-export const TEMPLATE_DB = 'chat4all_test_template';
-export const PGLITE_TEMPLATE_DIR = new URL('../../.tmp/pglite-template/', import.meta.url).pathname;
+// Each vitest run builds its own templates, named after the run's main process (the workers inherit
+// the variable), so that runs sharing a machine or a PostgreSQL server never delete each other's.
+export const RUN_ID = (process.env.CHAT4ALL_TEST_RUN ??= String(process.pid));
+export const TEMPLATE_DB = `chat4all_tpl_${RUN_ID}`;
+export const TEST_DB_PREFIX = `chat4all_t_${RUN_ID}_`;
+export const PGLITE_TEMPLATE_DIR = new URL(`../../.tmp/pglite-template-${RUN_ID}/`, import.meta.url).pathname;

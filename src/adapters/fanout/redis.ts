@@ -1,0 +1,76 @@
+import type { Redis } from 'ioredis';
+import type { Fanout } from '../../ports/fanout.ts';
+import type { Logger } from '../../app/logger.ts';
+import { closeRedis, connectRedis, type RedisSettings } from '../redis-client.ts';
+
+type Handler = (event: Record<string, unknown>) => void;
+
+/**
+ * Fan-out across API instances over Redis pub/sub: one connection publishes (so one instance's
+ * events keep their order), one connection holds every subscription of this instance. After a
+ * reconnect ioredis subscribes the same channels again; events published while the connection
+ * was down are lost, which clients repair with `sync`.
+ */
+export class RedisFanout implements Fanout {
+  private readonly handlers = new Map<string, Handler>();
+
+  private constructor(
+    private readonly publisher: Redis,
+    private readonly subscriber: Redis,
+    private readonly prefix: string,
+    private readonly log: Logger,
+  ) {
+    subscriber.on('message', (channel: string, message: string) => this.deliver(channel, message));
+  }
+
+  static async open(settings: RedisSettings, log: Logger): Promise<RedisFanout> {
+    const publisher = await connectRedis(settings, 'chat4all-fanout-pub', log);
+    try {
+      // autoResubscribe (the default) restores every channel after a reconnect.
+      const subscriber = await connectRedis(settings, 'chat4all-fanout-sub', log);
+      return new RedisFanout(publisher, subscriber, `${settings.keyPrefix}fanout:`, log);
+    } catch (e) {
+      publisher.disconnect();
+      throw e;
+    }
+  }
+
+  async publish(topic: string, event: object): Promise<void> {
+    await this.publisher.publish(this.prefix + topic, JSON.stringify(event));
+  }
+
+  async subscribe(topic: string, handler: Handler): Promise<void> {
+    if (this.handlers.has(topic)) return;
+    this.handlers.set(topic, handler);
+    try {
+      await this.subscriber.subscribe(this.prefix + topic);
+    } catch (e) {
+      this.handlers.delete(topic);
+      throw e;
+    }
+  }
+
+  async unsubscribe(topic: string): Promise<void> {
+    if (!this.handlers.delete(topic)) return;
+    await this.subscriber.unsubscribe(this.prefix + topic);
+  }
+
+  async ping(): Promise<void> {
+    await this.publisher.ping();
+  }
+
+  async close(): Promise<void> {
+    this.handlers.clear();
+    await Promise.all([closeRedis(this.publisher), closeRedis(this.subscriber)]);
+  }
+
+  private deliver(channel: string, message: string): void {
+    const handler = this.handlers.get(channel.slice(this.prefix.length));
+    if (!handler) return;
+    try {
+      handler(JSON.parse(message) as Record<string, unknown>);
+    } catch (e) {
+      this.log.error({ err: e, channel }, 'fan-out event could not be handled');
+    }
+  }
+}

@@ -1,0 +1,23 @@
+import type { SocketRegistry } from '../../ports/presence.ts';
+
+/** Socket counts of this process only (embedded mode: one instance holds every socket). */
+export class MemorySocketRegistry implements SocketRegistry {
+  private readonly byUser = new Map<number, Set<string>>();
+
+  async acquire(userId: number, connectionId: string, max: number): Promise<boolean> {
+    const mine = this.byUser.get(userId) ?? new Set<string>();
+    if (!mine.has(connectionId) && mine.size >= max) return false;
+    mine.add(connectionId);
+    this.byUser.set(userId, mine);
+    return true;
+  }
+
+  async release(userId: number, connectionId: string): Promise<void> {
+    const mine = this.byUser.get(userId);
+    if (mine?.delete(connectionId) && mine.size === 0) this.byUser.delete(userId);
+  }
+
+  async close(): Promise<void> {
+    this.byUser.clear();
+  }
+}

@@ -1,0 +1,59 @@
+/** Opens ioredis connections for the Redis adapters (fan-out, rate limits, socket registry). */
+import { Redis } from 'ioredis';
+import type { Logger } from '../app/logger.ts';
+
+export interface RedisSettings {
+  url: string;
+  /** REDIS_PASSWORD; overrides a password in the URL. */
+  password?: string;
+  /** Namespace of every key and channel, e.g. "chat4all:". */
+  keyPrefix: string;
+}
+
+/**
+ * A connection that reconnects forever (backoff up to 2 s) and logs state changes once each.
+ * Commands issued while disconnected wait in ioredis' offline queue; callers bound their waits.
+ */
+export async function connectRedis(settings: RedisSettings, name: string, log: Logger): Promise<Redis> {
+  const client = new Redis(settings.url, {
+    ...(settings.password ? { password: settings.password } : {}),
+    connectionName: name,
+    lazyConnect: true,
+    maxRetriesPerRequest: 2,
+    retryStrategy: (attempt) => Math.min(2000, 50 * 2 ** attempt),
+  });
+  let isDown = false;
+  // Without an 'error' listener ioredis prints every failed reconnect; one warning per outage is enough.
+  client.on('error', (e: Error) => {
+    if (!isDown) log.warn({ err: e, connection: name }, 'Redis connection lost; reconnecting');
+    isDown = true;
+  });
+  client.on('ready', () => {
+    if (isDown) log.info({ connection: name }, 'Redis connection restored');
+    isDown = false;
+  });
+  try {
+    await client.connect();
+  } catch (e) {
+    client.disconnect();
+    throw e;
+  }
+  return client;
+}
+
+/** Closes politely (QUIT), or drops the connection when Redis does not answer. */
+export async function closeRedis(client: Redis): Promise<void> {
+  if (client.status === 'end') return;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, 1000)));
+  await Promise.race([client.quit().catch(() => undefined), timeout]);
+  clearTimeout(timer);
+  client.disconnect();
+}
+
+/** Rejects when `work` has not settled within `ms` (ioredis would otherwise wait for a reconnect). */
+export function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms)));
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}

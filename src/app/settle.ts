@@ -1,0 +1,106 @@
+/** Settlement: the aggregate status routed messages have earned, computed for a whole batch at once. */
+import type { Sql } from '../ports/database.ts';
+import { aggregateStatus, type StatusInputs } from '../domain/aggregate-status.ts';
+import { canTransition, type MessageStatus } from '../domain/message.ts';
+import { metrics } from '../metrics.ts';
+import type { Notifier } from './notify.ts';
+import { iso } from './conversations.ts';
+
+export interface StatusChange {
+  message_id: string;
+  conversation_id: number;
+  seq: number;
+  status: MessageStatus;
+  at: string;
+  createdAt: number;
+}
+
+/** Messages to look at: by id, or the seqs a member's cursor just passed (from, to]. */
+export type SettleScope = { messageIds: string[] } | { ranges: { conversationId: number; fromSeq: number; toSeq: number }[] };
+
+const COLUMNS = 'm.id, m.conversation_id, m.seq, m.status, m.sender_id, m.channels, m.created_at';
+const UNSETTLED = `m.routed_at IS NOT NULL AND m.status IN ('sent', 'delivered')`;
+
+/**
+ * Recomputes the status of routed, not yet final messages in `scope` and stores every forward
+ * transition with its history row. A fixed number of statements per call, whatever the batch size.
+ */
+export async function settle(tx: Sql, scope: SettleScope): Promise<StatusChange[]> {
+  const candidates =
+    'messageIds' in scope
+      ? scope.messageIds.length === 0
+        ? []
+        : await tx.query(`SELECT ${COLUMNS} FROM messages m WHERE m.id = ANY($1::uuid[]) AND ${UNSETTLED}`, [scope.messageIds])
+      : scope.ranges.length === 0
+        ? []
+        : await tx.query(
+            `SELECT ${COLUMNS} FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS r(c, lo, hi)
+               JOIN messages m ON m.conversation_id = r.c AND m.seq > r.lo AND m.seq <= r.hi WHERE ${UNSETTLED}`,
+            [scope.ranges.map((r) => r.conversationId), scope.ranges.map((r) => r.fromSeq), scope.ranges.map((r) => r.toSeq)],
+          );
+  if (candidates.length === 0) return [];
+  const conversationIds = [...new Set(candidates.map((c) => Number(c.conversation_id)))];
+  const [members, channelRows] = [
+    await tx.query('SELECT conversation_id, user_id, delivered_seq, read_seq FROM members WHERE conversation_id = ANY($1::bigint[])', [conversationIds]),
+    await tx.query('SELECT message_id, status FROM message_channels WHERE message_id = ANY($1::uuid[])', [candidates.map((c) => c.id)]),
+  ];
+  const membersOf = groupBy(members, (m) => Number(m.conversation_id));
+  const channelsOf = groupBy(channelRows, (r) => String(r.message_id));
+
+  const moves: { id: string; from: MessageStatus; to: MessageStatus; row: Record<string, unknown> }[] = [];
+  for (const c of candidates) {
+    const senderId = Number(c.sender_id);
+    const next = aggregateStatus({
+      seq: Number(c.seq),
+      hasInternal: (c.channels as string[]).includes('internal'),
+      recipients: (membersOf.get(Number(c.conversation_id)) ?? [])
+        .filter((m) => Number(m.user_id) !== senderId)
+        .map((m) => ({ deliveredSeq: Number(m.delivered_seq), readSeq: Number(m.read_seq) })),
+      channels: (channelsOf.get(String(c.id)) ?? []).map((r) => r.status) as StatusInputs['channels'],
+    });
+    const current = c.status as MessageStatus;
+    if (canTransition(current, next)) moves.push({ id: String(c.id), from: current, to: next, row: c });
+  }
+  return applyMoves(tx, moves);
+}
+
+/** Moves messages forward if they are still at their `from` status; returns the moves that happened. */
+export async function applyMoves(tx: Sql, moves: { id: string; from: MessageStatus; to: MessageStatus; row: Record<string, unknown> }[]): Promise<StatusChange[]> {
+  if (moves.length === 0) return [];
+  const updated = await tx.query(
+    `UPDATE messages m SET status = u.next, status_at = now() FROM unnest($1::uuid[], $2::text[], $3::text[]) AS u(id, prev, next)
+      WHERE m.id = u.id AND m.status = u.prev RETURNING m.id, m.status, m.status_at`,
+    [moves.map((m) => m.id), moves.map((m) => m.from), moves.map((m) => m.to)],
+  );
+  if (updated.length === 0) return [];
+  await tx.query('INSERT INTO message_status_history (message_id, status) SELECT * FROM unnest($1::uuid[], $2::text[])', [updated.map((u) => u.id), updated.map((u) => u.status)]);
+  const byId = new Map(moves.map((m) => [m.id, m.row]));
+  return updated.map((u) => {
+    const row = byId.get(String(u.id))!;
+    return {
+      message_id: String(u.id), conversation_id: Number(row.conversation_id), seq: Number(row.seq), status: u.status as MessageStatus,
+      at: iso(u.status_at), createdAt: new Date(row.created_at as string).getTime(),
+    };
+  });
+}
+
+/** Counts and fans out settled changes (after commit). */
+export function announce(notify: Notifier, changes: StatusChange[]): void {
+  const now = Date.now();
+  for (const c of changes) {
+    metrics.messageStatus.inc({ status: c.status });
+    metrics.pipelineLatency.observe({ status: c.status }, Math.max(0, now - c.createdAt) / 1000);
+    notify.toConversation(c.conversation_id, 'message.status', { message_id: c.message_id, conversation_id: c.conversation_id, seq: c.seq, status: c.status, at: c.at });
+  }
+}
+
+export function groupBy<T, K>(items: T[], key: (t: T) => K): Map<K, T[]> {
+  const map = new Map<K, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = map.get(k);
+    if (list) list.push(item);
+    else map.set(k, [item]);
+  }
+  return map;
+}

@@ -1,0 +1,69 @@
+/** Fanout, RateLimiter and SocketRegistry contracts on the in-memory adapters and on Redis. */
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { MemoryFanout } from '../../src/adapters/fanout/memory.ts';
+import { RedisFanout } from '../../src/adapters/fanout/redis.ts';
+import { MemoryRateLimiter } from '../../src/adapters/ratelimit/memory.ts';
+import { RedisRateLimiter } from '../../src/adapters/ratelimit/redis.ts';
+import { MemorySocketRegistry } from '../../src/adapters/presence/memory.ts';
+import { RedisSocketRegistry } from '../../src/adapters/presence/redis.ts';
+import { describeFanout } from './fanout.contract.ts';
+import { describeRateLimiter } from './rate-limiter.contract.ts';
+import { describeSocketRegistry } from './socket-registry.contract.ts';
+import { hasServices, redisUrl } from '../support/services.ts';
+
+describeFanout('memory', async () => {
+  const fanout = new MemoryFanout();
+  return { fanout, close: () => fanout.close() };
+});
+describeRateLimiter('memory', async () => {
+  const limiter = new MemoryRateLimiter();
+  return { limiter, close: () => limiter.close() };
+});
+describeSocketRegistry('memory', async () => {
+  const registry = new MemorySocketRegistry();
+  return { registry, close: () => registry.close() };
+});
+
+if (hasServices('Redis contracts', 'redis') && redisUrl) {
+  const url = redisUrl;
+  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  // A namespace of its own, so concurrent runs on one Redis never see each other's keys.
+  const settings = () => ({ url, keyPrefix: `contract-${randomUUID().slice(0, 8)}:` });
+
+  describeFanout('redis', async () => {
+    const s = settings();
+    const fanout = await RedisFanout.open(s, logger);
+    const peer = await RedisFanout.open(s, logger);
+    return {
+      fanout,
+      peer,
+      // Kills only this test's subscriber connections (found by name and by subscribed channel).
+      dropConnections: async () => {
+        const admin = new Redis(url);
+        const clients = String(await admin.client('LIST', 'TYPE', 'pubsub')).split('\n').filter((l) => l.includes('name=chat4all-fanout-sub'));
+        const ours = [];
+        for (const line of clients) {
+          const id = /\bid=(\d+)/.exec(line)?.[1];
+          if (id) ours.push(id);
+        }
+        const channels = (await admin.pubsub('CHANNELS', `${s.keyPrefix}*`)) as string[];
+        if (channels.length > 0) for (const id of ours) await admin.client('KILL', 'ID', id);
+        admin.disconnect();
+      },
+      close: async () => void (await Promise.all([fanout.close(), peer.close()])),
+    };
+  });
+  describeRateLimiter('redis', async () => {
+    const s = settings();
+    const limiter = await RedisRateLimiter.open(s, logger);
+    const peer = await RedisRateLimiter.open(s, logger);
+    return { limiter, peer, close: async () => void (await Promise.all([limiter.close(), peer.close()])) };
+  });
+  describeSocketRegistry('redis', async () => {
+    const s = settings();
+    const registry = await RedisSocketRegistry.open(s, logger);
+    return { registry, openPeer: (ttlMs) => RedisSocketRegistry.open(s, logger, ttlMs), close: () => registry.close() };
+  });
+}

@@ -1,0 +1,71 @@
+/** The SocketRegistry contract (per-user socket limits): in-memory and Redis adapters. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import type { SocketRegistry } from '../../src/ports/presence.ts';
+import { eventually } from '../support/harness.ts';
+
+export interface SocketRegistryUnderTest {
+  registry: SocketRegistry;
+  /**
+   * Opens another instance sharing the counts (another API process) with this TTL; the test closes
+   * it without releasing, which is what a crash looks like. Absent for in-process registries.
+   */
+  openPeer?: (ttlMs: number) => Promise<SocketRegistry>;
+  close(): Promise<void>;
+}
+
+let nextUser = Math.floor(Math.random() * 1e9);
+const conn = () => randomUUID();
+
+export function describeSocketRegistry(name: string, make: () => Promise<SocketRegistryUnderTest>): void {
+  describe(`SocketRegistry contract: ${name}`, () => {
+    let sut: SocketRegistryUnderTest;
+    beforeAll(async () => {
+      sut = await make();
+    });
+    afterAll(async () => sut?.close());
+
+    it('admits up to max connections per user and refuses the next', async () => {
+      const user = nextUser++;
+      const results = [];
+      for (let i = 0; i < 3; i++) results.push(await sut.registry.acquire(user, conn(), 2));
+      expect(results).toEqual([true, true, false]);
+      expect(await sut.registry.acquire(nextUser++, conn(), 2)).toBe(true);
+    });
+
+    it('frees a slot on release, and treats acquiring a held id again as held', async () => {
+      const user = nextUser++;
+      const [a, b] = [conn(), conn()];
+      expect(await sut.registry.acquire(user, a, 1)).toBe(true);
+      expect(await sut.registry.acquire(user, a, 1)).toBe(true);
+      expect(await sut.registry.acquire(user, b, 1)).toBe(false);
+      await sut.registry.release(user, a);
+      await sut.registry.release(user, 'never-acquired');
+      expect(await sut.registry.acquire(user, b, 1)).toBe(true);
+    });
+
+    it('counts the connections of every instance, and forgets a crashed instance after its TTL', async (ctx) => {
+      if (!sut.openPeer) return ctx.skip();
+      const user = nextUser++;
+      const peer = await sut.openPeer(600);
+      expect(await peer.acquire(user, conn(), 2)).toBe(true);
+      expect(await peer.acquire(user, conn(), 2)).toBe(true);
+      expect(await sut.registry.acquire(user, conn(), 2)).toBe(false);
+      await peer.close(); // crash: nothing released, nothing refreshed
+      await eventually(() => sut.registry.acquire(user, conn(), 2), 5000, 100);
+    });
+
+    it('keeps a live instance\'s connections past the TTL by refreshing them', async (ctx) => {
+      if (!sut.openPeer) return ctx.skip();
+      const user = nextUser++;
+      const peer = await sut.openPeer(600);
+      try {
+        expect(await peer.acquire(user, conn(), 1)).toBe(true);
+        await new Promise((r) => setTimeout(r, 1500));
+        expect(await sut.registry.acquire(user, conn(), 1)).toBe(false);
+      } finally {
+        await peer.close();
+      }
+    });
+  });
+}

@@ -1,0 +1,316 @@
+/**
+ * The messenger's behaviour, separate from the views: loads conversations and history, keeps them
+ * current from WebSocket frames, catches up after every reconnect (`sync`, then a history fetch for
+ * any hole), acknowledges what reached this device and marks what the user sees as read.
+ */
+import { Api } from './api.js';
+import { ApiError, uuid } from './http.js';
+import { Live } from './live.js';
+import { Outbox } from './outbox.js';
+import { Store } from './store.js';
+import { Uploads } from './uploads.js';
+
+const PAGE = 50;
+// Conversations with unread messages whose newest page is fetched at start: opening them is then
+// instant, and the server counts the fetch as delivery (the sender sees ✓✓).
+const PREFETCH = 8;
+const DETAILS_PARALLEL = 6;
+const PROBE_ID = '00000000-0000-4000-8000-000000000000';
+
+export class Client extends EventTarget {
+  /** The conversation on screen, or null. */
+  openId = null;
+  /** Whether the server offers file uploads (the files API may be absent). */
+  hasFiles = false;
+  #acks = new Map();
+  #ackTimer;
+  #readTimers = new Map();
+  #gapTimer;
+  #refreshTimer;
+  #connections = 0;
+  #fileUrls = new Map();
+
+  constructor(session) {
+    super();
+    this.session = session;
+    this.me = session.user;
+    this.api = new Api(session);
+    this.store = new Store(this.me);
+    this.live = new Live(session);
+    this.outbox = new Outbox(this.api, this.store, this.me.user_id);
+    this.uploads = new Uploads(this.api, this.store, this.outbox, this.me.user_id);
+    this.live.addEventListener('frame', (e) => this.#onFrame(e.detail));
+    this.onVisible = () => this.openId && this.#markReadSoon(this.openId);
+    document.addEventListener('visibilitychange', this.onVisible);
+  }
+
+  async start() {
+    await this.refreshConversations();
+    this.outbox.restore();
+    this.uploads.restore();
+    this.live.start();
+    this.#probeFiles();
+    this.#prefetchUnread();
+  }
+
+  stop() {
+    this.live.stop();
+    document.removeEventListener('visibilitychange', this.onVisible);
+    for (const url of this.#fileUrls.values()) url.then((u) => URL.revokeObjectURL(u), () => undefined);
+  }
+
+  // ----- conversations -----
+
+  async refreshConversations() {
+    for (let offset = 0; ; offset += 100) {
+      const page = await this.api.get(`/v1/conversations?limit=100&offset=${offset}`);
+      for (const item of page.items) this.store.upsertListItem(item);
+      if (!page.has_more || offset >= 400) break;
+    }
+    this.store.changed();
+    await this.#loadMissingDetails();
+  }
+
+  /** Members and read cursors (private chats need them for their title). */
+  async details(id) {
+    return this.store.setDetails(await this.api.get(`/v1/conversations/${id}`));
+  }
+
+  async #loadMissingDetails() {
+    const queue = [...this.store.conversations.values()].filter((c) => !c.members).map((c) => c.id);
+    const worker = async () => {
+      for (let id = queue.shift(); id !== undefined; id = queue.shift()) await this.details(id).catch(() => undefined);
+    };
+    await Promise.all(Array.from({ length: DETAILS_PARALLEL }, worker));
+  }
+
+  searchUsers(query) {
+    return this.api.get(`/v1/users?query=${encodeURIComponent(query)}&limit=20`).then((r) => r.items.filter((u) => u.user_id !== this.me.user_id));
+  }
+
+  /** Opens (or creates) the private chat with a user; returns its id. */
+  async startPrivate(userId) {
+    return this.store.setDetails(await this.api.post('/v1/conversations', { type: 'private', member_ids: [userId] })).id;
+  }
+
+  async createGroup(name, userIds) {
+    return this.store.setDetails(await this.api.post('/v1/conversations', { type: 'group', name, member_ids: userIds })).id;
+  }
+
+  // ----- the open conversation -----
+
+  async open(id) {
+    this.openId = id;
+    const c = this.store.conversations.get(id);
+    const details = c?.members ? undefined : this.details(id);
+    if (!this.store.timeline(id).isLoaded) await this.#loadLatest(id);
+    await details;
+    this.#markReadSoon(id);
+  }
+
+  close() {
+    this.openId = null;
+  }
+
+  /** Loads the page before the oldest message shown; resolves false when there is nothing older. */
+  async loadOlder(id) {
+    const t = this.store.timeline(id);
+    if (!t.isLoaded || !t.hasOlder || t.isLoadingOlder) return false;
+    t.isLoadingOlder = true;
+    try {
+      const page = await this.api.get(`/v1/conversations/${id}/messages?before_seq=${t.bottom}&limit=${PAGE}`);
+      if (!page.has_more) t.hasOlder = false;
+      this.store.addMessages(id, page.messages.reverse());
+      return true;
+    } finally {
+      t.isLoadingOlder = false;
+    }
+  }
+
+  async #loadLatest(id) {
+    const page = await this.api.get(`/v1/conversations/${id}/messages?limit=${PAGE}`);
+    const messages = page.messages.reverse();
+    this.store.timeline(id).resetWith(messages);
+    this.store.addMessages(id, messages);
+  }
+
+  sendText(id, text) {
+    const content = text.trim();
+    if (content) this.outbox.send(id, { type: 'text', content }, { messageId: uuid() });
+  }
+
+  /** A blob: URL for a file the user may see (fetched once with the bearer token). */
+  fileUrl(fileId) {
+    let url = this.#fileUrls.get(fileId);
+    if (!url) {
+      url = this.api.blob(`/v1/files/${fileId}/download`).then((blob) => URL.createObjectURL(blob));
+      url.catch(() => this.#fileUrls.delete(fileId));
+      this.#fileUrls.set(fileId, url);
+    }
+    return url;
+  }
+
+  // ----- live frames -----
+
+  #onFrame(f) {
+    switch (f.type) {
+      case 'connected':
+        return this.#onConnected();
+      case 'message.created':
+        return this.#onMessage(f);
+      case 'message.status':
+        // Per-recipient or per-channel frames are details; the ticks show the aggregate.
+        if (f.user_id === undefined && f.channel === undefined) this.store.update(f.message_id, { status: f.status });
+        return undefined;
+      case 'conversation.created':
+        return this.#refreshSoon();
+      case 'conversation.read':
+        return this.#onRead(f);
+      case 'member.joined':
+      case 'member.left':
+        return this.#onMembership(f);
+      case 'synced':
+        return this.#fillHoles();
+      default:
+        return undefined;
+    }
+  }
+
+  #onConnected() {
+    const isReconnect = this.#connections++ > 0;
+    const since = {};
+    for (const c of this.store.conversations.values()) {
+      const t = this.store.timelines.get(c.id);
+      since[c.id] = t?.isLoaded ? t.top : c.lastSeq;
+    }
+    this.live.send({ action: 'sync', since });
+    this.#flushAcks();
+    this.outbox.flush();
+    if (!isReconnect) return;
+    // Statuses and conversations that changed while the link was down.
+    this.refreshConversations().catch(() => undefined);
+    if (this.openId) this.#refreshLatest(this.openId).catch(() => undefined);
+    this.dispatchEvent(new Event('reconnected'));
+  }
+
+  async #refreshLatest(id) {
+    const page = await this.api.get(`/v1/conversations/${id}/messages?limit=${PAGE}`);
+    this.store.addMessages(id, page.messages.reverse());
+  }
+
+  #onMessage(f) {
+    const { type: _type, timestamp: _timestamp, ...message } = f;
+    const id = message.conversation_id;
+    const c = this.store.conversations.get(id);
+    if (!c) this.#refreshSoon();
+    const isNew = !c || message.seq > c.lastSeq;
+    const fresh = this.store.addMessages(id, [message]);
+    if (message.sender_id !== this.me.user_id) {
+      this.#ack(id, message.seq);
+      if (isNew && c) {
+        if (this.#isSeen(id)) this.#markReadSoon(id);
+        else c.unread++;
+        this.store.changed();
+      }
+      if (fresh.length) this.dispatchEvent(new CustomEvent('incoming', { detail: fresh[0] }));
+    }
+    const t = this.store.timeline(id);
+    if (t.isLoaded && message.seq > t.top + 1) this.#scheduleHoleFill();
+  }
+
+  // New conversations come with their unread counts and titles from the list; bursts share one fetch.
+  #refreshSoon() {
+    clearTimeout(this.#refreshTimer);
+    this.#refreshTimer = setTimeout(() => this.refreshConversations().catch(() => undefined), 100);
+  }
+
+  #onRead(f) {
+    const c = this.store.conversations.get(f.conversation_id);
+    if (!c) return;
+    if (f.user_id === this.me.user_id) {
+      // Read on another device.
+      c.readSeq = Math.max(c.readSeq, f.read_seq);
+      if (c.readSeq >= c.lastSeq) c.unread = 0;
+    }
+    const member = c.members?.find((m) => m.user_id === f.user_id);
+    if (member) member.read_seq = Math.max(member.read_seq, f.read_seq);
+    this.store.changed();
+  }
+
+  #onMembership(f) {
+    if (f.type === 'member.left' && f.user_id === this.me.user_id) {
+      this.store.conversations.delete(f.conversation_id);
+      this.store.changed();
+      if (this.openId === f.conversation_id) this.dispatchEvent(new Event('closed'));
+      return;
+    }
+    this.details(f.conversation_id).catch(() => undefined);
+  }
+
+  // Live frames can arrive out of order or be lost with a dropped link: fetch whatever is missing.
+  #scheduleHoleFill() {
+    clearTimeout(this.#gapTimer);
+    this.#gapTimer = setTimeout(() => this.#fillHoles(), 300);
+  }
+
+  async #fillHoles() {
+    for (const [id, t] of this.store.timelines) {
+      while (t.isLoaded && t.newestSeq() > t.top) {
+        const before = t.top;
+        const page = await this.api.get(`/v1/conversations/${id}/messages?after_seq=${t.top}&limit=100`).catch(() => undefined);
+        if (!page) return;
+        this.store.addMessages(id, page.messages);
+        if (t.top === before) break;
+      }
+    }
+  }
+
+  // ----- receipts -----
+
+  #ack(conversationId, seq) {
+    this.#acks.set(conversationId, Math.max(seq, this.#acks.get(conversationId) ?? 0));
+    this.#ackTimer ??= setTimeout(() => this.#flushAcks(), 30);
+  }
+
+  #flushAcks() {
+    clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
+    for (const [conversationId, seq] of this.#acks) {
+      if (this.live.send({ action: 'ack', conversation_id: conversationId, seq })) this.#acks.delete(conversationId);
+    }
+  }
+
+  #isSeen(id) {
+    return this.openId === id && document.visibilityState === 'visible';
+  }
+
+  #markReadSoon(id) {
+    clearTimeout(this.#readTimers.get(id));
+    this.#readTimers.set(id, setTimeout(() => this.#markRead(id).catch(() => undefined), 150));
+  }
+
+  async #markRead(id) {
+    const c = this.store.conversations.get(id);
+    const upTo = this.store.timeline(id).newestSeq();
+    if (!c || !this.#isSeen(id) || (upTo <= c.readSeq && c.unread === 0)) return;
+    const r = await this.api.post(`/v1/conversations/${id}/read`, { up_to_seq: upTo });
+    c.readSeq = Math.max(c.readSeq, r.read_seq);
+    if (c.readSeq >= c.lastSeq) c.unread = 0;
+    this.store.changed();
+  }
+
+  async #prefetchUnread() {
+    const unread = this.store.sortedConversations().filter((c) => c.unread > 0 && c.id !== this.openId).slice(0, PREFETCH);
+    await Promise.all(unread.map((c) => (this.store.timeline(c.id).isLoaded ? undefined : this.#loadLatest(c.id).catch(() => undefined))));
+  }
+
+  async #probeFiles() {
+    try {
+      await this.api.get(`/v1/files/${PROBE_ID}/status`);
+      this.hasFiles = true;
+    } catch (e) {
+      this.hasFiles = e instanceof ApiError && e.code !== 'route-not-found';
+    }
+    this.dispatchEvent(new Event('files'));
+  }
+}

@@ -1,0 +1,101 @@
+/** One message bubble: text or file, time, delivery ticks, upload progress and retry controls. */
+import { h } from '../dom.js';
+import { bytes, clockTime } from '../format.js';
+
+const STATUS_LABEL = { pending: 'Sending', accepted: 'Sent', sent: 'Sent', delivered: 'Delivered', read: 'Read', failed: 'Not delivered' };
+const SVG = 'http://www.w3.org/2000/svg';
+const CHECK = 'M1.5 8.5l3.5 3.5L12.5 4';
+const SECOND_CHECK = 'M7.5 12l1 0L16 4';
+const CLOCK = 'M8 3.5v4.5l3 2M8 1.5a6.5 6.5 0 1 0 0 13 6.5 6.5 0 0 0 0-13z';
+// Images up to this size preview inline; bigger ones only offer a download.
+const PREVIEW_LIMIT = 15 * 1024 * 1024;
+const DOWNLOAD_ICON = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M12 4v11M7 10l5 5 5-5M5 20h14"/></svg>';
+
+/**
+ * Renders a message. `context` gives `isMine`, `showSender`, and the actions the controls call:
+ * fileUrl(fileId), retry(id), resume(id), cancel(id).
+ */
+export function renderMessage(m, context) {
+  const { isMine, showSender } = context;
+  const bubble = h('div', { class: 'bubble' },
+    showSender && h('span', { class: 'sender', style: { '--hue': context.hue } }, m.sender_username),
+    m.payload?.type === 'file' ? fileBlock(m, context) : h('p', { class: 'text' }, m.payload?.content ?? ''),
+    h('span', { class: 'meta' },
+      h('time', { datetime: m.created_at }, clockTime(m.created_at)),
+      isMine && ticks(m.status)));
+  const label = `${isMine ? 'You' : m.sender_username}, ${clockTime(m.created_at)}${isMine ? `, ${STATUS_LABEL[m.status] ?? m.status}` : ''}`;
+  return h('li', { class: `msg ${isMine ? 'out' : 'in'}${showSender ? ' first' : ''}`, dataset: { messageId: m.message_id, status: m.status, seq: m.seq ?? '' }, 'aria-label': label },
+    bubble,
+    m.local?.error && m.status !== 'accepted' && problemLine(m, context));
+}
+
+function ticks(status) {
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('viewBox', '0 0 18 16');
+  svg.setAttribute('class', `ticks ${status}`);
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', STATUS_LABEL[status] ?? status);
+  const paths = status === 'pending' ? [CLOCK] : status === 'delivered' || status === 'read' ? [CHECK, SECOND_CHECK] : status === 'failed' ? ['M8 3v6M8 12v1'] : [CHECK];
+  for (const d of paths) {
+    const path = document.createElementNS(SVG, 'path');
+    path.setAttribute('d', d);
+    svg.append(path);
+  }
+  return svg;
+}
+
+function fileBlock(m, context) {
+  const p = m.payload;
+  const isImage = /^image\//.test(p.mime_type ?? '');
+  const state = m.local?.state;
+  const block = h('div', { class: 'file' });
+  if (isImage && (m.local?.previewUrl || (p.file_id && p.size_bytes <= PREVIEW_LIMIT))) {
+    const img = h('img', { class: 'preview', alt: p.filename ?? 'image', decoding: 'async' });
+    if (m.local?.previewUrl) img.src = m.local.previewUrl;
+    else context.fileUrl(p.file_id).then((url) => (img.src = url), () => img.replaceWith(h('span', { class: 'preview-missing' }, 'Preview unavailable')));
+    block.append(img);
+  }
+  const name = h('span', { class: 'file-name' }, p.filename ?? 'File');
+  const info = h('span', { class: 'file-info' }, bytes(p.size_bytes), p.mime_type ? ` · ${p.mime_type}` : '');
+  const row = h('div', { class: 'file-row' }, h('span', { class: 'file-icon', 'aria-hidden': 'true' }, extension(p.filename)), h('span', { class: 'file-text' }, name, info));
+  block.append(row);
+  if (state === 'uploading' || state === 'paused' || state === 'sending') {
+    const percent = Math.round((m.local.progress ?? 0) * 100);
+    block.append(h('div', { class: 'upload' },
+      h('progress', { max: '100', value: String(percent), 'aria-label': `Uploading ${p.filename}` }),
+      h('span', { class: 'upload-text' }, state === 'paused' ? `Paused at ${percent}%` : state === 'sending' ? 'Sending…' : `${percent}%`)));
+  }
+  const actions = h('div', { class: 'upload-actions' });
+  if (state === 'paused') actions.append(h('button', { type: 'button', class: 'link', onclick: () => context.resume(m.message_id) }, 'Resume'));
+  if (state === 'paused' || state === 'uploading' || state === 'failed') actions.append(h('button', { type: 'button', class: 'link', onclick: () => context.cancel(m.message_id) }, state === 'failed' ? 'Remove' : 'Cancel'));
+  if (actions.childElementCount) block.append(actions);
+  if (p.file_id && !state) {
+    const button = h('button', { type: 'button', class: 'download', 'aria-label': `Download ${p.filename ?? 'file'}`, onclick: () => download(button, p, context) });
+    button.innerHTML = DOWNLOAD_ICON;
+    row.append(button);
+  }
+  return block;
+}
+
+async function download(button, payload, context) {
+  button.disabled = true;
+  try {
+    const url = await context.fileUrl(payload.file_id);
+    const a = h('a', { href: url, download: payload.filename ?? 'file', hidden: true });
+    document.body.append(a);
+    a.click();
+    a.remove();
+  } catch (e) {
+    context.toast(`Download failed: ${e.message}`);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function problemLine(m, context) {
+  const line = h('p', { class: 'msg-problem', role: 'status' }, m.local.error);
+  if (m.status === 'failed' && m.local.retry) line.append(' ', h('button', { type: 'button', class: 'link', onclick: () => context.retry(m.message_id) }, 'Retry'));
+  return line;
+}
+
+const extension = (name) => (/\.([a-z0-9]{1,4})$/i.exec(name ?? '')?.[1] ?? 'file').toUpperCase();

@@ -1,0 +1,95 @@
+/** The left pane: who I am, the connection state, and the conversation list. */
+import { byId, h, reconcile } from '../dom.js';
+import { hue, initials, listStamp } from '../format.js';
+
+export class Sidebar {
+  #selected = null;
+
+  constructor(client) {
+    this.client = client;
+    this.store = client.store;
+    this.list = byId('conversation-list');
+    this.filter = byId('filter-input');
+    const me = client.me;
+    paintAvatar(byId('me-avatar'), me.display_name || me.username);
+    byId('me-name').textContent = me.display_name || me.username;
+
+    this.store.addEventListener('conversations', () => this.render());
+    this.filter.addEventListener('input', () => this.render());
+    client.live.addEventListener('state', () => this.#showConnection());
+    this.list.addEventListener('keydown', (e) => this.#arrowKeys(e));
+    this.#showConnection();
+  }
+
+  select(id) {
+    this.#selected = id;
+    this.render();
+  }
+
+  render() {
+    const query = this.filter.value.trim().toLowerCase();
+    const all = this.store.sortedConversations();
+    const shown = query ? all.filter((c) => this.store.title(c).toLowerCase().includes(query)) : all;
+    reconcile(this.list, shown, {
+      key: (c) => String(c.id),
+      version: (c) => [this.store.title(c), c.preview, c.lastAt, c.unread, c.lastSender, c.id === this.#selected].join('\u0000'),
+      render: (c) => this.#item(c),
+    });
+    byId('list-empty').hidden = all.length > 0;
+    const unread = all.reduce((n, c) => n + (c.unread > 0 ? 1 : 0), 0);
+    document.title = unread ? `(${unread}) Chat4All` : 'Chat4All';
+  }
+
+  #item(c) {
+    const title = this.store.title(c);
+    const isMine = c.lastSender === this.client.me.username;
+    const who = c.type === 'group' && c.lastSender && !isMine ? `${c.lastSender}: ` : isMine ? 'You: ' : '';
+    const preview = c.preview ? who + c.preview : c.type === 'group' ? 'Group created' : 'Say hello 👋';
+    return h('li', {},
+      h('a', { class: 'conv', href: `#/c/${c.id}`, 'aria-current': c.id === this.#selected ? 'page' : false, dataset: { conversationId: c.id } },
+        avatar(title, c.type === 'group'),
+        h('span', { class: 'conv-main' },
+          h('span', { class: 'conv-top' },
+            h('span', { class: 'conv-title' }, title),
+            h('time', { class: 'conv-time', datetime: c.lastAt ?? c.createdAt }, listStamp(c.lastAt ?? c.createdAt))),
+          h('span', { class: 'conv-bottom' },
+            h('span', { class: 'conv-preview' }, preview),
+            c.unread > 0 && h('span', { class: 'badge', 'aria-label': `${c.unread} unread` }, c.unread > 99 ? '99+' : String(c.unread))))));
+  }
+
+  #showConnection() {
+    const el = byId('connection');
+    const live = this.client.live;
+    el.dataset.state = live.state;
+    clearInterval(this.countdown);
+    const paint = () => {
+      const seconds = Math.max(0, Math.ceil((live.retryAt - Date.now()) / 1000));
+      el.textContent = live.state === 'online' ? 'Online' : live.state === 'connecting' ? 'Connecting…' : seconds > 0 ? `Offline · retrying in ${seconds}s` : 'Offline';
+    };
+    paint();
+    if (live.state === 'offline') this.countdown = setInterval(paint, 1000);
+  }
+
+  // Up/Down (and Home/End) move between conversations, as in a listbox.
+  #arrowKeys(e) {
+    const links = [...this.list.querySelectorAll('a.conv')];
+    const i = links.indexOf(document.activeElement);
+    if (i < 0) return;
+    const next = { ArrowDown: i + 1, ArrowUp: i - 1, Home: 0, End: links.length - 1 }[e.key];
+    if (next === undefined) return;
+    e.preventDefault();
+    links[Math.max(0, Math.min(links.length - 1, next))].focus();
+  }
+}
+
+/** A round avatar with initials on a colour derived from the name. */
+export function avatar(name, isGroup = false) {
+  const el = h('span', { class: isGroup ? 'avatar group' : 'avatar', 'aria-hidden': 'true' });
+  paintAvatar(el, name);
+  return el;
+}
+
+export function paintAvatar(el, name) {
+  el.textContent = initials(name);
+  el.style.setProperty('--hue', hue(name));
+}

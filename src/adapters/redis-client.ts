@@ -11,10 +11,12 @@ export interface RedisSettings {
 }
 
 /**
- * A connection that reconnects forever (backoff up to 2 s) and logs state changes once each.
+ * A connection named "<keyPrefix><role>" (so CLIENT LIST shows whose it is) that reconnects forever (backoff up to 2 s) and logs state changes once each.
  * Commands issued while disconnected wait in ioredis' offline queue; callers bound their waits.
  */
-export async function connectRedis(settings: RedisSettings, name: string, log: Logger): Promise<Redis> {
+export async function connectRedis(settings: RedisSettings, role: string, log: Logger): Promise<Redis> {
+  // Connection names may not contain spaces.
+  const name = `${settings.keyPrefix}${role}`.replace(/\s/g, '_');
   const client = new Redis(settings.url, {
     ...(settings.password ? { password: settings.password } : {}),
     connectionName: name,

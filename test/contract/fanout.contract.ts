@@ -8,8 +8,8 @@ export interface FanoutUnderTest {
   fanout: Fanout;
   /** A second instance on the same backbone (another API process); absent for in-process fan-out. */
   peer?: Fanout;
-  /** Drops the subscriber's connection so that it must reconnect (Redis only). */
-  dropConnections?: () => Promise<void>;
+  /** Drops the subscribers' connections so that they must reconnect (Redis only); returns how many. */
+  dropConnections?: () => Promise<number>;
   close(): Promise<void>;
 }
 
@@ -74,7 +74,7 @@ export function describeFanout(name: string, make: () => Promise<FanoutUnderTest
       const t = topic();
       const got: unknown[] = [];
       await sut.peer.subscribe(t, (e) => got.push(e));
-      await sut.dropConnections();
+      expect(await sut.dropConnections()).toBeGreaterThan(0);
       // Events published while reconnecting may be lost (clients repair with sync); later ones arrive.
       await eventually(async () => {
         await sut.fanout.publish(t, { n: got.length });

@@ -39,18 +39,14 @@ if (hasServices('Redis contracts', 'redis') && redisUrl) {
     return {
       fanout,
       peer,
-      // Kills only this test's subscriber connections (found by name and by subscribed channel).
+      // Kills only this suite's subscriber connections (named after the key prefix).
       dropConnections: async () => {
         const admin = new Redis(url);
-        const clients = String(await admin.client('LIST', 'TYPE', 'pubsub')).split('\n').filter((l) => l.includes('name=chat4all-fanout-sub'));
-        const ours = [];
-        for (const line of clients) {
-          const id = /\bid=(\d+)/.exec(line)?.[1];
-          if (id) ours.push(id);
-        }
-        const channels = (await admin.pubsub('CHANNELS', `${s.keyPrefix}*`)) as string[];
-        if (channels.length > 0) for (const id of ours) await admin.client('KILL', 'ID', id);
+        const list = String(await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub'));
+        const ids = list.split('\n').filter((l) => l.includes(` name=${s.keyPrefix}fanout-sub `)).map((l) => /\bid=(\d+)/.exec(l)?.[1]);
+        for (const id of ids) if (id) await admin.call('CLIENT', 'KILL', 'ID', id);
         admin.disconnect();
+        return ids.length;
       },
       close: async () => void (await Promise.all([fanout.close(), peer.close()])),
     };

@@ -88,6 +88,7 @@ export class Uploads {
         status = await this.#status(record);
       }
       await this.#untilUsable(record, status);
+      if (this.#cancelled.has(record.message_id)) return;
       this.#records = this.#records.filter((r) => r !== record);
       this.#save();
       this.store.update(record.message_id, { local: { state: 'sending' } });

@@ -24,10 +24,10 @@ export class RedisFanout implements Fanout {
   }
 
   static async open(settings: RedisSettings, log: Logger): Promise<RedisFanout> {
-    const publisher = await connectRedis(settings, 'chat4all-fanout-pub', log);
+    const publisher = await connectRedis(settings, 'fanout-pub', log);
     try {
       // autoResubscribe (the default) restores every channel after a reconnect.
-      const subscriber = await connectRedis(settings, 'chat4all-fanout-sub', log);
+      const subscriber = await connectRedis(settings, 'fanout-sub', log);
       return new RedisFanout(publisher, subscriber, `${settings.keyPrefix}fanout:`, log);
     } catch (e) {
       publisher.disconnect();

@@ -110,7 +110,9 @@ export class KafkaGroupConsumer implements Subscription {
     consumer?.stopLagMonitoring();
     if (stream) await withTimeout(stream.close(), CLOSE_TIMEOUT_MS).catch(() => undefined);
     if (consumer) {
-      await withTimeout(consumer.close(), CLOSE_TIMEOUT_MS).catch(() => withTimeout(consumer.close(true), CLOSE_TIMEOUT_MS).catch(() => undefined));
+      // Leaving the group lets its partitions move at once; when Kafka does not answer, just drop the connections.
+      const forced = () => new Promise<void>((resolve) => consumer.close(true, () => resolve()));
+      await withTimeout(consumer.close(), CLOSE_TIMEOUT_MS).catch(() => withTimeout(forced(), CLOSE_TIMEOUT_MS).catch(() => undefined));
     }
   }
 

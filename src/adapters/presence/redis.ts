@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import type { SocketRegistry } from '../../ports/presence.ts';
 import type { Logger } from '../../app/logger.ts';
 import { closeRedis, connectRedis, withTimeout, type RedisSettings } from '../redis-client.ts';
@@ -44,7 +44,7 @@ export class RedisSocketRegistry implements SocketRegistry {
   }
 
   static async open(settings: RedisSettings, log: Logger, ttlMs = 60_000): Promise<RedisSocketRegistry> {
-    const client = await connectRedis(settings, 'chat4all-sockets', log);
+    const client = await connectRedis(settings, 'sockets', log);
     client.defineCommand('socketAcquire', { numberOfKeys: 1, lua: ACQUIRE });
     client.defineCommand('socketRefresh', { numberOfKeys: 1, lua: REFRESH });
     return new RedisSocketRegistry(client as Redis & Scripts, `${settings.keyPrefix}sockets:`, ttlMs, log);
@@ -81,7 +81,7 @@ export class RedisSocketRegistry implements SocketRegistry {
   /** Extends every held connection (and re-adds them after Redis lost its data in a restart). */
   private async refresh(): Promise<void> {
     if (this.held.size === 0) return;
-    const pipeline = this.client.pipeline();
+    const pipeline = this.client.pipeline() as ChainableCommander & { socketRefresh(key: string, ttlMs: number, ...ids: string[]): ChainableCommander };
     for (const [userId, ids] of this.held) pipeline.socketRefresh(this.prefix + userId, this.ttlMs, ...ids);
     try {
       await withTimeout(pipeline.exec(), 5000);

@@ -32,7 +32,7 @@ export class RedisRateLimiter implements RateLimiter {
   ) {}
 
   static async open(settings: RedisSettings, log: Logger): Promise<RedisRateLimiter> {
-    const client = await connectRedis(settings, 'chat4all-ratelimit', log);
+    const client = await connectRedis(settings, 'ratelimit', log);
     client.defineCommand('rateLimitHit', { numberOfKeys: 1, lua: HIT });
     return new RedisRateLimiter(client as Redis & { rateLimitHit(key: string, windowMs: number): Promise<[number, number]> }, `${settings.keyPrefix}rate:`, log);
   }

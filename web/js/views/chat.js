@@ -1,0 +1,271 @@
+/** The right pane: conversation header, message timeline (older pages on scroll) and composer. */
+import { announce, byId, h, reconcile, toast } from '../dom.js';
+import { dayKey, dayLabel, hue } from '../format.js';
+import { paintAvatar } from './sidebar.js';
+import { renderMessage } from './message.js';
+
+// Start fetching older messages this far before reaching the top.
+const LOAD_OLDER_PX = 600;
+const NEAR_BOTTOM_PX = 120;
+
+export class ChatView {
+  id = null;
+  #drafts = new Map();
+  #renderQueued = false;
+  #resumeTarget = null;
+
+  constructor(client) {
+    this.client = client;
+    this.store = client.store;
+    this.timeline = byId('timeline');
+    this.messages = byId('messages');
+    this.input = byId('composer-input');
+    this.fileInput = byId('file-input');
+    this.context = {
+      fileUrl: (id) => client.fileUrl(id),
+      retry: (id) => client.outbox.retry(id),
+      resume: (id) => this.#resume(id),
+      cancel: (id) => client.uploads.cancel(id),
+      toast: (text) => toast(text, { isError: true }),
+    };
+
+    this.store.addEventListener('timeline', (e) => e.detail.conversationId === this.id && this.#queueRender());
+    this.store.addEventListener('progress', (e) => this.#progress(e.detail));
+    this.store.addEventListener('conversations', () => this.id && this.#header());
+    client.addEventListener('incoming', (e) => this.#announce(e.detail));
+    client.addEventListener('files', () => (byId('attach-button').hidden = !client.hasFiles));
+    client.live.addEventListener('state', () => this.#banner());
+    this.timeline.addEventListener('scroll', () => this.#onScroll(), { passive: true });
+    byId('jump-button').addEventListener('click', () => this.#toBottom(true));
+    this.#wireComposer();
+    this.#wireFiles();
+  }
+
+  /** Shows conversation `id` (or the placeholder for null). */
+  async show(id) {
+    if (id === this.id) return;
+    if (this.id) this.#drafts.set(this.id, this.input.value);
+    this.id = id;
+    byId('chat-placeholder').hidden = Boolean(id);
+    byId('chat-view').hidden = !id;
+    if (!id) return this.client.close();
+    this.messages.replaceChildren();
+    this.input.value = this.#drafts.get(id) ?? '';
+    this.#autosize();
+    this.#header();
+    this.#banner();
+    byId('history-status').textContent = 'Loading messages…';
+    // Phones would pop the keyboard over the messages: only focus where a real keyboard is likely.
+    if (window.matchMedia('(pointer: fine)').matches) this.input.focus();
+    try {
+      await this.client.open(id);
+    } catch (e) {
+      if (this.id === id) byId('history-status').textContent = `Could not load messages: ${e.message}`;
+      return;
+    }
+    if (this.id !== id) return;
+    this.#render({ toBottom: true });
+  }
+
+  #header() {
+    const c = this.store.conversations.get(this.id);
+    if (!c) return;
+    const title = this.store.title(c);
+    byId('chat-title').textContent = title;
+    paintAvatar(byId('chat-avatar'), title);
+    byId('chat-avatar').classList.toggle('group', c.type === 'group');
+    const members = c.members ?? [];
+    const others = members.filter((m) => m.user_id !== this.client.me.user_id);
+    byId('chat-subtitle').textContent = c.type === 'group'
+      ? `${members.length} members: ${[...others.map((m) => m.display_name || m.username), 'you'].join(', ')}`
+      : others[0] ? `@${others[0].username}` : '';
+  }
+
+  #queueRender() {
+    if (this.#renderQueued) return;
+    this.#renderQueued = true;
+    requestAnimationFrame(() => {
+      this.#renderQueued = false;
+      if (this.id) this.#render();
+    });
+  }
+
+  #render({ toBottom = false } = {}) {
+    const t = this.store.timeline(this.id);
+    if (!t.isLoaded) return;
+    const c = this.store.conversations.get(this.id);
+    const isGroup = c?.type === 'group';
+    const me = this.client.me.user_id;
+    const items = [];
+    let lastDay;
+    let lastSender;
+    for (const m of t.ordered()) {
+      const day = dayKey(m.created_at);
+      if (day !== lastDay) {
+        items.push({ key: `day-${day}`, version: dayLabel(m.created_at), day: dayLabel(m.created_at) });
+        lastDay = day;
+        lastSender = undefined;
+      }
+      const showSender = isGroup && m.sender_id !== me && m.sender_id !== lastSender;
+      items.push({ key: m.message_id, version: `${m.v}|${showSender}`, m, showSender });
+      lastSender = m.sender_id;
+    }
+
+    const el = this.timeline;
+    const before = { height: el.scrollHeight, top: el.scrollTop, first: this.messages.firstElementChild?.dataset.key, count: this.messages.childElementCount };
+    const wasNearBottom = this.#distanceFromBottom() < NEAR_BOTTOM_PX;
+    reconcile(this.messages, items, {
+      key: (item) => item.key,
+      version: (item) => item.version,
+      render: (item) => (item.day ? h('li', { class: 'day' }, h('span', {}, item.day)) : renderMessage(item.m, { ...this.context, isMine: item.m.sender_id === me, showSender: item.showSender, hue: hue(item.m.sender_username) })),
+    });
+    const last = items.at(-1)?.m;
+    const isOlderPage = before.count > 0 && before.first !== this.messages.firstElementChild?.dataset.key;
+    if (toBottom || (last && last.sender_id === me && last.seq === null) || (wasNearBottom && !isOlderPage)) this.#toBottom();
+    // Keep the message the user was reading in place when older ones appear above it.
+    else if (isOlderPage) el.scrollTop = before.top + (el.scrollHeight - before.height);
+    else if (this.messages.childElementCount > before.count) byId('jump-button').hidden = false;
+    byId('history-status').textContent = t.hasOlder ? '' : items.length ? 'This is the beginning of the conversation.' : 'No messages yet. Say hello!';
+    this.#onScroll();
+  }
+
+  #distanceFromBottom() {
+    const el = this.timeline;
+    return el.scrollHeight - el.scrollTop - el.clientHeight;
+  }
+
+  #toBottom(isSmooth = false) {
+    this.timeline.scrollTo({ top: this.timeline.scrollHeight, behavior: isSmooth ? 'smooth' : 'instant' });
+    byId('jump-button').hidden = true;
+  }
+
+  #onScroll() {
+    if (!this.id) return;
+    if (this.#distanceFromBottom() < NEAR_BOTTOM_PX) byId('jump-button').hidden = true;
+    const t = this.store.timeline(this.id);
+    if (this.timeline.scrollTop < LOAD_OLDER_PX && t.hasOlder && !t.isLoadingOlder) {
+      byId('history-status').textContent = 'Loading older messages…';
+      this.client.loadOlder(this.id).catch((e) => (byId('history-status').textContent = `Could not load older messages: ${e.message}`));
+    }
+  }
+
+  #progress({ messageId, fraction }) {
+    const li = this.messages.querySelector(`li[data-key="${messageId}"]`);
+    const bar = li?.querySelector('progress');
+    if (!bar) return;
+    const percent = Math.round(fraction * 100);
+    bar.value = percent;
+    const text = li.querySelector('.upload-text');
+    if (text && !text.textContent.startsWith('Paused')) text.textContent = `${percent}%`;
+  }
+
+  #announce(m) {
+    const who = m.sender_username;
+    const what = m.payload?.type === 'file' ? `sent a file, ${m.payload.filename ?? ''}` : m.payload?.content ?? '';
+    if (m.conversation_id === this.id) announce(`${who}: ${what}`);
+    else {
+      const c = this.store.conversations.get(m.conversation_id);
+      announce(`New message from ${who}${c?.type === 'group' ? ` in ${this.store.title(c)}` : ''}`);
+    }
+  }
+
+  #banner() {
+    const banner = byId('offline-banner');
+    clearTimeout(this.bannerTimer);
+    if (this.client.live.state === 'online') {
+      banner.hidden = true;
+      return;
+    }
+    // Do not flash the banner during an ordinary (re)connect.
+    this.bannerTimer = setTimeout(() => {
+      banner.textContent = 'Waiting for the network… Messages you write are sent when the connection is back.';
+      banner.hidden = this.client.live.state === 'online';
+    }, 1500);
+  }
+
+  #wireComposer() {
+    const form = byId('composer');
+    const send = () => {
+      if (!this.id || !this.input.value.trim()) return;
+      this.client.sendText(this.id, this.input.value);
+      this.input.value = '';
+      this.#drafts.delete(this.id);
+      this.#autosize();
+      this.input.focus();
+    };
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      send();
+    });
+    this.input.addEventListener('keydown', (e) => {
+      // Enter sends, Shift+Enter is a new line; never while an IME is composing a character.
+      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+        e.preventDefault();
+        send();
+      }
+      if (e.key === 'Escape' && window.matchMedia('(max-width: 720px)').matches) location.hash = '#/';
+    });
+    this.input.addEventListener('input', () => this.#autosize());
+  }
+
+  #autosize() {
+    this.input.style.height = 'auto';
+    this.input.style.height = `${Math.min(this.input.scrollHeight, 160)}px`;
+  }
+
+  #wireFiles() {
+    byId('attach-button').addEventListener('click', () => {
+      this.#resumeTarget = null;
+      this.fileInput.multiple = true;
+      this.fileInput.click();
+    });
+    this.fileInput.addEventListener('change', () => {
+      const files = [...this.fileInput.files];
+      this.fileInput.value = '';
+      if (this.#resumeTarget) {
+        try {
+          this.client.uploads.resume(this.#resumeTarget, files[0]);
+        } catch (e) {
+          toast(e.message, { isError: true });
+        }
+        this.#resumeTarget = null;
+        return;
+      }
+      this.#sendFiles(files);
+    });
+    const view = byId('chat-view');
+    view.addEventListener('dragover', (e) => {
+      if (!this.client.hasFiles || !e.dataTransfer?.types.includes('Files')) return;
+      e.preventDefault();
+      view.classList.add('dropping');
+    });
+    view.addEventListener('dragleave', (e) => e.target === view && view.classList.remove('dropping'));
+    view.addEventListener('drop', (e) => {
+      view.classList.remove('dropping');
+      if (!this.client.hasFiles || !e.dataTransfer?.files.length) return;
+      e.preventDefault();
+      this.#sendFiles([...e.dataTransfer.files]);
+    });
+    this.input.addEventListener('paste', (e) => {
+      const files = [...(e.clipboardData?.files ?? [])];
+      if (!files.length || !this.client.hasFiles) return;
+      e.preventDefault();
+      this.#sendFiles(files);
+    });
+  }
+
+  #sendFiles(files) {
+    if (!this.id) return;
+    for (const file of files) this.client.uploads.send(this.id, file);
+    this.#toBottom();
+  }
+
+  #resume(messageId) {
+    if (this.client.uploads.hasFile(messageId)) return this.client.uploads.resume(messageId);
+    // After a reload the browser no longer has the file: ask for it again.
+    this.#resumeTarget = messageId;
+    this.fileInput.multiple = false;
+    this.fileInput.click();
+    return undefined;
+  }
+}

@@ -21,7 +21,9 @@
 # because other work on the machine shares them.
 #
 # Tunables (environment): C4A_KAFKA_VERSION, C4A_S3PROXY_VERSION, S3_PORT,
-# S3_BUCKET, C4A_START_TIMEOUT (s, default 60), C4A_STOP_TIMEOUT (s, default 30).
+# S3_BUCKET, C4A_START_TIMEOUT (s, default 60), C4A_STOP_TIMEOUT (s, default 30),
+# C4A_KAFKA_PORT / C4A_KAFKA_CONTROLLER_PORT (9092 / 9093). With its own
+# C4A_SERVICES_RUN and ports, a test can run (and restart) a private broker.
 set -euo pipefail
 
 # stdout carries nothing but `export NAME=value` lines (and `status`), so that
@@ -52,8 +54,8 @@ readonly STOP_TIMEOUT="${C4A_STOP_TIMEOUT:-30}"
 # Small heap: a test broker holds little data, and the machine has 2 cores.
 readonly KAFKA_JVM_OPTS="${C4A_KAFKA_JVM_OPTS:--Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20}"
 readonly KAFKA_HOST=127.0.0.1
-readonly KAFKA_PORT=9092
-readonly KAFKA_CONTROLLER_PORT=9093
+readonly KAFKA_PORT="${C4A_KAFKA_PORT:-9092}"
+readonly KAFKA_CONTROLLER_PORT="${C4A_KAFKA_CONTROLLER_PORT:-9093}"
 readonly KAFKA_LIB="$CACHE_DIR/kafka-$KAFKA_VERSION"
 readonly KAFKA_RUN="$RUN_DIR/kafka"
 readonly KAFKA_DATA="$KAFKA_RUN/data"

@@ -11,17 +11,27 @@ import { migrate } from './adapters/store/migrate.ts';
 import { MemoryEventLog } from './adapters/log/memory.ts';
 import { MemoryFanout } from './adapters/fanout/memory.ts';
 import { MemoryRateLimiter } from './adapters/ratelimit/memory.ts';
+import { MemorySocketRegistry } from './adapters/presence/memory.ts';
+import { KafkaEventLog } from './adapters/log/kafka.ts';
+import { RedisFanout } from './adapters/fanout/redis.ts';
+import { RedisRateLimiter } from './adapters/ratelimit/redis.ts';
+import { RedisSocketRegistry } from './adapters/presence/redis.ts';
+import type { EventLog } from './ports/event-log.ts';
+import type { Fanout } from './ports/fanout.ts';
+import type { RateLimiter } from './ports/rate-limiter.ts';
+import type { SocketRegistry } from './ports/presence.ts';
 import { MockConnector } from './adapters/connectors/mock.ts';
 import { Auth } from './app/auth.ts';
 import { Users } from './app/users.ts';
 import { Conversations } from './app/conversations.ts';
 import { Messages } from './app/messages.ts';
 import { Receipts } from './app/receipts.ts';
-import { Delivery } from './app/delivery.ts';
+import { Delivery, channelTopic, STATUS_TOPIC, DEAD_LETTER_TOPIC } from './app/delivery.ts';
+import { MESSAGES_TOPIC } from './app/messages.ts';
 import { DeadLetters } from './app/dead-letters.ts';
 import { Notifier } from './app/notify.ts';
 import { CHANNELS } from './domain/message.ts';
-import { reportPoolStats } from './metrics.ts';
+import { metrics, reportPoolStats } from './metrics.ts';
 
 export interface ComposeOptions {
   /** Run migrations while opening (default true). */
@@ -61,13 +71,11 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
 }
 
 async function assemble(config: Config, logger: Logger, db: Database, options: ComposeOptions): Promise<App> {
-  const eventLog = new MemoryEventLog();
-  const fanout = new MemoryFanout();
-  const rateLimiter = new MemoryRateLimiter();
-  const adapters = { database: db.kind, eventLog: 'memory', fanout: 'memory', rateLimiter: 'memory', connectors: 'mock' };
+  const { eventLog, fanout, rateLimiter, sockets } = await openMessaging(config, logger);
+  const adapters = { database: db.kind, eventLog: eventLog.isDurable ? 'kafka' : 'memory', fanout: config.redis.url ? 'redis' : 'memory', rateLimiter: config.redis.url ? 'redis' : 'memory', connectors: 'mock' };
   logger.info({ adapters }, 'adapters chosen');
   if (db.kind === 'pglite') logger.info({ dir: path.join(config.dataDir, 'db') }, 'embedded PGlite database');
-  logger.warn({}, 'in-process event log: in-flight events are re-created from the database after a restart (set KAFKA_BROKERS for a durable log)');
+  if (!eventLog.isDurable) logger.warn({}, 'in-process event log: in-flight events are re-created from the database after a restart (set KAFKA_BROKERS for a durable log)');
 
   const jwtSecret = config.auth.isEphemeralSecret ? await embeddedSecret(config.dataDir) : config.auth.jwtSecret;
   const notifier = new Notifier(fanout, logger.child({ component: 'fanout' }));
@@ -78,7 +86,7 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
   const delivery = new Delivery(db, eventLog, notifier, new Map(connectors.map((c) => [c.channel, c])), {
     maxAttempts: config.delivery.maxAttempts,
     backoffBaseMs: config.delivery.backoffBaseMs,
-    leaseMs: options.deliveryLeaseMs ?? 30_000,
+    leaseMs: options.deliveryLeaseMs ?? config.delivery.leaseMs,
   }, logger.child({ component: 'worker.delivery' }));
 
   const readiness: ReadinessCheck[] = [
@@ -93,6 +101,7 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
     eventLog,
     fanout,
     rateLimiter,
+    sockets,
     connectors,
     auth,
     users: new Users(db),
@@ -109,9 +118,38 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
         await eventLog.close();
         await fanout.close();
         await rateLimiter.close();
+        await sockets.close();
         await db.close();
       })()),
   };
+}
+
+/** Kafka when KAFKA_BROKERS is set, Redis when REDIS_URL is set; in-process adapters otherwise. */
+async function openMessaging(config: Config, logger: Logger): Promise<{ eventLog: EventLog; fanout: Fanout; rateLimiter: RateLimiter; sockets: SocketRegistry }> {
+  const opened: { close(): Promise<void> }[] = [];
+  const keep = <T extends { close(): Promise<void> }>(adapter: T) => (opened.push(adapter), adapter);
+  try {
+    const eventLog = config.kafka.brokers.length > 0
+      ? keep(await KafkaEventLog.open({
+          ...config.kafka,
+          topics: [MESSAGES_TOPIC, ...CHANNELS.map(channelTopic), STATUS_TOPIC, DEAD_LETTER_TOPIC],
+          onLag: ({ topic, partition, group, lag }) => {
+            const labels = { topic, partition: String(partition), group };
+            if (lag === undefined) metrics.consumerLag.remove(labels);
+            else metrics.consumerLag.set(labels, lag);
+          },
+        }, logger.child({ component: 'kafka' })))
+      : keep(new MemoryEventLog());
+    const redis = config.redis.url ? { url: config.redis.url, password: config.redis.password, keyPrefix: config.redis.keyPrefix } : undefined;
+    const redisLog = logger.child({ component: 'redis' });
+    const fanout = redis ? keep(await RedisFanout.open(redis, redisLog)) : keep(new MemoryFanout());
+    const rateLimiter = redis ? keep(await RedisRateLimiter.open(redis, redisLog)) : keep(new MemoryRateLimiter());
+    const sockets = redis ? keep(await RedisSocketRegistry.open(redis, redisLog)) : keep(new MemorySocketRegistry());
+    return { eventLog, fanout, rateLimiter, sockets };
+  } catch (e) {
+    await Promise.all(opened.map((a) => a.close().catch(() => undefined)));
+    throw e;
+  }
 }
 
 /** Embedded mode without JWT_SECRET_KEY: a random secret kept in DATA_DIR so tokens survive restarts. */

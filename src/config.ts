@@ -23,7 +23,8 @@ export interface Config {
   auth: { jwtSecret: string; isEphemeralSecret: boolean; accessTtlSeconds: number; refreshTtlSeconds: number; registration: 'open' | 'closed'; demoUsers: boolean };
   limits: { maxTextLength: number; maxGroupMembers: number; wsMaxPerUser: number; maxUploadBytes: number };
   rateLimit: { enabled: boolean; perMinute: Record<RateClass, number> };
-  delivery: { maxAttempts: number; backoffBaseMs: number; connectorLatencyMs: number; connectorFailureRate: number };
+  /** leaseMs: how long a claimed channel delivery may take before another worker hands it out again. */
+  delivery: { maxAttempts: number; backoffBaseMs: number; leaseMs: number; connectorLatencyMs: number; connectorFailureRate: number };
   gc: { retentionHours: number; batchSize: number; pushgatewayUrl?: string };
   ws: { pingIntervalMs: number };
   logLevel: string;
@@ -144,6 +145,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     delivery: {
       maxAttempts: int('DELIVERY_MAX_ATTEMPTS', 5, 1, 100),
       backoffBaseMs: int('DELIVERY_BACKOFF_MS', 500, 1, 3_600_000),
+      leaseMs: int('DELIVERY_LEASE_MS', 30_000, 100, 3_600_000),
       connectorLatencyMs: int('CONNECTOR_MOCK_LATENCY_MS', 50, 0, 60_000),
       connectorFailureRate: num('CONNECTOR_MOCK_FAILURE_RATE', 0, 0, 1),
     },

@@ -3,6 +3,7 @@ import type { EventLog } from '../ports/event-log.ts';
 import type { Fanout } from '../ports/fanout.ts';
 import type { RateLimiter } from '../ports/rate-limiter.ts';
 import type { Connector } from '../ports/connector.ts';
+import type { SocketRegistry } from '../ports/presence.ts';
 import type { Auth } from './auth.ts';
 import type { Users } from './users.ts';
 import type { Conversations } from './conversations.ts';
@@ -26,6 +27,8 @@ export interface App {
   readonly eventLog: EventLog;
   readonly fanout: Fanout;
   readonly rateLimiter: RateLimiter;
+  /** WebSocket connections per user across every API instance (WS_MAX_PER_USER). */
+  readonly sockets: SocketRegistry;
   readonly connectors: readonly Connector[];
   readonly auth: Auth;
   readonly users: Users;

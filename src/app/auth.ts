@@ -1,5 +1,5 @@
 /** Registration, password and client-credential logins, refresh-token rotation, revocation. */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, createSecretKey, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import type { Database, Sql } from '../ports/database.ts';
@@ -35,6 +35,7 @@ export interface Principal {
   expiresAt: number;
 }
 
+const VERIFIED_CACHE_SIZE = 10_000;
 const SCOPE = 'messages:read messages:write files:read files:write';
 const USERNAME = /^[A-Za-z0-9_.-]{3,32}$/;
 // Verifying against this when the user is unknown makes both answers cost the same time.
@@ -48,7 +49,9 @@ export const toPublicUser = (r: Record<string, unknown>): PublicUser => ({
 });
 
 export class Auth {
-  private readonly key: Uint8Array;
+  private readonly key: KeyObject;
+  /** Recently verified tokens: a hot client's token is checked once, not on every request. */
+  private readonly verified = new Map<string, Principal>();
   /** jti → expiry (ms) of revoked access tokens, refreshed from the database. */
   private revoked = new Map<string, number>();
   private revokedLoadedAt = 0;
@@ -57,7 +60,7 @@ export class Auth {
     private readonly db: Database,
     private readonly settings: AuthSettings,
   ) {
-    this.key = new TextEncoder().encode(settings.jwtSecret);
+    this.key = createSecretKey(Buffer.from(settings.jwtSecret, 'utf8'));
   }
 
   /** Creates a user; 409 username-taken. Registration may be closed (404 in HTTP). */
@@ -131,6 +134,12 @@ export class Auth {
 
   /** Verifies an access JWT (HS256 only, so `alg:none` and algorithm confusion fail). */
   async verifyAccessToken(token: string): Promise<Principal> {
+    await this.refreshRevocations();
+    const cached = this.verified.get(token);
+    if (cached && cached.expiresAt * 1000 > Date.now()) {
+      if (this.revoked.has(cached.jti)) throw unauthenticated('token-revoked', 'The access token was revoked');
+      return cached;
+    }
     let payload;
     try {
       ({ payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'] }));
@@ -141,9 +150,11 @@ export class Auth {
     if (payload.type !== 'access' || typeof payload.user_id !== 'number' || typeof payload.jti !== 'string' || typeof payload.exp !== 'number') {
       throw unauthenticated('invalid-token', 'The access token is invalid');
     }
-    await this.refreshRevocations();
     if (this.revoked.has(payload.jti)) throw unauthenticated('token-revoked', 'The access token was revoked');
-    return { userId: payload.user_id, username: String(payload.username), jti: payload.jti, expiresAt: payload.exp };
+    const principal = { userId: payload.user_id, username: String(payload.username), jti: payload.jti, expiresAt: payload.exp };
+    if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.clear();
+    this.verified.set(token, principal);
+    return principal;
   }
 
   async me(userId: number): Promise<PublicUser> {

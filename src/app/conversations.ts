@@ -58,7 +58,7 @@ export class Conversations {
     });
     const details = await this.details(callerId, conversationId);
     if (isNew) {
-      this.notify.toUsers(ids, 'conversation.created', { conversation_id: conversationId, type: details.type, name: details.name, member_ids: ids });
+      this.notify.toUsers(ids, 'conversation.created', { conversation_id: conversationId, conversation_type: details.type, name: details.name, member_ids: ids });
     }
     return details;
   }
@@ -143,7 +143,7 @@ export class Conversations {
     }
     if (added.length > 0) {
       this.notify.toUsers(added.map((u) => u.id), 'conversation.created', {
-        conversation_id: conversationId, type: details.type, name: details.name, member_ids: details.members.map((m) => m.user_id),
+        conversation_id: conversationId, conversation_type: details.type, name: details.name, member_ids: details.members.map((m) => m.user_id),
       });
     }
     return details;

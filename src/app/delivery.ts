@@ -14,6 +14,8 @@ import { iso } from './conversations.ts';
 
 export const channelTopic = (c: ExternalChannel) => `channel.${c}`;
 export const STATUS_TOPIC = 'status';
+/** Deliveries given up after their retries (for consumers outside Chat4All: alerting, audits); the database keeps the record `dlq replay` uses. */
+export const DEAD_LETTER_TOPIC = 'dead-letters';
 // Any constant shared by relays: only one relay publishes at a time, which keeps per-key order.
 const RELAY_LOCK = 4_242_002;
 
@@ -127,7 +129,10 @@ export class Delivery {
     await this.db.query('INSERT INTO dead_letters (message_id, channel, reason, attempts) VALUES ($1, $2, $3, $4)', [work.message_id, work.channel, reason, work.attempt]);
     metrics.deadLettered.inc({ channel: work.channel });
     this.logger.warn({ message_id: work.message_id, channel: work.channel, attempts: work.attempt, reason }, 'delivery dead-lettered');
-    await this.publish([{ topic: STATUS_TOPIC, key: work.message_id, value: { message_id: work.message_id, channel: work.channel, status: 'failed', error: reason } satisfies StatusEvent }]);
+    await this.publish([
+      { topic: STATUS_TOPIC, key: work.message_id, value: { message_id: work.message_id, channel: work.channel, status: 'failed', error: reason } satisfies StatusEvent },
+      { topic: DEAD_LETTER_TOPIC, key: work.message_id, value: { message_id: work.message_id, channel: work.channel, reason, attempts: work.attempt } },
+    ]);
   }
 
   /** Applies channel delivery reports: monotonic per channel, then the message's aggregate status. */

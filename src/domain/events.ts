@@ -4,7 +4,8 @@ import type { Channel, MessageStatus, Payload } from './message.ts';
 export interface EventMap {
   'message.created': { message_id: string; conversation_id: number; seq: number; sender_id: number; sender_username: string; payload: Payload; channels: Channel[]; created_at: string };
   'message.status': { message_id: string; conversation_id: number; seq: number; status: MessageStatus | 'pending'; user_id?: number; channel?: string; at: string; error?: string };
-  'conversation.created': { conversation_id: number; type: string; name: string | null; member_ids: number[] };
+  // Not `type`: that key is the frame's event name (the spread in Notifier would overwrite it).
+  'conversation.created': { conversation_id: number; conversation_type: string; name: string | null; member_ids: number[] };
   'conversation.read': { conversation_id: number; user_id: number; username: string; read_seq: number; read_at: string };
   'member.joined': { conversation_id: number; user_id: number; username: string };
   'member.left': { conversation_id: number; user_id: number; username: string };

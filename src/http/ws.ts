@@ -77,12 +77,19 @@ export class WsGateway {
       socket.close(CLOSE_UNAUTHORIZED, 'unauthorized');
       return undefined;
     }
-    const mine = this.byUser.get(principal.userId) ?? new Set<Client>();
-    if (mine.size >= this.config.limits.wsMaxPerUser) {
+    // The limit counts the user's sockets on every API instance.
+    const connectionId = randomUUID();
+    if (!(await this.app.sockets.acquire(principal.userId, connectionId, this.config.limits.wsMaxPerUser))) {
       socket.close(CLOSE_TOO_MANY, 'too many connections for this user');
       return undefined;
     }
-    const client: Client = { id: randomUUID(), socket, userId: principal.userId, username: principal.username, conversations: new Set(), lastSeenAt: Date.now() };
+    if (socket.readyState !== socket.OPEN) {
+      // Closed while we were checking: nothing will call drop() for it.
+      await this.app.sockets.release(principal.userId, connectionId);
+      return undefined;
+    }
+    const mine = this.byUser.get(principal.userId) ?? new Set<Client>();
+    const client: Client = { id: connectionId, socket, userId: principal.userId, username: principal.username, conversations: new Set(), lastSeenAt: Date.now() };
     mine.add(client);
     this.byUser.set(principal.userId, mine);
     metrics.wsConnections.inc();
@@ -246,6 +253,7 @@ export class WsGateway {
     if (!mine?.delete(client)) return;
     if (mine.size === 0) this.byUser.delete(client.userId);
     metrics.wsConnections.dec();
+    this.app.sockets.release(client.userId, client.id).catch((e: unknown) => this.log.warn({ err: e }, 'socket release failed'));
     this.leave(client, userTopic(client.userId));
     for (const id of client.conversations) this.leave(client, conversationTopic(id));
   }

@@ -25,7 +25,10 @@ export function describeRateLimiter(name: string, make: () => Promise<RateLimite
       const decisions = [];
       for (let i = 0; i < 4; i++) decisions.push(await sut.limiter.hit(k, 3, 60));
       expect(decisions.map((d) => [d.isAllowed, d.remaining, d.limit])).toEqual([[true, 2, 3], [true, 1, 3], [true, 0, 3], [false, 0, 3]]);
-      for (const d of decisions) expect(d.resetSeconds).toBeGreaterThanOrEqual(59), expect(d.resetSeconds).toBeLessThanOrEqual(60);
+      for (const d of decisions) {
+        expect(d.resetSeconds).toBeGreaterThanOrEqual(59);
+        expect(d.resetSeconds).toBeLessThanOrEqual(60);
+      }
     });
 
     it('keeps separate counters per key', async () => {

@@ -18,7 +18,7 @@ describe.each(storeKinds())('messages contract on %s', (kind) => {
     return { alice, bob, conversationId: await privateConversation(c4, alice, bob) };
   };
   const post = (u: TestUser, body: unknown) => c4.request('POST', '/v1/messages', { token: u.token, body });
-  const text = (conversationId: number, content: string, messageId = uuid()) => ({ message_id: messageId, conversation_id: conversationId, payload: { type: 'text', content } });
+  const text = (conversationId: number, content: string, messageId: string = uuid()) => ({ message_id: messageId, conversation_id: conversationId, payload: { type: 'text', content } });
   const history = async (u: TestUser, id: number, qs = '') => {
     const res = await c4.request('GET', `/v1/conversations/${id}/messages${qs}`, { token: u.token });
     expect(res.status).toBe(200);

@@ -15,7 +15,9 @@ export interface ChildInstance {
 }
 
 export async function spawnChat4all(args: string[], env: Record<string, string>, port: number, timeoutMs = 60_000): Promise<ChildInstance> {
-  const child = spawn(process.execPath, [BIN, ...args], {
+  // CHAT4ALL_NODE_ARGS adds Node flags to the child (e.g. --cpu-prof when profiling a benchmark).
+  const nodeArgs = process.env.CHAT4ALL_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'warn', ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

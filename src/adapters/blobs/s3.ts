@@ -66,13 +66,13 @@ export class S3BlobStore implements BlobStore {
 
   async putPart(key: string, handle: string, partNumber: number, body: Readable, size: number): Promise<string> {
     const h = parseHandle(handle);
-    const Body = body.pipe(exactLength(size));
-    body.once('error', (e) => Body.destroy(e));
     if (h.isStaged) {
-      const out = await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.stagedKey(key, h.id, partNumber), Body, ContentLength: size }));
+      const out = await this.sendBody(body, size, (Body, abortSignal) =>
+        this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.stagedKey(key, h.id, partNumber), Body, ContentLength: size }), { abortSignal }));
       return out.ETag ?? '';
     }
-    const out = await this.client.send(new UploadPartCommand({ Bucket: this.bucket, Key: this.k(key), UploadId: h.id, PartNumber: partNumber, Body, ContentLength: size }));
+    const out = await this.sendBody(body, size, (Body, abortSignal) =>
+      this.client.send(new UploadPartCommand({ Bucket: this.bucket, Key: this.k(key), UploadId: h.id, PartNumber: partNumber, Body, ContentLength: size }), { abortSignal }));
     if (!out.ETag) throw new Error('S3 returned no ETag for the part');
     return out.ETag;
   }
@@ -96,6 +96,8 @@ export class S3BlobStore implements BlobStore {
 
   private async assembleStaged(key: string, nonce: string, parts: readonly StoredPart[]): Promise<void> {
     if (parts.length === 0) throw new BlobNotFound(key);
+    // Staged parts are deleted once assembled: if the first is gone, this ran before (or never had parts).
+    if (!(await this.exists(this.stagedKey(key, nonce, parts[0].partNumber), false))) throw new BlobNotFound(key);
     const groups: StoredPart[][] = [[]];
     let groupBytes = 0;
     for (const p of parts) {
@@ -115,10 +117,10 @@ export class S3BlobStore implements BlobStore {
       const worker = async () => {
         for (let i = next++; i < groups.length; i = next++) {
           const group = groups[i];
-          const out = await this.client.send(new UploadPartCommand({
-            Bucket: this.bucket, Key: this.k(key), UploadId: uploadId, PartNumber: i + 1,
-            Body: Readable.from(this.concat(group.map((p) => this.stagedKey(key, nonce, p.partNumber)))), ContentLength: group.reduce((s, p) => s + p.size, 0),
-          }));
+          const size = group.reduce((s, p) => s + p.size, 0);
+          const body = Readable.from(this.concat(group.map((p) => this.stagedKey(key, nonce, p.partNumber))));
+          const out = await this.sendBody(body, size, (Body, abortSignal) =>
+            this.client.send(new UploadPartCommand({ Bucket: this.bucket, Key: this.k(key), UploadId: uploadId, PartNumber: i + 1, Body, ContentLength: size }), { abortSignal }));
           etags[i] = out.ETag ?? '';
         }
       };
@@ -154,9 +156,7 @@ export class S3BlobStore implements BlobStore {
   }
 
   async put(key: string, body: Readable, size: number): Promise<void> {
-    const Body = body.pipe(exactLength(size));
-    body.once('error', (e) => Body.destroy(e));
-    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.k(key), Body, ContentLength: size }));
+    await this.sendBody(body, size, (Body, abortSignal) => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.k(key), Body, ContentLength: size }), { abortSignal }));
   }
 
   async read(key: string, range?: { start: number; end: number }): Promise<Readable> {
@@ -241,9 +241,35 @@ export class S3BlobStore implements BlobStore {
     await flush();
   }
 
-  private async exists(key: string): Promise<boolean> {
+  /**
+   * Sends a request whose body is `body`, checked to be exactly `size` bytes. The SDK pipes the
+   * body into the socket and does not watch it for errors: a body that fails (client gone,
+   * wrong length) would leave the request waiting forever, so a failure aborts the request.
+   */
+  private async sendBody<T>(body: Readable, size: number, send: (Body: Readable, abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    const checked = exactLength(size);
+    let failure: unknown;
+    const fail = (e: unknown) => {
+      failure ??= e;
+      controller.abort();
+    };
+    checked.on('error', fail);
+    body.on('error', (e) => checked.destroy(e));
+    body.pipe(checked);
     try {
-      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.k(key) }));
+      return await send(checked, controller.signal);
+    } catch (e) {
+      throw failure ?? e;
+    } finally {
+      // The caller owns `body` (often an HTTP request whose rest Node discards after the response).
+      body.unpipe(checked);
+    }
+  }
+
+  private async exists(key: string, isPrefixed = true): Promise<boolean> {
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: isPrefixed ? this.k(key) : key }));
       return true;
     } catch (e) {
       if (isNotFound(e)) return false;

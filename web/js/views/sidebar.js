@@ -44,7 +44,7 @@ export class Sidebar {
     const title = this.store.title(c);
     const isMine = c.lastSender === this.client.me.username;
     const who = c.type === 'group' && c.lastSender && !isMine ? `${c.lastSender}: ` : isMine ? 'You: ' : '';
-    const preview = c.preview ? who + c.preview : c.type === 'group' ? 'Group created' : 'Say hello 👋';
+    const preview = c.preview ? who + c.preview : c.type === 'group' ? 'Group created' : 'No messages yet';
     return h('li', {},
       h('a', { class: 'conv', href: `#/c/${c.id}`, 'aria-current': c.id === this.#selected ? 'page' : false, dataset: { conversationId: c.id } },
         avatar(title, c.type === 'group'),

@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startInstance, type TestInstance } from '../support/harness.ts';
+import { storeKinds } from '../support/stores.ts';
+import { checkingProblems, expectProblem, privateConversation, send } from '../support/factories.ts';
+
+describe.each(storeKinds())('operations endpoints on %s', (kind) => {
+  let c4: TestInstance;
+  beforeAll(async () => {
+    c4 = checkingProblems(await startInstance(kind));
+  });
+  afterAll(async () => c4?.close());
+
+  it('/health says the process works', async () => {
+    const res = await c4.request('GET', '/health');
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ status: 'healthy', version: expect.any(String) });
+  });
+
+  it('/ready answers 200 with a check per dependency', async () => {
+    const res = await c4.request('GET', '/ready');
+    expect(res.status).toBe(200);
+    expect(res.body.status).toBe('ready');
+    expect(res.body.checks.database).toEqual({ healthy: true, latency_ms: expect.any(Number) });
+    for (const check of Object.values(res.body.checks) as { healthy: boolean }[]) expect(check.healthy).toBe(true);
+  });
+
+  it('/metrics exposes our metric names in Prometheus text, counting accepted messages', async () => {
+    const alice = await c4.user('alice');
+    const bob = await c4.user('bob');
+    await send(c4, alice.token, await privateConversation(c4, alice, bob), 'counted');
+    const res = await c4.request('GET', '/metrics');
+    expect(res.status).toBe(200);
+    expect(String(res.headers['content-type'])).toMatch(/^text\/plain/);
+    const text = String(res.body);
+    for (const name of ['chat4all_messages_accepted_total', 'http_request_duration_seconds_bucket', 'chat4all_ws_connections', 'chat4all_outbox_backlog', 'process_cpu_user_seconds_total']) {
+      expect(text).toContain(`# TYPE ${name.replace(/_bucket$/, '')}`);
+    }
+    expect(Number(/^chat4all_messages_accepted_total (\d+)/m.exec(text)?.[1])).toBeGreaterThanOrEqual(1);
+    expect(text).toMatch(/http_request_duration_seconds_count\{[^}]*route="\/v1\/messages"[^}]*\} [1-9]/);
+  });
+
+  it('/docs serves the OpenAPI UI as HTML', async () => {
+    let res = await c4.request('GET', '/docs');
+    if (res.status >= 300 && res.status < 400) res = await c4.request('GET', new URL(String(res.headers.location), 'http://x/docs/').pathname);
+    expect(res.status).toBe(200);
+    expect(String(res.headers['content-type'])).toMatch(/^text\/html/);
+    expect(String(res.body)).toMatch(/swagger/i);
+  });
+
+  it('/openapi.json is OpenAPI 3 with the message path, problem responses and bearer security', async () => {
+    const res = await c4.request('GET', '/openapi.json');
+    expect(res.status).toBe(200);
+    const doc = res.body;
+    expect(doc.openapi).toMatch(/^3\./);
+    expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    const sendOp = doc.paths['/v1/messages'].post;
+    expect(sendOp.security).toEqual([{ bearer: [] }]);
+    expect(Object.keys(sendOp.responses)).toEqual(expect.arrayContaining(['202', '400', '401', '409']));
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining([
+      '/auth/token', '/auth/register', '/v1/conversations', '/v1/conversations/{id}', '/v1/conversations/{id}/messages', '/v1/messages/{message_id}', '/v1/users',
+    ]));
+    expect(Object.keys(doc.paths)).not.toContain('/health');
+  });
+
+  it('answers unknown routes and errors with problem+json carrying the trace id', async () => {
+    const res = await c4.request('GET', '/nope', { headers: { 'x-request-id': 'trace-0123456789' } });
+    const problem = expectProblem(res, 404, 'route-not-found');
+    expect(problem.trace_id).toBe('trace-0123456789');
+    expect(res.headers['x-request-id']).toBe('trace-0123456789');
+    expect(problem.instance).toBe('/nope');
+  });
+
+  it('answers 503 with Retry-After when the database is gone (last: it breaks the instance)', async () => {
+    const u = await c4.user('late');
+    await c4.app.db.close();
+    const ready = await c4.request('GET', '/ready');
+    expect(ready.status).toBe(503);
+    expect(ready.body).toMatchObject({ status: 'not_ready', checks: { database: { healthy: false } } });
+    expect(ready.headers['retry-after']).toBeDefined();
+    const res = await c4.request('GET', '/v1/conversations', { token: u.token });
+    expectProblem(res, 503, 'dependency-unavailable');
+    expect(res.headers['retry-after']).toBeDefined();
+  });
+});

@@ -134,18 +134,42 @@ live_pid() {
   printf '%s\n' "$pid"
 }
 
+# Close every file descriptor above 2 in the current (sub)shell, so that a
+# daemon started from it holds none of ours: not our saved stdout (fd 3:
+# eval "$(scripts/services.sh up)" would wait until the daemon exits), not
+# the lock (fd 9: it would stay held for as long as the service runs), and
+# not whatever pipes the caller (CI, a test runner) passed down to us.
+close_inherited_fds() {
+  local path fd
+  for path in /proc/self/fd/*; do
+    fd=${path##*/}
+    if [[ $fd =~ ^[0-9]+$ ]] && ((fd > 2)); then
+      exec {fd}>&- || true
+    fi
+  done
+}
+
+# Run a command with stdin from /dev/null and no inherited descriptors.
+run_detached_fds() {
+  (
+    close_inherited_fds
+    exec "$@"
+  ) </dev/null
+}
+
 # Start a long-running process detached from this script.
 #  - setsid: its own session, so it outlives the shell or CI step that ran
 #    `up` and is not hit by that shell's Ctrl-C or process-group kill. (A
 #    non-interactive bash does not make background jobs group leaders, so
 #    setsid execs in place and $! is the service's own PID.)
-#  - 3>&- 9>&-: do not pass on our saved stdout or the lock; otherwise
-#    eval "$(scripts/services.sh up)" would wait for the service to exit,
-#    and the lock would be held for as long as the service runs.
+#  - close_inherited_fds: see above.
 launch() {
   local log=$1 pidfile=$2 marker=$3 pid i
   shift 3
-  setsid "$@" </dev/null >>"$log" 2>&1 3>&- 9>&- &
+  (
+    close_inherited_fds
+    exec setsid "$@"
+  ) </dev/null >>"$log" 2>&1 &
   pid=$!
   printf '%s\n' "$pid" >"$pidfile"
   # Until the child has exec'd, its command line is still this script's and
@@ -281,7 +305,8 @@ auto.create.topics.enable=true
 group.initial.rebalance.delay.ms=0
 EOF
   # The broker's own output goes to stdout, which launch() sends to a file.
-  # State changes and per-request logging are too chatty to be useful here.
+  # State changes, per-request logging and config dumps are too chatty to be
+  # useful here.
   cat >"$KAFKA_LOG4J" <<'EOF'
 status = warn
 appender.out.type = Console
@@ -296,6 +321,9 @@ logger.request.name = kafka.request.logger
 logger.request.level = WARN
 logger.zk.name = org.apache.zookeeper
 logger.zk.level = WARN
+# Full config dumps (the config is in server.properties next to this file).
+logger.config.name = org.apache.kafka.common.config.AbstractConfig
+logger.config.level = WARN
 EOF
 }
 
@@ -309,15 +337,19 @@ kafka_java() {
 # Formatting means a JVM start (~3 s on this 2-core machine), so it is done
 # once into a template under the cache and copied from there: a formatted
 # log is only meta.properties + bootstrap.checkpoint, which do not depend on
-# the directory they sit in. The template is remade when the broker config
-# (apart from log.dirs) changes.
+# the directory they sit in, nor on the ports (with a static
+# controller.quorum.voters the voter set is read from the config, not from
+# the log). The template is remade when the settings it does depend on change.
 kafka_format() {
-  local template="$CACHE_DIR/kafka-$KAFKA_VERSION-kraft-template" stamp cluster_id
-  stamp=$(grep -v '^log\.dirs=' "$KAFKA_CONF")
+  local template="$CACHE_DIR/kafka-$KAFKA_VERSION-kraft-template" stamp cluster_id tmp
+  stamp=$(grep -E '^(node\.id|process\.roles)=' "$KAFKA_CONF")
   if [[ ! -f $template/.complete || $(<"$template/.complete") != "$stamp" ]]; then
-    rm -rf "$template"
-    mkdir -p "$template/data"
-    sed "s#^log\.dirs=.*#log.dirs=$template/data#" "$KAFKA_CONF" >"$template/server.properties"
+    # Built aside and moved into place, so a run using another
+    # C4A_SERVICES_RUN (another lock) never copies a half-made template.
+    tmp=$(mktemp -d "$template.XXXXXX")
+    chmod 755 "$tmp"
+    mkdir -p "$tmp/data"
+    sed "s#^log\.dirs=.*#log.dirs=$tmp/data#" "$KAFKA_CONF" >"$tmp/server.properties"
     # A random cluster id: 16 random bytes, base64url without padding, as
     # `kafka-storage random-uuid` makes them but without another JVM. One
     # that starts with '-' would be read as an option, so draw again.
@@ -326,12 +358,14 @@ kafka_format() {
       cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
     done
     if ! kafka_java -Xmx256m kafka.tools.StorageTool format \
-      -t "$cluster_id" -c "$template/server.properties" >>"$KAFKA_LOG" 2>&1; then
+      -t "$cluster_id" -c "$tmp/server.properties" >>"$KAFKA_LOG" 2>&1; then
       show_log_tail "$KAFKA_LOG"
-      rm -rf "$template"
+      rm -rf "$tmp"
       die "kafka: formatting a KRaft log failed"
     fi
-    printf '%s\n' "$stamp" >"$template/.complete"
+    printf '%s\n' "$stamp" >"$tmp/.complete"
+    rm -rf "$template"
+    mv "$tmp" "$template"
   fi
   rm -rf "$KAFKA_DATA"
   mkdir -p "$KAFKA_DATA"
@@ -439,6 +473,7 @@ s3_start() {
     return 0
   fi
   rm -f "$S3_PID"
+  command -v curl >/dev/null || die "s3: curl is needed to check S3Proxy (apt-get install -y curl)"
   if port_open "$S3_HOST" "$S3_PORT"; then
     port_owner "$S3_PORT" >&2
     die "s3: port $S3_PORT is already in use by a process this script did not start"
@@ -517,7 +552,7 @@ pg_up() {
     version=$(printf '%s\n' "${versions[@]}" | awk -F/ '{print $4}' | sort -V | tail -n 1)
     say "pg: not answering, starting cluster $version/main"
     # --skip-systemctl-redirect: there is no systemd in these containers.
-    pg_ctlcluster --skip-systemctl-redirect "$version" main start ||
+    run_detached_fds pg_ctlcluster --skip-systemctl-redirect "$version" main start ||
       { show_log_tail "/var/log/postgresql/postgresql-$version-main.log"; die "pg: pg_ctlcluster start failed"; }
     for ((i = 0; i < START_TIMEOUT * 4; i++)); do
       pg_ready && break
@@ -552,8 +587,8 @@ redis_up() {
   say "redis: not answering, starting redis-server"
   mkdir -p /var/lib/redis /var/log/redis
   # No persistence: test data is throwaway and fsyncs only slow tests down.
-  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port "$REDIS_PORT" \
-    --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log 3>&- 9>&- ||
+  run_detached_fds redis-server --daemonize yes --bind 127.0.0.1 -::1 --port "$REDIS_PORT" \
+    --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log ||
     { show_log_tail /var/log/redis/ci.log; die "redis: redis-server failed to start"; }
   local i
   for ((i = 0; i < START_TIMEOUT * 4; i++)); do

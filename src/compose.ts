@@ -21,6 +21,11 @@ import type { Fanout } from './ports/fanout.ts';
 import type { RateLimiter } from './ports/rate-limiter.ts';
 import type { SocketRegistry } from './ports/presence.ts';
 import { MockConnector } from './adapters/connectors/mock.ts';
+import { FsBlobStore } from './adapters/blobs/fs.ts';
+import { S3BlobStore } from './adapters/blobs/s3.ts';
+import type { BlobStore } from './ports/blob-store.ts';
+import { createFileServices } from './app/files/services.ts';
+import { UploadCollector } from './app/files/collector.ts';
 import { Auth } from './app/auth.ts';
 import { Users } from './app/users.ts';
 import { Conversations } from './app/conversations.ts';
@@ -52,6 +57,27 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
   return PgliteDatabase.open(dir);
 }
 
+/** S3 when S3_BUCKET (or MINIO_BUCKET) is set, else files under DATA_DIR/blobs. */
+export async function openBlobStore(config: Config, logger: Logger): Promise<BlobStore> {
+  if (config.s3.bucket) return new S3BlobStore({ ...config.s3, bucket: config.s3.bucket });
+  const dir = path.join(config.dataDir, 'blobs');
+  // Durable, but one machine's disk: API replicas behind a load balancer must share S3.
+  if (!config.isEmbedded) logger.warn({ dir }, 'files are stored on this machine\'s disk: set S3_BUCKET when running several API instances');
+  return FsBlobStore.open(dir);
+}
+
+/** What `chat4all gc` needs and nothing more: the database and the file storage. */
+export async function openUploadCollector(config: Config, logger: Logger): Promise<{ collector: UploadCollector; close(): Promise<void> }> {
+  const db = await openDatabase(config, logger);
+  try {
+    const blobs = await openBlobStore(config, logger);
+    return { collector: new UploadCollector(db, blobs, logger.child({ component: 'gc' })), close: async () => (await blobs.close(), await db.close()) };
+  } catch (e) {
+    await db.close();
+    throw e;
+  }
+}
+
 export async function runMigrations(db: Database): Promise<string[]> {
   return migrate(db);
 }
@@ -71,8 +97,9 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
 }
 
 async function assemble(config: Config, logger: Logger, db: Database, options: ComposeOptions): Promise<App> {
+  const blobs = await openBlobStore(config, logger);
   const { eventLog, fanout, rateLimiter, sockets } = await openMessaging(config, logger);
-  const adapters = { database: db.kind, eventLog: eventLog.isDurable ? 'kafka' : 'memory', fanout: config.redis.url ? 'redis' : 'memory', rateLimiter: config.redis.url ? 'redis' : 'memory', connectors: 'mock' };
+  const adapters = { database: db.kind, eventLog: eventLog.isDurable ? 'kafka' : 'memory', fanout: config.redis.url ? 'redis' : 'memory', rateLimiter: config.redis.url ? 'redis' : 'memory', connectors: 'mock', blobs: blobs.kind };
   logger.info({ adapters }, 'adapters chosen');
   if (db.kind === 'pglite') logger.info({ dir: path.join(config.dataDir, 'db') }, 'embedded PGlite database');
   if (!eventLog.isDurable) logger.warn({}, 'in-process event log: in-flight events are re-created from the database after a restart (set KAFKA_BROKERS for a durable log)');
@@ -89,8 +116,11 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
     leaseMs: options.deliveryLeaseMs ?? config.delivery.leaseMs,
   }, logger.child({ component: 'worker.delivery' }));
 
+  const files = createFileServices(db, blobs, { maxUploadBytes: config.limits.maxUploadBytes, retentionHours: config.gc.retentionHours }, logger);
+
   const readiness: ReadinessCheck[] = [
     { name: 'database', check: () => db.ping() },
+    { name: 'blobs', check: () => blobs.ping() },
     { name: 'event_log', check: () => eventLog.ping() },
     { name: 'fanout', check: () => fanout.ping() },
   ];
@@ -106,11 +136,12 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
     auth,
     users: new Users(db),
     conversations: new Conversations(db, notifier, config.limits.maxGroupMembers),
-    messages: new Messages(db, notifier, receipts, config.limits.maxTextLength),
+    messages: new Messages(db, notifier, receipts, config.limits.maxTextLength, files.resolveFile),
     receipts,
     delivery,
     deadLetters: new DeadLetters(db),
     notifier,
+    files,
     readiness,
     close: () =>
       (closing ??= (async () => {
@@ -119,6 +150,7 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
         await fanout.close();
         await rateLimiter.close();
         await sockets.close();
+        await blobs.close();
         await db.close();
       })()),
   };

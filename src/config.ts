@@ -19,7 +19,8 @@ export interface Config {
   kafka: { brokers: string[]; partitions: number; replicationFactor: number; clientId: string; topicPrefix: string; sessionTimeoutMs: number };
   /** keyPrefix: namespace of every Redis key and pub/sub channel (deployments or test runs sharing one Redis). */
   redis: { url?: string; password?: string; keyPrefix: string };
-  s3: { endpoint?: string; bucket?: string; accessKey?: string; secretKey?: string; region: string; forcePathStyle: boolean };
+  /** prefix (S3_PREFIX): prepended to every object key, so that deployments or test runs can share a bucket. */
+  s3: { endpoint?: string; bucket?: string; accessKey?: string; secretKey?: string; region: string; forcePathStyle: boolean; prefix: string };
   auth: { jwtSecret: string; isEphemeralSecret: boolean; accessTtlSeconds: number; refreshTtlSeconds: number; registration: 'open' | 'closed'; demoUsers: boolean };
   limits: { maxTextLength: number; maxGroupMembers: number; wsMaxPerUser: number; maxUploadBytes: number };
   rateLimit: { enabled: boolean; perMinute: Record<RateClass, number> };
@@ -126,6 +127,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       secretKey: str('S3_SECRET_KEY', 'MINIO_SECRET_KEY'),
       region: str('S3_REGION') ?? 'us-east-1',
       forcePathStyle: bool('S3_FORCE_PATH_STYLE', true),
+      prefix: str('S3_PREFIX') ?? '',
     },
     auth: {
       jwtSecret,

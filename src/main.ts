@@ -7,6 +7,7 @@ import type { App } from './app/app.ts';
 import { build, type HttpOptions } from './http/build.ts';
 import { operationsRoutes } from './http/routes/operations.ts';
 import { Pipeline } from './workers/pipeline.ts';
+import { UploadGcWorker } from './workers/upload-gc.ts';
 import type { RootLogger } from './logger.ts';
 
 export interface Running {
@@ -34,6 +35,8 @@ export async function run(config: Config, roles: readonly Role[], logger: RootLo
   if (roles.includes('relay')) app.messages.onAccepted = () => pipeline.wakeRelay();
   const server: FastifyInstance = roles.includes('api') ? (await build(app, config, options.http)).server : await operationsServer(app, logger);
   await pipeline.start(roles);
+  // Distributed deployments run `chat4all gc` as a CronJob instead.
+  const uploadGc = config.isEmbedded && roles.includes('scheduler') ? new UploadGcWorker(app.files.collector, config.gc, logger.child({ component: 'gc' })).start() : undefined;
   const address = await server.listen({ port: config.http.port, host: config.http.host });
   const url = config.http.publicUrl ?? address.replace('0.0.0.0', 'localhost').replace('[::]', 'localhost');
 
@@ -43,6 +46,7 @@ export async function run(config: Config, roles: readonly Role[], logger: RootLo
       logger.info({}, 'shutting down');
       await deadline(server.close(), 10_000, () => logger.warn({}, 'HTTP drain timed out'));
       await deadline(pipeline.stop(), 15_000, () => logger.warn({}, 'worker drain timed out'));
+      await deadline(uploadGc?.stop() ?? Promise.resolve(), 15_000, () => logger.warn({}, 'upload collector drain timed out'));
       await app.close();
       logger.info({}, 'stopped');
     })());

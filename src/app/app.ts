@@ -12,6 +12,7 @@ import type { Receipts } from './receipts.ts';
 import type { Delivery } from './delivery.ts';
 import type { DeadLetters } from './dead-letters.ts';
 import type { Notifier } from './notify.ts';
+import type { FileServices } from './files/services.ts';
 import type { Logger } from './logger.ts';
 
 /** A dependency the readiness probe checks. */
@@ -38,6 +39,8 @@ export interface App {
   readonly delivery: Delivery;
   readonly deadLetters: DeadLetters;
   readonly notifier: Notifier;
+  /** Uploads (chunk API and tus), downloads and the upload garbage collector. */
+  readonly files: FileServices;
   readonly readiness: readonly ReadinessCheck[];
   /** Closes every adapter; idempotent. */
   close(): Promise<void>;

@@ -198,7 +198,11 @@ export class Auth {
     if (now - this.revokedLoadedAt < 5000) return;
     this.revokedLoadedAt = now;
     const rows = await this.db.query('SELECT jti, expires_at FROM revoked_access_tokens WHERE expires_at > now()');
-    this.revoked = new Map(rows.map((r) => [String(r.jti), new Date(r.expires_at as string).getTime()]));
+    const loaded = new Map(rows.map((r) => [String(r.jti), new Date(r.expires_at as string).getTime()]));
+    // A token revoked here while this query ran may be missing from its result: keep every local
+    // entry until its token expires, as the table does, so a revocation is never forgotten.
+    for (const [jti, expiresAt] of this.revoked) if (expiresAt > now && !loaded.has(jti)) loaded.set(jti, expiresAt);
+    this.revoked = loaded;
   }
 }
 

@@ -26,8 +26,11 @@ export interface Accepted {
   created_at: string;
 }
 
-/** Looks up a completed file the sender may share and returns the payload to store (files feature). */
-export type FileResolver = (sql: Sql, senderId: number, fileId: string) => Promise<FilePayload>;
+/**
+ * Looks up a completed file the sender may share and returns the payload to store (files feature);
+ * runs in the send transaction and records that the file was shared in `conversationId`.
+ */
+export type FileResolver = (sql: Sql, senderId: number, fileId: string, conversationId: number) => Promise<FilePayload>;
 
 export const MESSAGES_TOPIC = 'messages';
 
@@ -129,7 +132,7 @@ export class Messages {
       const replay = await findReplay(tx, req.message_id, requestHash);
       if (replay) return { accepted: replay, isReplay: true };
       await requireMember(tx, req.conversation_id, senderId);
-      const payload = await this.storedPayload(tx, senderId, req.payload);
+      const payload = await this.storedPayload(tx, senderId, req.payload, req.conversation_id);
       const rows = await tx.query(ACCEPT_SQL, [req.message_id, req.conversation_id, senderId, JSON.stringify(payload), channels, req.to ?? null, requestHash, previewOf(payload)]);
       const accepted: Accepted = { status: 'accepted', message_id: req.message_id, conversation_id: req.conversation_id, seq: Number(rows[0].seq), created_at: iso(rows[0].created_at) };
       return { accepted, isReplay: false, event: { payload } };
@@ -199,10 +202,10 @@ export class Messages {
     };
   }
 
-  private async storedPayload(tx: Sql, senderId: number, payload: SendRequest['payload']): Promise<Payload> {
+  private async storedPayload(tx: Sql, senderId: number, payload: SendRequest['payload'], conversationId: number): Promise<Payload> {
     if (payload.type === 'text') return { type: 'text', content: payload.content };
     if (!this.resolveFile) throw invalid('file-not-found', `File ${payload.file_id} does not exist or is not completed`);
-    return this.resolveFile(tx, senderId, payload.file_id);
+    return this.resolveFile(tx, senderId, payload.file_id, conversationId);
   }
 }
 

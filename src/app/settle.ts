@@ -26,6 +26,7 @@ const UNSETTLED = `m.routed_at IS NOT NULL AND m.status IN ('sent', 'delivered')
  * transition with its history row. A fixed number of statements per call, whatever the batch size.
  */
 export async function settle(tx: Sql, scope: SettleScope): Promise<StatusChange[]> {
+  await lockConversations(tx, scope);
   const candidates =
     'messageIds' in scope
       ? scope.messageIds.length === 0
@@ -62,6 +63,28 @@ export async function settle(tx: Sql, scope: SettleScope): Promise<StatusChange[
     if (canTransition(current, next)) moves.push({ id: String(c.id), from: current, to: next, row: c });
   }
   return applyMoves(tx, moves);
+}
+
+// Settlement of one conversation is serialised (lock held until commit). Each writer (router,
+// status worker, ack, read) changes its input first and settles after: without the lock, two
+// concurrent writers each read the other's input before it committed, both conclude "not yet",
+// and the message stays 'sent' forever. With it, the second settles after the first committed,
+// in a fresh snapshot that holds both changes. Locks are taken in conversation order (no deadlocks).
+const SETTLE_LOCK = 4_242_003;
+
+async function lockConversations(tx: Sql, scope: SettleScope): Promise<void> {
+  if ('messageIds' in scope) {
+    if (scope.messageIds.length === 0) return;
+    await tx.query(
+      `SELECT pg_advisory_xact_lock($1, (c % 2147483647)::int) FROM (SELECT DISTINCT conversation_id AS c FROM messages WHERE id = ANY($2::uuid[]) ORDER BY 1) s`,
+      [SETTLE_LOCK, scope.messageIds],
+    );
+  } else if (scope.ranges.length > 0) {
+    await tx.query(
+      `SELECT pg_advisory_xact_lock($1, (c % 2147483647)::int) FROM (SELECT DISTINCT c FROM unnest($2::bigint[]) AS c ORDER BY 1) s`,
+      [SETTLE_LOCK, scope.ranges.map((r) => r.conversationId)],
+    );
+  }
 }
 
 /** Moves messages forward if they are still at their `from` status; returns the moves that happened. */

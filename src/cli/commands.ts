@@ -6,5 +6,6 @@ export const COMMANDS = {
   migrate: 'apply database migrations and exit',
   users: 'users create <username> <password> [display name] | users list',
   dlq: 'dlq list [--all] | dlq replay <id…|--all>',
+  gc: 'remove uploads not completed within GC_RETENTION_HOURS, and their stored bytes; exits non-zero on failure',
 } as const;
 export type Command = keyof typeof COMMANDS;

@@ -5,6 +5,7 @@ import { createLogger } from '../logger.ts';
 import { run, stopOnSignals } from '../main.ts';
 import { compose, openDatabase, runMigrations } from '../compose.ts';
 import { COMMANDS, type Command } from './commands.ts';
+import { collectGarbage } from './gc.ts';
 
 const WORKER_ROLES: readonly Role[] = ALL_ROLES.filter((r) => r !== 'api');
 
@@ -45,6 +46,8 @@ async function main(argv: string[]): Promise<number> {
       return users(rest, config, logger);
     case 'dlq':
       return dlq(rest, config, logger);
+    case 'gc':
+      return collectGarbage(config, logger);
   }
   return 2;
 }

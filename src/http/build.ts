@@ -16,6 +16,8 @@ import { conversationRoutes } from './routes/conversations.ts';
 import { messageRoutes } from './routes/messages.ts';
 import { operationsRoutes } from './routes/operations.ts';
 import { channelRoutes } from './routes/channels.ts';
+import { fileRoutes } from './routes/files.ts';
+import { tusRoutes } from './routes/tus.ts';
 import { WsGateway } from './ws.ts';
 import { webRoutes } from './routes/web.ts';
 
@@ -75,6 +77,8 @@ export async function build(app: App, config: Config, options: HttpOptions = {})
   await server.register(conversationRoutes(app, config));
   await server.register(messageRoutes(app, config));
   await server.register(channelRoutes(app, config));
+  await server.register(fileRoutes(app, config));
+  await server.register(tusRoutes(app, config));
   await server.register(gateway.plugin());
   for (const plugin of options.plugins ?? []) await server.register(plugin);
   await server.register(webRoutes());

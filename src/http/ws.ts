@@ -25,6 +25,8 @@ interface Client {
   username: string;
   conversations: Set<number>;
   lastSeenAt: number;
+  /** Frames from events that arrived while subscribing, held until `connected` has gone out first. */
+  backlog?: string[];
 }
 
 export class WsGateway {
@@ -89,7 +91,7 @@ export class WsGateway {
       return undefined;
     }
     const mine = this.byUser.get(principal.userId) ?? new Set<Client>();
-    const client: Client = { id: connectionId, socket, userId: principal.userId, username: principal.username, conversations: new Set(), lastSeenAt: Date.now() };
+    const client: Client = { id: connectionId, socket, userId: principal.userId, username: principal.username, conversations: new Set(), lastSeenAt: Date.now(), backlog: [] };
     mine.add(client);
     this.byUser.set(principal.userId, mine);
     metrics.wsConnections.inc();
@@ -97,7 +99,10 @@ export class WsGateway {
     socket.on('error', () => socket.terminate());
     await this.join(client, userTopic(client.userId));
     for (const id of await this.app.conversations.idsOf(client.userId)) await this.subscribeConversation(client, id);
+    const backlog = client.backlog ?? [];
+    client.backlog = undefined;
     this.send(client, { type: 'connected', user_id: client.userId, username: client.username, connection_id: client.id, server_instance: SERVER_INSTANCE });
+    for (const data of backlog) if (socket.readyState === socket.OPEN) socket.send(data);
     return client;
   }
 
@@ -231,7 +236,9 @@ export class WsGateway {
 
   private send(client: Client, frame: object): void {
     if (client.socket.readyState !== client.socket.OPEN) return;
-    client.socket.send(JSON.stringify({ ...frame, timestamp: new Date().toISOString() }));
+    const data = JSON.stringify({ ...frame, timestamp: new Date().toISOString() });
+    if (client.backlog) client.backlog.push(data);
+    else client.socket.send(data);
   }
 
   private sendError(client: Client, code: string, error: string): void {

@@ -70,15 +70,12 @@ describe.each(storeKinds())('operations endpoints on %s', (kind) => {
     expect(problem.instance).toBe('/nope');
   });
 
-  it('answers 503 with Retry-After when the database is gone (last: it breaks the instance)', async () => {
-    const u = await c4.user('late');
+  it('/ready answers 503 not_ready with Retry-After when the database is gone (last: it breaks the instance)', async () => {
     await c4.app.db.close();
     const ready = await c4.request('GET', '/ready');
     expect(ready.status).toBe(503);
     expect(ready.body).toMatchObject({ status: 'not_ready', checks: { database: { healthy: false } } });
     expect(ready.headers['retry-after']).toBeDefined();
-    const res = await c4.request('GET', '/v1/conversations', { token: u.token });
-    expectProblem(res, 503, 'dependency-unavailable');
-    expect(res.headers['retry-after']).toBeDefined();
+    expect((await c4.request('GET', '/health')).status).toBe(200);
   });
 });

@@ -23,7 +23,7 @@ export function hasChromium(): boolean {
 export interface Person {
   context: BrowserContext;
   page: Page;
-  /** Browser-side errors (uncaught exceptions), so a test can assert there were none. */
+  /** Browser-side errors (uncaught exceptions, CSP violations), so a test can assert there were none. */
   errors: string[];
   close(): Promise<void>;
 }
@@ -41,6 +41,8 @@ export async function launchPerson(viewport = { width: 1280, height: 800 }): Pro
   const page = context.pages()[0] ?? (await context.newPage());
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
+  // Content-Security-Policy violations only show up in the console.
+  page.on('console', (m) => m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text()) && errors.push(m.text()));
   return {
     context,
     page,

@@ -4,7 +4,7 @@
  * any hole), acknowledges what reached this device and marks what the user sees as read.
  */
 import { Api } from './api.js';
-import { ApiError, uuid } from './http.js';
+import { uuid } from './http.js';
 import { Live } from './live.js';
 import { Outbox } from './outbox.js';
 import { Store } from './store.js';
@@ -15,13 +15,10 @@ const PAGE = 50;
 // instant, and the server counts the fetch as delivery (the sender sees ✓✓).
 const PREFETCH = 8;
 const DETAILS_PARALLEL = 6;
-const PROBE_ID = '00000000-0000-4000-8000-000000000000';
 
 export class Client extends EventTarget {
   /** The conversation on screen, or null. */
   openId = null;
-  /** Whether the server offers file uploads (the files API may be absent). */
-  hasFiles = false;
   #acks = new Map();
   #ackTimer;
   #readTimers = new Map();
@@ -49,7 +46,6 @@ export class Client extends EventTarget {
     this.outbox.restore();
     this.uploads.restore();
     this.live.start();
-    this.#probeFiles();
     this.#prefetchUnread();
   }
 
@@ -302,15 +298,5 @@ export class Client extends EventTarget {
   async #prefetchUnread() {
     const unread = this.store.sortedConversations().filter((c) => c.unread > 0 && c.id !== this.openId).slice(0, PREFETCH);
     await Promise.all(unread.map((c) => (this.store.timeline(c.id).isLoaded ? undefined : this.#loadLatest(c.id).catch(() => undefined))));
-  }
-
-  async #probeFiles() {
-    try {
-      await this.api.get(`/v1/files/${PROBE_ID}/status`);
-      this.hasFiles = true;
-    } catch (e) {
-      this.hasFiles = e instanceof ApiError && e.code !== 'route-not-found';
-    }
-    this.dispatchEvent(new Event('files'));
   }
 }

@@ -11,7 +11,7 @@ export function h(tag, attrs = {}, ...children) {
     if (key.startsWith('on') && typeof value === 'function') el.addEventListener(key.slice(2), value);
     else if (key === 'class') el.className = value;
     else if (key === 'dataset') Object.assign(el.dataset, value);
-    else if (key === 'style') Object.assign(el.style, value);
+    else if (key === 'style') for (const [name, v] of Object.entries(value)) el.style.setProperty(name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`), v);
     else if (value === true) el.setAttribute(key, '');
     else el.setAttribute(key, String(value));
   }
@@ -34,9 +34,10 @@ export function byId(id) {
 }
 
 /**
- * Makes `container`'s children match `items` in order, reusing elements by key. `render(item)`
- * creates an element; it is called again only when `version(item)` changed, so unchanged rows
- * keep their DOM (and focus, selection, loaded images).
+ * Makes `container`'s children match `items` in order, reusing elements by key. `render(item,
+ * replaced)` creates an element (`replaced`: the outdated element it replaces, if any); it is
+ * called again only when `version(item)` changed, so unchanged rows keep their DOM (and focus,
+ * selection, loaded images).
  */
 export function reconcile(container, items, { key, version, render }) {
   const existing = new Map();
@@ -47,7 +48,7 @@ export function reconcile(container, items, { key, version, render }) {
     const v = version(item);
     let el = existing.get(k);
     if (el && el.dataset.version !== v) {
-      const fresh = render(item);
+      const fresh = render(item, el);
       el.replaceWith(fresh);
       if (cursor === el) cursor = fresh;
       existing.set(k, fresh);

@@ -1,12 +1,14 @@
 /**
  * Messages on their way to the server. Each keeps the message_id it was given when written, so a
  * retry after a network error (or after a reload: the queue is in localStorage) is the same
- * request and the server's idempotency turns it into one message.
+ * request and the server's idempotency turns it into one message. Per conversation the queue is
+ * sent in order, one at a time, so the server's seq order is the order the user wrote in.
  */
 import { backoff } from './http.js';
 
 export class Outbox {
-  #items = new Map();
+  /** conversation id → items waiting, oldest first */
+  #queues = new Map();
   #timers = new Map();
 
   constructor(api, store, userId) {
@@ -19,9 +21,11 @@ export class Outbox {
   send(conversationId, payload, { messageId, display } = {}) {
     const item = { message_id: messageId, conversation_id: conversationId, payload, display: display ?? payload, attempt: 0 };
     if (!this.store.find(messageId)) this.store.addLocal(conversationId, { message_id: messageId, payload: item.display });
-    this.#items.set(messageId, item);
+    const queue = this.#queues.get(conversationId) ?? [];
+    queue.push(item);
+    this.#queues.set(conversationId, queue);
     this.#persist();
-    this.#attempt(item);
+    this.#pump(conversationId);
   }
 
   /** Puts back messages a reload interrupted, and sends them again. */
@@ -37,9 +41,9 @@ export class Outbox {
 
   /** Retries everything waiting now (the link came back). */
   flush() {
-    for (const item of this.#items.values()) {
-      clearTimeout(this.#timers.get(item.message_id));
-      this.#attempt(item);
+    for (const conversationId of this.#queues.keys()) {
+      clearTimeout(this.#timers.get(conversationId));
+      this.#pump(conversationId);
     }
   }
 
@@ -52,37 +56,39 @@ export class Outbox {
     this.send(m.conversation_id, m.local.retry, { messageId, display: m.payload });
   }
 
-  async #attempt(item) {
-    if (item.isInFlight) return;
+  async #pump(conversationId) {
+    const queue = this.#queues.get(conversationId);
+    const item = queue?.[0];
+    if (!item || item.isInFlight) return;
     item.isInFlight = true;
     try {
       const accepted = await this.api.post('/v1/messages', { message_id: item.message_id, conversation_id: item.conversation_id, payload: item.payload });
-      this.#done(item);
+      this.#next(queue, conversationId);
       this.store.update(item.message_id, { seq: accepted.seq, created_at: accepted.created_at, status: 'accepted', payload: { ...item.display, ...item.payload }, local: { error: undefined, state: undefined } });
     } catch (e) {
       if (e.isTransient) {
         const wait = Math.max(backoff(item.attempt++), (e.retryAfterSeconds ?? 0) * 1000);
         this.store.update(item.message_id, { local: { error: 'Waiting for the network…' } });
-        this.#timers.set(item.message_id, setTimeout(() => this.#attempt(item), wait));
-      } else {
-        // The server refused it (not a member any more, too long, …): sending it again unchanged will not help.
-        this.#done(item);
-        this.store.update(item.message_id, { status: 'failed', local: { error: e.message, retry: item.payload } });
+        this.#timers.set(conversationId, setTimeout(() => this.#pump(conversationId), wait));
+        return;
       }
+      // The server refused it (not a member any more, too long, …): sending it again unchanged will not help.
+      this.#next(queue, conversationId);
+      this.store.update(item.message_id, { status: 'failed', local: { error: e.message, retry: item.payload } });
     } finally {
       item.isInFlight = false;
     }
+    this.#pump(conversationId);
   }
 
-  #done(item) {
-    clearTimeout(this.#timers.get(item.message_id));
-    this.#timers.delete(item.message_id);
-    this.#items.delete(item.message_id);
+  #next(queue, conversationId) {
+    queue.shift();
+    if (queue.length === 0) this.#queues.delete(conversationId);
     this.#persist();
   }
 
   #persist() {
-    const items = [...this.#items.values()].map(({ message_id, conversation_id, payload, display }) => ({ message_id, conversation_id, payload, display }));
+    const items = [...this.#queues.values()].flat().map(({ message_id, conversation_id, payload, display }) => ({ message_id, conversation_id, payload, display }));
     if (items.length) localStorage.setItem(this.key, JSON.stringify(items));
     else localStorage.removeItem(this.key);
   }

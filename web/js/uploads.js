@@ -16,6 +16,8 @@ const WHOLE_CHECKSUM_LIMIT = 64 * 1024 * 1024;
 export class Uploads {
   #files = new Map();
   #cancelled = new Set();
+  /** conversation id → settles when the last file picked there has been queued (or given up) */
+  #turns = new Map();
   #records;
 
   constructor(api, store, outbox, userId) {
@@ -48,7 +50,11 @@ export class Uploads {
     this.#records.push(record);
     this.#save();
     this.store.addLocal(conversationId, { message_id: record.message_id, payload: display(record), local: { state: 'uploading', progress: 0, previewUrl: previewOf(file) } });
-    this.#run(record, file);
+    // Files upload in parallel but are sent in the order they were picked.
+    const previous = this.#turns.get(conversationId) ?? Promise.resolve();
+    let release;
+    this.#turns.set(conversationId, new Promise((resolve) => (release = resolve)));
+    this.#run(record, file, { previous, release });
   }
 
   /** Continues a paused upload; after a reload `file` must be the same file picked again. */
@@ -76,7 +82,7 @@ export class Uploads {
     return this.#files.has(messageId);
   }
 
-  async #run(record, file) {
+  async #run(record, file, turn = { previous: Promise.resolve(), release: () => undefined }) {
     this.#files.set(record.message_id, file);
     this.#cancelled.delete(record.message_id);
     try {
@@ -88,6 +94,7 @@ export class Uploads {
         status = await this.#status(record);
       }
       await this.#untilUsable(record, status);
+      await turn.previous;
       if (this.#cancelled.has(record.message_id)) return;
       this.#records = this.#records.filter((r) => r !== record);
       this.#save();
@@ -97,11 +104,14 @@ export class Uploads {
     } catch (e) {
       if (this.#cancelled.has(record.message_id)) return;
       const isRetryable = e.isTransient || e instanceof NetworkError;
-      this.store.update(record.message_id, { local: { state: isRetryable ? 'paused' : 'failed', error: e.message } });
+      const error = e.code === 'route-not-found' ? 'This server does not accept files' : e.message;
+      this.store.update(record.message_id, { local: { state: isRetryable ? 'paused' : 'failed', error } });
       if (!isRetryable) {
         this.#records = this.#records.filter((r) => r !== record);
         this.#save();
       }
+    } finally {
+      turn.release();
     }
   }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -111,7 +111,14 @@ export class FsBlobStore implements BlobStore {
   }
 
   async delete(key: string): Promise<void> {
-    await rm(this.objectPath(key), { force: true });
+    const file = this.objectPath(key);
+    await rm(file, { force: true });
+    // Scratch keys nest (tmp/tus/<id>/<segment>): drop directories this left empty, below the
+    // first two levels, which stay so that concurrent writers never see their parent vanish.
+    const keep = path.join(this.root, 'objects', ...key.split('/').slice(0, 2));
+    for (let dir = path.dirname(file); dir.startsWith(keep + path.sep); dir = path.dirname(dir)) {
+      if (!(await rmdir(dir).then(() => true, () => false))) break;
+    }
   }
 
   async *listStale(before: Date): AsyncIterable<StaleBlob> {

@@ -12,6 +12,8 @@ export class ChatView {
   id = null;
   #drafts = new Map();
   #renderQueued = false;
+  #newestShown = 0;
+  #isPinned = true;
   #resumeTarget = null;
 
   constructor(client) {
@@ -33,9 +35,10 @@ export class ChatView {
     this.store.addEventListener('progress', (e) => this.#progress(e.detail));
     this.store.addEventListener('conversations', () => this.id && this.#header());
     client.addEventListener('incoming', (e) => this.#announce(e.detail));
-    client.addEventListener('files', () => (byId('attach-button').hidden = !client.hasFiles));
     client.live.addEventListener('state', () => this.#banner());
     this.timeline.addEventListener('scroll', () => this.#onScroll(), { passive: true });
+    // Images grow their bubble when they load: stay at the bottom if the reader was there.
+    this.messages.addEventListener('load', () => this.#isPinned && this.#toBottom(), true);
     byId('jump-button').addEventListener('click', () => this.#toBottom(true));
     this.#wireComposer();
     this.#wireFiles();
@@ -50,6 +53,8 @@ export class ChatView {
     byId('chat-view').hidden = !id;
     if (!id) return this.client.close();
     this.messages.replaceChildren();
+    this.#newestShown = 0;
+    this.#isPinned = true;
     this.input.value = this.#drafts.get(id) ?? '';
     this.#autosize();
     this.#header();
@@ -96,6 +101,7 @@ export class ChatView {
     const c = this.store.conversations.get(this.id);
     const isGroup = c?.type === 'group';
     const me = this.client.me.user_id;
+    const names = new Map((c?.members ?? []).map((m) => [m.user_id, m.display_name || m.username]));
     const items = [];
     let lastDay;
     let lastSender;
@@ -107,18 +113,25 @@ export class ChatView {
         lastSender = undefined;
       }
       const showSender = isGroup && m.sender_id !== me && m.sender_id !== lastSender;
-      items.push({ key: m.message_id, version: `${m.v}|${showSender}`, m, showSender });
+      items.push({ key: m.message_id, version: `${m.v}|${showSender}|${names.get(m.sender_id)}`, m, showSender });
       lastSender = m.sender_id;
     }
 
     const el = this.timeline;
     const before = { height: el.scrollHeight, top: el.scrollTop, first: this.messages.firstElementChild?.dataset.key, count: this.messages.childElementCount };
-    const wasNearBottom = this.#distanceFromBottom() < NEAR_BOTTOM_PX;
+    const wasNearBottom = this.#isPinned || this.#distanceFromBottom() < NEAR_BOTTOM_PX;
     reconcile(this.messages, items, {
       key: (item) => item.key,
       version: (item) => item.version,
-      render: (item) => (item.day ? h('li', { class: 'day' }, h('span', {}, item.day)) : renderMessage(item.m, { ...this.context, isMine: item.m.sender_id === me, showSender: item.showSender, hue: hue(item.m.sender_username) })),
+      render: (item, replaced) => {
+        if (item.day) return h('li', { class: 'day' }, h('span', {}, item.day));
+        const m = item.m;
+        // Only messages that just arrived slide in; redraws and older pages appear in place.
+        const isEntering = !replaced && before.count > 0 && (m.seq === null || m.seq > this.#newestShown);
+        return renderMessage(m, { ...this.context, isMine: m.sender_id === me, showSender: item.showSender, senderName: names.get(m.sender_id) ?? m.sender_username, hue: hue(m.sender_username), isEntering });
+      },
     });
+    this.#newestShown = Math.max(this.#newestShown, t.newestSeq());
     const last = items.at(-1)?.m;
     const isOlderPage = before.count > 0 && before.first !== this.messages.firstElementChild?.dataset.key;
     if (toBottom || (last && last.sender_id === me && last.seq === null) || (wasNearBottom && !isOlderPage)) this.#toBottom();
@@ -141,7 +154,8 @@ export class ChatView {
 
   #onScroll() {
     if (!this.id) return;
-    if (this.#distanceFromBottom() < NEAR_BOTTOM_PX) byId('jump-button').hidden = true;
+    this.#isPinned = this.#distanceFromBottom() < NEAR_BOTTOM_PX;
+    if (this.#isPinned) byId('jump-button').hidden = true;
     const t = this.store.timeline(this.id);
     if (this.timeline.scrollTop < LOAD_OLDER_PX && t.hasOlder && !t.isLoadingOlder) {
       byId('history-status').textContent = 'Loading older messages…';
@@ -235,20 +249,20 @@ export class ChatView {
     });
     const view = byId('chat-view');
     view.addEventListener('dragover', (e) => {
-      if (!this.client.hasFiles || !e.dataTransfer?.types.includes('Files')) return;
+      if (!e.dataTransfer?.types.includes('Files')) return;
       e.preventDefault();
       view.classList.add('dropping');
     });
     view.addEventListener('dragleave', (e) => e.target === view && view.classList.remove('dropping'));
     view.addEventListener('drop', (e) => {
       view.classList.remove('dropping');
-      if (!this.client.hasFiles || !e.dataTransfer?.files.length) return;
+      if (!e.dataTransfer?.files.length) return;
       e.preventDefault();
       this.#sendFiles([...e.dataTransfer.files]);
     });
     this.input.addEventListener('paste', (e) => {
       const files = [...(e.clipboardData?.files ?? [])];
-      if (!files.length || !this.client.hasFiles) return;
+      if (!files.length) return;
       e.preventDefault();
       this.#sendFiles(files);
     });

@@ -4,27 +4,28 @@ import { bytes, clockTime } from '../format.js';
 
 const STATUS_LABEL = { pending: 'Sending', accepted: 'Sent', sent: 'Sent', delivered: 'Delivered', read: 'Read', failed: 'Not delivered' };
 const SVG = 'http://www.w3.org/2000/svg';
-const CHECK = 'M1.5 8.5l3.5 3.5L12.5 4';
-const SECOND_CHECK = 'M7.5 12l1 0L16 4';
+const CHECK = 'M1.5 8l3.4 3.4 7-7.4';
+const SECOND_CHECK = 'M7.6 10.6l0.8 0.8 7-7.4';
 const CLOCK = 'M8 3.5v4.5l3 2M8 1.5a6.5 6.5 0 1 0 0 13 6.5 6.5 0 0 0 0-13z';
 // Images up to this size preview inline; bigger ones only offer a download.
 const PREVIEW_LIMIT = 15 * 1024 * 1024;
 const DOWNLOAD_ICON = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M12 4v11M7 10l5 5 5-5M5 20h14"/></svg>';
 
 /**
- * Renders a message. `context` gives `isMine`, `showSender`, and the actions the controls call:
+ * Renders a message. `context` gives `isMine`, `showSender`, `senderName`, `isEntering` (animate),
+ * and the actions the controls call:
  * fileUrl(fileId), retry(id), resume(id), cancel(id).
  */
 export function renderMessage(m, context) {
   const { isMine, showSender } = context;
   const bubble = h('div', { class: 'bubble' },
-    showSender && h('span', { class: 'sender', style: { '--hue': context.hue } }, m.sender_username),
+    // Screen readers hear who wrote each message, also where the name is not shown.
+    showSender ? h('span', { class: 'sender', style: { '--hue': context.hue } }, context.senderName) : h('span', { class: 'sr-only' }, isMine ? 'You: ' : `${context.senderName}: `),
     m.payload?.type === 'file' ? fileBlock(m, context) : h('p', { class: 'text' }, m.payload?.content ?? ''),
     h('span', { class: 'meta' },
       h('time', { datetime: m.created_at }, clockTime(m.created_at)),
       isMine && ticks(m.status)));
-  const label = `${isMine ? 'You' : m.sender_username}, ${clockTime(m.created_at)}${isMine ? `, ${STATUS_LABEL[m.status] ?? m.status}` : ''}`;
-  return h('li', { class: `msg ${isMine ? 'out' : 'in'}${showSender ? ' first' : ''}`, dataset: { messageId: m.message_id, status: m.status, seq: m.seq ?? '' }, 'aria-label': label },
+  return h('li', { class: `msg ${isMine ? 'out' : 'in'}${showSender ? ' first' : ''}${context.isEntering ? ' enter' : ''}`, dataset: { messageId: m.message_id, status: m.status, seq: m.seq ?? '' } },
     bubble,
     m.local?.error && m.status !== 'accepted' && problemLine(m, context));
 }
@@ -48,8 +49,9 @@ function fileBlock(m, context) {
   const p = m.payload;
   const isImage = /^image\//.test(p.mime_type ?? '');
   const state = m.local?.state;
-  const block = h('div', { class: 'file' });
-  if (isImage && (m.local?.previewUrl || (p.file_id && p.size_bytes <= PREVIEW_LIMIT))) {
+  const hasPreview = isImage && Boolean(m.local?.previewUrl || (p.file_id && p.size_bytes <= PREVIEW_LIMIT));
+  const block = h('div', { class: hasPreview ? 'file image' : 'file' });
+  if (hasPreview) {
     const img = h('img', { class: 'preview', alt: p.filename ?? 'image', decoding: 'async' });
     if (m.local?.previewUrl) img.src = m.local.previewUrl;
     else context.fileUrl(p.file_id).then((url) => (img.src = url), () => img.replaceWith(h('span', { class: 'preview-missing' }, 'Preview unavailable')));

@@ -32,7 +32,7 @@ export class Sidebar {
     const shown = query ? all.filter((c) => this.store.title(c).toLowerCase().includes(query)) : all;
     reconcile(this.list, shown, {
       key: (c) => String(c.id),
-      version: (c) => [this.store.title(c), c.preview, c.lastAt, c.unread, c.lastSender, c.id === this.#selected].join('\u0000'),
+      version: (c) => [this.store.title(c), c.preview, c.lastAt, c.unread, c.lastSender, c.members?.length, c.id === this.#selected].join('\u0000'),
       render: (c) => this.#item(c),
     });
     byId('list-empty').hidden = all.length > 0;
@@ -43,7 +43,8 @@ export class Sidebar {
   #item(c) {
     const title = this.store.title(c);
     const isMine = c.lastSender === this.client.me.username;
-    const who = c.type === 'group' && c.lastSender && !isMine ? `${c.lastSender}: ` : isMine ? 'You: ' : '';
+    const sender = c.members?.find((m) => m.username === c.lastSender);
+    const who = c.type === 'group' && c.lastSender && !isMine ? `${sender?.display_name || c.lastSender}: ` : isMine ? 'You: ' : '';
     const preview = c.preview ? who + c.preview : c.type === 'group' ? 'Group created' : 'No messages yet';
     return h('li', {},
       h('a', { class: 'conv', href: `#/c/${c.id}`, 'aria-current': c.id === this.#selected ? 'page' : false, dataset: { conversationId: c.id } },
@@ -53,7 +54,7 @@ export class Sidebar {
             h('span', { class: 'conv-title' }, title),
             h('time', { class: 'conv-time', datetime: c.lastAt ?? c.createdAt }, listStamp(c.lastAt ?? c.createdAt))),
           h('span', { class: 'conv-bottom' },
-            h('span', { class: 'conv-preview' }, preview),
+            h('span', { class: 'conv-preview' }, c.preview?.startsWith(FILE_PREFIX) ? fileLine(who, c.preview.slice(FILE_PREFIX.length)) : preview),
             c.unread > 0 && h('span', { class: 'badge', 'aria-label': `${c.unread} unread` }, c.unread > 99 ? '99+' : String(c.unread))))));
   }
 
@@ -80,6 +81,16 @@ export class Sidebar {
     e.preventDefault();
     links[Math.max(0, Math.min(links.length - 1, next))].focus();
   }
+}
+
+// The server's preview of a file message is "[File] <name>": show a paperclip instead.
+const FILE_PREFIX = '[File] ';
+
+function fileLine(who, name) {
+  const line = h('span', { class: 'preview-file' }, who);
+  line.insertAdjacentHTML('beforeend', '<svg viewBox="0 0 24 24" aria-label="File"><path d="M20 11.5l-7.8 7.8a5 5 0 0 1-7-7L13 4.5a3.4 3.4 0 0 1 4.8 4.8l-7.9 7.8a1.7 1.7 0 0 1-2.4-2.4l7.2-7.2"/></svg>');
+  line.append(name);
+  return line;
 }
 
 /** A round avatar with initials on a colour derived from the name. */

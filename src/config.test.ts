@@ -1,0 +1,51 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, redactConfig } from './config.ts';
+
+describe('config', () => {
+  it('defaults to the embedded mode with nothing set', () => {
+    const c = loadConfig({});
+    expect(c.isEmbedded).toBe(true);
+    expect(c.http.port).toBe(8000);
+    expect(c.store.url).toBeUndefined();
+    expect(c.auth.registration).toBe('open');
+    expect(c.auth.demoUsers).toBe(true);
+    expect(Object.isFrozen(c.auth)).toBe(true);
+  });
+
+  it('reports every problem at once', () => {
+    try {
+      loadConfig({ PORT: 'x', DATABASE_URL: 'mysql://a', LOG_LEVEL: 'loud', RATE_LIMIT_ENABLED: 'maybe' });
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      const problems = (e as ConfigError).problems.join('\n');
+      for (const name of ['PORT', 'DATABASE_URL', 'LOG_LEVEL', 'RATE_LIMIT_ENABLED', 'JWT_SECRET_KEY']) expect(problems).toContain(name);
+    }
+  });
+
+  it('closes registration and demo users in production and accepts MinIO aliases', () => {
+    const c = loadConfig({ DATABASE_URL: 'postgres://db/x', JWT_SECRET_KEY: 'k'.repeat(32), MINIO_ENDPOINT: 'minio:9000', MINIO_BUCKET: 'b', KAFKA_BOOTSTRAP_SERVERS: 'k1:9092,k2:9092' });
+    expect(c.auth.registration).toBe('closed');
+    expect(c.auth.demoUsers).toBe(false);
+    expect(c.s3).toMatchObject({ endpoint: 'http://minio:9000', bucket: 'b' });
+    expect(c.kafka.brokers).toEqual(['k1:9092', 'k2:9092']);
+  });
+
+  it('never logs secrets', () => {
+    const c = loadConfig({ DATABASE_URL: 'postgres://u:pw@db/x', JWT_SECRET_KEY: 'super-secret-value-123', S3_SECRET_KEY: 's3secret' });
+    const text = JSON.stringify(redactConfig(c));
+    for (const secret of ['pw@', 'super-secret-value-123', 's3secret']) expect(text).not.toContain(secret);
+  });
+
+  it('documents every variable it reads in .env.example', () => {
+    const source = readFileSync(new URL('./config.ts', import.meta.url), 'utf8');
+    const read = new Set([...source.matchAll(/'([A-Z][A-Z0-9_]+)'/g)].map((m) => m[1]));
+    for (const c of ['AUTH', 'SEND', 'WRITE', 'CHUNK', 'READ']) read.add(`RATE_LIMIT_${c}_PER_MINUTE`);
+    const example = readFileSync(new URL('../.env.example', import.meta.url), 'utf8');
+    const documented = new Set([...example.matchAll(/^#?\s*([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]));
+    const aliases = ['KAFKA_BOOTSTRAP_SERVERS', 'MINIO_ENDPOINT', 'MINIO_BUCKET', 'MINIO_ACCESS_KEY', 'MINIO_SECRET_KEY', 'MINIO_SECURE'];
+    expect([...read].filter((n) => !documented.has(n) && !aliases.includes(n))).toEqual([]);
+    expect([...documented].filter((n) => !read.has(n))).toEqual([]);
+  });
+});

@@ -110,7 +110,10 @@ export async function applyMoves(tx: Sql, moves: { id: string; from: MessageStat
 /** Counts and fans out settled changes (after commit). */
 export function announce(notify: Notifier, changes: StatusChange[]): void {
   const now = Date.now();
-  for (const c of changes) {
+  // UPDATE … RETURNING yields rows in no particular order; clients get each conversation's events by seq.
+  const rank: Record<string, number> = { accepted: 0, sent: 1, delivered: 2, read: 3, failed: 4 };
+  const ordered = [...changes].sort((a, b) => a.conversation_id - b.conversation_id || a.seq - b.seq || rank[a.status] - rank[b.status]);
+  for (const c of ordered) {
     metrics.messageStatus.inc({ status: c.status });
     metrics.pipelineLatency.observe({ status: c.status }, Math.max(0, now - c.createdAt) / 1000);
     notify.toConversation(c.conversation_id, 'message.status', { message_id: c.message_id, conversation_id: c.conversation_id, seq: c.seq, status: c.status, at: c.at });

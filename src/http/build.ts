@@ -45,6 +45,8 @@ export async function build(app: App, config: Config, options: HttpOptions = {})
   server.setNotFoundHandler((request, reply) => sendProblem(request, reply, 404, 'route-not-found', `No route ${request.method} ${request.url.split('?')[0]}`));
   server.addSchema(Problem);
   server.addSchema(Message);
+  // JSON routes take JSON (or forms for /auth/token): text/plain is 415, not a guessed body.
+  server.removeContentTypeParser('text/plain');
   server.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 16 * 1024 }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });

@@ -23,7 +23,8 @@ const TITLES: Record<number, string> = {
 export const PROBLEM_BASE = 'https://chat4all.dev/problems/';
 
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, status: number, code: string, detail: string, extra: Record<string, unknown> = {}) {
-  if (status === 401) reply.header('WWW-Authenticate', `Bearer error="invalid_token"`);
+  // RFC 6750 §3: no error attribute when the request carried no credentials at all.
+  if (status === 401) reply.header('WWW-Authenticate', code === 'missing-token' ? 'Bearer realm="chat4all"' : 'Bearer realm="chat4all", error="invalid_token"');
   if (status === 503 && !reply.hasHeader('Retry-After')) reply.header('Retry-After', '5');
   return reply
     .code(status)

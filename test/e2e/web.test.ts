@@ -12,9 +12,37 @@ import { startInstance, uuid, type TestInstance } from '../support/harness.ts';
 import { hasChromium, launchPerson, screenshot, type Person } from '../support/browser.ts';
 import { noisyPng } from '../support/png.ts';
 
+// The page.evaluate callbacks run in the browser. The project compiles without the DOM library
+// (server code must not see browser globals), so this module declares just what they touch.
+interface PageElement {
+  id: string;
+  textContent: string | null;
+  dataset: Record<string, string | undefined>;
+  value: number;
+  complete: boolean;
+  naturalWidth: number;
+  querySelector(selector: string): PageElement | null;
+  scrollTo(options: { top: number }): void;
+}
+declare const document: {
+  activeElement: PageElement | null;
+  documentElement: { scrollWidth: number };
+  getElementById(id: string): PageElement | null;
+  querySelector(selector: string): PageElement | null;
+  querySelectorAll(selector: string): Iterable<PageElement>;
+};
+declare const window: { seenStatuses: string[]; connectionStates: string[] };
+declare const location: { hash: string };
+declare const localStorage: { getItem(key: string): string | null; setItem(key: string, value: string): void };
+declare const performance: { getEntriesByType(type: 'navigation'): { loadEventEnd: number }[] };
+declare class MutationObserver {
+  constructor(callback: () => void);
+  observe(target: PageElement, options: { subtree?: boolean; childList?: boolean; attributes?: boolean; attributeFilter?: string[] }): void;
+}
+
 const WEB_DIR = new URL('../../web/', import.meta.url).pathname;
 const WAIT = { timeout: 10_000 };
-const HISTORY = 120;
+const HISTORY = 70;
 
 /** Texts of the messages shown, in display order. */
 const texts = (page: Page) => page.$$eval('#messages .msg .text', (els) => els.map((e) => e.textContent ?? ''));
@@ -38,16 +66,16 @@ async function send(page: Page, text: string): Promise<void> {
 async function watchStatuses(page: Page, text: string): Promise<() => Promise<string[]>> {
   await page.evaluate((wanted) => {
     const seen: string[] = [];
-    (window as unknown as { seenStatuses: string[] }).seenStatuses = seen;
+    window.seenStatuses = seen;
     const note = () => {
-      const li = [...document.querySelectorAll<HTMLElement>('#messages .msg')].find((el) => el.textContent?.includes(wanted));
+      const li = [...document.querySelectorAll('#messages .msg')].find((el) => el.textContent?.includes(wanted));
       const status = li?.dataset.status;
       if (status && seen.at(-1) !== status) seen.push(status);
     };
     note();
     new MutationObserver(note).observe(document.getElementById('messages')!, { subtree: true, childList: true, attributes: true });
   }, text);
-  return () => page.evaluate(() => (window as unknown as { seenStatuses: string[] }).seenStatuses);
+  return () => page.evaluate(() => window.seenStatuses);
 }
 
 /** Earlier chats of user1 with user4 and user5 (one unread), so the list looks lived in. */
@@ -100,7 +128,7 @@ describe.skipIf(!hasChromium())('web client in chromium', () => {
 
     await alice.page.goto(url);
     await alice.page.waitForSelector('#auth-username:focus', WAIT);
-    const loadMs = await alice.page.evaluate(() => (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming).loadEventEnd);
+    const loadMs = await alice.page.evaluate(() => performance.getEntriesByType('navigation')[0].loadEventEnd);
     console.info(`[web] first load: ${Math.round(loadMs)} ms`);
     expect(loadMs).toBeLessThan(1000);
     await expect.poll(() => alice.page.textContent('#demo-hint')).toContain('password123');
@@ -185,7 +213,7 @@ describe.skipIf(!hasChromium())('web client in chromium', () => {
     const conversationId = Number((await b.evaluate(() => location.hash)).split('/').pop());
     await b.evaluate(() => {
       const states: string[] = [];
-      (window as unknown as { connectionStates: string[] }).connectionStates = states;
+      window.connectionStates = states;
       const el = document.getElementById('connection')!;
       new MutationObserver(() => states.push(el.dataset.state ?? '')).observe(el, { attributes: true, attributeFilter: ['data-state'] });
     });
@@ -195,7 +223,7 @@ describe.skipIf(!hasChromium())('web client in chromium', () => {
       expect(res.status).toBe(202);
     }
     // The indicator shows the outage, then the automatic reconnect.
-    await expect.poll(() => b.evaluate(() => (window as unknown as { connectionStates: string[] }).connectionStates), WAIT).toEqual(['offline', 'connecting', 'online']);
+    await expect.poll(() => b.evaluate(() => window.connectionStates), WAIT).toEqual(['offline', 'connecting', 'online']);
     const expected = [...before, 'While Bob reloads 1', 'While Bob reloads 2', 'While Bob reloads 3', 'During the outage 1', 'During the outage 2'];
     await expect.poll(() => texts(b), WAIT).toEqual(expected);
     await expect.poll(() => texts(a), WAIT).toEqual(expected);
@@ -248,7 +276,7 @@ describe.skipIf(!hasChromium())('web client in chromium', () => {
     await a.click('#attach-button');
     await (await chooser).setFiles(file);
     await a.waitForFunction(() => {
-      const bar = document.querySelector<HTMLProgressElement>('#messages .msg.out progress');
+      const bar = document.querySelector('#messages .msg.out progress');
       return bar !== null && bar.value > 0 && bar.value < 100;
     }, undefined, WAIT);
     await screenshot(a, '04-file-upload');

@@ -452,7 +452,7 @@ describe('chat4all gc, as the CronJob runs it', () => {
     return new Promise((resolve) => child.once('exit', (code) => resolve({ code, output })));
   }
 
-  it('removes expired uploads, logs a summary, pushes its metrics and exits 0; exits 1 when the push fails', async () => {
+  it('removes expired uploads, logs a summary, pushes its metrics and exits 0; exits 1 when it cannot do its work', async () => {
     const alice = await c4.user('alice');
     const init = await c4.request('POST', '/v1/files/initiate', { token: alice.token, body: { filename: 'old.bin', file_size: 2 * MiB, chunk_size: MiB } });
     const put = await c4.request('POST', `/v1/files/${init.body.upload_id}/chunks?chunk_number=1`, { token: alice.token, body: randomBytes(MiB), headers: { 'content-type': 'application/octet-stream' } });
@@ -473,10 +473,12 @@ describe('chat4all gc, as the CronJob runs it', () => {
     expect(pushed[0].body).toMatch(/^uploads_cleaned_total 1$/m);
     expect(pushed[0].body).toMatch(/^cleanup_duration_seconds \d/m);
 
+    // A database that does not answer: the run fails (exit 1), and still pushes what it measured.
     gatewayStatus = 500;
     pushed = [];
-    const failing = await gc({ PUSHGATEWAY_URL: gateway_url });
+    const failing = await gc({ PUSHGATEWAY_URL: gateway_url, DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', JWT_SECRET_KEY: 'test-secret-key-0123456789abcdef' });
     expect(failing.code).toBe(1);
+    expect(failing.output).toContain('upload garbage collection failed');
     expect(pushed).toHaveLength(1);
   });
 });

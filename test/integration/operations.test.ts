@@ -70,12 +70,18 @@ describe.each(storeKinds())('operations endpoints on %s', (kind) => {
     expect(problem.instance).toBe('/nope');
   });
 
-  it('/ready answers 503 not_ready with Retry-After when the database is gone (last: it breaks the instance)', async () => {
+  it('/ready answers 503 not_ready and routes answer 503 dependency-unavailable when the database is gone (last: it breaks the instance)', async () => {
+    const { token } = await c4.user('late');
     await c4.app.db.close();
     const ready = await c4.request('GET', '/ready');
     expect(ready.status).toBe(503);
     expect(ready.body).toMatchObject({ status: 'not_ready', checks: { database: { healthy: false } } });
     expect(ready.headers['retry-after']).toBeDefined();
+    expect(ready.body.checks.database.error).toBe('unavailable');
     expect((await c4.request('GET', '/health')).status).toBe(200);
+    const list = await c4.request('GET', '/v1/conversations', { token });
+    expect(list.status).toBe(503);
+    expect(list.body.code).toBe('dependency-unavailable');
+    expect(list.headers['retry-after']).toBeDefined();
   });
 });

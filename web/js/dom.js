@@ -49,7 +49,10 @@ export function reconcile(container, items, { key, version, render }) {
     let el = existing.get(k);
     if (el && el.dataset.version !== v) {
       const fresh = render(item, el);
+      const hadFocus = el.contains(document.activeElement);
       el.replaceWith(fresh);
+      // A redraw must not throw a keyboard user's focus back to the page start.
+      if (hadFocus) (fresh.querySelector('a[href], button, input, textarea, [tabindex]') ?? fresh).focus();
       if (cursor === el) cursor = fresh;
       existing.set(k, fresh);
       el = fresh;

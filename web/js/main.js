@@ -25,11 +25,21 @@ async function start() {
   byId('sign-out-button').addEventListener('click', () => session.logout());
   client.addEventListener('closed', () => (location.hash = '#/'));
 
+  // The skip link must not change the hash: the hash is the route.
+  byId('skip-link').addEventListener('click', (e) => {
+    e.preventDefault();
+    (chat.id ? byId('composer-input') : byId('filter-input')).focus();
+  });
+
+  let shown = null;
   const route = () => {
     const id = Number(/^#\/c\/(\d+)$/.exec(location.hash)?.[1]) || null;
     byId('app').dataset.view = id ? 'chat' : 'list';
     sidebar.select(id);
     chat.show(id);
+    // Back on the list (phones): continue from the conversation just left.
+    if (!id && shown) document.querySelector(`a.conv[data-conversation-id="${shown}"]`)?.focus();
+    shown = id;
   };
   window.addEventListener('hashchange', route);
 

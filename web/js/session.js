@@ -4,7 +4,7 @@
  * rotate and reusing a rotated one revokes the whole family, so tabs refresh one at a time (Web
  * Locks) and adopt a token another tab already rotated instead of rotating it again.
  */
-import { ApiError, fetchJson } from './http.js';
+import { ApiError, fetchJson, sleep } from './http.js';
 
 const STORAGE_KEY = 'chat4all.session';
 // Refresh this long before expiry, so requests in flight never carry an expired token.
@@ -47,11 +47,12 @@ export class Session extends EventTarget {
     await this.login(username, password);
   }
 
-  /** Revokes the refresh token (best effort) and forgets everything. */
+  /** Revokes the refresh token (best effort, briefly) and forgets everything. */
   async logout() {
     const token = this.state?.refresh_token;
+    // Revoke before forgetting: forgetting reloads the page, which would cancel the request.
+    if (token) await Promise.race([fetchJson('POST', '/auth/revoke', { body: { token, token_type_hint: 'refresh_token' } }).catch(() => undefined), sleep(2000)]);
     this.#forget();
-    if (token) await fetchJson('POST', '/auth/revoke', { body: { token, token_type_hint: 'refresh_token' } }).catch(() => undefined);
   }
 
   /** A usable access token, refreshed first when it is about to expire. */

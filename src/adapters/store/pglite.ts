@@ -1,5 +1,6 @@
 import { PGlite, types } from '@electric-sql/pglite';
-import { DatabaseError, type Database, type Row, type Sql } from '../../ports/database.ts';
+import { type Database, type Row, type Sql } from '../../ports/database.ts';
+import { toDatabaseError } from './errors.ts';
 
 /**
  * PostgreSQL compiled to WASM, embedded in the process, data under DATA_DIR/db.
@@ -32,7 +33,7 @@ export class PgliteDatabase implements Database {
       const result = await pg.query<T>(text, params as unknown[] | undefined);
       return result.rows;
     } catch (e) {
-      throw translate(e);
+      throw toDatabaseError(e);
     }
   }
 
@@ -66,10 +67,3 @@ export class PgliteDatabase implements Database {
   }
 }
 
-function translate(e: unknown): unknown {
-  if (e && typeof e === 'object' && 'code' in e) {
-    const err = e as { code?: string; message?: string; constraint?: string };
-    return new DatabaseError(err.code, err.message ?? 'database error', err.constraint, { cause: e });
-  }
-  return e;
-}

@@ -1,5 +1,6 @@
 import pg from 'pg';
-import { DatabaseError, type Database, type Row, type Sql } from '../../ports/database.ts';
+import { type Database, type Row, type Sql } from '../../ports/database.ts';
+import { toDatabaseError } from './errors.ts';
 
 // BIGINT and NUMERIC as numbers: ids and counters stay far below 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -26,7 +27,7 @@ export class PostgresDatabase implements Database {
       const result = await this.pool.query<T>(text, params as unknown[] | undefined);
       return result.rows;
     } catch (e) {
-      throw translate(e);
+      throw toDatabaseError(e);
     }
   }
 
@@ -35,14 +36,14 @@ export class PostgresDatabase implements Database {
     try {
       client = await this.pool.connect();
     } catch (e) {
-      throw translate(e);
+      throw toDatabaseError(e);
     }
     const tx: Sql = {
       query: async <R extends Row>(text: string, params?: readonly unknown[]) => {
         try {
           return (await client.query<R>(text, params as unknown[] | undefined)).rows;
         } catch (e) {
-          throw translate(e);
+          throw toDatabaseError(e);
         }
       },
     };
@@ -73,10 +74,3 @@ export class PostgresDatabase implements Database {
   }
 }
 
-function translate(e: unknown): unknown {
-  if (e instanceof Error && 'code' in e) {
-    const err = e as Error & { code?: string; constraint?: string };
-    return new DatabaseError(err.code, err.message, err.constraint, { cause: e });
-  }
-  return e;
-}

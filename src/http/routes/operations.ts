@@ -24,7 +24,9 @@ export async function readiness(app: App): Promise<Record<string, { healthy: boo
         await withTimeout(c.check(), 2000);
         return [c.name, { healthy: true, latency_ms: round(performance.now() - started) }] as const;
       } catch (e) {
-        return [c.name, { healthy: false, latency_ms: round(performance.now() - started), error: e instanceof Error ? e.message.slice(0, 200) : 'unavailable' }] as const;
+        // The probe is public: the cause goes to the log, not to the caller.
+        app.logger.warn({ err: e, dependency: c.name }, 'readiness check failed');
+        return [c.name, { healthy: false, latency_ms: round(performance.now() - started), error: 'unavailable' }] as const;
       }
     }),
   );

@@ -18,10 +18,10 @@ export const webRoutes = () => async (server: FastifyInstance) => {
   if (!existsSync(path.join(WEB_DIR, 'index.html'))) return;
   await server.register(fastifyStatic, {
     root: WEB_DIR, prefix: '/', index: 'index.html', wildcard: false, cacheControl: true, maxAge: 0,
-    setHeaders: (res) => {
-      res.setHeader('Content-Security-Policy', CONTENT_SECURITY_POLICY);
-      res.setHeader('X-Content-Type-Options', 'nosniff');
-      res.setHeader('Referrer-Policy', 'no-referrer');
+    setHeaders: (reply) => {
+      reply.header('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+      reply.header('X-Content-Type-Options', 'nosniff');
+      reply.header('Referrer-Policy', 'no-referrer');
     },
   });
 };

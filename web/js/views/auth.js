@@ -5,7 +5,7 @@ const MESSAGES = {
   'invalid-credentials': 'Wrong username or password.',
   'username-taken': 'That username is taken. Try another one.',
   'rate-limited': 'Too many attempts. Wait a moment and try again.',
-  'route-not-found': 'This server does not accept new accounts.',
+  'registration-closed': 'This server does not accept new accounts. Ask its operator for one.',
 };
 
 /** Shows the form; calls `onSignedIn` once the session holds tokens. */

@@ -1,0 +1,110 @@
+/**
+ * Faults in the distributed topology: a worker killed with SIGKILL, the Kafka broker restarted,
+ * Redis restarted — each in the middle of a run. Whatever happens, every accepted message reaches
+ * exactly one final state, nobody's history holds a message twice, and per-conversation order
+ * holds. Kafka and Redis here are private to this suite, so restarting them disturbs no one else.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestSocket, eventually } from '../support/harness.ts';
+import { startDeployment, type Deployment } from '../support/deployment.ts';
+import { startPrivateKafka, startPrivateRedis, type PrivateService } from '../support/private-services.ts';
+import { hasServices } from '../support/services.ts';
+import { postgresUrl } from '../support/stores.ts';
+import { clientSocket, expectAllFinal, expectCompleteHistory, isIncreasing, range, sendSeries, seqsByConversation } from './observe.ts';
+
+const isRunnable = hasServices('distributed suite (faults)', 'kafka', 'redis', 'postgres');
+const WHATSAPP = { channels: ['whatsapp'], retry: true };
+
+describe.skipIf(!isRunnable)('distributed deployment under faults', () => {
+  let kafka: PrivateService & { brokers: string[] };
+  let redis: PrivateService;
+  let d: Deployment;
+  const sockets: TestSocket[] = [];
+
+  beforeAll(async () => {
+    [kafka, redis] = await Promise.all([startPrivateKafka(), startPrivateRedis()]);
+    d = await startDeployment({ postgresUrl: postgresUrl ?? '', kafkaBrokers: kafka.brokers, redisUrl: redis.url });
+  }, 180_000);
+  afterAll(async () => {
+    for (const s of sockets) s.close();
+    await d?.close();
+    await Promise.all([kafka?.stop(), redis?.stop()]);
+  }, 90_000);
+
+  /** A sender on API 0 and `n` recipients on API 1, each pair in a private conversation. */
+  async function scenario(n: number) {
+    const sender = await d.user('sender');
+    const recipients = await Promise.all(Array.from({ length: n }, () => d.user('rcpt')));
+    const conversations: number[] = [];
+    for (const r of recipients) {
+      const conv = await d.request(0, 'POST', '/v1/conversations', { token: sender.token, body: { type: 'private', member_ids: [r.id] } });
+      conversations.push(conv.body.conversation_id);
+    }
+    const senderWs = await clientSocket(d, 0, sender.token);
+    const recipientWs = await Promise.all(recipients.map((r) => clientSocket(d, 1, r.token)));
+    sockets.push(senderWs, ...recipientWs);
+    const accepted = () => d.sql(`SELECT count(*)::int AS n FROM messages WHERE conversation_id = ANY($1)`, [conversations]).then((r) => r[0].n as number);
+    return { sender, recipients, conversations, senderWs, recipientWs, accepted };
+  }
+
+  /** Order and completeness as clients see them once everything is final. */
+  async function expectOrderAndHistories(s: Awaited<ReturnType<typeof scenario>>, perConversation: number, isLiveComplete = true) {
+    const sent = seqsByConversation(s.senderWs, 'message.status', 'sent');
+    for (const [k, c] of s.conversations.entries()) {
+      expect(isIncreasing(sent.get(c) ?? []), `'sent' order in conversation ${c}: ${sent.get(c)}`).toBe(true);
+      const live = seqsByConversation(s.recipientWs[k], 'message.created').get(c) ?? [];
+      if (isLiveComplete) expect(live, `live order in conversation ${c}`).toEqual(range(1, perConversation));
+      else expect(isIncreasing(live), `live order in conversation ${c}: ${live}`).toBe(true);
+      await expectCompleteHistory(d, 1, s.recipients[k].token, c, perConversation);
+    }
+  }
+
+  it('loses nothing when a worker is killed with SIGKILL in the middle of 2,000 messages', async () => {
+    const s = await scenario(20);
+    const sending = Promise.all(s.conversations.map((c) => sendSeries(d, (i) => i % 2, s.sender.token, c, 100, WHATSAPP)));
+    await eventually(async () => (await s.accepted()) >= 600, 60_000, 50);
+    await d.workers[0].kill();
+    await sending;
+    await expectAllFinal(d, s.conversations, 2000, 90_000);
+    await expectOrderAndHistories(s, 100);
+    await d.restartWorker(0);
+  }, 180_000);
+
+  it('loses nothing when the Kafka broker restarts during a run', async () => {
+    const s = await scenario(10);
+    const sending = Promise.all(s.conversations.map((c) => sendSeries(d, (i) => i % 2, s.sender.token, c, 100, WHATSAPP)));
+    await eventually(async () => (await s.accepted()) >= 300, 60_000, 50);
+    await kafka.restart();
+    await sending;
+    await expectAllFinal(d, s.conversations, 1000, 90_000);
+    await expectOrderAndHistories(s, 100);
+  }, 180_000);
+
+  it('lets clients catch up with sync after Redis restarted while they were connected', async () => {
+    const s = await scenario(10);
+    const sending = Promise.all(s.conversations.map((c) => sendSeries(d, (i) => i % 2, s.sender.token, c, 60, WHATSAPP)));
+    await eventually(async () => (await s.accepted()) >= 200, 60_000, 50);
+    await redis.restart();
+    await sending;
+    await expectAllFinal(d, s.conversations, 600, 60_000);
+    // The sockets stayed open; events published while Redis was down are gone. Clients sync from their last contiguous seq.
+    for (const [k, c] of s.conversations.entries()) {
+      const ws = s.recipientWs[k];
+      expect(ws.closeCode, 'the socket stayed open').toBeUndefined();
+      const live = seqsByConversation(ws, 'message.created').get(c) ?? [];
+      expect(isIncreasing(live), `live order in conversation ${c}: ${live}`).toBe(true);
+      let last = 0;
+      while (live.includes(last + 1)) last++;
+      const before = ws.frames.length;
+      ws.send({ action: 'sync', since: { [c]: last } });
+      const synced = await ws.next((f) => f.type === 'synced' && ws.frames.indexOf(f) >= before, 10_000);
+      expect(synced.conversations).toEqual({ [c]: 60 });
+      const caughtUp = ws.frames.slice(before).filter((f) => f.type === 'message.created').map((f) => f.seq);
+      expect(caughtUp, `sync of conversation ${c} after seq ${last}`).toEqual(range(last + 1, 60));
+      await expectCompleteHistory(d, 1, s.recipients[k].token, c, 60);
+    }
+    // Fan-out works again without sync: the subscriptions were restored after the reconnect.
+    await sendSeries(d, () => 0, s.sender.token, s.conversations[0], 1);
+    await s.recipientWs[0].next((f) => f.type === 'message.created' && f.conversation_id === s.conversations[0] && f.seq === 61, 15_000);
+  }, 180_000);
+});

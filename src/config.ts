@@ -28,6 +28,11 @@ export interface Config {
   delivery: { maxAttempts: number; backoffBaseMs: number; leaseMs: number; connectorLatencyMs: number; connectorFailureRate: number };
   gc: { retentionHours: number; batchSize: number; pushgatewayUrl?: string };
   ws: { pingIntervalMs: number };
+  /**
+   * otlpEndpoint (OTEL_EXPORTER_OTLP_ENDPOINT): OTLP/HTTP collector base URL; spans go to
+   * `<url>/v1/traces`. Unset: tracing is off and costs next to nothing.
+   */
+  tracing: { otlpEndpoint?: string };
   logLevel: string;
 }
 
@@ -86,6 +91,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const minioSecure = str('MINIO_SECURE');
   const s3EndpointUrl =
     s3Endpoint && !/^https?:\/\//.test(s3Endpoint) ? `${minioSecure && /^(1|true)$/i.test(minioSecure) ? 'https' : 'http'}://${s3Endpoint}` : s3Endpoint;
+  const otlpEndpoint = str('OTEL_EXPORTER_OTLP_ENDPOINT');
+  if (otlpEndpoint && !/^https?:\/\/[^/]/.test(otlpEndpoint)) problems.push('OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL');
   const isEmbedded = !databaseUrl && brokers.length === 0 && !redisUrl;
   const environment = str('ENVIRONMENT') ?? (isEmbedded ? 'development' : 'production');
   const isProduction = environment === 'production';
@@ -153,6 +160,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     },
     gc: { retentionHours: int('GC_RETENTION_HOURS', 24, 0), batchSize: int('GC_BATCH_SIZE', 100, 1, 100_000), pushgatewayUrl: str('PUSHGATEWAY_URL') },
     ws: { pingIntervalMs: int('WS_PING_INTERVAL_MS', 30_000, 100, 3_600_000) },
+    tracing: { otlpEndpoint },
     logLevel: str('LOG_LEVEL') ?? 'info',
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) problems.push(`LOG_LEVEL must be one of fatal,error,warn,info,debug,trace,silent`);

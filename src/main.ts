@@ -9,6 +9,7 @@ import { operationsRoutes } from './http/routes/operations.ts';
 import { Pipeline } from './workers/pipeline.ts';
 import { UploadGcWorker } from './workers/upload-gc.ts';
 import type { RootLogger } from './logger.ts';
+import { startTracing } from './tracing.ts';
 
 export interface Running {
   app: App;
@@ -26,6 +27,10 @@ export interface RunOptions extends ComposeOptions {
 
 export async function run(config: Config, roles: readonly Role[], logger: RootLogger, options: RunOptions = {}): Promise<Running> {
   logger.info({ roles, config: redactConfig(config) }, 'starting');
+  // Before build(): the HTTP span hooks are added only when tracing is on.
+  const { otlpEndpoint } = config.tracing;
+  const tracing = otlpEndpoint ? startTracing({ endpoint: otlpEndpoint, attributes: { 'chat4all.roles': roles.join(',') } }) : undefined;
+  if (tracing) logger.info({ endpoint: otlpEndpoint }, 'traces exported over OTLP/HTTP');
   const app = await compose(config, logger, options);
   if (config.auth.demoUsers && roles.includes('api')) {
     const created = await app.auth.ensureDemoUsers();
@@ -48,6 +53,7 @@ export async function run(config: Config, roles: readonly Role[], logger: RootLo
       await deadline(pipeline.stop(), 15_000, () => logger.warn({}, 'worker drain timed out'));
       await deadline(uploadGc?.stop() ?? Promise.resolve(), 15_000, () => logger.warn({}, 'upload collector drain timed out'));
       await app.close();
+      await deadline(tracing?.shutdown() ?? Promise.resolve(), 5_000, () => logger.warn({}, 'trace export timed out'));
       logger.info({}, 'stopped');
     })());
   return { app, server, pipeline, url, stop };

@@ -9,6 +9,7 @@ import { requireMember } from './membership.ts';
 import type { Notifier } from './notify.ts';
 import type { Receipts } from './receipts.ts';
 import { iso } from './conversations.ts';
+import { currentTraceHeaders, withSpan } from '../tracing.ts';
 
 export interface SendRequest {
   message_id: string;
@@ -48,7 +49,8 @@ export interface MessageView {
 
 type Acceptance = { accepted: Accepted; isReplay: boolean; event?: { payload: Payload } };
 
-// $1 id, $2 conversation, $3 sender, $4 payload, $5 channels, $6 recipient, $7 request hash, $8 preview.
+// $1 id, $2 conversation, $3 sender, $4 payload, $5 channels, $6 recipient, $7 request hash, $8 preview,
+// $9 trace headers of the outbox row (the W3C context the router continues; null when untraced).
 const ACCEPT_SQL = `
   WITH member AS (SELECT 1 FROM members WHERE conversation_id = $2 AND user_id = $3),
   conv AS (
@@ -64,8 +66,8 @@ const ACCEPT_SQL = `
                        read_seq = CASE WHEN read_seq = msg.seq - 1 THEN msg.seq ELSE read_seq END
       FROM msg WHERE conversation_id = $2 AND user_id = $3),
   box AS (
-    INSERT INTO outbox (topic, key, payload)
-    SELECT '${'messages'}', $2::text, jsonb_build_object('message_id', $1::uuid, 'conversation_id', $2::bigint, 'seq', msg.seq) FROM msg)
+    INSERT INTO outbox (topic, key, payload, headers)
+    SELECT '${'messages'}', $2::text, jsonb_build_object('message_id', $1::uuid, 'conversation_id', $2::bigint, 'seq', msg.seq), $9::jsonb FROM msg)
   SELECT seq, created_at FROM msg`;
 
 const MESSAGE_COLUMNS = `m.id, m.conversation_id, m.seq, m.sender_id, u.username AS sender_username, m.payload, m.channels, m.status, m.created_at`;
@@ -84,6 +86,13 @@ export class Messages {
 
   /** Accepts a message: committed with its seq and outbox event, or the original answer on a retry. */
   async send(senderId: number, senderUsername: string, req: SendRequest): Promise<{ accepted: Accepted; isReplay: boolean }> {
+    return withSpan('message.accept', undefined, (span) => {
+      span?.setAttributes({ 'chat4all.message_id': req.message_id, 'chat4all.conversation_id': req.conversation_id });
+      return this.accept(senderId, senderUsername, req);
+    });
+  }
+
+  private async accept(senderId: number, senderUsername: string, req: SendRequest): Promise<{ accepted: Accepted; isReplay: boolean }> {
     const channels = normaliseChannels(req.channels);
     if (req.payload.type === 'text' && (req.payload.content.length === 0 || req.payload.content.length > this.maxTextLength)) {
       throw invalid('validation-failed', `Text must have 1 to ${this.maxTextLength} characters`, { errors: [{ path: '/payload/content', message: `must have 1 to ${this.maxTextLength} characters` }] });
@@ -117,7 +126,7 @@ export class Messages {
    */
   private async acceptText(senderId: number, req: SendRequest, channels: Channel[], requestHash: string): Promise<Acceptance> {
     const payload: Payload = { type: 'text', content: (req.payload as { content: string }).content };
-    const rows = await this.db.query(ACCEPT_SQL, [req.message_id, req.conversation_id, senderId, JSON.stringify(payload), channels, req.to ?? null, requestHash, previewOf(payload)]);
+    const rows = await this.db.query(ACCEPT_SQL, [req.message_id, req.conversation_id, senderId, JSON.stringify(payload), channels, req.to ?? null, requestHash, previewOf(payload), outboxTraceHeaders()]);
     if (rows.length === 0) {
       await requireMember(this.db, req.conversation_id, senderId); // throws the precise 404/403
       throw new Error('message not accepted although the sender is a member');
@@ -133,7 +142,7 @@ export class Messages {
       if (replay) return { accepted: replay, isReplay: true };
       await requireMember(tx, req.conversation_id, senderId);
       const payload = await this.storedPayload(tx, senderId, req.payload, req.conversation_id);
-      const rows = await tx.query(ACCEPT_SQL, [req.message_id, req.conversation_id, senderId, JSON.stringify(payload), channels, req.to ?? null, requestHash, previewOf(payload)]);
+      const rows = await tx.query(ACCEPT_SQL, [req.message_id, req.conversation_id, senderId, JSON.stringify(payload), channels, req.to ?? null, requestHash, previewOf(payload), outboxTraceHeaders()]);
       const accepted: Accepted = { status: 'accepted', message_id: req.message_id, conversation_id: req.conversation_id, seq: Number(rows[0].seq), created_at: iso(rows[0].created_at) };
       return { accepted, isReplay: false, event: { payload } };
     });
@@ -220,6 +229,12 @@ async function findReplay(sql: Sql, messageId: string, requestHash: string): Pro
 function fingerprint(senderId: number, req: SendRequest, channels: Channel[]): string {
   return createHash('sha256').update(JSON.stringify([senderId, req.conversation_id, canonicalPayload(req.payload), channels, req.to ?? null])).digest('hex');
 }
+
+/** The accept span's context for the outbox row, so that the trace continues after the relay. */
+const outboxTraceHeaders = () => {
+  const headers = currentTraceHeaders();
+  return headers ? JSON.stringify(headers) : null;
+};
 
 // Key order of the client's JSON must not matter for idempotency.
 const canonicalPayload = (p: SendRequest['payload']) => (p.type === 'text' ? ['text', p.content] : ['file', p.file_id]);

@@ -1,6 +1,7 @@
 import type { Fanout } from '../ports/fanout.ts';
 import { conversationTopic, userTopic, type ClientEvent, type EventMap, type EventType } from '../domain/events.ts';
 import type { Logger } from './logger.ts';
+import { currentTraceparent } from '../tracing.ts';
 
 /** Publishes client events. Fan-out is best effort: failures are logged, clients recover with `sync`. */
 export class Notifier {
@@ -18,6 +19,9 @@ export class Notifier {
   }
 
   private emit(topic: string, event: object): void {
-    this.fanout.publish(topic, event).catch((e: unknown) => this.log.warn({ err: e, topic }, 'fan-out publish failed'));
+    // Inside a span the event carries its `traceparent`: the gateway continues the trace for the
+    // WebSocket push and strips the field before clients see the frame.
+    const traceparent = currentTraceparent();
+    this.fanout.publish(topic, traceparent ? { ...event, traceparent } : event).catch((e: unknown) => this.log.warn({ err: e, topic }, 'fan-out publish failed'));
   }
 }

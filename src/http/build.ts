@@ -7,6 +7,7 @@ import websocket from '@fastify/websocket';
 import type { App } from '../app/app.ts';
 import type { Config } from '../config.ts';
 import { handleError, sendProblem } from './problem.ts';
+import { requestTraceId, traceRequests } from './tracing.ts';
 import { validatorCompiler } from './validation.ts';
 import { Message, Problem } from './schemas.ts';
 import { metrics } from '../metrics.ts';
@@ -40,6 +41,7 @@ export async function build(app: App, config: Config, options: HttpOptions = {})
     bodyLimit: 1024 * 1024,
     routerOptions: { ignoreTrailingSlash: true },
   });
+  traceRequests(server);
   server.setValidatorCompiler(validatorCompiler);
   server.setErrorHandler(handleError);
   server.setNotFoundHandler((request, reply) => sendProblem(request, reply, 404, 'route-not-found', `No route ${request.method} ${request.url.split('?')[0]}`));
@@ -58,7 +60,7 @@ export async function build(app: App, config: Config, options: HttpOptions = {})
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
     const level = reply.statusCode >= 500 ? 'error' : 'debug';
-    request.log[level]({ method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, trace_id: request.id }, 'request');
+    request.log[level]({ method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, trace_id: requestTraceId(request) ?? request.id }, 'request');
   });
 
   await server.register(swagger, {

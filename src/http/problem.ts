@@ -2,6 +2,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type ErrorKind } from '../domain/errors.ts';
 import { DatabaseError } from '../ports/database.ts';
+import { requestTraceId } from './tracing.ts';
 
 const STATUS: Record<ErrorKind, number> = {
   'not-found': 404,
@@ -29,7 +30,7 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, status
   return reply
     .code(status)
     .type('application/problem+json')
-    .send({ type: PROBLEM_BASE + code, title: TITLES[status] ?? 'Error', status, detail, code, instance: request.url.split('?')[0], trace_id: request.id, ...extra });
+    .send({ type: PROBLEM_BASE + code, title: TITLES[status] ?? 'Error', status, detail, code, instance: request.url.split('?')[0], trace_id: requestTraceId(request) ?? request.id, ...extra });
 }
 
 /** Fastify error handler: domain errors, schema failures, parser errors, and the unknown (500, nothing leaked). */

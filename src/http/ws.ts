@@ -12,6 +12,7 @@ import type { Principal } from '../app/auth.ts';
 import { conversationTopic, userTopic } from '../domain/events.ts';
 import { isDomainError } from '../domain/errors.ts';
 import { metrics } from '../metrics.ts';
+import { SpanKind, withSpan } from '../tracing.ts';
 
 export const CLOSE_UNAUTHORIZED = 4001;
 export const CLOSE_TOO_MANY = 4008;
@@ -214,7 +215,17 @@ export class WsGateway {
     }
   }
 
+  /** Events published inside a span carry its `traceparent`: the push continues that trace, and clients never see the field. */
   private dispatch(topic: string, event: Record<string, unknown>): void {
+    if (event.traceparent === undefined) return this.push(topic, event);
+    const { traceparent, ...frame } = event;
+    withSpan('ws.push', String(traceparent), (span) => {
+      span?.setAttributes({ 'messaging.destination.name': topic, 'chat4all.event': String(frame.type), 'chat4all.sockets': this.byTopic.get(topic)?.size ?? 0 });
+      this.push(topic, frame);
+    }, { kind: SpanKind.PRODUCER });
+  }
+
+  private push(topic: string, event: Record<string, unknown>): void {
     const clients = [...(this.byTopic.get(topic) ?? [])];
     const isUserTopic = topic.startsWith('user:');
     for (const client of clients) {

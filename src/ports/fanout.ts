@@ -4,7 +4,10 @@
  * recovered by clients through `sync` and history.
  */
 export interface Fanout {
-  /** Publishes `event` to every current subscriber of `topic` on any instance. */
+  /**
+   * Publishes `event` to every current subscriber of `topic` on any instance. An event may carry
+   * a `traceparent` (W3C trace context) that subscribers remove before passing it on.
+   */
   publish(topic: string, event: object): Promise<void>;
   /** Subscribes this instance; `handler` is called for each event on `topic`. Re-subscribing is a no-op. */
   subscribe(topic: string, handler: (event: Record<string, unknown>) => void): Promise<void>;

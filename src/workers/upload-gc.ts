@@ -2,8 +2,11 @@
 import type { UploadCollector, CollectorSettings } from '../app/files/collector.ts';
 import type { Logger } from '../app/logger.ts';
 
-const FIRST_RUN_MS = 60_000;
-const INTERVAL_MS = 60 * 60_000;
+export interface UploadGcSchedule {
+  /** Delay of the first run: not during startup. */
+  firstRunMs: number;
+  intervalMs: number;
+}
 
 export class UploadGcWorker {
   private timer: NodeJS.Timeout | undefined;
@@ -13,20 +16,21 @@ export class UploadGcWorker {
     private readonly collector: UploadCollector,
     private readonly settings: CollectorSettings,
     private readonly logger: Logger,
+    private readonly schedule: UploadGcSchedule = { firstRunMs: 60_000, intervalMs: 60 * 60_000 },
   ) {}
 
-  /** First run a minute after start (not during startup), then hourly. */
+  /** First run a minute after start, then hourly (by default). */
   start(): this {
     const tick = (delay: number) => {
       this.timer = setTimeout(() => {
         this.running = this.runOnce().finally(() => {
           this.running = undefined;
-          if (this.timer) tick(INTERVAL_MS);
+          if (this.timer) tick(this.schedule.intervalMs);
         });
       }, delay);
       this.timer.unref();
     };
-    tick(FIRST_RUN_MS);
+    tick(this.schedule.firstRunMs);
     return this;
   }
 

@@ -31,7 +31,10 @@ describe.skipIf(!isRunnable)('distributed deployment under faults', () => {
     await Promise.all([kafka?.stop(), redis?.stop()]);
   }, 90_000);
 
-  /** A sender on API 0 and `n` recipients on API 1, each pair in a private conversation. */
+  /**
+   * One sender in `n` private conversations. Conversation k is sent through API k % 2 (a client
+   * sends through the instance it is connected to) and its recipient listens on the other one.
+   */
   async function scenario(n: number) {
     const sender = await d.user('sender');
     const recipients = await Promise.all(Array.from({ length: n }, () => d.user('rcpt')));
@@ -41,10 +44,11 @@ describe.skipIf(!isRunnable)('distributed deployment under faults', () => {
       conversations.push(conv.body.conversation_id);
     }
     const senderWs = await clientSocket(d, 0, sender.token);
-    const recipientWs = await Promise.all(recipients.map((r) => clientSocket(d, 1, r.token)));
+    const apiOf = (k: number) => k % 2;
+    const recipientWs = await Promise.all(recipients.map((r, k) => clientSocket(d, 1 - apiOf(k), r.token)));
     sockets.push(senderWs, ...recipientWs);
     const accepted = () => d.sql(`SELECT count(*)::int AS n FROM messages WHERE conversation_id = ANY($1)`, [conversations]).then((r) => r[0].n as number);
-    return { sender, recipients, conversations, senderWs, recipientWs, accepted };
+    return { sender, recipients, conversations, senderWs, recipientWs, accepted, apiOf };
   }
 
   /** Order and completeness as clients see them once everything is final. */
@@ -61,7 +65,7 @@ describe.skipIf(!isRunnable)('distributed deployment under faults', () => {
 
   it('loses nothing when a worker is killed with SIGKILL in the middle of 2,000 messages', async () => {
     const s = await scenario(20);
-    const sending = Promise.all(s.conversations.map((c) => sendSeries(d, (i) => i % 2, s.sender.token, c, 100, WHATSAPP)));
+    const sending = Promise.all(s.conversations.map((c, k) => sendSeries(d, () => s.apiOf(k), s.sender.token, c, 100, WHATSAPP)));
     await eventually(async () => (await s.accepted()) >= 600, 60_000, 50);
     await d.workers[0].kill();
     await sending;
@@ -72,7 +76,7 @@ describe.skipIf(!isRunnable)('distributed deployment under faults', () => {
 
   it('loses nothing when the Kafka broker restarts during a run', async () => {
     const s = await scenario(10);
-    const sending = Promise.all(s.conversations.map((c) => sendSeries(d, (i) => i % 2, s.sender.token, c, 100, WHATSAPP)));
+    const sending = Promise.all(s.conversations.map((c, k) => sendSeries(d, () => s.apiOf(k), s.sender.token, c, 100, WHATSAPP)));
     await eventually(async () => (await s.accepted()) >= 300, 60_000, 50);
     await kafka.restart();
     await sending;
@@ -82,7 +86,7 @@ describe.skipIf(!isRunnable)('distributed deployment under faults', () => {
 
   it('lets clients catch up with sync after Redis restarted while they were connected', async () => {
     const s = await scenario(10);
-    const sending = Promise.all(s.conversations.map((c) => sendSeries(d, (i) => i % 2, s.sender.token, c, 60, WHATSAPP)));
+    const sending = Promise.all(s.conversations.map((c, k) => sendSeries(d, () => s.apiOf(k), s.sender.token, c, 60, WHATSAPP)));
     await eventually(async () => (await s.accepted()) >= 200, 60_000, 50);
     await redis.restart();
     await sending;
@@ -104,7 +108,7 @@ describe.skipIf(!isRunnable)('distributed deployment under faults', () => {
       await expectCompleteHistory(d, 1, s.recipients[k].token, c, 60);
     }
     // Fan-out works again without sync: the subscriptions were restored after the reconnect.
-    await sendSeries(d, () => 0, s.sender.token, s.conversations[0], 1);
+    await sendSeries(d, () => s.apiOf(0), s.sender.token, s.conversations[0], 1);
     await s.recipientWs[0].next((f) => f.type === 'message.created' && f.conversation_id === s.conversations[0] && f.seq === 61, 15_000);
   }, 180_000);
 });

@@ -98,10 +98,11 @@ describe.skipIf(!isRunnable)('distributed deployment: 2 API + 2 worker processes
       conversations.push(conv.body.conversation_id);
     }
     const senderWs = await connect(0, sender.token);
-    const recipientWs = await Promise.all(recipients.map((r, i) => connect(i % 2, r.token, true)));
+    // Conversation k is sent through API k % 2 (the instance its sender's device uses); its recipient listens on the other.
+    const recipientWs = await Promise.all(recipients.map((r, k) => connect(1 - (k % 2), r.token, true)));
 
-    // 50 conversations in parallel, each sending 100 messages through alternating API instances.
-    await Promise.all(conversations.map((c, k) => sendSeries(d, (i) => (i + k) % 2, sender.token, c, 100)));
+    // 50 conversations in parallel, 100 messages each, one after another within a conversation.
+    await Promise.all(conversations.map((c, k) => sendSeries(d, () => k % 2, sender.token, c, 100)));
     await expectAllFinal(d, conversations, 5000, 90_000);
     await eventually(() => senderWs.ofType('message.status').filter((f) => f.status === 'delivered').length === 5000, 20_000);
 
@@ -112,7 +113,7 @@ describe.skipIf(!isRunnable)('distributed deployment: 2 API + 2 worker processes
       expect(delivered.get(c), `'delivered' order in conversation ${c}`).toEqual(range(1, 100));
       expect(seqsByConversation(recipientWs[k], 'message.created').get(c), `live order in conversation ${c}`).toEqual(range(1, 100));
     }
-    for (const [k, c] of conversations.entries()) if (k % 10 === 0) await expectCompleteHistory(d, k % 2, recipients[k].token, c, 100);
+    for (const [k, c] of conversations.entries()) if (k % 10 === 0) await expectCompleteHistory(d, 1 - (k % 2), recipients[k].token, c, 100);
     // Both routers did part of the work.
     const routed = await Promise.all(d.workers.map(async (w) => /chat4all_events_consumed_total\{topic="messages",group="router"\} (\d+)/.exec(await (await fetch(`${w.url}/metrics`)).text())?.[1]));
     expect(routed.every((n) => Number(n) > 0), `messages routed per worker: ${routed.join(', ')}`).toBe(true);

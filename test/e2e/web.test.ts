@@ -3,80 +3,20 @@
  * in-process instance on PGlite. Screenshots of the main screens go to test-artifacts/screenshots/.
  */
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { Page } from 'playwright-core';
 import { startInstance, uuid, type TestInstance } from '../support/harness.ts';
 import { hasChromium, launchPerson, screenshot, type Person } from '../support/browser.ts';
 import { noisyPng } from '../support/png.ts';
-
-// The page.evaluate callbacks run in the browser. The project compiles without the DOM library
-// (server code must not see browser globals), so this module declares just what they touch.
-interface PageElement {
-  id: string;
-  textContent: string | null;
-  dataset: Record<string, string | undefined>;
-  value: number;
-  complete: boolean;
-  naturalWidth: number;
-  querySelector(selector: string): PageElement | null;
-  scrollTo(options: { top: number }): void;
-}
-declare const document: {
-  activeElement: PageElement | null;
-  documentElement: { scrollWidth: number };
-  getElementById(id: string): PageElement | null;
-  querySelector(selector: string): PageElement | null;
-  querySelectorAll(selector: string): Iterable<PageElement>;
-};
-declare const window: { seenStatuses: string[]; connectionStates: string[] };
-declare const location: { hash: string };
-declare const localStorage: { getItem(key: string): string | null; setItem(key: string, value: string): void };
-declare const performance: { getEntriesByType(type: 'navigation'): { loadEventEnd: number }[] };
-declare class MutationObserver {
-  constructor(callback: () => void);
-  observe(target: PageElement, options: { subtree?: boolean; childList?: boolean; attributes?: boolean; attributeFilter?: string[] }): void;
-}
+import {
+  WAIT, focusedId, loadTimeMs, openConversationId, pageScrollWidth, scrollTimelineToTop, send, setStoredAccessToken, showConversationList,
+  signIn, statusOf, storedSession, texts, waitForReceivedImage, waitForUploadProgress, watchConnection, watchStatuses,
+} from '../support/chat-page.ts';
 
 const WEB_DIR = new URL('../../web/', import.meta.url).pathname;
-const WAIT = { timeout: 10_000 };
-const HISTORY = 70;
-
-/** Texts of the messages shown, in display order. */
-const texts = (page: Page) => page.$$eval('#messages .msg .text', (els) => els.map((e) => e.textContent ?? ''));
-/** The status attribute of the bubble holding `text`. */
-const statusOf = (page: Page, text: string) => page.locator('#messages .msg', { hasText: text }).getAttribute('data-status');
-
-async function signIn(page: Page, url: string, username: string): Promise<void> {
-  await page.goto(url);
-  await page.fill('#auth-username', username);
-  await page.fill('#auth-password', 'password123');
-  await page.press('#auth-password', 'Enter');
-  await page.waitForSelector('#connection[data-state="online"]', WAIT);
-}
-
-async function send(page: Page, text: string): Promise<void> {
-  await page.fill('#composer-input', text);
-  await page.press('#composer-input', 'Enter');
-}
-
-/** Records every data-status a bubble takes, in order, from now on. */
-async function watchStatuses(page: Page, text: string): Promise<() => Promise<string[]>> {
-  await page.evaluate((wanted) => {
-    const seen: string[] = [];
-    window.seenStatuses = seen;
-    const note = () => {
-      const li = [...document.querySelectorAll('#messages .msg')].find((el) => el.textContent?.includes(wanted));
-      const status = li?.dataset.status;
-      if (status && seen.at(-1) !== status) seen.push(status);
-    };
-    note();
-    new MutationObserver(note).observe(document.getElementById('messages')!, { subtree: true, childList: true, attributes: true });
-  }, text);
-  return () => page.evaluate(() => window.seenStatuses);
-}
+const HISTORY = 55;
 
 /** Earlier chats of user1 with user4 and user5 (one unread), so the list looks lived in. */
 async function seedOtherChats(instance: TestInstance): Promise<void> {
@@ -126,9 +66,12 @@ describe.skipIf(!hasChromium())('web client in chromium', () => {
     console.info(`[web] client size: ${bytes} bytes in web/`);
     expect(bytes).toBeLessThan(150_000);
 
+    const failed: string[] = [];
+    alice.page.on('response', (r) => r.status() >= 400 && failed.push(`${r.status()} ${r.url()}`));
     await alice.page.goto(url);
     await alice.page.waitForSelector('#auth-username:focus', WAIT);
-    const loadMs = await alice.page.evaluate(() => performance.getEntriesByType('navigation')[0].loadEventEnd);
+    expect(failed).toEqual([]);
+    const loadMs = await loadTimeMs(alice.page);
     console.info(`[web] first load: ${Math.round(loadMs)} ms`);
     expect(loadMs).toBeLessThan(1000);
     await expect.poll(() => alice.page.textContent('#demo-hint')).toContain('password123');
@@ -164,7 +107,7 @@ describe.skipIf(!hasChromium())('web client in chromium', () => {
     await a.press('#new-chat-search', 'Enter');
     await a.waitForSelector('#chat-view:not([hidden])', WAIT);
     expect(await a.textContent('#chat-title')).toBe('Bob Chen');
-    expect(await a.evaluate(() => document.activeElement?.id)).toBe('composer-input');
+    expect(await focusedId(a)).toBe('composer-input');
 
     await send(a, 'Hello Bob');
     // Optimistic: the bubble is there before the server answers.
@@ -205,25 +148,21 @@ describe.skipIf(!hasChromium())('web client in chromium', () => {
     for (const n of [1, 2, 3]) await send(a, `While Bob reloads ${n}`);
     await reloading;
     await b.waitForSelector('#messages .msg >> text=While Bob reloads 3', WAIT);
-    expect(await b.evaluate(() => location.hash)).toMatch(/^#\/c\/\d+$/);
+    const conversationId = await openConversationId(b);
+    expect(conversationId).toBeGreaterThan(0);
     await expect.poll(() => texts(b), WAIT).toEqual([...before, 'While Bob reloads 1', 'While Bob reloads 2', 'While Bob reloads 3']);
 
     // Every socket drops (as in a network outage); messages sent meanwhile arrive through `sync`.
     const token = await instance.login('user1');
-    const conversationId = Number((await b.evaluate(() => location.hash)).split('/').pop());
-    await b.evaluate(() => {
-      const states: string[] = [];
-      window.connectionStates = states;
-      const el = document.getElementById('connection')!;
-      new MutationObserver(() => states.push(el.dataset.state ?? '')).observe(el, { attributes: true, attributeFilter: ['data-state'] });
-    });
+    const connectionStates = await watchConnection(b);
     for (const socket of instance.server.websocketServer.clients) socket.terminate();
     for (const n of [1, 2]) {
       const res = await instance.request('POST', '/v1/messages', { token, body: { message_id: uuid(), conversation_id: conversationId, payload: { type: 'text', content: `During the outage ${n}` } } });
       expect(res.status).toBe(202);
     }
     // The indicator shows the outage, then the automatic reconnect.
-    await expect.poll(() => b.evaluate(() => window.connectionStates), WAIT).toEqual(['offline', 'connecting', 'online']);
+    await expect.poll(async () => (await connectionStates()).at(-1), WAIT).toBe('online');
+    expect(await connectionStates()).toContain('offline');
     const expected = [...before, 'While Bob reloads 1', 'While Bob reloads 2', 'While Bob reloads 3', 'During the outage 1', 'During the outage 2'];
     await expect.poll(() => texts(b), WAIT).toEqual(expected);
     await expect.poll(() => texts(a), WAIT).toEqual(expected);
@@ -275,10 +214,8 @@ describe.skipIf(!hasChromium())('web client in chromium', () => {
     const chooser = a.waitForEvent('filechooser');
     await a.click('#attach-button');
     await (await chooser).setFiles(file);
-    await a.waitForFunction(() => {
-      const bar = document.querySelector('#messages .msg.out progress');
-      return bar !== null && bar.value > 0 && bar.value < 100;
-    }, undefined, WAIT);
+    await waitForUploadProgress(a, 1);
+    await waitForUploadProgress(a, 20);
     await screenshot(a, '04-file-upload');
     // Reload once some chunks are stored and others are not.
     await a.waitForResponse((r) => r.url().includes('/chunks') && r.ok(), WAIT);
@@ -297,16 +234,13 @@ describe.skipIf(!hasChromium())('web client in chromium', () => {
 
     const received = bob.page.locator('#messages .msg.in', { hasText: path.basename(file) });
     await received.waitFor(WAIT);
-    await bob.page.waitForFunction((name) => {
-      const li = [...document.querySelectorAll('#messages .msg.in')].find((el) => el.textContent?.includes(name));
-      const img = li?.querySelector('img');
-      return img !== null && img !== undefined && img.complete && img.naturalWidth === 1200;
-    }, path.basename(file), WAIT);
+    await waitForReceivedImage(bob.page, path.basename(file), 1200);
     const download = bob.page.waitForEvent('download');
     await received.getByRole('button', { name: /^Download/ }).click();
     const saved = await (await download).path();
     const digest = (b: Buffer) => createHash('sha256').update(b).digest('hex');
     expect(digest(await readFile(saved))).toBe(digest(png));
+    await rm(file, { force: true });
   });
 
   test('a group of three works', async () => {
@@ -340,7 +274,7 @@ describe.skipIf(!hasChromium())('web client in chromium', () => {
     await screenshot(carol.page, '05-group');
 
     // Alice's list: newest activity first, with the unread chat from user5 badged.
-    await a.evaluate(() => (location.hash = '#/'));
+    await showConversationList(a);
     await a.waitForSelector('#chat-placeholder:not([hidden])');
     expect(await a.locator('.conv .conv-title').allTextContents()).toEqual(['Weekend plans', 'Bob Chen', 'User 5', 'User 4']);
     expect(await a.locator('.conv', { hasText: 'User 5' }).locator('.badge').textContent()).toBe('2');
@@ -354,7 +288,7 @@ describe.skipIf(!hasChromium())('web client in chromium', () => {
     expect((await texts(a)).length).toBeLessThanOrEqual(50);
     const all = [...Array.from({ length: HISTORY }, (_, i) => `Older message ${i + 1}`), 'Are we still on for lunch tomorrow?', 'Yes! 12:30 at the usual place.'];
     await expect.poll(async () => {
-      await a.evaluate(() => document.getElementById('timeline')!.scrollTo({ top: 0 }));
+      await scrollTimelineToTop(a);
       return a.textContent('#history-status');
     }, WAIT).toBe('This is the beginning of the conversation.');
     expect(await texts(a)).toEqual(all);
@@ -362,15 +296,12 @@ describe.skipIf(!hasChromium())('web client in chromium', () => {
 
   test('recovers from a rejected access token by refreshing it (HTTP 401 and WebSocket 4001)', async () => {
     const b = bob.page;
-    const before = await b.evaluate(() => JSON.parse(localStorage.getItem('chat4all.session')!));
-    await b.evaluate(() => {
-      const session = JSON.parse(localStorage.getItem('chat4all.session')!);
-      localStorage.setItem('chat4all.session', JSON.stringify({ ...session, access_token: 'not-a-valid-token' }));
-    });
+    const before = await storedSession(b);
+    await setStoredAccessToken(b, 'not-a-valid-token');
     await b.reload();
     await b.waitForSelector('#connection[data-state="online"]', WAIT);
     await b.waitForSelector('.conv', WAIT);
-    const after = await b.evaluate(() => JSON.parse(localStorage.getItem('chat4all.session')!));
+    const after = await storedSession(b);
     expect(after.refresh_token).not.toBe(before.refresh_token);
     expect(after.access_token).not.toBe('not-a-valid-token');
     await send(b, 'Still signed in');
@@ -380,8 +311,10 @@ describe.skipIf(!hasChromium())('web client in chromium', () => {
   test('on a phone-sized screen the list and the chat are two panes that switch', async () => {
     const page = await alice.context.newPage();
     await page.setViewportSize({ width: 390, height: 844 });
+    const started = Date.now();
     await page.goto(url);
     await page.waitForSelector('.conv', WAIT);
+    console.info(`[web] signed-in load until the conversation list shows: ${Date.now() - started} ms`);
     expect(await page.isVisible('.sidebar')).toBe(true);
     expect(await page.isVisible('#chat')).toBe(false);
     await screenshot(page, '06-phone-list');
@@ -390,7 +323,7 @@ describe.skipIf(!hasChromium())('web client in chromium', () => {
     await page.waitForSelector('#messages .msg', WAIT);
     expect(await page.isVisible('.sidebar')).toBe(false);
     expect(await page.isVisible('#back-button')).toBe(true);
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    expect(await pageScrollWidth(page)).toBeLessThanOrEqual(390);
     await send(page, 'Typed on a phone');
     await expect.poll(() => statusOf(page, 'Typed on a phone'), WAIT).toMatch(/^(sent|delivered|read)$/);
     await screenshot(page, '07-phone-chat');

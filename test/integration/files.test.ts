@@ -6,16 +6,17 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import http, { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tus from 'tus-js-client';
-import { startInstance, TestSocket, uuid, type TestInstance } from '../support/harness.ts';
+import { eventually, startInstance, TestSocket, uuid, type TestInstance } from '../support/harness.ts';
 import { storeKinds, type StoreKind } from '../support/stores.ts';
 import { expectProblem, privateConversation, type TestUser } from '../support/factories.ts';
 import { emptyPrefix, listPrefix, testS3, type TestS3 } from '../support/s3.ts';
+import { UploadGcWorker } from '../../src/workers/upload-gc.ts';
 
 const MiB = 1024 * 1024;
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -149,6 +150,24 @@ describe.each(cases)('files on $store with $blobs blobs', ({ store, blobs, s3 })
     expectProblem(await putChunk(alice.token, id, 1, good), 409, 'chunk-already-uploaded');
     const incomplete = expectProblem(await c4.request('POST', `/v1/files/${id}/complete`, { token: alice.token, body: {} }), 400, 'upload-incomplete');
     expect(incomplete.missing_chunks).toEqual([2, 3]);
+  });
+
+  it('takes a chunk again after its first request broke off midway', async () => {
+    const data = randomBytes(MiB);
+    const init = await initiate(alice.token, { filename: 'flaky.bin', file_size: data.length });
+    const id = init.body.upload_id;
+    const port = new URL(c4.wsUrl('x').replace(/^ws/, 'http')).port;
+    await new Promise<void>((resolve) => {
+      const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: `/v1/files/${id}/chunks?chunk_number=1`, headers: { authorization: `Bearer ${alice.token}`, 'content-type': 'application/octet-stream', 'content-length': data.length } });
+      req.on('error', () => resolve());
+      req.write(data.subarray(0, 200_000), () => setTimeout(() => req.destroy(), 100));
+    });
+    const stored = await eventually(async () => {
+      const r = await putChunk(alice.token, id, 1, data);
+      return r.status === 200 && r;
+    });
+    expect(stored.body.uploaded_chunks).toBe(1);
+    expect((await c4.request('POST', `/v1/files/${id}/complete`, { token: alice.token, body: { checksum_sha256: sha(data) } })).body.status).toBe('completed');
   });
 
   it('stores one copy when the same chunk is sent twice at once', async () => {
@@ -337,6 +356,20 @@ describe.each(cases)('files on $store with $blobs blobs', ({ store, blobs, s3 })
       expect((await patch(200_000, data.subarray(200_000))).statusCode).toBe(404);
     });
 
+    it('keeps tus and chunk uploads apart, takes an empty filetype as none, and forgets expired uploads', async () => {
+      const created = await c4.server.inject({ method: 'POST', url: '/v1/tus/', headers: tusHeaders(alice.token, { 'upload-length': '2000', 'upload-metadata': `filename ${Buffer.from('a.bin').toString('base64')},filetype ` }) });
+      expect(created.statusCode).toBe(201);
+      const id = String(created.headers.location).split('/').pop()!;
+      expectProblem(await putChunk(alice.token, id, 1, randomBytes(2000)), 409, 'upload-protocol-mismatch');
+      expect((await c4.request('GET', `/v1/files/${id}/status`, { token: alice.token })).body).toMatchObject({ upload_id: id, status: 'pending', total_chunks: 1 });
+      const chunked = await initiate(alice.token, { filename: 'b.bin', file_size: 10 });
+      await c4.app.db.query(`UPDATE uploads SET expires_at = now() - interval '1 second' WHERE id = ANY($1::uuid[])`, [[id, chunked.body.upload_id]]);
+      expect((await c4.server.inject({ method: 'HEAD', url: `/v1/tus/${id}`, headers: tusHeaders(alice.token) })).statusCode).toBe(404);
+      const late = await c4.server.inject({ method: 'PATCH', url: `/v1/tus/${id}`, payload: randomBytes(2000), headers: tusHeaders(alice.token, { 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' }) });
+      expect(late.statusCode).toBe(404);
+      expectProblem(await putChunk(alice.token, chunked.body.upload_id, 1, randomBytes(10)), 404, 'upload-expired');
+    });
+
     it('finishes a tus upload in one request and refuses bytes past Upload-Length', async () => {
       const data = Buffer.concat([PNG, randomBytes(5000)]);
       const created = await c4.server.inject({
@@ -395,6 +428,17 @@ describe.each(cases)('files on $store with $blobs blobs', ({ store, blobs, s3 })
       const metrics = await c4.request('GET', '/metrics');
       expect(metrics.body).toMatch(/^uploads_cleaned_total [1-9]/m);
       expect(metrics.body).toMatch(/^cleanup_duration_seconds \d/m);
+    });
+
+    it('runs by itself in embedded mode', async () => {
+      const init = await initiate(alice.token, { filename: 'forgotten.bin', file_size: 10 });
+      await age(init.body.upload_id);
+      const worker = new UploadGcWorker(c4.app.files.collector, { retentionHours: 24, batchSize: 10 }, c4.app.logger, { firstRunMs: 10, intervalMs: 50 }).start();
+      try {
+        await eventually(async () => (await c4.request('GET', `/v1/files/${init.body.upload_id}/status`, { token: alice.token })).status === 404);
+      } finally {
+        await worker.stop();
+      }
     });
 
     it('removes failed uploads and stale tus segments once their time is up', async () => {

@@ -50,13 +50,15 @@ export async function startPrivateRedis(): Promise<PrivateService> {
   let child: ChildProcess | undefined;
   const start = async () => {
     child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: null });
-    probe.on('error', () => undefined);
-    try {
-      await probe.connect();
-      await probe.ping();
-    } finally {
+    // Ready once it answers PING.
+    for (let attempt = 0; ; attempt++) {
+      const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+      probe.on('error', () => undefined);
+      const isUp = await probe.connect().then(() => probe.ping()).then(() => true, () => false);
       probe.disconnect();
+      if (isUp) return;
+      if (attempt > 200) throw new Error(`redis-server on port ${port} did not start`);
+      await new Promise((r) => setTimeout(r, 50));
     }
   };
   const stop = async () => {

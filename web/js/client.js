@@ -7,6 +7,7 @@ import { Api } from './api.js';
 import { uuid } from './http.js';
 import { Live } from './live.js';
 import { Outbox } from './outbox.js';
+import { Receipts } from './receipts.js';
 import { Store } from './store.js';
 import { Uploads } from './uploads.js';
 
@@ -19,9 +20,6 @@ const DETAILS_PARALLEL = 6;
 export class Client extends EventTarget {
   /** The conversation on screen, or null. */
   openId = null;
-  #acks = new Map();
-  #ackTimer;
-  #readTimers = new Map();
   #gapTimer;
   #refreshTimer;
   #connections = 0;
@@ -36,9 +34,9 @@ export class Client extends EventTarget {
     this.live = new Live(session);
     this.outbox = new Outbox(this.api, this.store, this.me.user_id);
     this.uploads = new Uploads(this.api, this.store, this.outbox, this.me.user_id);
+    this.receipts = new Receipts(this.api, this.store, this.live, (id) => this.#isSeen(id));
     this.live.addEventListener('frame', (e) => this.#onFrame(e.detail));
-    this.onVisible = () => this.openId && this.#markReadSoon(this.openId);
-    document.addEventListener('visibilitychange', this.onVisible);
+    document.addEventListener('visibilitychange', () => this.openId && this.receipts.markReadSoon(this.openId));
   }
 
   async start() {
@@ -47,12 +45,6 @@ export class Client extends EventTarget {
     this.uploads.restore();
     this.live.start();
     this.#prefetchUnread();
-  }
-
-  stop() {
-    this.live.stop();
-    document.removeEventListener('visibilitychange', this.onVisible);
-    for (const url of this.#fileUrls.values()) url.then((u) => URL.revokeObjectURL(u), () => undefined);
   }
 
   // ----- conversations -----
@@ -101,7 +93,7 @@ export class Client extends EventTarget {
     const details = c?.members ? undefined : this.details(id);
     if (!this.store.timeline(id).isLoaded) await this.#loadLatest(id);
     await details;
-    this.#markReadSoon(id);
+    this.receipts.markReadSoon(id);
   }
 
   close() {
@@ -115,8 +107,8 @@ export class Client extends EventTarget {
     t.isLoadingOlder = true;
     try {
       const page = await this.api.get(`/v1/conversations/${id}/messages?before_seq=${t.bottom}&limit=${PAGE}`);
-      if (!page.has_more) t.hasOlder = false;
       this.store.addMessages(id, page.messages.reverse());
+      if (!page.has_more) t.hasOlder = false;
       return true;
     } finally {
       t.isLoadingOlder = false;
@@ -180,13 +172,12 @@ export class Client extends EventTarget {
       since[c.id] = t?.isLoaded ? t.top : c.lastSeq;
     }
     this.live.send({ action: 'sync', since });
-    this.#flushAcks();
+    this.receipts.flushAcks();
     this.outbox.flush();
     if (!isReconnect) return;
     // Statuses and conversations that changed while the link was down.
     this.refreshConversations().catch(() => undefined);
     if (this.openId) this.#refreshLatest(this.openId).catch(() => undefined);
-    this.dispatchEvent(new Event('reconnected'));
   }
 
   async #refreshLatest(id) {
@@ -202,9 +193,9 @@ export class Client extends EventTarget {
     const isNew = !c || message.seq > c.lastSeq;
     const fresh = this.store.addMessages(id, [message]);
     if (message.sender_id !== this.me.user_id) {
-      this.#ack(id, message.seq);
+      this.receipts.ack(id, message.seq);
       if (isNew && c) {
-        if (this.#isSeen(id)) this.#markReadSoon(id);
+        if (this.#isSeen(id)) this.receipts.markReadSoon(id);
         else c.unread++;
         this.store.changed();
       }
@@ -261,38 +252,8 @@ export class Client extends EventTarget {
     }
   }
 
-  // ----- receipts -----
-
-  #ack(conversationId, seq) {
-    this.#acks.set(conversationId, Math.max(seq, this.#acks.get(conversationId) ?? 0));
-    this.#ackTimer ??= setTimeout(() => this.#flushAcks(), 30);
-  }
-
-  #flushAcks() {
-    clearTimeout(this.#ackTimer);
-    this.#ackTimer = undefined;
-    for (const [conversationId, seq] of this.#acks) {
-      if (this.live.send({ action: 'ack', conversation_id: conversationId, seq })) this.#acks.delete(conversationId);
-    }
-  }
-
   #isSeen(id) {
     return this.openId === id && document.visibilityState === 'visible';
-  }
-
-  #markReadSoon(id) {
-    clearTimeout(this.#readTimers.get(id));
-    this.#readTimers.set(id, setTimeout(() => this.#markRead(id).catch(() => undefined), 150));
-  }
-
-  async #markRead(id) {
-    const c = this.store.conversations.get(id);
-    const upTo = this.store.timeline(id).newestSeq();
-    if (!c || !this.#isSeen(id) || (upTo <= c.readSeq && c.unread === 0)) return;
-    const r = await this.api.post(`/v1/conversations/${id}/read`, { up_to_seq: upTo });
-    c.readSeq = Math.max(c.readSeq, r.read_seq);
-    if (c.readSeq >= c.lastSeq) c.unread = 0;
-    this.store.changed();
   }
 
   async #prefetchUnread() {

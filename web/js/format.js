@@ -58,7 +58,10 @@ export function initials(name) {
 
 /** A stable, pleasant hue per name so a person keeps their colour everywhere. */
 export function hue(name) {
-  let hash = 0;
-  for (const ch of String(name)) hash = (hash * 31 + ch.codePointAt(0)) | 0;
-  return Math.abs(hash) % 360;
+  // FNV-1a plus a final mix: "User 4" and "User 5" should not get neighbouring colours.
+  let hash = 2166136261;
+  for (const ch of String(name)) hash = Math.imul(hash ^ ch.codePointAt(0), 16777619);
+  hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
+  hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
+  return ((hash ^ (hash >>> 16)) >>> 0) % 360;
 }

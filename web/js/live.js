@@ -19,6 +19,7 @@ export class Live extends EventTarget {
   #attempt = 0;
   #retryTimer;
   #watchdog;
+  // Until start(); signing out reloads the page, so nothing ever stops the link again.
   #isStopped = true;
 
   constructor(session) {
@@ -31,15 +32,6 @@ export class Live extends EventTarget {
   start() {
     this.#isStopped = false;
     this.#connect();
-  }
-
-  stop() {
-    this.#isStopped = true;
-    clearTimeout(this.#retryTimer);
-    clearTimeout(this.#watchdog);
-    this.#socket?.close(1000, 'signed out');
-    this.#socket = undefined;
-    this.#setState('offline');
   }
 
   /** Skips the backoff wait (network came back, tab became visible, user clicked retry). */

@@ -99,7 +99,8 @@ export class FsBlobStore implements BlobStore {
   async read(key: string, range?: { start: number; end: number }): Promise<Readable> {
     try {
       const file = await open(this.objectPath(key), 'r');
-      return file.createReadStream(range ? { start: range.start, end: range.end } : {});
+      // Larger reads than the 64 KiB default: hashing a completed upload reads it whole.
+      return file.createReadStream({ highWaterMark: 256 * 1024, ...(range ? { start: range.start, end: range.end } : {}) });
     } catch (e) {
       if (isMissing(e)) throw new BlobNotFound(key);
       throw e;

@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { BlobNotFound, type BlobStore, type PresignOptions, type StaleBlob, type StoredPart } from '../../ports/blob-store.ts';
-import { exactLength } from './exact-length.ts';
+import { sendChecked } from './exact-length.ts';
 
 /** S3's smallest part, except for the last one. */
 export const S3_MIN_PART_BYTES = 5 * 1024 * 1024;
@@ -67,11 +67,11 @@ export class S3BlobStore implements BlobStore {
   async putPart(key: string, handle: string, partNumber: number, body: Readable, size: number): Promise<string> {
     const h = parseHandle(handle);
     if (h.isStaged) {
-      const out = await this.sendBody(body, size, (Body, abortSignal) =>
+      const out = await sendChecked(body, size, (Body, abortSignal) =>
         this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.stagedKey(key, h.id, partNumber), Body, ContentLength: size }), { abortSignal }));
       return out.ETag ?? '';
     }
-    const out = await this.sendBody(body, size, (Body, abortSignal) =>
+    const out = await sendChecked(body, size, (Body, abortSignal) =>
       this.client.send(new UploadPartCommand({ Bucket: this.bucket, Key: this.k(key), UploadId: h.id, PartNumber: partNumber, Body, ContentLength: size }), { abortSignal }));
     if (!out.ETag) throw new Error('S3 returned no ETag for the part');
     return out.ETag;
@@ -119,7 +119,7 @@ export class S3BlobStore implements BlobStore {
           const group = groups[i];
           const size = group.reduce((s, p) => s + p.size, 0);
           const body = Readable.from(this.concat(group.map((p) => this.stagedKey(key, nonce, p.partNumber))));
-          const out = await this.sendBody(body, size, (Body, abortSignal) =>
+          const out = await sendChecked(body, size, (Body, abortSignal) =>
             this.client.send(new UploadPartCommand({ Bucket: this.bucket, Key: this.k(key), UploadId: uploadId, PartNumber: i + 1, Body, ContentLength: size }), { abortSignal }));
           etags[i] = out.ETag ?? '';
         }
@@ -156,7 +156,7 @@ export class S3BlobStore implements BlobStore {
   }
 
   async put(key: string, body: Readable, size: number): Promise<void> {
-    await this.sendBody(body, size, (Body, abortSignal) => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.k(key), Body, ContentLength: size }), { abortSignal }));
+    await sendChecked(body, size, (Body, abortSignal) => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.k(key), Body, ContentLength: size }), { abortSignal }));
   }
 
   async read(key: string, range?: { start: number; end: number }): Promise<Readable> {
@@ -239,32 +239,6 @@ export class S3BlobStore implements BlobStore {
       if (batch.length === 1000) await flush();
     }
     await flush();
-  }
-
-  /**
-   * Sends a request whose body is `body`, checked to be exactly `size` bytes. The SDK pipes the
-   * body into the socket and does not watch it for errors: a body that fails (client gone,
-   * wrong length) would leave the request waiting forever, so a failure aborts the request.
-   */
-  private async sendBody<T>(body: Readable, size: number, send: (Body: Readable, abortSignal: AbortSignal) => Promise<T>): Promise<T> {
-    const controller = new AbortController();
-    const checked = exactLength(size);
-    let failure: unknown;
-    const fail = (e: unknown) => {
-      failure ??= e;
-      controller.abort();
-    };
-    checked.on('error', fail);
-    body.on('error', (e) => checked.destroy(e));
-    body.pipe(checked);
-    try {
-      return await send(checked, controller.signal);
-    } catch (e) {
-      throw failure ?? e;
-    } finally {
-      // The caller owns `body` (often an HTTP request whose rest Node discards after the response).
-      body.unpipe(checked);
-    }
   }
 
   private async exists(key: string, isPrefixed = true): Promise<boolean> {

@@ -3,7 +3,7 @@
  * Java client's key partitioner (so order holds per key, and other clients agree on partitions),
  * topics created on start when absent, and one consumer-group member per subscription.
  */
-import { Admin, Producer, ProduceAcks, compatibilityPartitioner, stringSerializers } from '@platformatic/kafka';
+import { Admin, Producer, ProduceAcks, compatibilityPartitioner, stringSerializers, type MessageToProduce } from '@platformatic/kafka';
 import { EventLogError, type BatchHandler, type EventLog, type LogRecord, type Subscription } from '../../ports/event-log.ts';
 import type { Logger } from '../../app/logger.ts';
 import { KafkaGroupConsumer, type LagSample } from './kafka-consumer.ts';
@@ -23,10 +23,17 @@ export interface KafkaSettings {
   onLag?: (sample: LagSample) => void;
 }
 
+type Outgoing = MessageToProduce<string, string, string, string>;
+/** Records one produce request carries at most. */
+const MAX_SEND = 5000;
+
 export class KafkaEventLog implements EventLog {
   readonly isDurable = true;
-  private readonly producer: Producer<string, string, string, string>;
+  private producer: Producer<string, string, string, string>;
   private readonly admin: Admin;
+  /** Records waiting for the produce request in flight to finish. */
+  private pending: { messages: Outgoing[]; resolve: () => void; reject: (e: Error) => void }[] = [];
+  private sending: Promise<void> | undefined;
   /** Kafka topic names known to exist. */
   private readonly existing = new Set<string>();
   private readonly subscriptions = new Set<KafkaGroupConsumer>();
@@ -35,11 +42,9 @@ export class KafkaEventLog implements EventLog {
     private readonly settings: KafkaSettings,
     private readonly log: Logger,
   ) {
-    const base = { clientId: settings.clientId, bootstrapBrokers: settings.brokers };
-    this.producer = new Producer({ ...base, serializers: stringSerializers, idempotent: true, acks: ProduceAcks.ALL, partitioner: compatibilityPartitioner });
-    this.admin = new Admin(base);
+    this.producer = this.createProducer();
+    this.admin = new Admin({ clientId: settings.clientId, bootstrapBrokers: settings.brokers });
     // Clients report some background failures as 'error' events; unhandled, those would crash the process.
-    this.producer.on('error', (e: Error) => log.warn({ err: e }, 'Kafka producer error'));
     this.admin.on('error', (e: Error) => log.warn({ err: e }, 'Kafka admin error'));
   }
 
@@ -58,13 +63,11 @@ export class KafkaEventLog implements EventLog {
   async publish(records: LogRecord[]): Promise<void> {
     if (records.length === 0) return;
     await this.ensureTopics([...new Set(records.map((r) => r.topic))]);
-    try {
-      await this.producer.send({
-        messages: records.map((r) => ({ topic: this.kafkaTopic(r.topic), key: r.key, value: JSON.stringify(r.value), headers: r.headers })),
-      });
-    } catch (e) {
-      throw new EventLogError(`Kafka did not accept ${records.length} record(s)`, { cause: e });
-    }
+    const messages = records.map((r) => ({ topic: this.kafkaTopic(r.topic), key: r.key, value: JSON.stringify(r.value), headers: r.headers }));
+    await new Promise<void>((resolve, reject) => {
+      this.pending.push({ messages, resolve, reject });
+      this.sending ??= this.sendPending().finally(() => (this.sending = undefined));
+    });
   }
 
   async subscribe(group: string, topics: string[], handler: BatchHandler): Promise<Subscription> {
@@ -103,7 +106,47 @@ export class KafkaEventLog implements EventLog {
   async close(): Promise<void> {
     await Promise.all([...this.subscriptions].map((s) => s.stop()));
     this.subscriptions.clear();
+    await this.sending;
     await Promise.all([this.producer.close().catch(() => undefined), this.admin.close().catch(() => undefined)]);
+  }
+
+  /**
+   * One produce request in flight at a time; callers that publish meanwhile share the next one.
+   * The client's idempotent producer numbers each partition's batches when a request is built, so
+   * concurrent requests can reach the broker out of order (OUT_OF_ORDER_SEQUENCE_NUMBER) and
+   * leave the producer unusable; serialising prevents that, and coalescing keeps throughput.
+   */
+  private async sendPending(): Promise<void> {
+    while (this.pending.length > 0) {
+      let size = 0;
+      let count = 0;
+      while (count < this.pending.length && (count === 0 || size + this.pending[count].messages.length <= MAX_SEND)) {
+        size += this.pending[count].messages.length;
+        count++;
+      }
+      const batch = this.pending.splice(0, count);
+      try {
+        await this.producer.send({ messages: batch.flatMap((b) => b.messages) });
+        for (const b of batch) b.resolve();
+      } catch (e) {
+        const error = new EventLogError(`Kafka did not accept ${size} record(s)`, { cause: e });
+        for (const b of batch) b.reject(error);
+        // After a failed request the producer's sequence numbers may no longer match the broker's:
+        // a new producer (new producer id) starts clean. Callers retry; consumers are idempotent.
+        const broken = this.producer;
+        this.producer = this.createProducer();
+        void broken.close().catch(() => undefined);
+      }
+    }
+  }
+
+  private createProducer(): Producer<string, string, string, string> {
+    const producer = new Producer({
+      clientId: this.settings.clientId, bootstrapBrokers: this.settings.brokers,
+      serializers: stringSerializers, idempotent: true, acks: ProduceAcks.ALL, partitioner: compatibilityPartitioner,
+    });
+    producer.on('error', (e: Error) => this.log.warn({ err: e }, 'Kafka producer error'));
+    return producer;
   }
 
   private kafkaTopic(topic: string): string {

@@ -82,11 +82,11 @@ export async function findUpload(sql: Sql, id: string): Promise<Upload | undefin
   return rows[0] ? toUpload(rows[0]) : undefined;
 }
 
-/** The caller's own upload of the given protocol. Someone else's upload answers exactly like a missing one. */
-export async function requireOwnUpload(sql: Sql, id: string, userId: number, protocol: Upload['protocol']): Promise<Upload> {
+/** The caller's own upload (of the given protocol, if any). Someone else's upload answers exactly like a missing one. */
+export async function requireOwnUpload(sql: Sql, id: string, userId: number, protocol?: Upload['protocol']): Promise<Upload> {
   const up = await findUpload(sql, id);
   if (!up || up.uploaderId !== userId) throw notFound('upload-not-found', `Upload ${id} does not exist`);
-  if (up.protocol !== protocol) {
+  if (protocol && up.protocol !== protocol) {
     throw conflict('upload-protocol-mismatch', protocol === 'tus' ? `Upload ${id} was started with the chunk API, not tus` : `Upload ${id} is a tus upload: continue it at /v1/tus/${id}`);
   }
   return up;
@@ -96,5 +96,10 @@ export async function requireOwnUpload(sql: Sql, id: string, userId: number, pro
 export function requireAcceptingBytes(up: Upload, now = new Date()): void {
   if (up.status === 'completed' || up.status === 'merging') throw conflict('upload-not-accepting-chunks', `Upload ${up.id} is ${up.status}: it takes no more bytes`);
   if (up.status === 'failed') throw conflict('upload-not-accepting-chunks', `Upload ${up.id} failed (${up.errorCode}): start a new upload`);
-  if (up.expiresAt <= now) throw notFound('upload-expired', `Upload ${up.id} expired at ${up.expiresAt.toISOString()}; start a new upload`);
+  requireUnexpired(up, now);
+}
+
+/** An unfinished upload past its expiry is gone for its client (the collector removes it later). */
+export function requireUnexpired(up: Upload, now = new Date()): void {
+  if (up.status !== 'completed' && up.expiresAt <= now) throw notFound('upload-expired', `Upload ${up.id} expired at ${up.expiresAt.toISOString()}; start a new upload`);
 }

@@ -110,7 +110,7 @@ export class Uploads {
 
   /** Progress of the caller's upload: what is stored, what is missing, and the outcome once there is one. */
   async status(userId: number, uploadId: string) {
-    const up = await requireOwnUpload(this.db, uploadId, userId, 'chunks');
+    const up = await requireOwnUpload(this.db, uploadId, userId);
     const stored = up.status === 'completed' ? [] : (await this.db.query('SELECT chunk_number FROM upload_chunks WHERE upload_id = $1 AND part_token IS NOT NULL', [up.id])).map((r) => Number(r.chunk_number));
     const uploaded = up.status === 'completed' ? up.totalChunks : stored.length;
     const isDone = up.status === 'completed';

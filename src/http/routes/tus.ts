@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { App } from '../../app/app.ts';
-import type { Upload } from '../../app/files/records.ts';
+import { requireUnexpired, type Upload } from '../../app/files/records.ts';
 import type { Config } from '../../config.ts';
 import { invalid, isDomainError } from '../../domain/errors.ts';
 import { GENERIC_MIME } from '../../domain/upload.ts';
@@ -58,7 +58,8 @@ const uploads = (app: App, config: Config) => async (server: FastifyInstance) =>
     const conversationId = meta.conversation_id ? Number(meta.conversation_id) : undefined;
     if (conversationId !== undefined && !(Number.isInteger(conversationId) && conversationId > 0)) throw invalid('invalid-upload-metadata', 'conversation_id must be a positive integer');
     const upload = await app.files.tus.create(p.userId, {
-      filename: meta.filename ?? meta.name ?? 'file', file_size: length, mime_type: meta.filetype ?? meta.type ?? meta.mime_type ?? GENERIC_MIME, conversation_id: conversationId,
+      // Browsers report unknown types as "": that means "no declaration", not a bad one.
+      filename: meta.filename || meta.name || 'file', file_size: length, mime_type: meta.filetype || meta.type || meta.mime_type || GENERIC_MIME, conversation_id: conversationId,
     }, rawMetadata);
     reply.header('location', `${baseUrl(request, config)}/v1/tus/${upload.id}`);
     const hasBody = (contentLengthOf(request.headers['content-length']) ?? 0) > 0;
@@ -68,6 +69,8 @@ const uploads = (app: App, config: Config) => async (server: FastifyInstance) =>
 
   server.head('/v1/tus/:id', { config: { rateClass: 'read' }, schema: { tags, security: bearer, summary: 'The offset of a tus upload', params: IdParams } }, async (request: IdRequest, reply) => {
     const upload = await app.files.tus.find(principalOf(request).userId, request.params.id);
+    // An expired upload is gone for the client: tus clients then start a new one.
+    requireUnexpired(upload);
     reply.header('cache-control', 'no-store').header('upload-offset', upload.tusOffset).header('upload-length', upload.sizeBytes);
     if (upload.tusMetadata) reply.header('upload-metadata', upload.tusMetadata);
     if (upload.status !== 'completed') reply.header('upload-expires', upload.expiresAt.toUTCString());

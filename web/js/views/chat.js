@@ -14,6 +14,7 @@ export class ChatView {
   #renderQueued = false;
   #newestShown = 0;
   #isPinned = true;
+  #lastScrollTop = 0;
   #resumeTarget = null;
 
   constructor(client) {
@@ -128,7 +129,7 @@ export class ChatView {
         const m = item.m;
         // Only messages that just arrived slide in; redraws and older pages appear in place.
         const isEntering = !replaced && before.count > 0 && (m.seq === null || m.seq > this.#newestShown);
-        return renderMessage(m, { ...this.context, isMine: m.sender_id === me, showSender: item.showSender, senderName: names.get(m.sender_id) ?? m.sender_username, hue: hue(m.sender_username), isEntering });
+        return renderMessage(m, { ...this.context, isMine: m.sender_id === me, showSender: item.showSender, senderName: names.get(m.sender_id) ?? m.sender_username, hue: hue(names.get(m.sender_id) ?? m.sender_username), isEntering });
       },
     });
     this.#newestShown = Math.max(this.#newestShown, t.newestSeq());
@@ -154,7 +155,11 @@ export class ChatView {
 
   #onScroll() {
     if (!this.id) return;
-    this.#isPinned = this.#distanceFromBottom() < NEAR_BOTTOM_PX;
+    // Only the reader scrolling up unpins: content growing below (images loading) must not.
+    const top = this.timeline.scrollTop;
+    if (this.#distanceFromBottom() < NEAR_BOTTOM_PX) this.#isPinned = true;
+    else if (top < this.#lastScrollTop) this.#isPinned = false;
+    this.#lastScrollTop = top;
     if (this.#isPinned) byId('jump-button').hidden = true;
     const t = this.store.timeline(this.id);
     if (this.timeline.scrollTop < LOAD_OLDER_PX && t.hasOlder && !t.isLoadingOlder) {

@@ -16,7 +16,7 @@ export class Dialogs {
     byId('new-group-button').addEventListener('click', () => this.#showGroup());
     byId('new-group-close').addEventListener('click', () => this.group.close());
     this.#search(byId('new-chat-search'), byId('new-chat-results'), (user) => this.#startPrivate(user));
-    this.#search(byId('group-search'), byId('group-results'), (user) => this.#addMember(user));
+    this.#search(byId('group-search'), byId('group-results'), (user) => this.#addMember(user), (user) => !this.#members.has(user.user_id));
     byId('new-group-form').addEventListener('submit', (e) => this.#createGroup(e));
   }
 
@@ -38,7 +38,7 @@ export class Dialogs {
   }
 
   /** Searches as the user types; Enter picks the first result, arrows walk the results. */
-  #search(input, results, pick) {
+  #search(input, results, pick, isOffered = () => true) {
     let timer;
     let generation = 0;
     const run = async () => {
@@ -46,7 +46,7 @@ export class Dialogs {
       const mine = ++generation;
       if (!query) return results.replaceChildren();
       try {
-        const users = await this.client.searchUsers(query);
+        const users = (await this.client.searchUsers(query)).filter(isOffered);
         if (mine !== generation) return undefined;
         results.replaceChildren(...(users.length ? users.map((u) => personRow(u, () => pick(u))) : [h('li', { class: 'people-empty' }, `No one called “${query}…”`)]));
       } catch (e) {

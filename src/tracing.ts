@@ -74,8 +74,6 @@ export function startTracing(options: TracingOptions): Tracing | undefined {
 export interface SpanOptions {
   kind?: SpanKind;
   attributes?: Attributes;
-  /** Trace contexts (traceparents) this span also works for: the other records of a batch. */
-  links?: readonly (string | undefined)[];
 }
 
 /**
@@ -163,15 +161,20 @@ export function traceHeadersFor(parent: string | undefined): TraceHeaders | unde
   return currentTraceHeaders();
 }
 
-const parentContext = (parent: string | undefined) => (parent ? propagation.extract(ROOT_CONTEXT, { traceparent: parent }) : context.active());
+/** The `traceparent` an event-log record (or anything with headers) carries, if any. */
+export const traceparentOf = (record: { headers?: Record<string, string> } | undefined): string | undefined => record?.headers?.traceparent;
 
-function spanOptions(options: SpanOptions) {
+/** Links `span` to other trace contexts it works for (the other records of a batch). */
+export function linkTo(span: Span, traceparents: Iterable<string | undefined>): void {
   const links: Link[] = [];
-  for (const traceparent of options.links ?? []) {
+  for (const traceparent of traceparents) {
     const linked = traceparent ? trace.getSpanContext(parentContext(traceparent)) : undefined;
     if (linked && isSpanContextValid(linked)) links.push({ context: linked });
   }
-  return { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes, links };
+  if (links.length > 0) span.addLinks(links);
 }
+
+const parentContext = (parent: string | undefined) => (parent ? propagation.extract(ROOT_CONTEXT, { traceparent: parent }) : context.active());
+const spanOptions = (options: SpanOptions) => ({ kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes });
 
 const isPromise = <T>(value: T): value is T & Promise<Awaited<T>> => typeof (value as { then?: unknown } | null)?.then === 'function';

@@ -11,6 +11,7 @@ import type { Logger } from './logger.ts';
 import type { Notifier } from './notify.ts';
 import { announce, applyMoves, settle } from './settle.ts';
 import { iso } from './conversations.ts';
+import { SpanKind, currentTraceHeaders, linkTo, traceHeadersFor, traceparentOf, withSpan } from '../tracing.ts';
 
 export const channelTopic = (c: ExternalChannel) => `channel.${c}`;
 export const STATUS_TOPIC = 'status';
@@ -52,9 +53,22 @@ export class Delivery {
     });
   }
 
-  /** Routes accepted messages: internal members are handed the message, external channels get work items. */
+  /**
+   * Routes accepted messages: internal members are handed the message, external channels get work
+   * items. The batch's span continues the first record's trace and links the others.
+   */
   async route(records: LogRecord[]): Promise<void> {
-    const ids = [...new Set(records.map((r) => String((r.value as { message_id: string }).message_id)))];
+    await withSpan('message.route', traceparentOf(records[0]), (span) => {
+      if (!span) return this.routeBatch(records);
+      span.setAttribute('messaging.batch.message_count', records.length);
+      linkTo(span, records.slice(1).map(traceparentOf));
+      return this.routeBatch(records, new Map(records.map((r) => [messageIdOf(r), traceparentOf(r)])));
+    }, { kind: SpanKind.CONSUMER });
+  }
+
+  /** `parents`: each message's trace context, handed on to its work items (tracing only). */
+  private async routeBatch(records: LogRecord[], parents?: Map<string, string | undefined>): Promise<void> {
+    const ids = [...new Set(records.map(messageIdOf))];
     const { routed, changes } = await this.db.transaction(async (tx) => {
       const routed = await tx.query(
         `UPDATE messages SET routed_at = now() WHERE id = ANY($1::uuid[]) AND routed_at IS NULL
@@ -78,14 +92,22 @@ export class Delivery {
       return { routed: { work, count: routed.length }, changes };
     });
     if (routed.work.length > 0) {
-      await this.publish(routed.work.map((w) => ({ topic: channelTopic(w.channel), key: w.message_id, value: w })));
+      await this.publish(routed.work.map((w) => ({ topic: channelTopic(w.channel), key: w.message_id, value: w, headers: parents && traceHeadersFor(parents.get(w.message_id)) })));
     }
     announce(this.notify, changes);
   }
 
   /** Sends one claimed delivery through its connector and reports the outcome on the status topic. */
   async deliver(records: LogRecord[]): Promise<void> {
-    await Promise.all(records.map((r) => this.deliverOne(r.value as ChannelWork)));
+    await Promise.all(
+      records.map((r) =>
+        withSpan('channel.deliver', traceparentOf(r), (span) => {
+          const work = r.value as ChannelWork;
+          span?.setAttributes({ 'chat4all.message_id': work.message_id, 'chat4all.channel': work.channel, 'chat4all.attempt': work.attempt });
+          return this.deliverOne(work);
+        }, { kind: SpanKind.CONSUMER }),
+      ),
+    );
   }
 
   private async deliverOne(work: ChannelWork): Promise<void> {
@@ -138,7 +160,16 @@ export class Delivery {
   /** Applies channel delivery reports: monotonic per channel, then the message's aggregate status. */
   async applyStatuses(records: LogRecord[]): Promise<void> {
     for (const r of records) {
-      const ev = r.value as StatusEvent;
+      await withSpan('status.apply', traceparentOf(r), (span) => {
+        const ev = r.value as StatusEvent;
+        span?.setAttributes({ 'chat4all.message_id': ev.message_id, 'chat4all.channel': ev.channel, 'chat4all.status': ev.status });
+        return this.applyStatus(ev);
+      }, { kind: SpanKind.CONSUMER });
+    }
+  }
+
+  private async applyStatus(ev: StatusEvent): Promise<void> {
+    {
       const result = await this.db.transaction(async (tx) => {
         const rows = await tx.query(
           `UPDATE message_channels mc SET status = $3, error = $4, external_id = COALESCE($5, external_id), updated_at = now()
@@ -152,7 +183,7 @@ export class Delivery {
         const changes = await settle(tx, { messageIds: [ev.message_id] });
         return { conversationId, seq: Number(rows[0].seq), at: iso(rows[0].updated_at), changes };
       });
-      if (!result) continue;
+      if (!result) return;
       metrics.channelDeliveries.inc({ channel: ev.channel, status: ev.status });
       this.notify.toConversation(result.conversationId, 'message.status', {
         message_id: ev.message_id, conversation_id: result.conversationId, seq: result.seq, status: ev.status, channel: ev.channel, at: result.at, ...(ev.error ? { error: ev.error } : {}),
@@ -206,11 +237,15 @@ export class Delivery {
     metrics.dlqSize.set(Number(row.dlq));
   }
 
+  /** Records published inside a span carry its trace context unless they bring their own. */
   private async publish(records: LogRecord[]): Promise<void> {
+    const headers = currentTraceHeaders();
+    if (headers) records = records.map((r) => (r.headers ? r : { ...r, headers }));
     await this.log.publish(records);
     for (const r of records) metrics.eventsPublished.inc({ topic: r.topic });
   }
 }
 
+const messageIdOf = (r: LogRecord) => String((r.value as { message_id: string }).message_id);
 const isExternal = (c: string): c is ExternalChannel => (CHANNELS as readonly string[]).includes(c);
 

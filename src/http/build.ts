@@ -72,9 +72,11 @@ export async function build(app: App, config: Config, options: HttpOptions = {})
     refResolver: { buildLocalReference: (json, _base, _frag, i) => String(json.$id ?? `def-${i}`) },
   });
   await server.register(swaggerUi, { routePrefix: '/docs' });
-  await server.register(websocket, { options: { maxPayload: 64 * 1024 } });
-
   const gateway = new WsGateway(app, config);
+  // Runs before the plugin's own pre-close (which closes sockets without a code): clients get
+  // 1001 "going away" and reconnect elsewhere.
+  server.addHook('preClose', async () => gateway.close());
+  await server.register(websocket, { options: { maxPayload: 64 * 1024 } });
   await server.register(operationsRoutes(app));
   await server.register(authRoutes(app, config));
   await server.register(userRoutes(app, config));
@@ -87,6 +89,5 @@ export async function build(app: App, config: Config, options: HttpOptions = {})
   for (const plugin of options.plugins ?? []) await server.register(plugin);
   await server.register(webRoutes());
   server.get('/openapi.json', { schema: { hide: true } }, async () => server.swagger());
-  server.addHook('onClose', async () => gateway.close());
   return { server, gateway };
 }

@@ -63,25 +63,14 @@ describe.skipIf(!isRunnable)('distributed deployment under faults', () => {
     }
   }
 
-  it('loses nothing when a worker is killed with SIGKILL in the middle of 2,000 messages', async () => {
-    const s = await scenario(20);
-    const sending = Promise.all(s.conversations.map((c, k) => sendSeries(d, () => s.apiOf(k), s.sender.token, c, 100, WHATSAPP)));
-    await eventually(async () => (await s.accepted()) >= 600, 60_000, 50);
-    await d.workers[0].kill();
-    await sending;
-    await expectAllFinal(d, s.conversations, 2000, 90_000);
-    await expectOrderAndHistories(s, 100);
-    await d.restartWorker(0);
-  }, 180_000);
-
   it('loses nothing when the Kafka broker restarts during a run', async () => {
     const s = await scenario(10);
-    const sending = Promise.all(s.conversations.map((c, k) => sendSeries(d, () => s.apiOf(k), s.sender.token, c, 100, WHATSAPP)));
-    await eventually(async () => (await s.accepted()) >= 300, 60_000, 50);
+    const sending = Promise.all(s.conversations.map((c, k) => sendSeries(d, () => s.apiOf(k), s.sender.token, c, 60, WHATSAPP)));
+    await eventually(async () => (await s.accepted()) >= 150, 60_000, 50);
     await kafka.restart();
     await sending;
-    await expectAllFinal(d, s.conversations, 1000, 90_000);
-    await expectOrderAndHistories(s, 100);
+    await expectAllFinal(d, s.conversations, 600, 90_000);
+    await expectOrderAndHistories(s, 60);
   }, 180_000);
 
   it('lets clients catch up with sync after Redis restarted while they were connected', async () => {
@@ -110,5 +99,16 @@ describe.skipIf(!isRunnable)('distributed deployment under faults', () => {
     // Fan-out works again without sync: the subscriptions were restored after the reconnect.
     await sendSeries(d, () => s.apiOf(0), s.sender.token, s.conversations[0], 1);
     await s.recipientWs[0].next((f) => f.type === 'message.created' && f.conversation_id === s.conversations[0] && f.seq === 61, 15_000);
+  }, 180_000);
+
+  it('loses nothing when a worker is killed with SIGKILL in the middle of 2,000 messages', async () => {
+    const s = await scenario(20);
+    const sending = Promise.all(s.conversations.map((c, k) => sendSeries(d, () => s.apiOf(k), s.sender.token, c, 100, WHATSAPP)));
+    await eventually(async () => (await s.accepted()) >= 600, 60_000, 50);
+    await d.workers[0].kill();
+    await sending;
+    await expectAllFinal(d, s.conversations, 2000, 90_000);
+    await expectOrderAndHistories(s, 100);
+    // Last in this suite, so the remaining tests need not wait for the worker to come back.
   }, 180_000);
 });

@@ -71,9 +71,13 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
     await db.drop();
   };
   try {
-    // Workers first: they create the topics the API's relay-less processes publish to.
-    workers.push(...(await Promise.all(Array.from({ length: options.workers ?? 2 }, startWorker))));
-    apis.push(...(await Promise.all(Array.from({ length: options.apis ?? 2 }, async () => spawnChat4all(['api'], env, await freePort(), 90_000)))));
+    // All at once: whichever process comes first creates the topics, the others find them.
+    const started = await Promise.allSettled([
+      ...Array.from({ length: options.workers ?? 2 }, async () => workers.push(await startWorker())),
+      ...Array.from({ length: options.apis ?? 2 }, async () => apis.push(await spawnChat4all(['api'], env, await freePort(), 90_000))),
+    ]);
+    const failed = started.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
   } catch (e) {
     await close();
     throw e;

@@ -56,6 +56,7 @@ export class ChatView {
     this.messages.replaceChildren();
     this.#newestShown = 0;
     this.#isPinned = true;
+    this.#lastScrollTop = 0;
     this.input.value = this.#drafts.get(id) ?? '';
     this.#autosize();
     this.#header();

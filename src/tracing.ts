@@ -105,6 +105,14 @@ export function withSpan<T>(name: string, parent: string | undefined, fn: (span:
   });
 }
 
+/**
+ * Runs `fn` outside any span: work that outlives the request that happened to trigger it (an
+ * outbox relay woken by a send, a consumer loop started by a publish) must not join its trace.
+ */
+export function detached<T>(fn: () => T): T {
+  return tracer ? context.with(ROOT_CONTEXT, fn) : fn();
+}
+
 /** Starts a span that the caller ends (work that begins and ends in different callbacks, like an HTTP request). */
 export function startSpan(name: string, parent: string | undefined, options: SpanOptions = {}): Span | undefined {
   return tracer?.startSpan(name, spanOptions(options), parentContext(parent));

@@ -6,6 +6,7 @@ import { MESSAGES_TOPIC } from '../app/messages.ts';
 import type { Logger } from '../app/logger.ts';
 import type { Role } from '../config.ts';
 import { metrics } from '../metrics.ts';
+import { detached } from '../tracing.ts';
 
 export interface PipelineOptions {
   relayPollMs: number;
@@ -34,7 +35,8 @@ export class Pipeline {
       this.subscriptions.push(
         await this.log.subscribe(role, topics, async (records) => {
           try {
-            await handler(records);
+            // Each record's span continues the trace in its headers, not whatever context started the consumer.
+            await detached(() => handler(records));
             for (const r of records) metrics.eventsConsumed.inc({ topic: r.topic, group: role });
           } catch (e) {
             log.error({ err: e, records: records.length }, 'batch failed, will retry');
@@ -60,7 +62,8 @@ export class Pipeline {
       this.isRelayAgain = true;
       return;
     }
-    this.relayRun = this.drainOutbox().finally(() => {
+    // Woken by a send inside its request's span: the relay's batches belong to no single trace.
+    this.relayRun = detached(() => this.drainOutbox()).finally(() => {
       this.relayRun = undefined;
       if (this.isRelayAgain) {
         this.isRelayAgain = false;

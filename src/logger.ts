@@ -12,10 +12,10 @@ function traceFields(): object {
 /** pino's default merges into the mixin's object; a line outside a span is left as it is, with no copy. */
 const mergeTraceFields = (line: object, fields: object) => (fields === NO_FIELDS ? line : Object.assign(fields, line));
 
-/** JSON logs always; pretty only on an interactive terminal. */
-export function createLogger(level: string, name = 'chat4all') {
-  const isPretty = process.stdout.isTTY && process.env.NODE_ENV !== 'test';
-  return pino({
+/** JSON logs always; pretty only on an interactive terminal. `destination` (tests) replaces stdout. */
+export function createLogger(level: string, name = 'chat4all', destination?: pino.DestinationStream) {
+  const isPretty = !destination && process.stdout.isTTY && process.env.NODE_ENV !== 'test';
+  const options: pino.LoggerOptions = {
     name,
     level,
     base: { service: name },
@@ -24,6 +24,7 @@ export function createLogger(level: string, name = 'chat4all') {
     mixinMergeStrategy: mergeTraceFields,
     redact: { paths: ['req.headers.authorization', 'password', 'refresh_token', 'access_token', '*.password'], censor: '[redacted]' },
     ...(isPretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' } } } : {}),
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 export type RootLogger = ReturnType<typeof createLogger>;

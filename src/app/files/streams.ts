@@ -1,6 +1,6 @@
 /** Stream pieces for uploads: hashing on the way through, exact slices of a body, concatenation. */
 import { createHash, type Hash } from 'node:crypto';
-import { Readable, Transform, Writable, type TransformCallback } from 'node:stream';
+import { Readable, Transform, Writable, pipeline, type TransformCallback } from 'node:stream';
 
 /** Passes bytes through while computing their SHA-256 and count, keeping the first `headLimit` bytes for type sniffing. */
 export class Digest extends Transform {
@@ -35,10 +35,14 @@ export class Digest extends Transform {
   }
 }
 
-/** `source` piped into `transform`, with errors of the source passed on (pipe alone drops them). */
+/**
+ * `source` piped into `transform`, with errors of the source passed on (pipe alone drops them).
+ * pipeline() keeps an error listener on both ends, so an aborted request that destroys the
+ * transform before anyone reads it cannot surface as an unhandled 'error' event (a crash); the
+ * reader of `transform` still sees the failure.
+ */
 export function through<T extends Transform>(source: Readable, transform: T): T {
-  source.once('error', (e) => transform.destroy(e));
-  source.pipe(transform);
+  pipeline(source, transform, () => undefined);
   return transform;
 }
 

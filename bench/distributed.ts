@@ -9,7 +9,8 @@
  *   eval "$(scripts/services.sh up kafka redis pg)"
  *   npm run bench:distributed [-- --seconds 10 --recipients 500 --rates 1000,1500,2000]
  */
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -21,7 +22,7 @@ const { values } = parseArgs({
   options: {
     recipients: { type: 'string', default: '500' },
     seconds: { type: 'string', default: '10' },
-    rates: { type: 'string', default: '1000,1500,2000,2500,3000,4000' },
+    rates: { type: 'string', default: '250,500,750,1000,1500,2000,2500,3000,4000' },
   },
 });
 const RECIPIENTS = Number(values.recipients);
@@ -33,10 +34,58 @@ function rssMb(pid: number | undefined): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
+/** CPU seconds (user + system) a process has used so far; 0 once it is gone. */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** Processes whose command line matches, e.g. every PostgreSQL backend. */
+function pidsMatching(pattern: RegExp): number[] {
+  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).filter((pid) => {
+    try {
+      return pattern.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' '));
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** The process listening on a local TCP port (e.g. the Kafka broker we use, not another one on the machine). */
+function listenerPid(port: string): number[] {
+  const out = execFileSync('ss', ['-Htlnp', `sport = :${port}`], { encoding: 'utf8' });
+  return [...new Set([...out.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1])))];
+}
+
+/**
+ * CPU used by each part of the system while `work` runs: our processes, our database's backends
+ * (plus PostgreSQL's shared background processes), the Kafka broker and Redis we use (which other
+ * work on the machine may share).
+ */
+async function cpuDuring<T>(d: Deployment, kafkaPort: string, work: () => Promise<T>): Promise<{ result: T; cpu: Record<string, number> }> {
+  const database = new URL(d.env.DATABASE_URL).pathname.slice(1);
+  const parts: Record<string, number[]> = {
+    api: d.apis.map((p) => p.child.pid ?? 0), worker: d.workers.map((p) => p.child.pid ?? 0),
+    postgres: pidsMatching(new RegExp(`^postgres: .*(${database} |walwriter|checkpointer|background writer)`)),
+    kafka: listenerPid(kafkaPort), redis: pidsMatching(/redis-server/), 'load generator': [process.pid],
+  };
+  const total = () => Object.fromEntries(Object.entries(parts).map(([k, pids]) => [k, pids.reduce((n, pid) => n + cpuSeconds(pid), 0)]));
+  const before = total();
+  const result = await work();
+  const after = total();
+  return { result, cpu: Object.fromEntries(Object.keys(parts).map((k) => [k, after[k] - before[k]])) };
+}
+
 /** A recipient in a private conversation with the sender; its messages go through API `api`, it listens on the other. */
 interface Recipient { conversationId: number; api: number; socket: WebSocket }
 
-async function setUp(d: Deployment, track: (frame: { type: string; message_id: string; status?: string }) => void) {
+type Frame = { type: string; message_id: string; status?: string };
+
+async function setUp(d: Deployment, onRecipientFrame: (frame: Frame) => void, onSenderFrame: (frame: Frame) => void) {
   const sender = await d.user('bench');
   const suffix = randomUUID().slice(0, 6);
   const recipients: Recipient[] = [];
@@ -50,16 +99,16 @@ async function setUp(d: Deployment, track: (frame: { type: string; message_id: s
           const reg = await d.request(1 - api, 'POST', '/auth/register', { body: { username, password: 'password123' } });
           const token = (await d.request(1 - api, 'POST', '/auth/token', { body: { username, password: 'password123' } })).body.access_token;
           const conv = await d.request(api, 'POST', '/v1/conversations', { token: sender.token, body: { type: 'private', member_ids: [reg.body.user_id] } });
-          return { conversationId: conv.body.conversation_id as number, api, socket: await listen(d.wsUrl(1 - api, token), track) };
+          return { conversationId: conv.body.conversation_id as number, api, socket: await listen(d.wsUrl(1 - api, token), onRecipientFrame) };
         }),
       )),
     );
   }
-  await listen(d.wsUrl(0, sender.token), track);
+  await listen(d.wsUrl(0, sender.token), onSenderFrame);
   return { sender, recipients };
 }
 
-function listen(url: string, onFrame: (frame: { type: string; message_id: string; status?: string }) => void): Promise<WebSocket> {
+function listen(url: string, onFrame: (frame: Frame) => void): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url);
     ws.on('message', (data) => onFrame(JSON.parse(String(data))));
@@ -79,12 +128,12 @@ async function main(): Promise<void> {
     const sentAt = new Map<string, number>();
     const e2e: number[] = [];
     const pipeline: number[] = [];
-    const { sender, recipients } = await setUp(d, (f) => {
-      const t0 = sentAt.get(f.message_id);
-      if (t0 === undefined) return;
-      if (f.type === 'message.created') e2e.push(performance.now() - t0);
-      else if (f.type === 'message.status' && f.status === 'sent') pipeline.push(performance.now() - t0);
-    });
+    const since = (f: Frame) => performance.now() - (sentAt.get(f.message_id) ?? NaN);
+    const { sender, recipients } = await setUp(
+      d,
+      (f) => void (f.type === 'message.created' && sentAt.has(f.message_id) && e2e.push(since(f))),
+      (f) => void (f.type === 'message.status' && f.status === 'sent' && sentAt.has(f.message_id) && pipeline.push(since(f))),
+    );
     console.log(`${recipients.length} recipients connected, each on the other instance than its sender's`);
 
     let firstError: string | undefined;
@@ -100,13 +149,17 @@ async function main(): Promise<void> {
     };
 
     await openLoop(500, 2, (i) => send(i, false));
-    const at1k = await openLoop(1000, SECONDS, (i) => send(i, true));
-    await new Promise((r) => setTimeout(r, 3000));
+    const { result: at1k, cpu } = await cpuDuring(d, kafkaBrokers[0].split(':')[1] ?? '9092', async () => {
+      const step = await openLoop(1000, SECONDS, (i) => send(i, true));
+      await new Promise((r) => setTimeout(r, 3000)); // the pipeline finishes the step's messages
+      return step;
+    });
     e2e.sort((a, b) => a - b);
     pipeline.sort((a, b) => a - b);
     console.log(`at 1000 msg/s for ${SECONDS}s: accepted ${at1k.accepted}/${at1k.sent} (${fmt(at1k.acceptedPerSecond)}/s), accept p50 ${fmt(at1k.p50)} ms p99 ${fmt(at1k.p99)} ms`);
     console.log(`  end-to-end POST → recipient socket on the other instance: n=${e2e.length} p50 ${fmt(percentile(e2e, 50))} ms p99 ${fmt(percentile(e2e, 99))} ms`);
     console.log(`  pipeline POST → sender's 'sent' (relay → Kafka → router → Redis): n=${pipeline.length} p50 ${fmt(percentile(pipeline, 50))} ms p99 ${fmt(percentile(pipeline, 99))} ms`);
+    console.log(`  CPU per accepted message (ms): ${Object.entries(cpu).map(([k, s]) => `${k} ${(s * 1000 / at1k.accepted).toFixed(3)}`).join(', ')}`);
 
     let knee = 0;
     for (const rate of RATES) {

@@ -9,7 +9,7 @@
 import os from 'node:os';
 import {
   ROOT_CONTEXT, SpanKind, SpanStatusCode, context, isSpanContextValid, propagation, trace,
-  type Attributes, type Link, type Span, type Tracer,
+  type Attributes, type Span, type Tracer,
 } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
@@ -156,31 +156,53 @@ export function currentTraceparent(): string | undefined {
   return currentTraceHeaders()?.traceparent;
 }
 
+/** How a batch handler finds each item's key (a message id) and trace context. */
+export interface BatchItems<I> {
+  keyOf(item: I): string;
+  parentOf(item: I): string | undefined;
+}
+
 /**
- * Trace headers for a record caused by an item of a batch whose trace context is `parent`. A
- * batch's span continues only its first item's trace (the others are links), so an item of
- * another trace hands on its own context: each message keeps one trace of its own.
+ * Runs the handler of a batch in one active span that continues the first item's trace. Every
+ * item of another trace gets a span of the same name in its own trace (linked, ended together),
+ * so each message keeps one trace of its own however the log batched it. `fn` receives
+ * `headersFor(key)`: the trace headers for records caused by that item.
  */
-export function traceHeadersFor(parent: string | undefined): TraceHeaders | undefined {
-  if (!tracer) return undefined;
-  const active = trace.getActiveSpan()?.spanContext();
-  const parentTraceId = parent ? trace.getSpanContext(parentContext(parent))?.traceId : undefined;
-  if (parent && parentTraceId !== active?.traceId) return { traceparent: parent };
-  return currentTraceHeaders();
+export function withBatchSpans<I, T>(name: string, items: readonly I[], describe: BatchItems<I>, fn: (headersFor: (key: string) => TraceHeaders | undefined) => Promise<T>, options: SpanOptions = {}): Promise<T> {
+  const active = tracer;
+  if (!active) return fn(() => undefined);
+  const first = items.length > 0 ? describe.parentOf(items[0]) : undefined;
+  return withSpan(name, first, async (main) => {
+    const links = main ? [{ context: main.spanContext() }] : [];
+    main?.setAttribute('messaging.batch.message_count', items.length);
+    const spansByParent = new Map<string, Span>();
+    const headersByKey = new Map<string, TraceHeaders>();
+    for (const item of items) {
+      const parent = describe.parentOf(item);
+      if (!parent || parent === first) continue;
+      let span = spansByParent.get(parent);
+      if (!span) {
+        span = active.startSpan(name, { ...spanOptions(options), links }, parentContext(parent));
+        spansByParent.set(parent, span);
+      }
+      const carrier: TraceHeaders = {};
+      propagation.inject(trace.setSpan(ROOT_CONTEXT, span), carrier);
+      headersByKey.set(describe.keyOf(item), carrier);
+    }
+    const own = currentTraceHeaders();
+    try {
+      const result = await fn((key) => headersByKey.get(key) ?? own);
+      for (const span of spansByParent.values()) span.end();
+      return result;
+    } catch (e) {
+      for (const span of spansByParent.values()) endSpan(span, e);
+      throw e;
+    }
+  }, options);
 }
 
 /** The `traceparent` an event-log record (or anything with headers) carries, if any. */
 export const traceparentOf = (record: { headers?: Record<string, string> } | undefined): string | undefined => record?.headers?.traceparent;
-
-/** Links `span` to other trace contexts it works for (the other records of a batch). */
-export function linkTo(span: Span, traceparents: Iterable<string | undefined>): void {
-  const links: Link[] = [];
-  for (const traceparent of traceparents) {
-    const linked = traceparent ? trace.getSpanContext(parentContext(traceparent)) : undefined;
-    if (linked && isSpanContextValid(linked)) links.push({ context: linked });
-  }
-  if (links.length > 0) span.addLinks(links);
-}
 
 const parentContext = (parent: string | undefined) => (parent ? propagation.extract(ROOT_CONTEXT, { traceparent: parent }) : context.active());
 const spanOptions = (options: SpanOptions) => ({ kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes });

@@ -11,10 +11,13 @@ export interface RedisSettings {
 }
 
 /**
- * A connection named "<keyPrefix><role>" (so CLIENT LIST shows whose it is) that reconnects forever (backoff up to 2 s) and logs state changes once each.
- * Commands issued while disconnected wait in ioredis' offline queue; callers bound their waits.
+ * A connection named "<keyPrefix><role>" (so CLIENT LIST shows whose it is) that reconnects
+ * forever (backoff up to 2 s) and logs state changes once each. Commands issued while
+ * disconnected wait in ioredis' offline queue; callers bound their waits. A command that was in
+ * flight when the connection dropped is not sent again unless `isResending`: Redis may have run it
+ * already, and a second PUBLISH or INCR is worse than a lost one (clients repair losses with sync).
  */
-export async function connectRedis(settings: RedisSettings, role: string, log: Logger): Promise<Redis> {
+export async function connectRedis(settings: RedisSettings, role: string, log: Logger, isResending = false): Promise<Redis> {
   // Connection names may not contain spaces.
   const name = `${settings.keyPrefix}${role}`.replace(/\s/g, '_');
   const client = new Redis(settings.url, {
@@ -22,6 +25,7 @@ export async function connectRedis(settings: RedisSettings, role: string, log: L
     connectionName: name,
     lazyConnect: true,
     maxRetriesPerRequest: 2,
+    autoResendUnfulfilledCommands: isResending,
     retryStrategy: (attempt) => Math.min(2000, 50 * 2 ** attempt),
   });
   let isDown = false;

@@ -11,7 +11,7 @@ import type { Logger } from './logger.ts';
 import type { Notifier } from './notify.ts';
 import { announce, applyMoves, settle } from './settle.ts';
 import { iso } from './conversations.ts';
-import { SpanKind, currentTraceHeaders, linkTo, traceHeadersFor, traceparentOf, withSpan } from '../tracing.ts';
+import { SpanKind, currentTraceHeaders, traceparentOf, withBatchSpans, withSpan, type TraceHeaders } from '../tracing.ts';
 
 export const channelTopic = (c: ExternalChannel) => `channel.${c}`;
 export const STATUS_TOPIC = 'status';
@@ -53,21 +53,13 @@ export class Delivery {
     });
   }
 
-  /**
-   * Routes accepted messages: internal members are handed the message, external channels get work
-   * items. The batch's span continues the first record's trace and links the others.
-   */
+  /** Routes accepted messages: internal members are handed the message, external channels get work items. */
   async route(records: LogRecord[]): Promise<void> {
-    await withSpan('message.route', traceparentOf(records[0]), (span) => {
-      if (!span) return this.routeBatch(records);
-      span.setAttribute('messaging.batch.message_count', records.length);
-      linkTo(span, records.slice(1).map(traceparentOf));
-      return this.routeBatch(records, new Map(records.map((r) => [messageIdOf(r), traceparentOf(r)])));
-    }, { kind: SpanKind.CONSUMER });
+    await withBatchSpans('message.route', records, { keyOf: messageIdOf, parentOf: traceparentOf }, (headersFor) => this.routeBatch(records, headersFor), { kind: SpanKind.CONSUMER });
   }
 
-  /** `parents`: each message's trace context, handed on to its work items (tracing only). */
-  private async routeBatch(records: LogRecord[], parents?: Map<string, string | undefined>): Promise<void> {
+  /** `headersFor(messageId)`: the trace context its work items continue. */
+  private async routeBatch(records: LogRecord[], headersFor: (messageId: string) => TraceHeaders | undefined): Promise<void> {
     const ids = [...new Set(records.map(messageIdOf))];
     const { routed, changes } = await this.db.transaction(async (tx) => {
       const routed = await tx.query(
@@ -92,7 +84,7 @@ export class Delivery {
       return { routed: { work, count: routed.length }, changes };
     });
     if (routed.work.length > 0) {
-      await this.publish(routed.work.map((w) => ({ topic: channelTopic(w.channel), key: w.message_id, value: w, headers: parents && traceHeadersFor(parents.get(w.message_id)) })));
+      await this.publish(routed.work.map((w) => ({ topic: channelTopic(w.channel), key: w.message_id, value: w, headers: headersFor(w.message_id) })));
     }
     announce(this.notify, changes);
   }

@@ -37,15 +37,14 @@ export function traceRequests(server: FastifyInstance): void {
       span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, reply.statusCode);
       // Server spans fail on 5xx only: a 4xx is the client's mistake, answered correctly.
       if (reply.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      // Kept in the map: the request log (a later onResponse hook) still reads its trace id.
       span.end();
-      spans.delete(request);
     }
     done();
   });
   server.addHook('onRequestAbort', (request, done) => {
     const span = spans.get(request);
-    if (span) endSpan(span, new Error('the client aborted the request'));
-    spans.delete(request);
+    if (span?.isRecording()) endSpan(span, new Error('the client aborted the request'));
     done();
   });
 }

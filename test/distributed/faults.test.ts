@@ -69,6 +69,8 @@ describe.skipIf(!isRunnable)('distributed deployment under faults', () => {
     await eventually(async () => (await s.accepted()) >= 150, 60_000, 50);
     await kafka.restart();
     await sending;
+    // The workers did lose the broker (and got it back) while work was flowing.
+    await eventually(() => d.workers.some((w) => /Kafka consumer lost its stream|Kafka did not accept/.test(w.output())), 30_000, 200);
     await expectAllFinal(d, s.conversations, 600, 90_000);
     await expectOrderAndHistories(s, 60);
   }, 180_000);
@@ -79,6 +81,7 @@ describe.skipIf(!isRunnable)('distributed deployment under faults', () => {
     await eventually(async () => (await s.accepted()) >= 200, 60_000, 50);
     await redis.restart();
     await sending;
+    expect(d.apis.some((p) => p.output().includes('Redis connection lost')), 'the API instances saw Redis go away').toBe(true);
     await expectAllFinal(d, s.conversations, 600, 60_000);
     // The sockets stayed open; events published while Redis was down are gone. Clients sync from their last contiguous seq.
     for (const [k, c] of s.conversations.entries()) {

@@ -26,8 +26,8 @@ export class RedisFanout implements Fanout {
   static async open(settings: RedisSettings, log: Logger): Promise<RedisFanout> {
     const publisher = await connectRedis(settings, 'fanout-pub', log);
     try {
-      // autoResubscribe (the default) restores every channel after a reconnect.
-      const subscriber = await connectRedis(settings, 'fanout-sub', log);
+      // autoResubscribe (the default) restores every channel after a reconnect; a SUBSCRIBE in flight is sent again.
+      const subscriber = await connectRedis(settings, 'fanout-sub', log, true);
       return new RedisFanout(publisher, subscriber, `${settings.keyPrefix}fanout:`, log);
     } catch (e) {
       publisher.disconnect();

@@ -91,13 +91,14 @@ export class KafkaGroupConsumer implements Subscription {
     });
     this.consumer = consumer;
     // A failed re-join is reported as an 'error' event; unhandled it would crash the process.
-    consumer.on('error', (e: Error) => this.fail(e));
+    // Events of a consumer or stream already replaced by a reconnect are ignored.
+    consumer.on('error', (e: Error) => this.consumer === consumer && this.fail(e));
     consumer.on('consumer:group:join', () => this.forgetRevoked());
     consumer.on('consumer:lag', (lag: Map<string, bigint[]>) => this.reportLag(lag));
     const stream = await consumer.consume({ topics, mode: 'committed', fallbackMode: 'earliest', autocommit: false });
     this.stream = stream;
-    stream.on('error', (e: Error) => this.fail(e));
-    stream.on('end', () => this.fail(new Error('the Kafka stream ended')));
+    stream.on('error', (e: Error) => this.stream === stream && this.fail(e));
+    stream.on('end', () => this.stream === stream && this.fail(new Error('the Kafka stream ended')));
     // One permanent listener keeps the stream in paused mode, which is what read() needs.
     stream.on('readable', () => this.wake(true));
     consumer.startLagMonitoring({ topics }, LAG_INTERVAL_MS);

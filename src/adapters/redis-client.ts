@@ -17,7 +17,7 @@ export interface RedisSettings {
  * flight when the connection dropped is not sent again unless `isResending`: Redis may have run it
  * already, and a second PUBLISH or INCR is worse than a lost one (clients repair losses with sync).
  */
-export async function connectRedis(settings: RedisSettings, role: string, log: Logger, isResending = false): Promise<Redis> {
+export async function connectRedis(settings: RedisSettings, role: string, log: Logger, options: { isResending?: boolean } = {}): Promise<Redis> {
   // Connection names may not contain spaces.
   const name = `${settings.keyPrefix}${role}`.replace(/\s/g, '_');
   const client = new Redis(settings.url, {
@@ -25,7 +25,7 @@ export async function connectRedis(settings: RedisSettings, role: string, log: L
     connectionName: name,
     lazyConnect: true,
     maxRetriesPerRequest: 2,
-    autoResendUnfulfilledCommands: isResending,
+    autoResendUnfulfilledCommands: options.isResending ?? false,
     retryStrategy: (attempt) => Math.min(2000, 50 * 2 ** attempt),
   });
   let isDown = false;

@@ -5,6 +5,8 @@ import { closeRedis, connectRedis, type RedisSettings } from '../redis-client.ts
 
 type Handler = (event: Record<string, unknown>) => void;
 
+interface Queued { channel: string; message: string; resolve: () => void; reject: (e: unknown) => void }
+
 /**
  * Fan-out across API instances over Redis pub/sub: one connection publishes (so one instance's
  * events keep their order), one connection holds every subscription of this instance. After a
@@ -13,6 +15,7 @@ type Handler = (event: Record<string, unknown>) => void;
  */
 export class RedisFanout implements Fanout {
   private readonly handlers = new Map<string, Handler>();
+  private queued: Queued[] = [];
 
   private constructor(
     private readonly publisher: Redis,
@@ -27,7 +30,7 @@ export class RedisFanout implements Fanout {
     const publisher = await connectRedis(settings, 'fanout-pub', log);
     try {
       // autoResubscribe (the default) restores every channel after a reconnect; a SUBSCRIBE in flight is sent again.
-      const subscriber = await connectRedis(settings, 'fanout-sub', log, true);
+      const subscriber = await connectRedis(settings, 'fanout-sub', log, { isResending: true });
       return new RedisFanout(publisher, subscriber, `${settings.keyPrefix}fanout:`, log);
     } catch (e) {
       publisher.disconnect();
@@ -35,8 +38,26 @@ export class RedisFanout implements Fanout {
     }
   }
 
-  async publish(topic: string, event: object): Promise<void> {
-    await this.publisher.publish(this.prefix + topic, JSON.stringify(event));
+  /**
+   * Events published during one turn of the event loop leave in one pipeline (one write instead of
+   * one per event: an accepted message and each status change publish one), in publish order.
+   */
+  publish(topic: string, event: object): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queued.push({ channel: this.prefix + topic, message: JSON.stringify(event), resolve, reject });
+      if (this.queued.length === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    const batch = this.queued;
+    this.queued = [];
+    const pipeline = this.publisher.pipeline();
+    for (const q of batch) pipeline.publish(q.channel, q.message);
+    pipeline.exec().then(
+      (results) => batch.forEach((q, i) => (results?.[i]?.[0] ? q.reject(results[i][0]) : q.resolve())),
+      (e: unknown) => batch.forEach((q) => q.reject(e)),
+    );
   }
 
   async subscribe(topic: string, handler: Handler): Promise<void> {
@@ -60,6 +81,7 @@ export class RedisFanout implements Fanout {
   }
 
   async close(): Promise<void> {
+    if (this.queued.length > 0) this.flush();
     this.handlers.clear();
     await Promise.all([closeRedis(this.publisher), closeRedis(this.subscriber)]);
   }

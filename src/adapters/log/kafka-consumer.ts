@@ -1,8 +1,8 @@
 /**
  * One consumer-group member of the Kafka event log. It reads the partitions Kafka assigns to it,
- * hands each partition's records to the handler in offset order (partitions run side by side),
+ * hands their records to the handler in batches (in offset order within each partition),
  * commits a partition's offset only after the handler resolved, retries a failing batch until it
- * succeeds or the partition moves to another member, and reconnects after the stream breaks
+ * succeeds or its partitions move to another member, and reconnects after the stream breaks
  * (a broker restart, say).
  */
 import { Consumer, stringDeserializers, type Message, type MessagesStream } from '@platformatic/kafka';
@@ -174,42 +174,40 @@ export class KafkaGroupConsumer implements Subscription {
     }
   }
 
+  /**
+   * Hands the batch to the handler in one call (fewer, larger transactions than one call per
+   * partition), in offset order within each partition, and commits each partition's last offset
+   * once the handler resolved. A failing batch is retried whole, minus the partitions that moved
+   * to another member meanwhile (it continues from their last committed offset).
+   */
   private async process(batch: KafkaMessage[]): Promise<void> {
-    const byPartition = new Map<string, KafkaMessage[]>();
-    for (const m of batch) {
-      const key = `${m.topic}:${m.partition}`;
-      if (m.offset < (this.nextOffsets.get(key) ?? 0n)) continue;
-      const list = byPartition.get(key);
-      if (list) list.push(m);
-      else byPartition.set(key, [m]);
-    }
-    await Promise.all([...byPartition].map(([key, messages]) => this.processPartition(key, messages)));
-  }
-
-  private async processPartition(key: string, messages: KafkaMessage[]): Promise<void> {
-    const records = messages.flatMap((m) => this.toRecord(m));
-    const { topic, partition } = messages[0];
+    const fresh = batch.filter((m) => m.offset >= (this.nextOffsets.get(`${m.topic}:${m.partition}`) ?? 0n));
+    const converted = new Map(fresh.map((m) => [m, this.toRecord(m)]));
+    let owned = fresh;
     for (let attempt = 1; ; attempt++) {
-      // Moved to another member (a rebalance): it continues from the last committed offset.
-      if (!this.isAssigned(topic, partition)) return;
+      owned = owned.filter((m) => this.isAssigned(m.topic, m.partition));
+      if (owned.length === 0) return;
       try {
+        const records = owned.flatMap((m) => converted.get(m) ?? []);
         if (records.length > 0) await this.handler(records);
         break;
       } catch (e) {
-        this.log.debug({ err: e, topic, partition, attempt }, 'batch handler failed; retrying');
+        this.log.debug({ err: e, records: owned.length, attempt }, 'batch handler failed; retrying');
         if (this.isStopping) return;
         await this.pause(backoff(attempt));
         if (this.isStopping) return;
       }
     }
-    const last = messages[messages.length - 1];
-    this.nextOffsets.set(key, last.offset + 1n);
-    try {
-      await last.commit();
-    } catch (e) {
-      // A rebalance in progress rejects commits; the next owner handles these records again (handlers are idempotent).
-      this.log.debug({ err: e, topic, partition }, 'offset commit refused');
-    }
+    const lastOfPartition = new Map(owned.map((m) => [`${m.topic}:${m.partition}`, m]));
+    await Promise.all([...lastOfPartition].map(async ([key, last]) => {
+      this.nextOffsets.set(key, last.offset + 1n);
+      try {
+        await last.commit();
+      } catch (e) {
+        // A rebalance in progress rejects commits; the next owner handles these records again (handlers are idempotent).
+        this.log.debug({ err: e, topic: last.topic, partition: last.partition }, 'offset commit refused');
+      }
+    }));
   }
 
   private toRecord(m: KafkaMessage): LogRecord[] {

@@ -64,7 +64,7 @@ export class Delivery {
     const { routed, changes } = await this.db.transaction(async (tx) => {
       const routed = await tx.query(
         `UPDATE messages SET routed_at = now() WHERE id = ANY($1::uuid[]) AND routed_at IS NULL
-         RETURNING id, conversation_id, seq, status, channels, created_at`,
+         RETURNING id, conversation_id, seq, status, channels, created_at, sender_id`,
         [ids],
       );
       const work: ChannelWork[] = [];
@@ -165,18 +165,18 @@ export class Delivery {
       const rows = await tx.query(
         `UPDATE message_channels mc SET status = $3, error = $4, external_id = COALESCE($5, external_id), updated_at = now()
            FROM messages m WHERE m.id = mc.message_id AND mc.message_id = $1 AND mc.channel = $2 AND mc.status IN ('pending', 'sent')
-         RETURNING m.conversation_id, m.seq, mc.updated_at`,
+         RETURNING m.conversation_id, m.seq, m.sender_id, mc.updated_at`,
         [ev.message_id, ev.channel, ev.status, ev.error ?? null, ev.external_id ?? null],
       );
       if (rows.length === 0) return undefined;
       await tx.query('INSERT INTO message_status_history (message_id, status, channel, detail) VALUES ($1, $2, $3, $4)', [ev.message_id, ev.status, ev.channel, ev.error ?? null]);
       const conversationId = Number(rows[0].conversation_id);
       const changes = await settle(tx, { messageIds: [ev.message_id] });
-      return { conversationId, seq: Number(rows[0].seq), at: iso(rows[0].updated_at), changes };
+      return { conversationId, senderId: Number(rows[0].sender_id), seq: Number(rows[0].seq), at: iso(rows[0].updated_at), changes };
     });
     if (!result) return;
     metrics.channelDeliveries.inc({ channel: ev.channel, status: ev.status });
-    this.notify.toConversation(result.conversationId, 'message.status', {
+    this.notify.toUsers([result.senderId], 'message.status', {
       message_id: ev.message_id, conversation_id: result.conversationId, seq: result.seq, status: ev.status, channel: ev.channel, at: result.at, ...(ev.error ? { error: ev.error } : {}),
     });
     announce(this.notify, result.changes);

@@ -13,6 +13,7 @@ export interface StatusChange {
   status: MessageStatus;
   at: string;
   createdAt: number;
+  senderId: number;
 }
 
 /** Messages to look at: by id, or the seqs a member's cursor just passed (from, to]. */
@@ -102,12 +103,15 @@ export async function applyMoves(tx: Sql, moves: { id: string; from: MessageStat
     const row = byId.get(String(u.id))!;
     return {
       message_id: String(u.id), conversation_id: Number(row.conversation_id), seq: Number(row.seq), status: u.status as MessageStatus,
-      at: iso(u.status_at), createdAt: new Date(row.created_at as string).getTime(),
+      at: iso(u.status_at), createdAt: new Date(row.created_at as string).getTime(), senderId: Number(row.sender_id),
     };
   });
 }
 
-/** Counts and fans out settled changes (after commit). */
+/**
+ * Counts settled changes and tells the sender's devices (after commit). Ticks are the sender's
+ * business; other members learn about reads through `conversation.read`.
+ */
 export function announce(notify: Notifier, changes: StatusChange[]): void {
   const now = Date.now();
   // UPDATE … RETURNING yields rows in no particular order; clients get each conversation's events by seq.
@@ -116,7 +120,7 @@ export function announce(notify: Notifier, changes: StatusChange[]): void {
   for (const c of ordered) {
     metrics.messageStatus.inc({ status: c.status });
     metrics.pipelineLatency.observe({ status: c.status }, Math.max(0, now - c.createdAt) / 1000);
-    notify.toConversation(c.conversation_id, 'message.status', { message_id: c.message_id, conversation_id: c.conversation_id, seq: c.seq, status: c.status, at: c.at });
+    notify.toUsers([c.senderId], 'message.status', { message_id: c.message_id, conversation_id: c.conversation_id, seq: c.seq, status: c.status, at: c.at });
   }
 }
 

@@ -3,7 +3,7 @@ import pino from 'pino';
 import { MemoryEventLog } from '../../src/adapters/log/memory.ts';
 import { KafkaEventLog, type KafkaSettings } from '../../src/adapters/log/kafka.ts';
 import { describeEventLog } from './event-log.contract.ts';
-import { hasServices, kafkaBrokers } from '../support/services.ts';
+import { deleteKafkaTopics, hasServices, kafkaBrokers } from '../support/services.ts';
 
 describeEventLog('memory', async () => {
   const log = new MemoryEventLog();
@@ -22,7 +22,14 @@ if (hasServices('EventLog contract on Kafka', 'kafka')) {
       };
       const log = await KafkaEventLog.open(settings, logger);
       const peer = await KafkaEventLog.open(settings, logger);
-      return { log, peer, close: async () => void (await Promise.all([log.close(), peer.close()])) };
+      return {
+        log,
+        peer,
+        close: async () => {
+          await Promise.all([log.close(), peer.close()]);
+          await deleteKafkaTopics(kafkaBrokers, settings.topicPrefix);
+        },
+      };
     },
     30_000,
   );

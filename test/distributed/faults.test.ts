@@ -22,7 +22,10 @@ describe.skipIf(!isRunnable)('distributed deployment under faults', () => {
   const sockets: TestSocket[] = [];
 
   beforeAll(async () => {
-    [kafka, redis] = await Promise.all([startPrivateKafka(), startPrivateRedis()]);
+    const [k, r] = await Promise.allSettled([startPrivateKafka(), startPrivateRedis()]);
+    if (k.status === 'fulfilled') kafka = k.value;
+    if (r.status === 'fulfilled') redis = r.value;
+    if (k.status === 'rejected' || r.status === 'rejected') throw k.status === 'rejected' ? k.reason : (r as PromiseRejectedResult).reason;
     d = await startDeployment({ postgresUrl: postgresUrl ?? '', kafkaBrokers: kafka.brokers, redisUrl: redis.url });
   }, 180_000);
   afterAll(async () => {

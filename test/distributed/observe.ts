@@ -36,7 +36,7 @@ export const range = (from: number, to: number) => Array.from({ length: to - fro
  * Seqs in ascending order. For 'delivered' events only the set is asserted, not the arrival order:
  * an internal message becomes delivered either in the router (its recipient acked before it was
  * routed) or in the API that received the ack, and the two processes announce after their own
- * commits, so their events can cross on the way to the client (see the issue-4 notes).
+ * commits, so their events can cross on the way to the client.
  */
 export const sorted = (seqs: number[] | undefined) => [...(seqs ?? [])].sort((a, b) => a - b);
 

@@ -57,6 +57,9 @@ describe.each(topologies)('tracing, %s', (_name, kind, env) => {
     const conversationId = await privateConversation(c4, alice, bob);
     const bobWs = await TestSocket.connect(c4.wsUrl(bob.token));
     await bobWs.next((f) => f.type === 'connected');
+    // Status pushes go to the sender's devices.
+    const aliceWs = await TestSocket.connect(c4.wsUrl(alice.token));
+    await aliceWs.next((f) => f.type === 'connected');
 
     // The caller's trace context (W3C traceparent) is continued, not replaced.
     const callerTrace = hex(16);
@@ -68,7 +71,7 @@ describe.each(topologies)('tracing, %s', (_name, kind, env) => {
       body: { message_id: id, conversation_id: conversationId, payload: { type: 'text', content: 'traced' }, channels: ['internal', 'whatsapp'], to: '+15550001' },
     });
     expect(sent.status).toBe(202);
-    await bobWs.next((f) => f.type === 'message.status' && f.message_id === id && f.channel === 'whatsapp' && f.status === 'delivered');
+    await aliceWs.next((f) => f.type === 'message.status' && f.message_id === id && f.channel === 'whatsapp' && f.status === 'delivered');
 
     const spans = await eventually(() => {
       const s = spansOf(id);
@@ -96,8 +99,9 @@ describe.each(topologies)('tracing, %s', (_name, kind, env) => {
     expect(pushes.map((p) => p.parentSpanContext?.spanId).sort()).toEqual(expect.arrayContaining([spanId(route), spanId(status)].sort()));
     for (const p of pushes) expect(traceId(p)).toBe(callerTrace);
     for (const s of [route, deliver, status]) expect(s.kind).toBe(SpanKind.CONSUMER);
-    expect(bobWs.frames.filter((f) => 'traceparent' in f), 'clients never see the trace context').toEqual([]);
+    expect([...bobWs.frames, ...aliceWs.frames].filter((f) => 'traceparent' in f), 'clients never see the trace context').toEqual([]);
     bobWs.close();
+    aliceWs.close();
   });
 
   it('gives each message a trace of its own when the client sends no context', async () => {

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { withDatabase } from './global-setup.ts';
 import { freePort, spawnChat4all, type ChildInstance } from './process.ts';
+import { deleteKafkaTopics } from './services.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/chat4all.js', import.meta.url));
 
@@ -68,7 +69,7 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
   const close = async () => {
     await Promise.all([...apis, ...workers].map((p) => (p.child.exitCode === null && p.child.signalCode === null ? p.stop() : undefined)));
     await pool.end();
-    await db.drop();
+    await Promise.all([db.drop(), deleteKafkaTopics(options.kafkaBrokers, env.KAFKA_TOPIC_PREFIX)]);
   };
   try {
     // All at once: whichever process comes first creates the topics, the others find them.

@@ -31,6 +31,7 @@ export async function startPrivateKafka(): Promise<PrivateService & { brokers: s
     await services('up');
   } catch (e) {
     await services('down').catch(() => undefined);
+    await rm(runDir, { recursive: true, force: true });
     throw e;
   }
   return {

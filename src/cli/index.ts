@@ -1,6 +1,7 @@
 /** The `chat4all` command line. */
 import { parseArgs } from 'node:util';
 import { ALL_ROLES, ConfigError, loadConfig, type Role } from '../config.ts';
+import pino from 'pino';
 import { createLogger } from '../logger.ts';
 import { run, stopOnSignals } from '../main.ts';
 import { compose, openDatabase, runMigrations } from '../compose.ts';
@@ -16,7 +17,9 @@ async function main(argv: string[]): Promise<number> {
     return command && command !== 'help' && command !== '--help' ? 2 : 0;
   }
   const config = loadConfig();
-  const logger = createLogger(config.logLevel);
+  // Servers log to stdout; one-shot commands keep stdout for their results (JSON, tables) and log to stderr.
+  const isServer = command === 'start' || command === 'api' || command === 'worker';
+  const logger = isServer ? createLogger(config.logLevel) : createLogger(config.logLevel, 'chat4all', pino.destination(2));
   switch (command as Command) {
     case 'start':
       return serve(config, ALL_ROLES, logger, true);

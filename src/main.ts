@@ -4,7 +4,7 @@ import type { Config, Role } from './config.ts';
 import { redactConfig } from './config.ts';
 import { compose, type ComposeOptions } from './compose.ts';
 import type { App } from './app/app.ts';
-import { build, type HttpOptions } from './http/build.ts';
+import { build } from './http/build.ts';
 import { operationsRoutes } from './http/routes/operations.ts';
 import { Pipeline } from './workers/pipeline.ts';
 import { UploadGcWorker } from './workers/upload-gc.ts';
@@ -21,7 +21,6 @@ export interface Running {
 }
 
 export interface RunOptions extends ComposeOptions {
-  http?: HttpOptions;
   pipeline?: Partial<ConstructorParameters<typeof Pipeline>[3]>;
 }
 
@@ -38,7 +37,7 @@ export async function run(config: Config, roles: readonly Role[], logger: RootLo
   }
   const pipeline = new Pipeline(app.delivery, app.eventLog, logger, { relayPollMs: 100, schedulerPollMs: 500, unroutedAfterMs: 60_000, ...options.pipeline });
   if (roles.includes('relay')) app.messages.onAccepted = () => pipeline.wakeRelay();
-  const server: FastifyInstance = roles.includes('api') ? (await build(app, config, options.http)).server : await operationsServer(app, logger);
+  const server: FastifyInstance = roles.includes('api') ? (await build(app, config)).server : await operationsServer(app, logger);
   await pipeline.start(roles);
   // Distributed deployments run `chat4all gc` as a CronJob instead.
   const uploadGc = config.isEmbedded && roles.includes('scheduler') ? new UploadGcWorker(app.files.collector, config.gc, logger.child({ component: 'gc' })).start() : undefined;

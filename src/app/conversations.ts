@@ -2,7 +2,7 @@
 import type { Database, Sql } from '../ports/database.ts';
 import { forbidden, invalid, notFound } from '../domain/errors.ts';
 import type { Notifier } from './notify.ts';
-import { memberIds, requireMember } from './membership.ts';
+import { requireMember } from './membership.ts';
 
 export interface CreateConversation {
   type: 'private' | 'group';
@@ -170,9 +170,6 @@ export class Conversations {
     return rows.map((r) => Number(r.conversation_id));
   }
 
-  members(conversationId: number): Promise<number[]> {
-    return memberIds(this.db, conversationId);
-  }
 }
 
 async function requireUsersExist(sql: Sql, ids: number[]): Promise<void> {

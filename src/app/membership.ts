@@ -30,8 +30,3 @@ export async function requireMember(sql: Sql, conversationId: number, userId: nu
     deliveredSeq: Number(row.delivered_seq),
   };
 }
-
-export async function memberIds(sql: Sql, conversationId: number): Promise<number[]> {
-  const rows = await sql.query('SELECT user_id FROM members WHERE conversation_id = $1 ORDER BY user_id', [conversationId]);
-  return rows.map((r) => Number(r.user_id));
-}

@@ -18,9 +18,6 @@ export function canTransition(from: MessageStatus, to: MessageStatus): boolean {
   return rank[to] > rank[from];
 }
 
-export function isFinal(status: MessageStatus): boolean {
-  return status === 'delivered' || status === 'read' || status === 'failed';
-}
 
 export type TextPayload = { type: 'text'; content: string };
 export type FilePayload = { type: 'file'; file_id: string; filename?: string; size_bytes?: number; mime_type?: string };

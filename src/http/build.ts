@@ -22,12 +22,7 @@ import { tusRoutes } from './routes/tus.ts';
 import { WsGateway } from './ws.ts';
 import { webRoutes } from './routes/web.ts';
 
-export interface HttpOptions {
-  /** Extra route plugins (e.g. files) registered with the same app. */
-  plugins?: ((server: FastifyInstance) => Promise<void>)[];
-}
-
-export async function build(app: App, config: Config, options: HttpOptions = {}): Promise<{ server: FastifyInstance; gateway: WsGateway }> {
+export async function build(app: App, config: Config): Promise<{ server: FastifyInstance; gateway: WsGateway }> {
   const server = Fastify({
     loggerInstance: app.logger.child({ component: 'http' }) as unknown as FastifyBaseLogger,
     // Requests are logged once, in onResponse, with their route and latency.
@@ -86,7 +81,6 @@ export async function build(app: App, config: Config, options: HttpOptions = {})
   await server.register(fileRoutes(app, config));
   await server.register(tusRoutes(app, config));
   await server.register(gateway.plugin());
-  for (const plugin of options.plugins ?? []) await server.register(plugin);
   await server.register(webRoutes());
   server.get('/openapi.json', { schema: { hide: true } }, async () => server.swagger());
   return { server, gateway };

@@ -227,6 +227,20 @@ export class Delivery {
     metrics.dlqSize.set(Number(row.dlq));
   }
 
+  /**
+   * Deletes outbox rows published more than `olderThanMs` ago, at most `limit` per call (the
+   * outbox is a hand-over table, not a history); returns how many.
+   */
+  async pruneOutbox(olderThanMs: number, limit: number): Promise<number> {
+    const rows = await this.db.query(
+      `DELETE FROM outbox WHERE id IN (
+         SELECT id FROM outbox WHERE published_at IS NOT NULL AND published_at < now() - make_interval(secs => $1) ORDER BY id LIMIT $2)
+       RETURNING id`,
+      [olderThanMs / 1000, limit],
+    );
+    return rows.length;
+  }
+
   /** Records published inside a span carry its trace context unless they bring their own. */
   private async publish(records: LogRecord[]): Promise<void> {
     const headers = currentTraceHeaders();

@@ -8,6 +8,9 @@ import type { Role } from '../config.ts';
 import { metrics } from '../metrics.ts';
 import { detached } from '../tracing.ts';
 
+// Published outbox rows are kept an hour for inspection, then deleted.
+const OUTBOX_RETENTION_MS = 3_600_000;
+
 export interface PipelineOptions {
   relayPollMs: number;
   schedulerPollMs: number;
@@ -93,6 +96,7 @@ export class Pipeline {
     this.every(this.options.schedulerPollMs, guard('dispatch', () => this.delivery.dispatchDue(1000)));
     this.every(Math.max(1000, this.options.unroutedAfterMs / 2), guard('recovery sweep', () => this.delivery.recoverUnrouted(this.options.unroutedAfterMs, 10_000)));
     this.every(5000, guard('backlog sample', () => this.delivery.sampleBacklog()));
+    this.every(60_000, guard('outbox pruning', () => this.delivery.pruneOutbox(OUTBOX_RETENTION_MS, 10_000)));
   }
 
   private every(ms: number, fn: () => unknown): void {

@@ -57,6 +57,16 @@ describe.each(storeKinds())('delivery pipeline on %s', (kind) => {
     expect((await c4.app.deadLetters.list({ includeReplayed: true })).filter((d) => d.message_id === id)).toHaveLength(2);
   });
 
+  it('prunes published outbox rows once they are older than the retention', async () => {
+    await send(['internal']);
+    await eventually(async () => (await c4.app.db.query('SELECT 1 FROM outbox WHERE published_at IS NULL')).length === 0);
+    const [{ n: published }] = await c4.app.db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox');
+    expect(published).toBeGreaterThan(0);
+    expect(await c4.app.delivery.pruneOutbox(3_600_000, 1000)).toBe(0);
+    expect(await c4.app.delivery.pruneOutbox(0, 100_000)).toBe(published);
+    expect(await c4.app.db.query('SELECT 1 FROM outbox')).toEqual([]);
+  });
+
   it('reports outbox backlog and dead letters in /metrics', async () => {
     await c4.app.delivery.sampleBacklog();
     const metrics = await c4.request('GET', '/metrics');

@@ -15,7 +15,9 @@ import { clientSocket, expectAllFinal, expectCompleteHistory, isIncreasing, rang
 const isRunnable = hasServices('distributed suite (faults)', 'kafka', 'redis', 'postgres');
 const WHATSAPP = { channels: ['whatsapp'], retry: true };
 
-describe.skipIf(!isRunnable)('distributed deployment under faults', () => {
+// Fault timing on a shared 2-core machine is noisy (a restart can be too quick to observe, a
+// recovery slower than the deadline); a case gets two more tries before it fails the run.
+describe.skipIf(!isRunnable)('distributed deployment under faults', { retry: 2 }, () => {
   let kafka: PrivateService & { brokers: string[] };
   let redis: PrivateService;
   let d: Deployment;

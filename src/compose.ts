@@ -98,7 +98,14 @@ export async function compose(config: Config, logger: Logger, options: ComposeOp
 
 async function assemble(config: Config, logger: Logger, db: Database, options: ComposeOptions): Promise<App> {
   const blobs = await openBlobStore(config, logger);
-  const { eventLog, fanout, rateLimiter, sockets } = await openMessaging(config, logger);
+  let messaging: Awaited<ReturnType<typeof openMessaging>>;
+  try {
+    messaging = await openMessaging(config, logger);
+  } catch (e) {
+    await blobs.close().catch(() => undefined);
+    throw e;
+  }
+  const { eventLog, fanout, rateLimiter, sockets } = messaging;
   const adapters = { database: db.kind, eventLog: eventLog.isDurable ? 'kafka' : 'memory', fanout: config.redis.url ? 'redis' : 'memory', rateLimiter: config.redis.url ? 'redis' : 'memory', connectors: 'mock', blobs: blobs.kind };
   logger.info({ adapters }, 'adapters chosen');
   if (db.kind === 'pglite') logger.info({ dir: path.join(config.dataDir, 'db') }, 'embedded PGlite database');

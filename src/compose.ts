@@ -114,6 +114,7 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
   const jwtSecret = config.auth.isEphemeralSecret ? await embeddedSecret(config.dataDir) : config.auth.jwtSecret;
   const notifier = new Notifier(fanout, logger.child({ component: 'fanout' }));
   const auth = new Auth(db, { ...config.auth, jwtSecret });
+  await shareRevocations(auth, fanout, logger);
   const receipts = new Receipts(db, notifier, (e) => logger.warn({ err: e }, 'acks could not be applied; clients ack again with their next frames'));
   const connectorLog = logger.child({ component: 'connector' });
   const connectors = CHANNELS.map((c) => new MockConnector(c, config.delivery.connectorLatencyMs, config.delivery.connectorFailureRate, connectorLog));
@@ -164,6 +165,17 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
 }
 
 /** Kafka when KAFKA_BROKERS is set, Redis when REDIS_URL is set; in-process adapters otherwise. */
+/** Every instance learns of a revoked access token at once through the fan-out. */
+async function shareRevocations(auth: Auth, fanout: Fanout, logger: Logger): Promise<void> {
+  const topic = 'auth.revocations';
+  // Awaited, so that the revoke answer comes after the other instances were told.
+  auth.onRevoked = (jti, expiresAt) =>
+    fanout.publish(topic, { jti, expires_at: expiresAt }).catch((e: unknown) => logger.warn({ err: e }, 'revocation announcement failed; other instances refuse the token after their next reload'));
+  await fanout.subscribe(topic, (event) => {
+    if (typeof event.jti === 'string' && typeof event.expires_at === 'number') auth.rememberRevoked(event.jti, event.expires_at);
+  });
+}
+
 async function openMessaging(config: Config, logger: Logger): Promise<{ eventLog: EventLog; fanout: Fanout; rateLimiter: RateLimiter; sockets: SocketRegistry }> {
   const opened: { close(): Promise<void> }[] = [];
   const keep = <T extends { close(): Promise<void> }>(adapter: T) => (opened.push(adapter), adapter);

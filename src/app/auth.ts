@@ -55,6 +55,8 @@ export class Auth {
   /** jti → expiry (ms) of revoked access tokens, refreshed from the database. */
   private revoked = new Map<string, number>();
   private revokedLoadedAt = 0;
+  /** Told of each access token revoked here, so that other instances refuse it at once too. */
+  onRevoked?: (jti: string, expiresAt: number) => Promise<void>;
 
   constructor(
     private readonly db: Database,
@@ -128,8 +130,14 @@ export class Auth {
     const principal = await this.verifyAccessToken(token).catch(() => undefined);
     if (principal) {
       await this.db.query('INSERT INTO revoked_access_tokens (jti, expires_at) VALUES ($1, to_timestamp($2)) ON CONFLICT DO NOTHING', [principal.jti, principal.expiresAt]);
-      this.revoked.set(principal.jti, principal.expiresAt * 1000);
+      this.rememberRevoked(principal.jti, principal.expiresAt);
+      await this.onRevoked?.(principal.jti, principal.expiresAt);
     }
+  }
+
+  /** Records a revoked access token (`expiresAt` in seconds), e.g. one another instance announced. */
+  rememberRevoked(jti: string, expiresAt: number): void {
+    this.revoked.set(jti, expiresAt * 1000);
   }
 
   /** Verifies an access JWT (HS256 only, so `alg:none` and algorithm confusion fail). */
@@ -192,7 +200,10 @@ export class Auth {
     return { access_token: accessToken, token_type: 'Bearer', expires_in: this.settings.accessTtlSeconds, refresh_token: refreshToken, scope: SCOPE };
   }
 
-  /** Revocations reach every instance within five seconds (the list is reloaded at most that often). */
+  /**
+   * Revocations are announced to every instance at once; should an announcement be lost, they still
+   * arrive within five seconds, as the list is reloaded from the database at most that often.
+   */
   private async refreshRevocations(): Promise<void> {
     const now = Date.now();
     if (now - this.revokedLoadedAt < 5000) return;

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startInstance, type TestInstance } from '../support/harness.ts';
-import { storeKinds } from '../support/stores.ts';
+import { startTarget, startTimeoutMs, targetKinds, type TestTarget } from '../support/targets.ts';
 import { checkingProblems, expectProblem, signAccessToken, signingKey } from '../support/factories.ts';
 
 const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
@@ -9,12 +8,12 @@ const form = (fields: Record<string, string>) => ({
   headers: { 'content-type': 'application/x-www-form-urlencoded' },
 });
 
-describe.each(storeKinds())('auth and users contract on %s', (kind) => {
-  let c4: TestInstance;
+describe.each(targetKinds())('auth and users contract on %s', (kind) => {
+  let c4: TestTarget;
   beforeAll(async () => {
-    c4 = checkingProblems(await startInstance(kind));
-  });
-  afterAll(async () => c4?.close());
+    c4 = checkingProblems(await startTarget(kind));
+  }, startTimeoutMs);
+  afterAll(async () => c4?.close(), startTimeoutMs);
 
   const register = (body: unknown) => c4.request('POST', '/auth/register', { body });
   const token = (body: unknown) => c4.request('POST', '/auth/token', { body });
@@ -128,7 +127,7 @@ describe.each(storeKinds())('auth and users contract on %s', (kind) => {
       expectProblem(await c4.request('POST', '/auth/refresh', { body: { refresh_token: pair.refresh_token } }), 401, 'invalid-refresh-token');
     });
 
-    it('revokes an access token within the revocation reload window (5 s) and at once on the revoking instance', async () => {
+    it('revokes an access token at once, on every instance', async () => {
       const u = await c4.user('revoker');
       expect((await me(u.token)).status).toBe(200);
       expect((await c4.request('POST', '/auth/revoke', { body: { token: u.token, token_type_hint: 'access_token' } })).status).toBe(200);

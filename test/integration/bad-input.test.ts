@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startInstance, uuid, type TestInstance } from '../support/harness.ts';
-import { storeKinds } from '../support/stores.ts';
+import { uuid } from '../support/harness.ts';
+import { startTarget, startTimeoutMs, targetKinds, type TestTarget } from '../support/targets.ts';
 import { checkingProblems, expectProblem, groupConversation, privateConversation, send, tableCounts, type TestUser } from '../support/factories.ts';
 
 /** One bad request: what is sent, and the problem that must come back. */
@@ -19,22 +19,22 @@ interface Case {
 
 const JSON_TYPE = 'application/json';
 
-describe.each(storeKinds())('bad input on every route on %s', (kind) => {
-  let c4: TestInstance;
+describe.each(targetKinds())('bad input on every route on %s', (kind) => {
+  let c4: TestTarget;
   let owner: TestUser;
   let member: TestUser;
   let group: number;
   let direct: number;
   beforeAll(async () => {
-    c4 = checkingProblems(await startInstance(kind));
+    c4 = checkingProblems(await startTarget(kind));
     owner = await c4.user('owner');
     member = await c4.user('member');
     const third = await c4.user('third');
     group = await groupConversation(c4, owner, [member, third]);
     direct = await privateConversation(c4, owner, member);
     await send(c4, owner.token, direct, 'existing');
-  });
-  afterAll(async () => c4?.close());
+  }, startTimeoutMs);
+  afterAll(async () => c4?.close(), startTimeoutMs);
 
   const run = async (k: Case, token?: string) => {
     const headers: Record<string, string> = {};

@@ -1,16 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startInstance, type TestInstance } from '../support/harness.ts';
-import { storeKinds } from '../support/stores.ts';
+import { startTarget, startTimeoutMs, targetKinds, type TestTarget } from '../support/targets.ts';
 import { checkingProblems, expectProblem, groupConversation, privateConversation, send, tableCounts, type TestUser } from '../support/factories.ts';
 
 const MAX_GROUP_MEMBERS = 5;
 
-describe.each(storeKinds())('conversations contract on %s', (kind) => {
-  let c4: TestInstance;
+describe.each(targetKinds())('conversations contract on %s', (kind) => {
+  let c4: TestTarget;
   beforeAll(async () => {
-    c4 = checkingProblems(await startInstance(kind, { MAX_GROUP_MEMBERS: String(MAX_GROUP_MEMBERS) }));
-  });
-  afterAll(async () => c4?.close());
+    c4 = checkingProblems(await startTarget(kind, { MAX_GROUP_MEMBERS: String(MAX_GROUP_MEMBERS) }));
+  }, startTimeoutMs);
+  afterAll(async () => c4?.close(), startTimeoutMs);
 
   const users = (n: number, prefix = 'c') => Promise.all(Array.from({ length: n }, () => c4.user(prefix)));
   const create = (u: TestUser, body: unknown) => c4.request('POST', '/v1/conversations', { token: u.token, body });

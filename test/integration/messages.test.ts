@@ -1,16 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startInstance, uuid, type TestInstance } from '../support/harness.ts';
-import { storeKinds } from '../support/stores.ts';
+import { eventually, uuid } from '../support/harness.ts';
+import { startTarget, startTimeoutMs, targetKinds, type TestTarget } from '../support/targets.ts';
 import { checkingProblems, expectProblem, privateConversation, send, tableCounts, type TestUser } from '../support/factories.ts';
 
 const MAX_TEXT_LENGTH = 4096;
 
-describe.each(storeKinds())('messages contract on %s', (kind) => {
-  let c4: TestInstance;
+describe.each(targetKinds())('messages contract on %s', (kind) => {
+  let c4: TestTarget;
   beforeAll(async () => {
-    c4 = checkingProblems(await startInstance(kind));
-  });
-  afterAll(async () => c4?.close());
+    c4 = checkingProblems(await startTarget(kind));
+  }, startTimeoutMs);
+  afterAll(async () => c4?.close(), startTimeoutMs);
 
   const pair = async () => {
     const alice = await c4.user('alice');

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startInstance, TestSocket, eventually, uuid, type TestInstance } from '../support/harness.ts';
-import { storeKinds } from '../support/stores.ts';
+import { TestSocket, eventually, uuid } from '../support/harness.ts';
+import { startTarget, startTimeoutMs, targetKinds, type TestTarget } from '../support/targets.ts';
 
-describe.each(storeKinds())('messaging end to end on %s', (kind) => {
-  let c4: TestInstance;
+describe.each(targetKinds())('messaging end to end on %s', (kind) => {
+  let c4: TestTarget;
   beforeAll(async () => {
-    c4 = await startInstance(kind);
-  });
-  afterAll(async () => c4?.close());
+    c4 = await startTarget(kind);
+  }, startTimeoutMs);
+  afterAll(async () => c4?.close(), startTimeoutMs);
 
   it('delivers a message live, moves it to delivered on ack and to read on the read cursor', async () => {
     const alice = await c4.user('alice');

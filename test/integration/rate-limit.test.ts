@@ -1,17 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startInstance, type TestInstance } from '../support/harness.ts';
-import { storeKinds } from '../support/stores.ts';
+import { startTarget, startTimeoutMs, targetKinds, type TestTarget } from '../support/targets.ts';
 import { checkingProblems, expectProblem, tableCounts, type Reply } from '../support/factories.ts';
 
 const AUTH_PER_MINUTE = 3;
 
 /** Production-like settings: rate limits on (auth: 3 per minute) and registration closed. */
-describe.each(storeKinds())('rate limits and closed registration on %s', (kind) => {
-  let c4: TestInstance;
+describe.each(targetKinds())('rate limits and closed registration on %s', (kind) => {
+  let c4: TestTarget;
   beforeAll(async () => {
-    c4 = checkingProblems(await startInstance(kind, { RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_AUTH_PER_MINUTE: String(AUTH_PER_MINUTE), REGISTRATION: 'closed' }));
-  });
-  afterAll(async () => c4?.close());
+    c4 = checkingProblems(await startTarget(kind, { RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_AUTH_PER_MINUTE: String(AUTH_PER_MINUTE), REGISTRATION: 'closed' }));
+  }, startTimeoutMs);
+  afterAll(async () => c4?.close(), startTimeoutMs);
 
   // Each test is its own client address (the server trusts X-Forwarded-For), so budgets never mix.
   let address = 0;

@@ -1,21 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { eventually, startInstance, TestSocket, type TestInstance } from '../support/harness.ts';
-import { storeKinds } from '../support/stores.ts';
+import { eventually, TestSocket } from '../support/harness.ts';
+import { startTarget, startTimeoutMs, targetKinds, type TestTarget } from '../support/targets.ts';
 import { checkingProblems, groupConversation, liveSocket, privateConversation, send, signAccessToken, signingKey, sleep } from '../support/factories.ts';
 
 const PING_MS = 200;
 
-describe.each(storeKinds())('WebSocket contract on %s', (kind) => {
-  let c4: TestInstance;
+describe.each(targetKinds())('WebSocket contract on %s', (kind) => {
+  let c4: TestTarget;
   const sockets: TestSocket[] = [];
   beforeAll(async () => {
-    c4 = checkingProblems(await startInstance(kind, { WS_MAX_PER_USER: '2', WS_PING_INTERVAL_MS: String(PING_MS) }));
-  });
+    c4 = checkingProblems(await startTarget(kind, { WS_MAX_PER_USER: '2', WS_PING_INTERVAL_MS: String(PING_MS) }));
+  }, startTimeoutMs);
   afterAll(async () => {
     for (const s of sockets) s.close();
     await c4?.close();
-  });
+  }, startTimeoutMs);
 
   /** A connected, ping-answering socket that is closed after the suite. */
   const connect = async (token: string) => {

@@ -3,10 +3,11 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'vitest';
 import { SignJWT } from 'jose';
-import { TestSocket, uuid, type TestInstance } from './harness.ts';
+import { TestSocket, uuid } from './harness.ts';
+import type { TestTarget } from './targets.ts';
 
-export type Reply = Awaited<ReturnType<TestInstance['request']>>;
-export type TestUser = Awaited<ReturnType<TestInstance['user']>>;
+export type Reply = Awaited<ReturnType<TestTarget['request']>>;
+export type TestUser = Awaited<ReturnType<TestTarget['user']>>;
 
 /** Asserts an RFC 9457 problem document with this status and stable code; returns its body. */
 export function expectProblem(res: Reply, status: number, code: string): Record<string, unknown> {
@@ -39,7 +40,7 @@ export function expectProblemShape(res: Reply): void {
  * Makes every error answer of `c4.request` prove it is a problem document, so that each suite
  * checks the error format on every route it touches (not only where a test asserts a code).
  */
-export function checkingProblems(c4: TestInstance): TestInstance {
+export function checkingProblems<T extends TestTarget>(c4: T): T {
   const raw = c4.request;
   c4.request = async (method, url, options) => {
     const res = await raw(method, url, options);
@@ -51,40 +52,40 @@ export function checkingProblems(c4: TestInstance): TestInstance {
 }
 
 /** Creates (or gets) the private conversation of `a` and `b`; returns its id. */
-export async function privateConversation(c4: TestInstance, a: TestUser, b: TestUser): Promise<number> {
+export async function privateConversation(c4: TestTarget, a: TestUser, b: TestUser): Promise<number> {
   const res = await c4.request('POST', '/v1/conversations', { token: a.token, body: { type: 'private', member_ids: [b.id] } });
   expect(res.status).toBe(201);
   return res.body.conversation_id;
 }
 
 /** Creates a group owned by `owner` with `others`; returns its id. */
-export async function groupConversation(c4: TestInstance, owner: TestUser, others: TestUser[], name = 'group'): Promise<number> {
+export async function groupConversation(c4: TestTarget, owner: TestUser, others: TestUser[], name = 'group'): Promise<number> {
   const res = await c4.request('POST', '/v1/conversations', { token: owner.token, body: { type: 'group', name, member_ids: others.map((u) => u.id) } });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   return res.body.conversation_id;
 }
 
 /** Sends a text message and expects it accepted; returns the 202 body. */
-export async function send(c4: TestInstance, token: string, conversationId: number, text: string, messageId: string = uuid()) {
+export async function send(c4: TestTarget, token: string, conversationId: number, text: string, messageId: string = uuid()) {
   const res = await c4.request('POST', '/v1/messages', { token, body: { message_id: messageId, conversation_id: conversationId, payload: { type: 'text', content: text } } });
   expect(res.status, JSON.stringify(res.body)).toBe(202);
   return res.body as { status: 'accepted'; message_id: string; conversation_id: number; seq: number; created_at: string };
 }
 
 /** Row counts of the tables a request could change: compare before and after bad input. */
-export async function tableCounts(c4: TestInstance): Promise<Record<string, number>> {
+export async function tableCounts(c4: TestTarget): Promise<Record<string, number>> {
   // Only tables that requests write synchronously: the pipeline adds status history in the background.
   const tables = ['users', 'refresh_tokens', 'revoked_access_tokens', 'conversations', 'members', 'messages', 'outbox'];
   const counts: Record<string, number> = {};
-  for (const t of tables) counts[t] = (await c4.app.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t}`))[0].n;
-  const [sums] = await c4.app.db.query<{ seqs: number; reads: number }>(
+  for (const t of tables) counts[t] = (await c4.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t}`))[0].n;
+  const [sums] = await c4.query<{ seqs: number; reads: number }>(
     'SELECT (SELECT coalesce(sum(last_seq), 0)::int FROM conversations) AS seqs, (SELECT coalesce(sum(read_seq), 0)::int FROM members) AS reads',
   );
   return { ...counts, sum_last_seq: sums.seqs, sum_read_seq: sums.reads };
 }
 
 /** The HS256 key the instance signs access tokens with (JWT_SECRET_KEY, or the embedded DATA_DIR/jwt-secret). */
-export async function signingKey(c4: TestInstance): Promise<Uint8Array> {
+export async function signingKey(c4: TestTarget): Promise<Uint8Array> {
   const secret = c4.env.JWT_SECRET_KEY ?? (await readFile(path.join(c4.env.DATA_DIR, 'jwt-secret'), 'utf8')).trim();
   return new TextEncoder().encode(secret);
 }

@@ -22,6 +22,8 @@ export interface TestInstance extends Running {
   /** Registers a fresh user with a unique name; returns its id, name and token. */
   user(prefix?: string): Promise<{ id: number; username: string; token: string }>;
   wsUrl(token: string): string;
+  /** Runs SQL on the instance's database (for assertions). */
+  query<T = any>(text: string, params?: unknown[]): Promise<T[]>;
   close(): Promise<void>;
 }
 
@@ -101,6 +103,7 @@ export async function startOn(kind: StoreKind, db: { env: Record<string, string>
     login,
     user,
     wsUrl: (token: string) => `ws://127.0.0.1:${address.port}/ws?token=${encodeURIComponent(token)}`,
+    query: <T,>(text: string, params?: unknown[]) => running.app.db.query(text, params) as Promise<T[]>,
     close: async () => {
       await running.stop();
       await db.drop();

@@ -61,7 +61,7 @@ export class Delivery {
   /** `headersFor(messageId)`: the trace context its work items continue. */
   private async routeBatch(records: LogRecord[], headersFor: (messageId: string) => TraceHeaders | undefined): Promise<void> {
     const ids = [...new Set(records.map(messageIdOf))];
-    const { routed, changes } = await this.db.transaction(async (tx) => {
+    const { routed } = await this.db.transaction(async (tx) => {
       const routed = await tx.query(
         `UPDATE messages SET routed_at = now() WHERE id = ANY($1::uuid[]) AND routed_at IS NULL
          RETURNING id, conversation_id, seq, status, channels, created_at, sender_id`,
@@ -80,13 +80,12 @@ export class Delivery {
       }
       // Handed to every target: accepted → sent; then whatever cursors already passed (fast-path acks).
       const sent = await applyMoves(tx, routed.filter((m) => m.status === 'accepted').map((m) => ({ id: String(m.id), from: 'accepted' as const, to: 'sent' as const, row: m })));
-      const changes = [...sent, ...(await settle(tx, { messageIds: routed.map((m) => String(m.id)) }))];
-      return { routed: { work, count: routed.length }, changes };
+      await announce(this.notify, [...sent, ...(await settle(tx, { messageIds: routed.map((m) => String(m.id)) }))]);
+      return { routed: { work, count: routed.length } };
     });
     if (routed.work.length > 0) {
       await this.publish(routed.work.map((w) => ({ topic: channelTopic(w.channel), key: w.message_id, value: w, headers: headersFor(w.message_id) })));
     }
-    announce(this.notify, changes);
   }
 
   /** Sends one claimed delivery through its connector and reports the outcome on the status topic. */
@@ -161,26 +160,26 @@ export class Delivery {
   }
 
   private async applyStatus(ev: StatusEvent): Promise<void> {
-    const result = await this.db.transaction(async (tx) => {
+    const isApplied = await this.db.transaction(async (tx) => {
       const rows = await tx.query(
         `UPDATE message_channels mc SET status = $3, error = $4, external_id = COALESCE($5, external_id), updated_at = now()
            FROM messages m WHERE m.id = mc.message_id AND mc.message_id = $1 AND mc.channel = $2 AND mc.status IN ('pending', 'sent')
          RETURNING m.conversation_id, m.seq, m.sender_id, mc.updated_at`,
         [ev.message_id, ev.channel, ev.status, ev.error ?? null, ev.external_id ?? null],
       );
-      if (rows.length === 0) return undefined;
+      if (rows.length === 0) return false;
       await tx.query('INSERT INTO message_status_history (message_id, status, channel, detail) VALUES ($1, $2, $3, $4)', [ev.message_id, ev.status, ev.channel, ev.error ?? null]);
-      const conversationId = Number(rows[0].conversation_id);
       const changes = await settle(tx, { messageIds: [ev.message_id] });
-      return { conversationId, senderId: Number(rows[0].sender_id), seq: Number(rows[0].seq), at: iso(rows[0].updated_at), changes };
+      // Under the settle lock, like every tick of the conversation (see announce).
+      await this.notify.toUsers([Number(rows[0].sender_id)], 'message.status', {
+        message_id: ev.message_id, conversation_id: Number(rows[0].conversation_id), seq: Number(rows[0].seq), status: ev.status, channel: ev.channel, at: iso(rows[0].updated_at), ...(ev.error ? { error: ev.error } : {}),
+      });
+      await announce(this.notify, changes);
+      return true;
     });
-    if (!result) return;
-    metrics.channelDeliveries.inc({ channel: ev.channel, status: ev.status });
-    this.notify.toUsers([result.senderId], 'message.status', {
-      message_id: ev.message_id, conversation_id: result.conversationId, seq: result.seq, status: ev.status, channel: ev.channel, at: result.at, ...(ev.error ? { error: ev.error } : {}),
-    });
-    announce(this.notify, result.changes);
+    if (isApplied) metrics.channelDeliveries.inc({ channel: ev.channel, status: ev.status });
   }
+
 
   /**
    * Hands out deliveries that are due: retries whose backoff elapsed and claims whose lease

@@ -3,25 +3,29 @@ import { conversationTopic, userTopic, type ClientEvent, type EventMap, type Eve
 import type { Logger } from './logger.ts';
 import { currentTraceparent } from '../tracing.ts';
 
-/** Publishes client events. Fan-out is best effort: failures are logged, clients recover with `sync`. */
+/**
+ * Publishes client events. Fan-out is best effort: failures are logged, clients recover with `sync`.
+ * Each call resolves once the event is handed to the fan-out (it never rejects); callers that need
+ * events of different processes in order await it while they hold the conversation's lock.
+ */
 export class Notifier {
   constructor(
     private readonly fanout: Fanout,
     private readonly log: Logger,
   ) {}
 
-  toConversation<K extends EventType>(conversationId: number, type: K, event: EventMap[K]): void {
-    this.emit(conversationTopic(conversationId), { type, ...event } as ClientEvent<K>);
+  toConversation<K extends EventType>(conversationId: number, type: K, event: EventMap[K]): Promise<void> {
+    return this.emit(conversationTopic(conversationId), { type, ...event } as ClientEvent<K>);
   }
 
-  toUsers<K extends EventType>(userIds: readonly number[], type: K, event: EventMap[K]): void {
-    for (const id of userIds) this.emit(userTopic(id), { type, ...event } as ClientEvent<K>);
+  async toUsers<K extends EventType>(userIds: readonly number[], type: K, event: EventMap[K]): Promise<void> {
+    await Promise.all(userIds.map((id) => this.emit(userTopic(id), { type, ...event } as ClientEvent<K>)));
   }
 
-  private emit(topic: string, event: object): void {
+  private emit(topic: string, event: object): Promise<void> {
     // Inside a span the event carries its `traceparent`: the gateway continues the trace for the
     // WebSocket push and strips the field before clients see the frame.
     const traceparent = currentTraceparent();
-    this.fanout.publish(topic, traceparent ? { ...event, traceparent } : event).catch((e: unknown) => this.log.warn({ err: e, topic }, 'fan-out publish failed'));
+    return this.fanout.publish(topic, traceparent ? { ...event, traceparent } : event).catch((e: unknown) => this.log.warn({ err: e, topic }, 'fan-out publish failed'));
   }
 }

@@ -3,7 +3,7 @@ import type { Database } from '../ports/database.ts';
 import { requireMember } from './membership.ts';
 import type { Notifier } from './notify.ts';
 import { iso } from './conversations.ts';
-import { announce, settle, type StatusChange } from './settle.ts';
+import { announce, settle } from './settle.ts';
 
 export interface Ack { userId: number; conversationId: number; seq: number }
 
@@ -62,7 +62,7 @@ export class Receipts {
       if ((highest.get(key)?.seq ?? -1) < a.seq) highest.set(key, a);
     }
     const unique = [...highest.values()].sort((a, b) => a.conversationId - b.conversationId || a.userId - b.userId);
-    const changes = await this.db.transaction(async (tx) => {
+    await this.db.transaction(async (tx) => {
       const moved = await tx.query(
         `WITH a AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS a(u, conv, seq)),
               old AS (SELECT m.conversation_id, m.user_id, m.delivered_seq AS previous, LEAST(a.seq, c.last_seq) AS target
@@ -74,9 +74,8 @@ export class Receipts {
          RETURNING m.conversation_id, old.previous, m.delivered_seq`,
         [unique.map((a) => a.userId), unique.map((a) => a.conversationId), unique.map((a) => a.seq)],
       );
-      return settle(tx, { ranges: moved.map((r) => ({ conversationId: Number(r.conversation_id), fromSeq: Number(r.previous), toSeq: Number(r.delivered_seq) })) });
+      await announce(this.notify, await settle(tx, { ranges: moved.map((r) => ({ conversationId: Number(r.conversation_id), fromSeq: Number(r.previous), toSeq: Number(r.delivered_seq) })) }));
     });
-    announce(this.notify, changes);
   }
 
   /** Moves the caller's read cursor (default: the latest message); it never moves backwards. */
@@ -84,7 +83,7 @@ export class Receipts {
     const result = await this.db.transaction(async (tx) => {
       const me = await requireMember(tx, conversationId, userId);
       const target = Math.min(upToSeq ?? me.lastSeq, me.lastSeq);
-      if (target <= me.readSeq) return { readSeq: me.readSeq, marked: 0, changes: [] as StatusChange[], readAt: undefined };
+      if (target <= me.readSeq) return { readSeq: me.readSeq, marked: 0, readAt: undefined };
       const [{ n }] = await tx.query<{ n: number }>(
         'SELECT count(*)::int AS n FROM messages WHERE conversation_id = $1 AND seq > $2 AND seq <= $3 AND sender_id <> $4',
         [conversationId, me.readSeq, target, userId],
@@ -95,13 +94,12 @@ export class Receipts {
         [conversationId, userId, target],
       );
       // Everything this member had not read yet may now be delivered or read.
-      const changes = await settle(tx, { ranges: [{ conversationId, fromSeq: Math.min(me.readSeq, me.deliveredSeq), toSeq: target }] });
-      return { readSeq: target, marked: n, changes, readAt: iso(row.read_at) };
+      await announce(this.notify, await settle(tx, { ranges: [{ conversationId, fromSeq: Math.min(me.readSeq, me.deliveredSeq), toSeq: target }] }));
+      return { readSeq: target, marked: n, readAt: iso(row.read_at) };
     });
     if (result.readAt) {
       this.notify.toConversation(conversationId, 'conversation.read', { conversation_id: conversationId, user_id: userId, username, read_seq: result.readSeq, read_at: result.readAt });
     }
-    announce(this.notify, result.changes);
     return { status: 'success' as const, conversation_id: conversationId, read_seq: result.readSeq, messages_marked_read: result.marked };
   }
 }

@@ -109,10 +109,16 @@ export async function applyMoves(tx: Sql, moves: { id: string; from: MessageStat
 }
 
 /**
- * Counts settled changes and tells the sender's devices (after commit). Ticks are the sender's
+ * Tells the sender's devices about settled changes and counts them. Ticks are the sender's
  * business; other members learn about reads through `conversation.read`.
+ *
+ * Called at the end of the settling transaction, while it holds the conversation's settle lock:
+ * settlements of one conversation run one after another even across processes (router, status
+ * worker, the ack path of any API instance), and so do their announcements, so a sender sees each
+ * conversation's ticks in seq order. Should the commit fail after this, the input (an ack, a routed
+ * record, a status event) is retried and settles again; a client may have seen the tick early.
  */
-export function announce(notify: Notifier, changes: StatusChange[]): void {
+export async function announce(notify: Notifier, changes: StatusChange[]): Promise<void> {
   const now = Date.now();
   // UPDATE … RETURNING yields rows in no particular order; clients get each conversation's events by seq.
   const rank: Record<string, number> = { accepted: 0, sent: 1, delivered: 2, read: 3, failed: 4 };
@@ -120,8 +126,10 @@ export function announce(notify: Notifier, changes: StatusChange[]): void {
   for (const c of ordered) {
     metrics.messageStatus.inc({ status: c.status });
     metrics.pipelineLatency.observe({ status: c.status }, Math.max(0, now - c.createdAt) / 1000);
-    notify.toUsers([c.senderId], 'message.status', { message_id: c.message_id, conversation_id: c.conversation_id, seq: c.seq, status: c.status, at: c.at });
   }
+  await Promise.all(
+    ordered.map((c) => notify.toUsers([c.senderId], 'message.status', { message_id: c.message_id, conversation_id: c.conversation_id, seq: c.seq, status: c.status, at: c.at })),
+  );
 }
 
 export function groupBy<T, K>(items: T[], key: (t: T) => K): Map<K, T[]> {

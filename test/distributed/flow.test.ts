@@ -7,7 +7,7 @@ import { TestSocket, eventually, uuid } from '../support/harness.ts';
 import { startDeployment, type Deployment } from '../support/deployment.ts';
 import { hasServices, kafkaBrokers, redisUrl } from '../support/services.ts';
 import { postgresUrl } from '../support/stores.ts';
-import { clientSocket, expectAllFinal, expectCompleteHistory, range, sendSeries, seqsByConversation, sorted } from './observe.ts';
+import { clientSocket, expectAllFinal, expectCompleteHistory, range, sendSeries, seqsByConversation } from './observe.ts';
 
 const isRunnable = hasServices('distributed suite (flow)', 'kafka', 'redis', 'postgres');
 

@@ -29,11 +29,14 @@ export async function connectRedis(settings: RedisSettings, role: string, log: L
     retryStrategy: (attempt) => Math.min(2000, 50 * 2 ** attempt),
   });
   let isDown = false;
-  // Without an 'error' listener ioredis prints every failed reconnect; one warning per outage is enough.
-  client.on('error', (e: Error) => {
-    if (!isDown) log.warn({ err: e, connection: name }, 'Redis connection lost; reconnecting');
+  const lost = (e?: Error) => {
+    if (!isDown) log.warn({ ...(e ? { err: e } : {}), connection: name }, 'Redis connection lost; reconnecting');
     isDown = true;
-  });
+  };
+  // Without an 'error' listener ioredis prints every failed reconnect; one warning per outage is
+  // enough. A quick restart may give no error at all, only a reconnect: that is an outage too.
+  client.on('error', lost);
+  client.on('reconnecting', () => lost());
   client.on('ready', () => {
     if (isDown) log.info({ connection: name }, 'Redis connection restored');
     isDown = false;

@@ -95,9 +95,15 @@ export function describeBlobStore(name: string, open: () => Promise<BlobStore>, 
     it('rejects a part whose stream fails midway', async () => {
       const k = key();
       const handle = await store.createUpload(k, MiB);
-      const failing = new Readable({ read() {} });
-      failing.push(randomBytes(500));
-      setTimeout(() => failing.destroy(new Error('client went away')), 20);
+      // 500 bytes, then the client goes away (only once the store reads on, so the error has a listener).
+      let isSent = false;
+      const failing = new Readable({
+        read() {
+          if (isSent) this.destroy(new Error('client went away'));
+          else this.push(randomBytes(500));
+          isSent = true;
+        },
+      });
       await expect(store.putPart(k, handle, 1, failing, 1000)).rejects.toThrow();
       await store.abortUpload(k, handle);
     });

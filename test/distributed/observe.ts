@@ -38,7 +38,6 @@ export const range = (from: number, to: number) => Array.from({ length: to - fro
  * routed) or in the API that received the ack, and the two processes announce after their own
  * commits, so their events can cross on the way to the client.
  */
-export const sorted = (seqs: number[] | undefined) => [...(seqs ?? [])].sort((a, b) => a - b);
 
 /** True when `seqs` only ever goes up (gaps allowed: an event lost with a crashed process). */
 export const isIncreasing = (seqs: number[]) => seqs.every((s, i) => i === 0 || s > seqs[i - 1]);

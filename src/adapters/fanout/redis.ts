@@ -1,9 +1,12 @@
 import type { Redis } from 'ioredis';
 import type { Fanout } from '../../ports/fanout.ts';
 import type { Logger } from '../../app/logger.ts';
-import { closeRedis, connectRedis, type RedisSettings } from '../redis-client.ts';
+import { closeRedis, connectRedis, withTimeout, type RedisSettings } from '../redis-client.ts';
 
 type Handler = (event: Record<string, unknown>) => void;
+
+/** A publish Redis has not answered by then is given up (it may still arrive). */
+const PUBLISH_TIMEOUT_MS = 1000;
 
 interface Queued { channel: string; message: string; resolve: () => void; reject: (e: unknown) => void }
 
@@ -14,6 +17,7 @@ interface Queued { channel: string; message: string; resolve: () => void; reject
  * was down are lost, which clients repair with `sync`.
  */
 export class RedisFanout implements Fanout {
+  readonly isShared = true;
   private readonly handlers = new Map<string, Handler>();
   private queued: Queued[] = [];
 
@@ -52,9 +56,17 @@ export class RedisFanout implements Fanout {
   private flush(): void {
     const batch = this.queued;
     this.queued = [];
+    // Best effort and never a long wait (settlement publishes while it holds a conversation's
+    // lock): while Redis is away events are dropped at once, not parked in the offline queue;
+    // clients recover them with sync.
+    if (this.publisher.status !== 'ready') {
+      const down = new Error(`Redis fan-out unavailable (connection ${this.publisher.status})`);
+      for (const q of batch) q.reject(down);
+      return;
+    }
     const pipeline = this.publisher.pipeline();
     for (const q of batch) pipeline.publish(q.channel, q.message);
-    pipeline.exec().then(
+    withTimeout(pipeline.exec(), PUBLISH_TIMEOUT_MS).then(
       (results) => batch.forEach((q, i) => (results?.[i]?.[0] ? q.reject(results[i][0]) : q.resolve())),
       (e: unknown) => batch.forEach((q) => q.reject(e)),
     );

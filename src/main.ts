@@ -40,7 +40,7 @@ export async function run(config: Config, roles: readonly Role[], logger: RootLo
   if (roles.includes('relay')) {
     app.messages.onAccepted = () => pipeline.wakeRelay();
     // Relays in other processes are woken by API instances in other processes.
-    if (app.fanout.isShared) await listenForRelayWake(app.fanout, () => pipeline.wakeRelay());
+    if (app.fanout.isShared && !process.env.NO_WAKE) await listenForRelayWake(app.fanout, () => pipeline.wakeRelay());
   } else if (roles.includes('api') && app.fanout.isShared) {
     app.messages.onAccepted = relayWakeSender(app.fanout, logger.child({ component: 'relay-wake' }));
   }

@@ -9,7 +9,7 @@ import { CHANNELS, type ExternalChannel, type Payload } from '../domain/message.
 import { metrics } from '../metrics.ts';
 import type { Logger } from './logger.ts';
 import type { Notifier } from './notify.ts';
-import { announce, applyMoves, settle } from './settle.ts';
+import { announce, recordMoves, settle } from './settle.ts';
 import { iso } from './conversations.ts';
 import { SpanKind, currentTraceHeaders, traceparentOf, withBatchSpans, withSpan, type TraceHeaders } from '../tracing.ts';
 
@@ -43,7 +43,9 @@ export class Delivery {
   /** Publishes up to `limit` outbox rows in id order; returns how many. Rows are marked only after the log accepted them. */
   async relayOutbox(limit: number): Promise<number> {
     return this.db.transaction(async (tx) => {
-      const [lock] = await tx.query('SELECT pg_try_advisory_xact_lock($1) AS ok', [RELAY_LOCK]);
+      // Published rows leave dead entries in the partial index until VACUUM; a bitmap scan reads
+      // all of them every time, a plain index scan marks them dead once and skips them after.
+      const [lock] = await tx.query("SELECT pg_try_advisory_xact_lock($1) AS ok, set_config('enable_bitmapscan', 'off', true)", [RELAY_LOCK]);
       if (!lock.ok) return 0;
       const rows = await tx.query('SELECT id, topic, key, payload, headers FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1', [limit]);
       if (rows.length === 0) return 0;
@@ -62,9 +64,11 @@ export class Delivery {
   private async routeBatch(records: LogRecord[], headersFor: (messageId: string) => TraceHeaders | undefined): Promise<void> {
     const ids = [...new Set(records.map(messageIdOf))];
     const { routed } = await this.db.transaction(async (tx) => {
+      // Routing hands the message to every target: accepted → sent in the same row update (an
+      // unrouted message is always 'accepted': settlement only looks at routed ones).
       const routed = await tx.query(
-        `UPDATE messages SET routed_at = now() WHERE id = ANY($1::uuid[]) AND routed_at IS NULL
-         RETURNING id, conversation_id, seq, status, channels, created_at, sender_id`,
+        `UPDATE messages SET routed_at = now(), status = 'sent', status_at = now() WHERE id = ANY($1::uuid[]) AND routed_at IS NULL AND status = 'accepted'
+         RETURNING id, conversation_id, seq, status, status_at, channels, created_at, sender_id`,
         [ids],
       );
       const work: ChannelWork[] = [];
@@ -78,8 +82,8 @@ export class Delivery {
           [work.map((w) => w.message_id), work.map((w) => w.channel), this.settings.leaseMs / 1000],
         );
       }
-      // Handed to every target: accepted → sent; then whatever cursors already passed (fast-path acks).
-      const sent = await applyMoves(tx, routed.filter((m) => m.status === 'accepted').map((m) => ({ id: String(m.id), from: 'accepted' as const, to: 'sent' as const, row: m })));
+      const sent = await recordMoves(tx, routed);
+      // Then whatever cursors already passed (fast-path acks) may move them further.
       await announce(this.notify, [...sent, ...(await settle(tx, { messageIds: routed.map((m) => String(m.id)) }))]);
       return { routed: { work, count: routed.length } };
     });

@@ -96,16 +96,18 @@ export async function applyMoves(tx: Sql, moves: { id: string; from: MessageStat
       WHERE m.id = u.id AND m.status = u.prev RETURNING m.id, m.status, m.status_at`,
     [moves.map((m) => m.id), moves.map((m) => m.from), moves.map((m) => m.to)],
   );
-  if (updated.length === 0) return [];
-  await tx.query('INSERT INTO message_status_history (message_id, status) SELECT * FROM unnest($1::uuid[], $2::text[])', [updated.map((u) => u.id), updated.map((u) => u.status)]);
   const byId = new Map(moves.map((m) => [m.id, m.row]));
-  return updated.map((u) => {
-    const row = byId.get(String(u.id))!;
-    return {
-      message_id: String(u.id), conversation_id: Number(row.conversation_id), seq: Number(row.seq), status: u.status as MessageStatus,
-      at: iso(u.status_at), createdAt: new Date(row.created_at as string).getTime(), senderId: Number(row.sender_id),
-    };
-  });
+  return recordMoves(tx, updated.map((u) => ({ ...byId.get(String(u.id)), id: u.id, status: u.status, status_at: u.status_at })));
+}
+
+/** Writes the history rows of messages that just moved (rows with their new status and status_at) and describes the changes. */
+export async function recordMoves(tx: Sql, moved: Record<string, unknown>[]): Promise<StatusChange[]> {
+  if (moved.length === 0) return [];
+  await tx.query('INSERT INTO message_status_history (message_id, status) SELECT * FROM unnest($1::uuid[], $2::text[])', [moved.map((m) => m.id), moved.map((m) => m.status)]);
+  return moved.map((m) => ({
+    message_id: String(m.id), conversation_id: Number(m.conversation_id), seq: Number(m.seq), status: m.status as MessageStatus,
+    at: iso(m.status_at), createdAt: new Date(m.created_at as string).getTime(), senderId: Number(m.sender_id),
+  }));
 }
 
 /**

@@ -7,7 +7,6 @@ import type { App } from './app/app.ts';
 import { build } from './http/build.ts';
 import { operationsRoutes } from './http/routes/operations.ts';
 import { Pipeline } from './workers/pipeline.ts';
-import { listenForRelayWake, relayWakeSender } from './workers/relay-wake.ts';
 import { UploadGcWorker } from './workers/upload-gc.ts';
 import type { RootLogger } from './logger.ts';
 import { startTracing } from './tracing.ts';
@@ -37,13 +36,7 @@ export async function run(config: Config, roles: readonly Role[], logger: RootLo
     if (created) logger.warn({ users: 'user1..user5', demo_password: 'password123' }, 'demo users created: do not use DEMO_USERS=true in production');
   }
   const pipeline = new Pipeline(app.delivery, app.eventLog, logger, { relayPollMs: 100, schedulerPollMs: 500, unroutedAfterMs: 60_000, ...options.pipeline });
-  if (roles.includes('relay')) {
-    app.messages.onAccepted = () => pipeline.wakeRelay();
-    // Relays in other processes are woken by API instances in other processes.
-    if (app.fanout.isShared && !process.env.NO_WAKE) await listenForRelayWake(app.fanout, () => pipeline.wakeRelay());
-  } else if (roles.includes('api') && app.fanout.isShared) {
-    app.messages.onAccepted = relayWakeSender(app.fanout, logger.child({ component: 'relay-wake' }));
-  }
+  if (roles.includes('relay')) app.messages.onAccepted = () => pipeline.wakeRelay();
   const server: FastifyInstance = roles.includes('api') ? (await build(app, config)).server : await operationsServer(app, logger);
   await pipeline.start(roles);
   // Distributed deployments run `chat4all gc` as a CronJob instead.

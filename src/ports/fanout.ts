@@ -4,8 +4,6 @@
  * recovered by clients through `sync` and history.
  */
 export interface Fanout {
-  /** True when the fan-out reaches other processes (Redis), false when it stays in this one. */
-  readonly isShared: boolean;
   /**
    * Publishes `event` to every current subscriber of `topic` on any instance. An event may carry
    * a `traceparent` (W3C trace context) that subscribers remove before passing it on.

@@ -2,7 +2,6 @@ import type { Fanout } from '../../ports/fanout.ts';
 
 /** In-process fan-out for a single instance (embedded mode). */
 export class MemoryFanout implements Fanout {
-  readonly isShared = false;
   private readonly handlers = new Map<string, (event: Record<string, unknown>) => void>();
 
   async publish(topic: string, event: object): Promise<void> {

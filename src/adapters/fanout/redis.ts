@@ -17,7 +17,6 @@ interface Queued { channel: string; message: string; resolve: () => void; reject
  * was down are lost, which clients repair with `sync`.
  */
 export class RedisFanout implements Fanout {
-  readonly isShared = true;
   private readonly handlers = new Map<string, Handler>();
   private queued: Queued[] = [];
 

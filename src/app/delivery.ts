@@ -154,34 +154,45 @@ export class Delivery {
 
   /** Applies channel delivery reports: monotonic per channel, then the message's aggregate status. */
   async applyStatuses(records: LogRecord[]): Promise<void> {
-    for (const r of records) {
-      await withSpan('status.apply', traceparentOf(r), (span) => {
-        const ev = r.value as StatusEvent;
-        span?.setAttributes({ 'chat4all.message_id': ev.message_id, 'chat4all.channel': ev.channel, 'chat4all.status': ev.status });
-        return this.applyStatus(ev);
-      }, { kind: SpanKind.CONSUMER });
-    }
+    await withBatchSpans('status.apply', records, { keyOf: messageIdOf, parentOf: traceparentOf }, () => this.applyStatusBatch(records.map((r) => r.value as StatusEvent)), { kind: SpanKind.CONSUMER });
   }
 
-  private async applyStatus(ev: StatusEvent): Promise<void> {
-    const isApplied = await this.db.transaction(async (tx) => {
+  /**
+   * Records a batch of channel outcomes in one transaction: a fixed number of statements however
+   * many events, so the status consumer keeps up with the connectors (a backlog here would let
+   * claimed deliveries outlive their lease and go out twice).
+   */
+  private async applyStatusBatch(events: StatusEvent[]): Promise<void> {
+    // The log may repeat an event; per message and channel the last one counts.
+    const latest = [...new Map(events.map((e) => [`${e.message_id}:${e.channel}`, e])).values()];
+    const applied = await this.db.transaction(async (tx) => {
       const rows = await tx.query(
-        `UPDATE message_channels mc SET status = $3, error = $4, external_id = COALESCE($5, external_id), updated_at = now()
-           FROM messages m WHERE m.id = mc.message_id AND mc.message_id = $1 AND mc.channel = $2 AND mc.status IN ('pending', 'sent')
-         RETURNING m.conversation_id, m.seq, m.sender_id, mc.updated_at`,
-        [ev.message_id, ev.channel, ev.status, ev.error ?? null, ev.external_id ?? null],
+        `UPDATE message_channels mc SET status = e.status, error = e.error, external_id = COALESCE(e.external_id, mc.external_id), updated_at = now()
+           FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[]) AS e(message_id, channel, status, error, external_id), messages m
+          WHERE mc.message_id = e.message_id AND mc.channel = e.channel AND mc.status IN ('pending', 'sent') AND m.id = mc.message_id
+         RETURNING mc.message_id, mc.channel, mc.status, mc.error, m.conversation_id, m.seq, m.sender_id, mc.updated_at`,
+        [latest.map((e) => e.message_id), latest.map((e) => e.channel), latest.map((e) => e.status), latest.map((e) => e.error ?? null), latest.map((e) => e.external_id ?? null)],
       );
-      if (rows.length === 0) return false;
-      await tx.query('INSERT INTO message_status_history (message_id, status, channel, detail) VALUES ($1, $2, $3, $4)', [ev.message_id, ev.status, ev.channel, ev.error ?? null]);
-      const changes = await settle(tx, { messageIds: [ev.message_id] });
-      // Under the settle lock, like every tick of the conversation (see announce).
-      await this.notify.toUsers([Number(rows[0].sender_id)], 'message.status', {
-        message_id: ev.message_id, conversation_id: Number(rows[0].conversation_id), seq: Number(rows[0].seq), status: ev.status, channel: ev.channel, at: iso(rows[0].updated_at), ...(ev.error ? { error: ev.error } : {}),
-      });
+      if (rows.length === 0) return [];
+      await tx.query(
+        'INSERT INTO message_status_history (message_id, status, channel, detail) SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[])',
+        [rows.map((r) => r.message_id), rows.map((r) => r.status), rows.map((r) => r.channel), rows.map((r) => r.error ?? null)],
+      );
+      const changes = await settle(tx, { messageIds: [...new Set(rows.map((r) => String(r.message_id)))] });
+      // Under the settle lock, like every tick of the conversation (see announce); by conversation and seq.
+      const ordered = [...rows].sort((a, b) => Number(a.conversation_id) - Number(b.conversation_id) || Number(a.seq) - Number(b.seq));
+      await Promise.all(
+        ordered.map((r) =>
+          this.notify.toUsers([Number(r.sender_id)], 'message.status', {
+            message_id: String(r.message_id), conversation_id: Number(r.conversation_id), seq: Number(r.seq), status: r.status as StatusEvent['status'],
+            channel: r.channel as ExternalChannel, at: iso(r.updated_at), ...(r.error ? { error: String(r.error) } : {}),
+          }),
+        ),
+      );
       await announce(this.notify, changes);
-      return true;
+      return rows;
     });
-    if (isApplied) metrics.channelDeliveries.inc({ channel: ev.channel, status: ev.status });
+    for (const r of applied) metrics.channelDeliveries.inc({ channel: String(r.channel), status: String(r.status) });
   }
 
 

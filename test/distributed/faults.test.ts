@@ -1,6 +1,6 @@
 /**
- * Faults in the distributed topology: a worker killed with SIGKILL, the Kafka broker restarted,
- * Redis restarted — each in the middle of a run. Whatever happens, every accepted message reaches
+ * Faults and scaling in the distributed topology: a worker killed with SIGKILL, workers joining
+ * and leaving, the Kafka broker restarted, Redis restarted — each in the middle of a run. Whatever happens, every accepted message reaches
  * exactly one final state, nobody's history holds a message twice, and per-conversation order
  * holds. Kafka and Redis here are private to this suite, so restarting them disturbs no one else.
  */
@@ -107,6 +107,33 @@ describe.skipIf(!isRunnable)('distributed deployment under faults', { retry: 2 }
     // Fan-out works again without sync: the subscriptions were restored after the reconnect.
     await sendSeries(d, () => s.apiOf(0), s.sender.token, s.conversations[0], 1);
     await s.recipientWs[0].next((f) => f.type === 'message.created' && f.conversation_id === s.conversations[0] && f.seq === 61, 15_000);
+  }, 180_000);
+
+  it('rebalances cleanly when a worker joins and another leaves with SIGTERM in the middle of a run', async () => {
+    const s = await scenario(20);
+    const sending = Promise.all(s.conversations.map((c, k) => sendSeries(d, () => s.apiOf(k), s.sender.token, c, 100, WHATSAPP)));
+    await eventually(async () => (await s.accepted()) >= 400, 60_000, 50);
+    const joining = d.addWorker();
+    await eventually(async () => (await s.accepted()) >= 1200, 60_000, 50);
+    const leaving = d.workers.shift()!;
+    expect(await leaving.stop(), 'the leaving worker exits 0').toBe(0);
+    expect(leaving.output(), 'it drained within its deadlines').not.toMatch(/drain timed out/);
+    const joined = await joining;
+    await sending;
+    // A second wave runs on the worker that joined and the one that stayed.
+    await Promise.all(s.conversations.map((c, k) => sendSeries(d, () => s.apiOf(k), s.sender.token, c, 10, WHATSAPP)));
+    await expectAllFinal(d, s.conversations, 2200, 90_000);
+    await expectOrderAndHistories(s, 110);
+    // A worker that leaves gracefully finishes its deliveries and commits its offsets, and a
+    // rebalance is short: no claimed delivery outlived its lease and went out a second time.
+    const [{ retried }] = await d.sql(
+      `SELECT count(*)::int AS retried FROM message_channels mc JOIN messages m ON m.id = mc.message_id WHERE m.conversation_id = ANY($1) AND mc.attempts > 1`,
+      [s.conversations],
+    );
+    expect(retried, 'deliveries sent more than once').toBe(0);
+    const metrics = await (await fetch(`${joined.url}/metrics`)).text();
+    const consumed = [...metrics.matchAll(/chat4all_events_consumed_total\{[^}]*\} (\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
+    expect(consumed, 'records consumed by the worker that joined').toBeGreaterThan(0);
   }, 180_000);
 
   it('loses nothing when a worker is killed with SIGKILL in the middle of 2,000 messages', async () => {

@@ -32,13 +32,6 @@ export function seqsByConversation(socket: TestSocket, type: string, status?: st
 
 export const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
-/**
- * Seqs in ascending order. For 'delivered' events only the set is asserted, not the arrival order:
- * an internal message becomes delivered either in the router (its recipient acked before it was
- * routed) or in the API that received the ack, and the two processes announce after their own
- * commits, so their events can cross on the way to the client.
- */
-
 /** True when `seqs` only ever goes up (gaps allowed: an event lost with a crashed process). */
 export const isIncreasing = (seqs: number[]) => seqs.every((s, i) => i === 0 || s > seqs[i - 1]);
 

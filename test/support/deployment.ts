@@ -45,6 +45,8 @@ export interface Deployment {
   sql<T = any>(text: string, params?: unknown[]): Promise<T[]>;
   /** Starts worker `i` again (after a kill). */
   restartWorker(i: number): Promise<void>;
+  /** Starts one more worker (scaling out); it is the last of `workers`. */
+  addWorker(): Promise<ChildInstance>;
   close(): Promise<void>;
 }
 
@@ -109,6 +111,11 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
     sql: async (text, params) => (await pool.query(text, params)).rows,
     restartWorker: async (i) => {
       workers[i] = await startWorker();
+    },
+    addWorker: async () => {
+      const worker = await startWorker();
+      workers.push(worker);
+      return worker;
     },
     close,
   };

@@ -164,7 +164,6 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
   };
 }
 
-/** Kafka when KAFKA_BROKERS is set, Redis when REDIS_URL is set; in-process adapters otherwise. */
 /** Every instance learns of a revoked access token at once through the fan-out. */
 async function shareRevocations(auth: Auth, fanout: Fanout, logger: Logger): Promise<void> {
   const topic = 'auth.revocations';
@@ -176,6 +175,7 @@ async function shareRevocations(auth: Auth, fanout: Fanout, logger: Logger): Pro
   });
 }
 
+/** Kafka when KAFKA_BROKERS is set, Redis when REDIS_URL is set; in-process adapters otherwise. */
 async function openMessaging(config: Config, logger: Logger): Promise<{ eventLog: EventLog; fanout: Fanout; rateLimiter: RateLimiter; sockets: SocketRegistry }> {
   const opened: { close(): Promise<void> }[] = [];
   const keep = <T extends { close(): Promise<void> }>(adapter: T) => (opened.push(adapter), adapter);

@@ -10,7 +10,7 @@ import { startDeployment, type Deployment } from '../support/deployment.ts';
 import { startPrivateKafka, startPrivateRedis, type PrivateService } from '../support/private-services.ts';
 import { hasServices } from '../support/services.ts';
 import { postgresUrl } from '../support/stores.ts';
-import { clientSocket, expectAllFinal, expectCompleteHistory, isIncreasing, range, sendSeries, seqsByConversation } from './observe.ts';
+import { clientSocket, eventsConsumed, expectAllFinal, expectCompleteHistory, isIncreasing, range, sendSeries, seqsByConversation } from './observe.ts';
 
 const isRunnable = hasServices('distributed suite (faults)', 'kafka', 'redis', 'postgres');
 const WHATSAPP = { channels: ['whatsapp'], retry: true };
@@ -131,9 +131,7 @@ describe.skipIf(!isRunnable)('distributed deployment under faults', { retry: 2 }
       [s.conversations],
     );
     expect(retried, 'deliveries sent more than once').toBe(0);
-    const metrics = await (await fetch(`${joined.url}/metrics`)).text();
-    const consumed = [...metrics.matchAll(/chat4all_events_consumed_total\{[^}]*\} (\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
-    expect(consumed, 'records consumed by the worker that joined').toBeGreaterThan(0);
+    expect(await eventsConsumed(joined.url), 'records consumed by the worker that joined').toBeGreaterThan(0);
   }, 180_000);
 
   it('loses nothing when a worker is killed with SIGKILL in the middle of 2,000 messages', async () => {

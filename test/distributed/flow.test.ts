@@ -7,7 +7,7 @@ import { TestSocket, eventually, uuid } from '../support/harness.ts';
 import { startDeployment, type Deployment } from '../support/deployment.ts';
 import { hasServices, kafkaBrokers, redisUrl } from '../support/services.ts';
 import { postgresUrl } from '../support/stores.ts';
-import { clientSocket, expectAllFinal, expectCompleteHistory, range, sendSeries, seqsByConversation } from './observe.ts';
+import { clientSocket, eventsConsumed, expectAllFinal, expectCompleteHistory, range, sendSeries, seqsByConversation } from './observe.ts';
 
 const isRunnable = hasServices('distributed suite (flow)', 'kafka', 'redis', 'postgres');
 
@@ -115,8 +115,8 @@ describe.skipIf(!isRunnable)('distributed deployment: 2 API + 2 worker processes
     }
     for (const [k, c] of conversations.entries()) if (k % 10 === 0) await expectCompleteHistory(d, 1 - (k % 2), recipients[k].token, c, 100);
     // Both routers did part of the work.
-    const routed = await Promise.all(d.workers.map(async (w) => /chat4all_events_consumed_total\{topic="messages",group="router"\} (\d+)/.exec(await (await fetch(`${w.url}/metrics`)).text())?.[1]));
-    expect(routed.every((n) => Number(n) > 0), `messages routed per worker: ${routed.join(', ')}`).toBe(true);
+    const routed = await Promise.all(d.workers.map((w) => eventsConsumed(w.url, { topic: 'messages', group: 'router' })));
+    expect(routed.every((n) => n > 0), `messages routed per worker: ${routed.join(', ')}`).toBe(true);
   }, 150_000);
 
   it('serves /health, /ready and /metrics on every process, with Kafka and Redis in the readiness checks', async () => {

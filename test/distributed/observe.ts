@@ -98,3 +98,10 @@ export async function sendSeries(
   }
   return ids;
 }
+
+/** Records a process consumed, from its /metrics: those of one topic and group, or all of them. */
+export async function eventsConsumed(url: string, labels?: { topic: string; group: string }): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const series = labels ? `\\{topic="${labels.topic}",group="${labels.group}"\\}` : '\\{[^}]*\\}';
+  return [...text.matchAll(new RegExp(`^chat4all_events_consumed_total${series} (\\d+)$`, 'gm'))].reduce((sum, m) => sum + Number(m[1]), 0);
+}

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { withDatabase } from './global-setup.ts';
 import { freePort, spawnChat4all, type ChildInstance } from './process.ts';
+import { signIn } from './sign-in.ts';
 import { deleteKafkaTopics } from './services.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/chat4all.js', import.meta.url));
@@ -36,8 +37,8 @@ export interface Deployment {
   apis: ChildInstance[];
   workers: ChildInstance[];
   env: Record<string, string>;
-  /** An HTTP request to API instance `api` (0-based). */
-  request(api: number, method: string, path: string, options?: { token?: string; body?: unknown }): Promise<Reply>;
+  /** An HTTP request to API instance `api` (0-based); an object body is sent as JSON, a string as it is. */
+  request(api: number, method: string, path: string, options?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<Reply>;
   wsUrl(api: number, token: string): string;
   /** Registers a user through API 0 and signs in; returns id, name and access token. */
   user(prefix?: string): Promise<{ id: number; username: string; token: string }>;
@@ -86,13 +87,20 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
     throw e;
   }
   const request: Deployment['request'] = async (api, method, path, o = {}) => {
+    const isJson = o.body !== undefined && typeof o.body !== 'string';
     const res = await fetch(`${apis[api].url}${path}`, {
       method,
-      headers: { ...(o.body === undefined ? {} : { 'content-type': 'application/json' }), ...(o.token ? { authorization: `Bearer ${o.token}` } : {}) },
-      body: o.body === undefined ? undefined : JSON.stringify(o.body),
+      headers: { ...(isJson ? { 'content-type': 'application/json' } : {}), ...(o.token ? { authorization: `Bearer ${o.token}` } : {}), ...o.headers },
+      body: isJson ? JSON.stringify(o.body) : (o.body as string | undefined),
     });
     const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: Object.fromEntries(res.headers) };
+    let body: unknown = text || undefined;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      /* not JSON */
+    }
+    return { status: res.status, body, headers: Object.fromEntries(res.headers) };
   };
   let users = 0;
   return {
@@ -105,8 +113,7 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
       const username = `${prefix}${++users}_${randomUUID().slice(0, 6)}`;
       const reg = await request(0, 'POST', '/auth/register', { body: { username, password: 'password123' } });
       if (reg.status !== 201) throw new Error(`register failed: ${reg.status} ${JSON.stringify(reg.body)}`);
-      const login = await request(0, 'POST', '/auth/token', { body: { username, password: 'password123' } });
-      return { id: reg.body.user_id as number, username, token: login.body.access_token as string };
+      return { id: reg.body.user_id as number, username, token: await signIn((o) => request(0, 'POST', '/auth/token', o), username) };
     },
     sql: async (text, params) => (await pool.query(text, params)).rows,
     restartWorker: async (i) => {

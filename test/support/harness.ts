@@ -11,6 +11,7 @@ import { createLogger } from '../../src/logger.ts';
 import { run, type Running, type RunOptions } from '../../src/main.ts';
 import { PGLITE_TEMPLATE_DIR, TEMPLATE_DB, TEST_DB_PREFIX, postgresUrl, type StoreKind } from './stores.ts';
 import { withDatabase } from './global-setup.ts';
+import { signIn } from './sign-in.ts';
 
 export interface TestInstance extends Running {
   kind: StoreKind;
@@ -82,11 +83,7 @@ export async function startOn(kind: StoreKind, db: { env: Record<string, string>
     }
     return { status: res.statusCode, body, headers: res.headers as Record<string, unknown> };
   };
-  const login = async (username: string, password = 'password123') => {
-    const res = await request('POST', '/auth/token', { body: { username, password } });
-    if (res.status !== 200) throw new Error(`login ${username} failed: ${res.status} ${JSON.stringify(res.body)}`);
-    return res.body.access_token as string;
-  };
+  const login = (username: string, password?: string) => signIn((o) => request('POST', '/auth/token', o), username, password);
   let counter = 0;
   const user = async (prefix = 'u') => {
     const username = `${prefix}${++counter}_${randomUUID().slice(0, 6)}`;

@@ -6,6 +6,7 @@
  */
 import { startDeployment } from './deployment.ts';
 import { startInstance, type TestInstance } from './harness.ts';
+import { signIn } from './sign-in.ts';
 import { hasServices, kafkaBrokers, redisUrl } from './services.ts';
 import { postgresUrl, storeKinds, type StoreKind } from './stores.ts';
 
@@ -37,35 +38,12 @@ export async function startTarget(kind: TargetKind, env: Record<string, string> 
   // other, a message sent through one must reach a socket on the other, and so on.
   let requests = 0;
   let sockets = 1;
-  const request: TestTarget['request'] = async (method, url, o = {}) => {
-    const api = deployment.apis[requests++ % deployment.apis.length];
-    const headers: Record<string, string> = { ...(o.token ? { authorization: `Bearer ${o.token}` } : {}), ...(o.headers ?? {}) };
-    let body: string | undefined;
-    if (typeof o.body === 'string') body = o.body;
-    else if (o.body !== undefined) {
-      body = JSON.stringify(o.body);
-      headers['content-type'] ??= 'application/json';
-    }
-    const res = await fetch(`${api.url}${url}`, { method, headers, body });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      /* not JSON */
-    }
-    return { status: res.status, body: parsed, headers: Object.fromEntries(res.headers) };
-  };
-  const login = async (username: string, password = 'password123') => {
-    const res = await request('POST', '/auth/token', { body: { username, password } });
-    if (res.status !== 200) throw new Error(`login ${username} failed: ${res.status} ${JSON.stringify(res.body)}`);
-    return res.body.access_token as string;
-  };
+  const request: TestTarget['request'] = (method, url, options) => deployment.request(requests++ % deployment.apis.length, method, url, options);
   return {
     kind,
     env: deployment.env,
     request,
-    login,
+    login: (username, password) => signIn((o) => request('POST', '/auth/token', o), username, password),
     user: deployment.user,
     wsUrl: (token) => deployment.wsUrl(sockets++ % deployment.apis.length, token),
     query: (text, params) => deployment.sql(text, params),

@@ -31,8 +31,8 @@ import { Users } from './app/users.ts';
 import { Conversations } from './app/conversations.ts';
 import { Messages } from './app/messages.ts';
 import { Receipts } from './app/receipts.ts';
-import { Delivery, channelTopic, STATUS_TOPIC, DEAD_LETTER_TOPIC } from './app/delivery.ts';
-import { MESSAGES_TOPIC } from './app/messages.ts';
+import { createDeliveryStages } from './app/delivery/stages.ts';
+import { MESSAGES_TOPIC, STATUS_TOPIC, DEAD_LETTER_TOPIC, channelTopic, type LogTopics } from './domain/log-topics.ts';
 import { DeadLetters } from './app/dead-letters.ts';
 import { Notifier } from './app/notify.ts';
 import { CHANNELS } from './domain/message.ts';
@@ -43,6 +43,8 @@ export interface ComposeOptions {
   isMigrating?: boolean;
   /** Seconds a claimed channel delivery may take before it is handed out again. */
   deliveryLeaseMs?: number;
+  /** Called after each accepted message (main.ts wakes this process's outbox relay). */
+  onAccepted?: () => void;
 }
 
 /** Opens the database chosen by the config (PGlite under DATA_DIR/db unless DATABASE_URL). */
@@ -118,11 +120,11 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
   const receipts = new Receipts(db, notifier, (e) => logger.warn({ err: e }, 'acks could not be applied; clients ack again with their next frames'));
   const connectorLog = logger.child({ component: 'connector' });
   const connectors = CHANNELS.map((c) => new MockConnector(c, config.delivery.connectorLatencyMs, config.delivery.connectorFailureRate, connectorLog));
-  const delivery = new Delivery(db, eventLog, notifier, new Map(connectors.map((c) => [c.channel, c])), {
-    maxAttempts: config.delivery.maxAttempts,
-    backoffBaseMs: config.delivery.backoffBaseMs,
-    leaseMs: options.deliveryLeaseMs ?? config.delivery.leaseMs,
-  }, logger.child({ component: 'worker.delivery' }));
+  const delivery = createDeliveryStages({
+    db, log: eventLog, notify: notifier, connectors,
+    settings: { maxAttempts: config.delivery.maxAttempts, backoffBaseMs: config.delivery.backoffBaseMs, leaseMs: options.deliveryLeaseMs ?? config.delivery.leaseMs },
+    logger: logger.child({ component: 'worker.delivery' }),
+  });
 
   const files = createFileServices(db, blobs, { maxUploadBytes: config.limits.maxUploadBytes, retentionHours: config.gc.retentionHours }, logger);
 
@@ -144,7 +146,7 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
     auth,
     users: new Users(db),
     conversations: new Conversations(db, notifier, config.limits.maxGroupMembers),
-    messages: new Messages(db, notifier, receipts, config.limits.maxTextLength, files.resolveFile),
+    messages: new Messages(db, notifier, receipts, config.limits.maxTextLength, files.resolveFile, options.onAccepted),
     receipts,
     delivery,
     deadLetters: new DeadLetters(db),
@@ -181,7 +183,7 @@ async function openMessaging(config: Config, logger: Logger): Promise<{ eventLog
   const keep = <T extends { close(): Promise<void> }>(adapter: T) => (opened.push(adapter), adapter);
   try {
     const eventLog = config.kafka.brokers.length > 0
-      ? keep(await KafkaEventLog.open({
+      ? keep(await KafkaEventLog.open<LogTopics>({
           ...config.kafka,
           topics: [MESSAGES_TOPIC, ...CHANNELS.map(channelTopic), STATUS_TOPIC, DEAD_LETTER_TOPIC],
           onLag: ({ topic, partition, group, lag }) => {
@@ -190,7 +192,7 @@ async function openMessaging(config: Config, logger: Logger): Promise<{ eventLog
             else metrics.consumerLag.set(labels, lag);
           },
         }, logger.child({ component: 'kafka' })))
-      : keep(new MemoryEventLog());
+      : keep(new MemoryEventLog<LogTopics>());
     const redis = config.redis.url ? { url: config.redis.url, password: config.redis.password, keyPrefix: config.redis.keyPrefix } : undefined;
     const redisLog = logger.child({ component: 'redis' });
     const fanout = redis ? keep(await RedisFanout.open(redis, redisLog)) : keep(new MemoryFanout());

@@ -30,13 +30,15 @@ export async function run(config: Config, roles: readonly Role[], logger: RootLo
   const { otlpEndpoint } = config.tracing;
   const tracing = otlpEndpoint ? startTracing({ endpoint: otlpEndpoint, attributes: { 'chat4all.roles': roles.join(',') } }) : undefined;
   if (tracing) logger.info({ endpoint: otlpEndpoint }, 'traces exported over OTLP/HTTP');
-  const app = await compose(config, logger, options);
+  // The relay is created after the app; accepted messages wake it once it exists.
+  let pipeline: Pipeline | undefined = undefined;
+  const onAccepted = roles.includes('relay') ? () => pipeline?.wakeRelay() : undefined;
+  const app = await compose(config, logger, { ...options, onAccepted });
   if (config.auth.demoUsers && roles.includes('api')) {
     const created = await app.auth.ensureDemoUsers();
     if (created) logger.warn({ users: 'user1..user5', demo_password: 'password123' }, 'demo users created: do not use DEMO_USERS=true in production');
   }
-  const pipeline = new Pipeline(app.delivery, app.eventLog, logger, { relayPollMs: 100, schedulerPollMs: 500, unroutedAfterMs: 60_000, ...options.pipeline });
-  if (roles.includes('relay')) app.messages.onAccepted = () => pipeline.wakeRelay();
+  pipeline = new Pipeline(app.delivery, app.eventLog, logger, { relayPollMs: 100, schedulerPollMs: 500, unroutedAfterMs: 60_000, ...options.pipeline });
   const server: FastifyInstance = roles.includes('api') ? (await build(app, config)).server : await operationsServer(app, logger);
   await pipeline.start(roles);
   // Distributed deployments run `chat4all gc` as a CronJob instead.

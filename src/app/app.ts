@@ -9,7 +9,7 @@ import type { Users } from './users.ts';
 import type { Conversations } from './conversations.ts';
 import type { Messages } from './messages.ts';
 import type { Receipts } from './receipts.ts';
-import type { Delivery } from './delivery.ts';
+import type { DeliveryStages } from './delivery/stages.ts';
 import type { DeadLetters } from './dead-letters.ts';
 import type { Notifier } from './notify.ts';
 import type { FileServices } from './files/services.ts';
@@ -36,7 +36,8 @@ export interface App {
   readonly conversations: Conversations;
   readonly messages: Messages;
   readonly receipts: Receipts;
-  readonly delivery: Delivery;
+  /** The pipeline's stages, which workers/ runs by role. */
+  readonly delivery: DeliveryStages;
   readonly deadLetters: DeadLetters;
   readonly notifier: Notifier;
   /** Uploads (chunk API and tus), downloads and the upload garbage collector. */

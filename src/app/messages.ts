@@ -10,6 +10,7 @@ import type { Notifier } from './notify.ts';
 import type { Receipts } from './receipts.ts';
 import { iso } from './conversations.ts';
 import { currentTraceHeaders, withSpan } from '../tracing.ts';
+import { MESSAGES_TOPIC } from '../domain/log-topics.ts';
 
 export interface SendRequest {
   message_id: string;
@@ -32,8 +33,6 @@ export interface Accepted {
  * runs in the send transaction and records that the file was shared in `conversationId`.
  */
 export type FileResolver = (sql: Sql, senderId: number, fileId: string, conversationId: number) => Promise<FilePayload>;
-
-export const MESSAGES_TOPIC = 'messages';
 
 export interface MessageView {
   message_id: string;
@@ -67,21 +66,20 @@ const ACCEPT_SQL = `
       FROM msg WHERE conversation_id = $2 AND user_id = $3),
   box AS (
     INSERT INTO outbox (topic, key, payload, headers)
-    SELECT '${'messages'}', $2::text, jsonb_build_object('message_id', $1::uuid, 'conversation_id', $2::bigint, 'seq', msg.seq), $9::jsonb FROM msg)
+    SELECT '${MESSAGES_TOPIC}', $2::text, jsonb_build_object('message_id', $1::uuid, 'conversation_id', $2::bigint, 'seq', msg.seq), $9::jsonb FROM msg)
   SELECT seq, created_at FROM msg`;
 
 const MESSAGE_COLUMNS = `m.id, m.conversation_id, m.seq, m.sender_id, u.username AS sender_username, m.payload, m.channels, m.status, m.created_at`;
 
 export class Messages {
-  /** Called after each commit so that the in-process relay does not wait for its next poll. */
-  onAccepted: () => void = () => undefined;
-
   constructor(
     private readonly db: Database,
     private readonly notify: Notifier,
     private readonly receipts: Receipts,
     private readonly maxTextLength: number,
     private readonly resolveFile?: FileResolver,
+    /** Called after each commit so that the in-process relay does not wait for its next poll. */
+    private readonly onAccepted: () => void = () => undefined,
   ) {}
 
   /** Accepts a message: committed with its seq and outbox event, or the original answer on a retry. */

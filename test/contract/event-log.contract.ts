@@ -4,8 +4,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import type { EventLog, LogRecord, Subscription } from '../../src/ports/event-log.ts';
+import type { EventLog as AnyEventLog, LogRecord as AnyLogRecord, Subscription } from '../../src/ports/event-log.ts';
 import { eventually } from '../support/harness.ts';
+
+// The contract is about the transport: any topic, any JSON value.
+type TestTopics = Record<string, unknown>;
+type EventLog = AnyEventLog<TestTopics>;
+type LogRecord = AnyLogRecord<TestTopics>;
 
 export interface EventLogUnderTest {
   log: EventLog;

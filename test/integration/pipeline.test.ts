@@ -62,13 +62,13 @@ describe.each(storeKinds())('delivery pipeline on %s', (kind) => {
     await eventually(async () => (await c4.app.db.query('SELECT 1 FROM outbox WHERE published_at IS NULL')).length === 0);
     const [{ n: published }] = await c4.app.db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox');
     expect(published).toBeGreaterThan(0);
-    expect(await c4.app.delivery.pruneOutbox(3_600_000, 1000)).toBe(0);
-    expect(await c4.app.delivery.pruneOutbox(0, 100_000)).toBe(published);
+    expect(await c4.app.delivery.housekeeping.pruneOutbox(3_600_000, 1000)).toBe(0);
+    expect(await c4.app.delivery.housekeeping.pruneOutbox(0, 100_000)).toBe(published);
     expect(await c4.app.db.query('SELECT 1 FROM outbox')).toEqual([]);
   });
 
   it('reports outbox backlog and dead letters in /metrics', async () => {
-    await c4.app.delivery.sampleBacklog();
+    await c4.app.delivery.housekeeping.sampleBacklog();
     const metrics = await c4.request('GET', '/metrics');
     expect(metrics.body).toMatch(/chat4all_outbox_backlog 0/);
     expect(metrics.body).toMatch(/chat4all_dlq_size [1-9]/);

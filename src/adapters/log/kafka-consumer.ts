@@ -6,7 +6,10 @@
  * (a broker restart, say).
  */
 import { Consumer, stringDeserializers, type Message, type MessagesStream } from '@platformatic/kafka';
-import type { BatchHandler, LogRecord, Subscription } from '../../ports/event-log.ts';
+import type { LogRecord, Subscription } from '../../ports/event-log.ts';
+
+/** A record as read from Kafka: any topic, a parsed JSON value. */
+export type RawRecord = LogRecord<Record<string, unknown>>;
 import type { Logger } from '../../app/logger.ts';
 
 type KafkaMessage = Message<string, string, string, string>;
@@ -52,7 +55,7 @@ export class KafkaGroupConsumer implements Subscription {
 
   constructor(
     private readonly settings: GroupConsumerSettings,
-    private readonly handler: BatchHandler,
+    private readonly handler: (records: RawRecord[]) => Promise<void>,
     private readonly log: Logger,
   ) {}
 
@@ -210,7 +213,7 @@ export class KafkaGroupConsumer implements Subscription {
     }));
   }
 
-  private toRecord(m: KafkaMessage): LogRecord[] {
+  private toRecord(m: KafkaMessage): RawRecord[] {
     let value: unknown;
     try {
       value = JSON.parse(m.value ?? 'null');
@@ -219,7 +222,7 @@ export class KafkaGroupConsumer implements Subscription {
       this.log.error({ err: e, topic: m.topic, partition: m.partition, offset: String(m.offset) }, 'skipped a record that is not JSON');
       return [];
     }
-    const record: LogRecord = { topic: this.settings.toLogical(m.topic), key: m.key ?? '', value };
+    const record: RawRecord = { topic: this.settings.toLogical(m.topic), key: m.key ?? '', value };
     if (m.headers.size > 0) record.headers = Object.fromEntries(m.headers);
     return [record];
   }

@@ -5,6 +5,7 @@
  */
 import { Admin, Producer, ProduceAcks, compatibilityPartitioner, stringSerializers, type MessageToProduce } from '@platformatic/kafka';
 import { EventLogError, type BatchHandler, type EventLog, type LogRecord, type Subscription } from '../../ports/event-log.ts';
+import type { RawRecord } from './kafka-consumer.ts';
 import type { Logger } from '../../app/logger.ts';
 import { KafkaGroupConsumer, type LagSample } from './kafka-consumer.ts';
 
@@ -27,7 +28,7 @@ type Outgoing = MessageToProduce<string, string, string, string>;
 /** Records one produce request carries at most. */
 const MAX_SEND = 5000;
 
-export class KafkaEventLog implements EventLog {
+export class KafkaEventLog<M extends object = Record<string, unknown>> implements EventLog<M> {
   readonly isDurable = true;
   private producer: Producer<string, string, string, string>;
   private readonly admin: Admin;
@@ -49,8 +50,8 @@ export class KafkaEventLog implements EventLog {
   }
 
   /** Connects and creates the configured topics; rejects with EventLogError when Kafka cannot be reached. */
-  static async open(settings: KafkaSettings, log: Logger): Promise<KafkaEventLog> {
-    const eventLog = new KafkaEventLog(settings, log);
+  static async open<M extends object = Record<string, unknown>>(settings: KafkaSettings, log: Logger): Promise<KafkaEventLog<M>> {
+    const eventLog = new KafkaEventLog<M>(settings, log);
     try {
       await eventLog.ensureTopics(settings.topics);
     } catch (e) {
@@ -60,7 +61,7 @@ export class KafkaEventLog implements EventLog {
     return eventLog;
   }
 
-  async publish(records: LogRecord[]): Promise<void> {
+  async publish(records: LogRecord<M>[]): Promise<void> {
     if (records.length === 0) return;
     await this.ensureTopics([...new Set(records.map((r) => r.topic))]);
     const messages = records.map((r) => ({ topic: this.kafkaTopic(r.topic), key: r.key, value: JSON.stringify(r.value), headers: r.headers }));
@@ -70,7 +71,7 @@ export class KafkaEventLog implements EventLog {
     });
   }
 
-  async subscribe(group: string, topics: string[], handler: BatchHandler): Promise<Subscription> {
+  async subscribe<T extends keyof M & string>(group: string, topics: readonly T[], handler: BatchHandler<M, T>): Promise<Subscription> {
     await this.ensureTopics(topics);
     const { brokers, clientId, topicPrefix, sessionTimeoutMs, onLag } = this.settings;
     const consumer = new KafkaGroupConsumer(
@@ -78,7 +79,8 @@ export class KafkaEventLog implements EventLog {
         brokers, clientId, group, groupId: `${topicPrefix}${group}`, topics: topics.map((t) => this.kafkaTopic(t)),
         toLogical: (t) => t.slice(topicPrefix.length), sessionTimeoutMs, onLag,
       },
-      handler,
+      // Records on these topics were written by publish() with M's types.
+      (records: RawRecord[]) => handler(records as LogRecord<M, T>[]),
       this.log.child({ component: 'kafka.consumer', group }),
     );
     try {

@@ -8,19 +8,22 @@ const RETRY_PAUSE_MS = 200;
  * drained in order by one loop. Not durable: records in flight are lost with the process, and
  * the pipeline's recovery (outbox, unrouted sweep, delivery leases) re-creates them on start.
  */
-export class MemoryEventLog implements EventLog {
+type RawRecord = LogRecord<Record<string, unknown>>;
+
+export class MemoryEventLog<M extends object = Record<string, unknown>> implements EventLog<M> {
   readonly isDurable = false;
   private readonly groups = new Map<string, { topics: Set<string>; queues: Map<string, Consumer> }>();
 
-  async publish(records: LogRecord[]): Promise<void> {
+  async publish(records: LogRecord<M>[]): Promise<void> {
     for (const r of records) {
       for (const g of this.groups.values()) if (g.topics.has(r.topic)) g.queues.get(r.topic)?.push(r);
     }
   }
 
-  async subscribe(group: string, topics: string[], handler: BatchHandler): Promise<Subscription> {
+  async subscribe<T extends keyof M & string>(group: string, topics: readonly T[], handler: BatchHandler<M, T>): Promise<Subscription> {
     if (this.groups.has(group)) throw new Error(`consumer group ${group} already subscribed in this process`);
-    const queues = new Map(topics.map((t) => [t, new Consumer(handler)]));
+    // A queue only holds records of its own topic, which publish() took with M's types.
+    const queues = new Map(topics.map((t) => [t as string, new Consumer((records) => handler(records as LogRecord<M, T>[]))]));
     this.groups.set(group, { topics: new Set(topics), queues });
     return {
       stop: async () => {
@@ -40,13 +43,13 @@ export class MemoryEventLog implements EventLog {
 }
 
 class Consumer {
-  private queue: LogRecord[] = [];
+  private queue: RawRecord[] = [];
   private running: Promise<void> | undefined;
   private isStopped = false;
 
-  constructor(private readonly handler: BatchHandler) {}
+  constructor(private readonly handler: (records: RawRecord[]) => Promise<void>) {}
 
-  push(r: LogRecord): void {
+  push(r: RawRecord): void {
     if (this.isStopped) return;
     this.queue.push(r);
     this.running ??= this.drain().finally(() => (this.running = undefined));

@@ -1,0 +1,88 @@
+/** Stage 3: a claimed channel delivery goes through its connector; the outcome goes to the status topic. */
+import type { Database } from '../../ports/database.ts';
+import type { EventLog, LogRecord } from '../../ports/event-log.ts';
+import { ConnectorError, type Connector } from '../../ports/connector.ts';
+import type { ExternalChannel, Payload } from '../../domain/message.ts';
+import { DEAD_LETTER_TOPIC, STATUS_TOPIC, type ChannelTopic, type ChannelWork, type LogTopics } from '../../domain/log-topics.ts';
+import { metrics } from '../../metrics.ts';
+import type { Logger } from '../logger.ts';
+import { SpanKind, traceparentOf, withSpan } from '../../tracing.ts';
+import { publishTraced } from './publish-traced.ts';
+
+export interface DeliverySettings {
+  maxAttempts: number;
+  backoffBaseMs: number;
+  /** How long a claimed delivery may take before it is handed out again. */
+  leaseMs: number;
+}
+
+export class ChannelSender {
+  constructor(
+    private readonly db: Database,
+    private readonly log: EventLog,
+    private readonly connectors: ReadonlyMap<ExternalChannel, Connector>,
+    private readonly settings: DeliverySettings,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Sends each claimed delivery through its connector and reports the outcome on the status topic. */
+  async deliver(records: LogRecord<LogTopics, ChannelTopic>[]): Promise<void> {
+    await Promise.all(
+      records.map((r) =>
+        withSpan('channel.deliver', traceparentOf(r), (span) => {
+          const work = r.value;
+          span?.setAttributes({ 'chat4all.message_id': work.message_id, 'chat4all.channel': work.channel, 'chat4all.attempt': work.attempt });
+          return this.deliverOne(work);
+        }, { kind: SpanKind.CONSUMER }),
+      ),
+    );
+  }
+
+  private async deliverOne(work: ChannelWork): Promise<void> {
+    const connector = this.connectors.get(work.channel);
+    // Claim: only the holder of attempt N may send it; duplicates and stale wake-ups stop here.
+    const claimed = await this.db.query(
+      `UPDATE message_channels mc SET attempts = $3, next_attempt_at = now() + make_interval(secs => $4), updated_at = now()
+        FROM messages m WHERE m.id = mc.message_id AND mc.message_id = $1 AND mc.channel = $2 AND mc.status = 'pending' AND mc.attempts = $3 - 1
+       RETURNING m.conversation_id, m.sender_id, m.payload, m.recipient`,
+      [work.message_id, work.channel, work.attempt, this.settings.leaseMs / 1000],
+    );
+    const row = claimed[0];
+    if (!row) return;
+    try {
+      if (!connector) throw new ConnectorError(`channel ${work.channel} is not enabled`, true);
+      const { externalId } = await connector.send({
+        messageId: work.message_id, conversationId: Number(row.conversation_id), senderId: Number(row.sender_id),
+        to: (row.recipient as string | null) ?? undefined, payload: row.payload as Payload, attempt: work.attempt,
+      });
+      metrics.connectorSends.inc({ channel: work.channel, result: 'success' });
+      await publishTraced(this.log, [{ topic: STATUS_TOPIC, key: work.message_id, value: { message_id: work.message_id, channel: work.channel, status: 'delivered', external_id: externalId } }]);
+    } catch (e) {
+      metrics.connectorSends.inc({ channel: work.channel, result: 'failure' });
+      const reason = e instanceof Error ? e.message : String(e);
+      const isPermanent = e instanceof ConnectorError && e.isPermanent;
+      if (isPermanent || work.attempt >= this.settings.maxAttempts) await this.deadLetter(work, reason);
+      else await this.retryLater(work, reason);
+    }
+  }
+
+  private async retryLater(work: ChannelWork, reason: string): Promise<void> {
+    const delayMs = this.settings.backoffBaseMs * 2 ** (work.attempt - 1) * (0.75 + Math.random() * 0.5);
+    await this.db.query(
+      `UPDATE message_channels SET next_attempt_at = now() + make_interval(secs => $4), error = $5, updated_at = now()
+        WHERE message_id = $1 AND channel = $2 AND attempts = $3 AND status = 'pending'`,
+      [work.message_id, work.channel, work.attempt, delayMs / 1000, reason],
+    );
+    this.logger.info({ message_id: work.message_id, channel: work.channel, attempt: work.attempt, retry_in_ms: Math.round(delayMs), reason }, 'delivery failed, will retry');
+  }
+
+  private async deadLetter(work: ChannelWork, reason: string): Promise<void> {
+    await this.db.query('INSERT INTO dead_letters (message_id, channel, reason, attempts) VALUES ($1, $2, $3, $4)', [work.message_id, work.channel, reason, work.attempt]);
+    metrics.deadLettered.inc({ channel: work.channel });
+    this.logger.warn({ message_id: work.message_id, channel: work.channel, attempts: work.attempt, reason }, 'delivery dead-lettered');
+    await publishTraced(this.log, [
+      { topic: STATUS_TOPIC, key: work.message_id, value: { message_id: work.message_id, channel: work.channel, status: 'failed', error: reason } },
+      { topic: DEAD_LETTER_TOPIC, key: work.message_id, value: { message_id: work.message_id, channel: work.channel, reason, attempts: work.attempt } },
+    ]);
+  }
+}

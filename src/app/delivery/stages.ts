@@ -1,0 +1,43 @@
+/**
+ * The delivery pipeline, one use case per stage: outbox relay → router → channel sender → status
+ * applier, plus recovery and housekeeping. Every stage is idempotent, so the at-least-once event
+ * log may repeat any of them. workers/<role>.ts runs each one.
+ */
+import type { Database } from '../../ports/database.ts';
+import type { EventLog } from '../../ports/event-log.ts';
+import type { Connector } from '../../ports/connector.ts';
+import type { ExternalChannel } from '../../domain/message.ts';
+import type { Notifier } from '../notify.ts';
+import type { Logger } from '../logger.ts';
+import { OutboxRelay } from './outbox-relay.ts';
+import { MessageRouter } from './message-router.ts';
+import { ChannelSender, type DeliverySettings } from './channel-sender.ts';
+import { StatusApplier } from './status-applier.ts';
+import { Recovery } from './recovery.ts';
+import { Housekeeping } from './housekeeping.ts';
+
+export type { DeliverySettings } from './channel-sender.ts';
+
+export interface DeliveryStages {
+  relay: OutboxRelay;
+  router: MessageRouter;
+  sender: ChannelSender;
+  statuses: StatusApplier;
+  recovery: Recovery;
+  housekeeping: Housekeeping;
+}
+
+export function createDeliveryStages(deps: {
+  db: Database; log: EventLog; notify: Notifier; connectors: readonly Connector[]; settings: DeliverySettings; logger: Logger;
+}): DeliveryStages {
+  const { db, log, notify, settings } = deps;
+  const connectors = new Map<ExternalChannel, Connector>(deps.connectors.map((c) => [c.channel, c]));
+  return {
+    relay: new OutboxRelay(db, log),
+    router: new MessageRouter(db, log, notify, settings.leaseMs),
+    sender: new ChannelSender(db, log, connectors, settings, deps.logger),
+    statuses: new StatusApplier(db, notify),
+    recovery: new Recovery(db, log, settings.leaseMs),
+    housekeeping: new Housekeeping(db),
+  };
+}

@@ -41,7 +41,9 @@ export interface InboundMessage extends Envelope {
 }
 
 /** Statuses a platform reports for a message we sent. `accepted` is ours alone. */
-export type ChannelStatus = 'sent' | 'delivered' | 'read' | 'failed';
+export const CHANNEL_STATUSES = ['sent', 'delivered', 'read', 'failed'] as const;
+export type ChannelStatus = (typeof CHANNEL_STATUSES)[number];
+export const isChannelStatus = (s: string): s is ChannelStatus => (CHANNEL_STATUSES as readonly string[]).includes(s);
 
 /** The platform reports on one message we sent, named by its id. */
 export interface InboundStatus extends Envelope {

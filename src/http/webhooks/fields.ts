@@ -45,6 +45,9 @@ export function optString(v: unknown, path: string): string | undefined {
   return v;
 }
 
+/** Required text from a person, repaired like optText. */
+export const text = (v: unknown, path: string): string => sanitizeInboundText(string(v, path));
+
 /** A person's words: kept even when they hold NUL or broken surrogates (see sanitizeInboundText). */
 export function optText(v: unknown, path: string): string | undefined {
   const s = optString(v, path);

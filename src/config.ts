@@ -3,9 +3,10 @@
  * Every problem is reported at once; unset variables mean the embedded default.
  */
 import path from 'node:path';
+import { channelsConfig, redactChannels, type ChannelsConfig } from './config-channels.ts';
 
-export type Role = 'api' | 'relay' | 'router' | 'connectors' | 'status' | 'scheduler';
-export const ALL_ROLES: readonly Role[] = ['api', 'relay', 'router', 'connectors', 'status', 'scheduler'];
+export type Role = 'api' | 'relay' | 'router' | 'connectors' | 'status' | 'inbound' | 'scheduler';
+export const ALL_ROLES: readonly Role[] = ['api', 'relay', 'router', 'connectors', 'status', 'inbound', 'scheduler'];
 export const RATE_CLASSES = ['auth', 'send', 'write', 'chunk', 'read'] as const;
 export type RateClass = (typeof RATE_CLASSES)[number];
 
@@ -33,6 +34,8 @@ export interface Config {
    * `<url>/v1/traces`. Unset: tracing is off and costs next to nothing.
    */
   tracing: { otlpEndpoint?: string };
+  /** External platforms (CONTRACT.md "Channels"). */
+  channels: ChannelsConfig;
   logLevel: string;
 }
 
@@ -161,6 +164,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     gc: { retentionHours: int('GC_RETENTION_HOURS', 24, 0), batchSize: int('GC_BATCH_SIZE', 100, 1, 100_000), pushgatewayUrl: str('PUSHGATEWAY_URL') },
     ws: { pingIntervalMs: int('WS_PING_INTERVAL_MS', 30_000, 100, 3_600_000) },
     tracing: { otlpEndpoint },
+    channels: channelsConfig(str, int, bool),
     logLevel: str('LOG_LEVEL') ?? 'info',
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) problems.push(`LOG_LEVEL must be one of fatal,error,warn,info,debug,trace,silent`);
@@ -177,6 +181,7 @@ export function redactConfig(config: Config): unknown {
     redis: { ...config.redis, url: config.redis.url?.replace(/\/\/([^@/]*)@/, '//[redacted]@'), password: hide(config.redis.password) },
     s3: { ...config.s3, accessKey: hide(config.s3.accessKey), secretKey: hide(config.s3.secretKey) },
     auth: { ...config.auth, jwtSecret: '[redacted]' },
+    channels: redactChannels(config.channels),
   };
 }
 

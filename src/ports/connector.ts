@@ -1,11 +1,39 @@
+import type { Readable } from 'node:stream';
 import type { ExternalChannel, Payload } from '../domain/message.ts';
+
+/** A WhatsApp message template: the only content WhatsApp accepts outside the 24 h customer-service window. */
+export interface TemplatePayload {
+  type: 'template';
+  name: string;
+  /** Template language code, e.g. `en_US`. */
+  language: string;
+  /** The template's components (header/body/button parameters) as the platform documents them. */
+  components?: unknown[];
+}
+
+/**
+ * The bytes of a file message. A connector uses `url` when the platform can fetch it (and the file
+ * is within the platform's by-URL limit), otherwise it uploads what `open()` streams.
+ */
+export interface OutboundFile {
+  filename: string;
+  mimeType: string;
+  sizeBytes: number;
+  /** A short-lived URL the platform may download the file from (e.g. a presigned S3 GET); absent when the store has none. */
+  url?: string;
+  /** Streams the file's bytes (a fresh stream per call), e.g. `() => blobs.read(key)`. */
+  open(): Promise<Readable>;
+}
 
 export interface OutboundMessage {
   messageId: string;
   conversationId: number;
   senderId: number;
+  /** The platform's address of the recipient: Telegram `chat_id`, WhatsApp phone number, PSID or IGSID. */
   to?: string;
-  payload: Payload;
+  payload: Payload | TemplatePayload;
+  /** Required when `payload.type` is `file`: how to reach its bytes. */
+  file?: OutboundFile;
   attempt: number;
 }
 
@@ -13,27 +41,67 @@ export interface ConnectorCapabilities {
   max_text_length: number;
   max_file_bytes: number;
   read_receipts: boolean;
+  /** Accepts `payload.type: "template"`. */
+  templates: boolean;
+  /** Can edit a message already sent. */
+  edits: boolean;
+  /** Can send reactions to messages. */
+  reactions: boolean;
   [k: string]: unknown;
 }
 
-/** An external messaging platform. */
+/** An external messaging platform, one instance per channel account. */
 export interface Connector {
   readonly channel: ExternalChannel;
   readonly mode: 'mock' | 'live';
   readonly capabilities: ConnectorCapabilities;
   /**
-   * Sends one message. Resolves with the platform's id once the platform reports delivery;
-   * rejects with ConnectorError (retryable or permanent) otherwise. `messageId` is the
-   * idempotency key given to the platform.
+   * Sends one message. Resolves with the platform's id once the platform **accepted** it (status
+   * `sent`; delivery and reads arrive later through the platform's webhooks); rejects with a
+   * ConnectorError otherwise. Platforms have no idempotency key: a retry after a timeout may
+   * deliver twice, so callers retry only what `isPermanent` allows.
    */
   send(message: OutboundMessage): Promise<{ externalId: string }>;
 }
 
+/** Why a send failed; the first four are worth retrying, the others are not. */
+export type ConnectorErrorClass =
+  | 'rate-limited'
+  | 'unavailable'
+  | 'timeout'
+  | 'network'
+  | 'invalid-recipient'
+  | 'blocked'
+  | 'policy'
+  | 'window-closed'
+  | 'auth'
+  | 'invalid-request';
+
+const RETRYABLE: ReadonlySet<ConnectorErrorClass> = new Set(['rate-limited', 'unavailable', 'timeout', 'network']);
+
+export interface ConnectorErrorDetails {
+  /** How long the platform asked us to wait (HTTP `Retry-After`, Telegram `parameters.retry_after`). */
+  retryAfterMs?: number;
+  /** The platform's own error code, as a string (`131047`, `100/2018001`, `403`). */
+  providerCode?: string;
+  cause?: unknown;
+}
+
+/** A failed send, classified from the platform's answer; `isPermanent` follows from the class. */
 export class ConnectorError extends Error {
+  readonly isPermanent: boolean;
+  readonly retryAfterMs?: number;
+  readonly providerCode?: string;
+
   constructor(
     message: string,
-    readonly isPermanent: boolean,
+    readonly errorClass: ConnectorErrorClass,
+    details: ConnectorErrorDetails = {},
   ) {
-    super(message);
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'ConnectorError';
+    this.isPermanent = !RETRYABLE.has(errorClass);
+    if (details.retryAfterMs !== undefined) this.retryAfterMs = details.retryAfterMs;
+    if (details.providerCode !== undefined) this.providerCode = details.providerCode;
   }
 }

@@ -1,13 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ConnectorError, type Connector, type ConnectorCapabilities, type OutboundMessage } from '../../ports/connector.ts';
 import type { ExternalChannel } from '../../domain/message.ts';
-
-const CAPABILITIES: Record<ExternalChannel, ConnectorCapabilities> = {
-  whatsapp: { max_text_length: 4096, max_file_bytes: 100 * 1024 ** 2, read_receipts: true, media: true },
-  instagram: { max_text_length: 1000, max_file_bytes: 25 * 1024 ** 2, read_receipts: true, media: true },
-  messenger: { max_text_length: 2000, max_file_bytes: 25 * 1024 ** 2, read_receipts: true, media: true },
-  telegram: { max_text_length: 4096, max_file_bytes: 2 * 1024 ** 3, read_receipts: false, media: true },
-};
+import { CAPABILITIES } from './capabilities.ts';
 
 export interface MockLog {
   info(obj: object, msg?: string): void;
@@ -16,7 +10,7 @@ export interface MockLog {
 /**
  * Simulates a remote platform: waits `latencyMs` (±50 %), fails with probability `failureRate`
  * (a retryable error), rejects texts over the platform's limit (a permanent error), and logs one
- * structured line per send.
+ * structured line per send. Success means the (imaginary) platform accepted the message: `sent`.
  */
 export class MockConnector implements Connector {
   readonly mode = 'mock' as const;
@@ -36,14 +30,14 @@ export class MockConnector implements Connector {
     await new Promise((r) => setTimeout(r, latency));
     if (m.payload.type === 'text' && m.payload.content.length > this.capabilities.max_text_length) {
       this.log.info({ channel: this.channel, message_id: m.messageId, attempt: m.attempt, outcome: 'rejected' }, 'mock connector send');
-      throw new ConnectorError(`${this.channel} rejects texts over ${this.capabilities.max_text_length} characters`, true);
+      throw new ConnectorError(`${this.channel} rejects texts over ${this.capabilities.max_text_length} characters`, 'invalid-request');
     }
     if (Math.random() < this.failureRate) {
       this.log.info({ channel: this.channel, message_id: m.messageId, attempt: m.attempt, outcome: 'failed', latency_ms: Math.round(latency) }, 'mock connector send');
-      throw new ConnectorError(`${this.channel} platform unavailable (simulated)`, false);
+      throw new ConnectorError(`${this.channel} platform unavailable (simulated)`, 'unavailable');
     }
     const externalId = `${this.channel}-${randomUUID()}`;
-    this.log.info({ channel: this.channel, message_id: m.messageId, to: m.to, attempt: m.attempt, outcome: 'delivered', external_id: externalId, latency_ms: Math.round(latency) }, 'mock connector send');
+    this.log.info({ channel: this.channel, message_id: m.messageId, to: m.to, attempt: m.attempt, outcome: 'sent', external_id: externalId, latency_ms: Math.round(latency) }, 'mock connector send');
     return { externalId };
   }
 }

@@ -50,7 +50,7 @@ export class ChannelSender {
     const row = claimed[0];
     if (!row) return;
     try {
-      if (!connector) throw new ConnectorError(`channel ${work.channel} is not enabled`, true);
+      if (!connector) throw new ConnectorError(`channel ${work.channel} is not enabled`, 'invalid-request');
       const { externalId } = await connector.send({
         messageId: work.message_id, conversationId: Number(row.conversation_id), senderId: Number(row.sender_id),
         to: (row.recipient as string | null) ?? undefined, payload: row.payload as Payload, attempt: work.attempt,

@@ -1,0 +1,107 @@
+/**
+ * Telegram Bot API: `POST {base}/bot{token}/{method}`, answers `{ok:true,result}` or
+ * `{ok:false,error_code,description,parameters:{retry_after,migrate_to_chat_id}}`.
+ * https://core.telegram.org/bots/api#making-requests
+ */
+import { ConnectorError, type Connector, type ConnectorErrorClass, type OutboundFile, type OutboundMessage } from '../../ports/connector.ts';
+import { CAPABILITIES } from './capabilities.ts';
+import { parseRetryAfter, postToPlatform, type PlatformResponse } from './http.ts';
+import { fileOf, readFile, recipientOf, textOf } from './outbound.ts';
+import { Throttle, type ThrottleClock, type ThrottleSettings } from './throttle.ts';
+
+export interface TelegramSettings {
+  botToken: string;
+  /** Default https://api.telegram.org (a local Bot API server or a test fake otherwise). */
+  baseUrl?: string;
+  timeoutMs?: number;
+  /** Default 30 messages/s: https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this */
+  throttle?: ThrottleSettings;
+}
+
+const MB = 1024 ** 2;
+// https://core.telegram.org/bots/api#sending-files: by URL, photos up to 5 MB and other files up to
+// 20 MB, and sendDocument fetches only GIF, PDF and ZIP; uploads: photos up to 10 MB, others 50 MB.
+const PHOTO_TYPES = new Set(['image/jpeg', 'image/png', 'image/webp']);
+const DOCUMENT_URL_TYPES = new Set(['image/gif', 'application/pdf', 'application/zip']);
+
+export class TelegramConnector implements Connector {
+  readonly channel = 'telegram' as const;
+  readonly mode = 'live' as const;
+  readonly capabilities = CAPABILITIES.telegram;
+  private readonly baseUrl: string;
+  private readonly timeoutMs: number;
+  private readonly throttle: Throttle;
+
+  constructor(
+    private readonly settings: TelegramSettings,
+    clock?: ThrottleClock,
+  ) {
+    this.baseUrl = (settings.baseUrl ?? 'https://api.telegram.org').replace(/\/+$/, '');
+    this.timeoutMs = settings.timeoutMs ?? 10_000;
+    this.throttle = new Throttle(settings.throttle ?? { ratePerSecond: 30 }, clock);
+  }
+
+  async send(m: OutboundMessage): Promise<{ externalId: string }> {
+    const chatId = recipientOf(m);
+    const p = m.payload;
+    if (p.type === 'template') throw new ConnectorError('Telegram has no message templates', 'invalid-request');
+    if (p.type === 'text') return this.call('sendMessage', { json: { chat_id: chatId, text: textOf(p.content, this.capabilities) } });
+    const file = fileOf(m, this.capabilities);
+    const isPhoto = PHOTO_TYPES.has(file.mimeType) && file.sizeBytes <= 10 * MB;
+    const field = isPhoto ? 'photo' : 'document';
+    const method = isPhoto ? 'sendPhoto' : 'sendDocument';
+    if (file.url && isFetchableByUrl(file, isPhoto)) return this.call(method, { json: { chat_id: chatId, [field]: file.url } });
+    const form = new FormData();
+    form.set('chat_id', chatId);
+    form.set(field, await readFile(file, this.capabilities.max_file_bytes), file.filename);
+    return this.call(method, { form });
+  }
+
+  private async call(method: string, body: { json?: unknown; form?: FormData }): Promise<{ externalId: string }> {
+    await this.throttle.take();
+    const response = await postToPlatform(`${this.baseUrl}/bot${this.settings.botToken}/${method}`, `telegram ${method}`, { ...body, timeoutMs: this.timeoutMs });
+    const result = okResult(response);
+    if (!result) {
+      const error = telegramError(method, response);
+      if (error.retryAfterMs !== undefined) this.throttle.pause(error.retryAfterMs);
+      throw error;
+    }
+    const messageId = (result as { message_id?: unknown }).message_id;
+    if (typeof messageId !== 'number') throw new ConnectorError(`telegram ${method}: answer without message_id`, 'unavailable');
+    return { externalId: String(messageId) };
+  }
+}
+
+function isFetchableByUrl(file: OutboundFile, isPhoto: boolean): boolean {
+  return isPhoto ? file.sizeBytes <= 5 * MB : DOCUMENT_URL_TYPES.has(file.mimeType) && file.sizeBytes <= 20 * MB;
+}
+
+function okResult(response: PlatformResponse): unknown {
+  const body = response.body as { ok?: unknown; result?: unknown } | undefined;
+  return response.status === 200 && body?.ok === true && body.result && typeof body.result === 'object' ? body.result : undefined;
+}
+
+interface TelegramFailure { error_code?: number; description?: string; parameters?: { retry_after?: number; migrate_to_chat_id?: number } }
+
+/** Classifies `{ok:false,...}` by its code, and a 400 by the documented cause in its description. */
+export function telegramError(method: string, response: PlatformResponse): ConnectorError {
+  const body = (response.body && typeof response.body === 'object' ? response.body : {}) as TelegramFailure;
+  const code = typeof body.error_code === 'number' ? body.error_code : response.status;
+  const description = typeof body.description === 'string' ? body.description : `HTTP ${response.status}`;
+  const retryAfter = body.parameters?.retry_after;
+  const retryAfterMs = typeof retryAfter === 'number' ? retryAfter * 1000 : parseRetryAfter(response.headers.get('retry-after'));
+  return new ConnectorError(`telegram ${method}: ${description}`, classify(code, description, body), { providerCode: String(code), retryAfterMs });
+}
+
+function classify(code: number, description: string, body: TelegramFailure): ConnectorErrorClass {
+  if (code === 429) return 'rate-limited';
+  if (code >= 500) return 'unavailable';
+  // A malformed token answers 404, a wrong one 401.
+  if (code === 401 || code === 404) return 'auth';
+  // "Forbidden: bot was blocked by the user", "user is deactivated", "bot was kicked…".
+  if (code === 403) return 'blocked';
+  if (body.parameters?.migrate_to_chat_id !== undefined || /chat not found|user not found|peer_id_invalid|chat_id is empty/i.test(description)) {
+    return 'invalid-recipient';
+  }
+  return 'invalid-request';
+}

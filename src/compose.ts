@@ -20,7 +20,6 @@ import type { EventLog } from './ports/event-log.ts';
 import type { Fanout } from './ports/fanout.ts';
 import type { RateLimiter } from './ports/rate-limiter.ts';
 import type { SocketRegistry } from './ports/presence.ts';
-import { MockConnector } from './adapters/connectors/mock.ts';
 import { FsBlobStore } from './adapters/blobs/fs.ts';
 import { S3BlobStore } from './adapters/blobs/s3.ts';
 import type { BlobStore } from './ports/blob-store.ts';
@@ -32,10 +31,16 @@ import { Conversations } from './app/conversations.ts';
 import { Messages } from './app/messages.ts';
 import { Receipts } from './app/receipts.ts';
 import { createDeliveryStages } from './app/delivery/stages.ts';
-import { MESSAGES_TOPIC, STATUS_TOPIC, DEAD_LETTER_TOPIC, channelTopic, type LogTopics } from './domain/log-topics.ts';
+import { MESSAGES_TOPIC, STATUS_TOPIC, DEAD_LETTER_TOPIC, INBOUND_TOPIC, channelTopic, type LogTopics } from './domain/log-topics.ts';
 import { DeadLetters } from './app/dead-letters.ts';
 import { Notifier } from './app/notify.ts';
-import { CHANNELS } from './domain/message.ts';
+import { CHANNELS, type ExternalChannel } from './domain/message.ts';
+import { openConnectors, type ChannelMode } from './compose-channels.ts';
+import { ChannelTargets } from './app/channels/channel-targets.ts';
+import { ChannelInbox } from './app/channels/inbox.ts';
+import { Contacts } from './app/channels/contacts.ts';
+import { WebhookIntake } from './app/channels/webhook-intake.ts';
+import { inboundContent } from './app/channels/inbound-content.ts';
 import { metrics, reportPoolStats } from './metrics.ts';
 
 export interface ComposeOptions {
@@ -108,7 +113,7 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
     throw e;
   }
   const { eventLog, fanout, rateLimiter, sockets } = messaging;
-  const adapters = { database: db.kind, eventLog: eventLog.isDurable ? 'kafka' : 'memory', fanout: config.redis.url ? 'redis' : 'memory', rateLimiter: config.redis.url ? 'redis' : 'memory', connectors: 'mock', blobs: blobs.kind };
+  const adapters = { database: db.kind, eventLog: eventLog.isDurable ? 'kafka' : 'memory', fanout: config.redis.url ? 'redis' : 'memory', rateLimiter: config.redis.url ? 'redis' : 'memory', blobs: blobs.kind };
   logger.info({ adapters }, 'adapters chosen');
   if (db.kind === 'pglite') logger.info({ dir: path.join(config.dataDir, 'db') }, 'embedded PGlite database');
   if (!eventLog.isDurable) logger.warn({}, 'in-process event log: in-flight events are re-created from the database after a restart (set KAFKA_BROKERS for a durable log)');
@@ -118,15 +123,17 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
   const auth = new Auth(db, { ...config.auth, jwtSecret });
   await shareRevocations(auth, fanout, logger);
   const receipts = new Receipts(db, notifier, (e) => logger.warn({ err: e }, 'acks could not be applied; clients ack again with their next frames'));
-  const connectorLog = logger.child({ component: 'connector' });
-  const connectors = CHANNELS.map((c) => new MockConnector(c, config.delivery.connectorLatencyMs, config.delivery.connectorFailureRate, connectorLog));
+  const { connectors, modes } = openConnectors(config, logger);
+  const files = createFileServices(db, blobs, { maxUploadBytes: config.limits.maxUploadBytes, retentionHours: config.gc.retentionHours }, logger);
+  const inbox = new ChannelInbox(db, notifier, config.channels.agents, logger.child({ component: 'worker.inbound' }), options.onAccepted);
   const delivery = createDeliveryStages({
-    db, log: eventLog, notify: notifier, connectors,
+    db, log: eventLog, notify: notifier, connectors, inbox, contentOf: inboundContent(), fileOf: (id) => files.downloads.outboundFile(id),
     settings: { maxAttempts: config.delivery.maxAttempts, backoffBaseMs: config.delivery.backoffBaseMs, leaseMs: options.deliveryLeaseMs ?? config.delivery.leaseMs },
     logger: logger.child({ component: 'worker.delivery' }),
   });
 
-  const files = createFileServices(db, blobs, { maxUploadBytes: config.limits.maxUploadBytes, retentionHours: config.gc.retentionHours }, logger);
+  const enabled = new Set<ExternalChannel>(CHANNELS.filter((c) => modes[c] !== 'disabled'));
+  const targets = new ChannelTargets(enabled, config.channels.windowHours);
 
   const readiness: ReadinessCheck[] = [
     { name: 'database', check: () => db.ping() },
@@ -146,7 +153,10 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
     auth,
     users: new Users(db),
     conversations: new Conversations(db, notifier, config.limits.maxGroupMembers),
-    messages: new Messages(db, notifier, receipts, config.limits.maxTextLength, files.resolveFile, options.onAccepted),
+    messages: new Messages(db, notifier, receipts, config.limits.maxTextLength, targets, files.resolveFile, options.onAccepted),
+    contacts: new Contacts(db),
+    webhooks: new WebhookIntake(db, options.onAccepted),
+    channelModes: modes,
     receipts,
     delivery,
     deadLetters: new DeadLetters(db),
@@ -185,7 +195,7 @@ async function openMessaging(config: Config, logger: Logger): Promise<{ eventLog
     const eventLog = config.kafka.brokers.length > 0
       ? keep(await KafkaEventLog.open<LogTopics>({
           ...config.kafka,
-          topics: [MESSAGES_TOPIC, ...CHANNELS.map(channelTopic), STATUS_TOPIC, DEAD_LETTER_TOPIC],
+          topics: [MESSAGES_TOPIC, ...CHANNELS.map(channelTopic), STATUS_TOPIC, DEAD_LETTER_TOPIC, INBOUND_TOPIC],
           onLag: ({ topic, partition, group, lag }) => {
             const labels = { topic, partition: String(partition), group };
             if (lag === undefined) metrics.consumerLag.remove(labels);

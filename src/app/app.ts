@@ -14,6 +14,9 @@ import type { DeadLetters } from './dead-letters.ts';
 import type { Notifier } from './notify.ts';
 import type { FileServices } from './files/services.ts';
 import type { Logger } from './logger.ts';
+import type { Contacts } from './channels/contacts.ts';
+import type { WebhookIntake } from './channels/webhook-intake.ts';
+import type { ExternalChannel } from '../domain/message.ts';
 
 /** A dependency the readiness probe checks. */
 export interface ReadinessCheck {
@@ -35,6 +38,12 @@ export interface App {
   readonly users: Users;
   readonly conversations: Conversations;
   readonly messages: Messages;
+  /** People on external platforms (channel conversations). */
+  readonly contacts: Contacts;
+  /** Stores verified inbound webhook events. */
+  readonly webhooks: WebhookIntake;
+  /** live (credentials set), mock (simulated) or disabled, per channel. */
+  readonly channelModes: Readonly<Record<ExternalChannel, 'live' | 'mock' | 'disabled'>>;
   readonly receipts: Receipts;
   /** The pipeline's stages, which workers/ runs by role. */
   readonly delivery: DeliveryStages;

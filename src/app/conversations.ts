@@ -69,7 +69,7 @@ export class Conversations {
     const rows = await this.db.query(
       `SELECT c.id, c.type, c.name, c.description, c.created_at, c.last_seq, c.last_message_at, c.last_message_preview,
               s.username AS last_sender,
-              (SELECT count(*)::int FROM messages x WHERE x.conversation_id = c.id AND x.seq > m.read_seq AND x.sender_id <> $1) AS unread
+              (SELECT count(*)::int FROM messages x WHERE x.conversation_id = c.id AND x.seq > m.read_seq AND x.sender_id IS DISTINCT FROM $1) AS unread
          FROM members m JOIN conversations c ON c.id = m.conversation_id
          LEFT JOIN users s ON s.id = c.last_message_sender_id
         WHERE m.user_id = $1

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import type { Database, Sql } from '../ports/database.ts';
 import { conflict, invalid, notFound } from '../domain/errors.ts';
-import { normaliseChannels, previewOf, type Channel, type FilePayload, type Payload } from '../domain/message.ts';
+import { previewOf, type Channel, type ExternalChannel, type FilePayload, type Payload, type TemplatePayload } from '../domain/message.ts';
 import { metrics } from '../metrics.ts';
 import { isUniqueViolation } from './sql-errors.ts';
 import { requireMember } from './membership.ts';
@@ -11,11 +11,12 @@ import type { Receipts } from './receipts.ts';
 import { iso } from './conversations.ts';
 import { currentTraceHeaders, withSpan } from '../tracing.ts';
 import { MESSAGES_TOPIC } from '../domain/log-topics.ts';
+import type { ChannelTargets } from './channels/channel-targets.ts';
 
 export interface SendRequest {
   message_id: string;
   conversation_id: number;
-  payload: { type: 'text'; content: string } | { type: 'file'; file_id: string };
+  payload: { type: 'text'; content: string } | { type: 'file'; file_id: string } | TemplatePayload;
   channels?: string[];
   to?: string;
 }
@@ -38,8 +39,10 @@ export interface MessageView {
   message_id: string;
   conversation_id: number;
   seq: number;
-  sender_id: number;
-  sender_username: string;
+  /** null for a message from an external contact (then `sender_contact` says who). */
+  sender_id: number | null;
+  sender_username: string | null;
+  sender_contact?: { contact_id: number; channel: ExternalChannel; display_name: string | null };
   payload: Payload;
   channels: Channel[];
   status: string;
@@ -69,7 +72,10 @@ const ACCEPT_SQL = `
     SELECT '${MESSAGES_TOPIC}', $2::text, jsonb_build_object('message_id', $1::uuid, 'conversation_id', $2::bigint, 'seq', msg.seq), $9::jsonb FROM msg)
   SELECT seq, created_at FROM msg`;
 
-const MESSAGE_COLUMNS = `m.id, m.conversation_id, m.seq, m.sender_id, u.username AS sender_username, m.payload, m.channels, m.status, m.created_at`;
+const MESSAGE_COLUMNS = `m.id, m.conversation_id, m.seq, m.sender_id, u.username AS sender_username, m.sender_contact_id, ct.channel AS contact_channel,
+  ct.display_name AS contact_name, m.payload, m.channels, m.status, m.created_at`;
+// A message's sender is a user or, for inbound channel messages, a contact.
+const MESSAGES_WITH_SENDER = 'messages m LEFT JOIN users u ON u.id = m.sender_id LEFT JOIN contacts ct ON ct.id = m.sender_contact_id';
 
 export class Messages {
   constructor(
@@ -77,6 +83,7 @@ export class Messages {
     private readonly notify: Notifier,
     private readonly receipts: Receipts,
     private readonly maxTextLength: number,
+    private readonly targets: ChannelTargets,
     private readonly resolveFile?: FileResolver,
     /** Called after each commit so that the in-process relay does not wait for its next poll. */
     private readonly onAccepted: () => void = () => undefined,
@@ -91,13 +98,15 @@ export class Messages {
   }
 
   private async accept(senderId: number, senderUsername: string, req: SendRequest): Promise<{ accepted: Accepted; isReplay: boolean }> {
-    const channels = normaliseChannels(req.channels);
     if (req.payload.type === 'text' && (req.payload.content.length === 0 || req.payload.content.length > this.maxTextLength)) {
       throw invalid('validation-failed', `Text must have 1 to ${this.maxTextLength} characters`, { errors: [{ path: '/payload/content', message: `must have 1 to ${this.maxTextLength} characters` }] });
     }
-    const requestHash = fingerprint(senderId, req, channels);
+    const { channels, to } = await this.targets.resolve(this.db, req.conversation_id, req.channels, req.payload, req.to);
+    const requestHash = fingerprint(senderId, req, channels, to);
     try {
-      const result = req.payload.type === 'text' ? await this.acceptText(senderId, req, channels, requestHash) : await this.acceptFile(senderId, req, channels, requestHash);
+      const result = req.payload.type === 'file'
+        ? await this.acceptFile(senderId, req, channels, to, requestHash)
+        : await this.acceptInline(senderId, req, inlinePayload(req.payload), channels, to, requestHash);
       if (result.event) {
         metrics.messagesAccepted.inc();
         this.onAccepted();
@@ -122,9 +131,8 @@ export class Messages {
    * message, sender's cursors and outbox row. A duplicate id fails the whole statement, so a
    * retry never consumes a seq.
    */
-  private async acceptText(senderId: number, req: SendRequest, channels: Channel[], requestHash: string): Promise<Acceptance> {
-    const payload: Payload = { type: 'text', content: (req.payload as { content: string }).content };
-    const rows = await this.db.query(ACCEPT_SQL, [req.message_id, req.conversation_id, senderId, JSON.stringify(payload), channels, req.to ?? null, requestHash, previewOf(payload), outboxTraceHeaders()]);
+  private async acceptInline(senderId: number, req: SendRequest, payload: Payload, channels: Channel[], to: string | null, requestHash: string): Promise<Acceptance> {
+    const rows = await this.db.query(ACCEPT_SQL, [req.message_id, req.conversation_id, senderId, JSON.stringify(payload), channels, to, requestHash, previewOf(payload), outboxTraceHeaders()]);
     if (rows.length === 0) {
       await requireMember(this.db, req.conversation_id, senderId); // throws the precise 404/403
       throw new Error('message not accepted although the sender is a member');
@@ -134,13 +142,13 @@ export class Messages {
   }
 
   /** File messages resolve the file inside the transaction (it must be completed and shareable). */
-  private async acceptFile(senderId: number, req: SendRequest, channels: Channel[], requestHash: string): Promise<Acceptance> {
+  private async acceptFile(senderId: number, req: SendRequest, channels: Channel[], to: string | null, requestHash: string): Promise<Acceptance> {
     return this.db.transaction(async (tx) => {
       const replay = await findReplay(tx, req.message_id, requestHash);
       if (replay) return { accepted: replay, isReplay: true };
       await requireMember(tx, req.conversation_id, senderId);
       const payload = await this.storedPayload(tx, senderId, req.payload, req.conversation_id);
-      const rows = await tx.query(ACCEPT_SQL, [req.message_id, req.conversation_id, senderId, JSON.stringify(payload), channels, req.to ?? null, requestHash, previewOf(payload), outboxTraceHeaders()]);
+      const rows = await tx.query(ACCEPT_SQL, [req.message_id, req.conversation_id, senderId, JSON.stringify(payload), channels, to, requestHash, previewOf(payload), outboxTraceHeaders()]);
       const accepted: Accepted = { status: 'accepted', message_id: req.message_id, conversation_id: req.conversation_id, seq: Number(rows[0].seq), created_at: iso(rows[0].created_at) };
       return { accepted, isReplay: false, event: { payload } };
     });
@@ -152,13 +160,13 @@ export class Messages {
     let rows;
     let total: number;
     if (q.after_seq !== undefined) {
-      rows = await this.db.query(`SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id WHERE m.conversation_id = $1 AND m.seq > $2 ORDER BY m.seq ASC LIMIT $3`, [conversationId, q.after_seq, q.limit + 1]);
+      rows = await this.db.query(`SELECT ${MESSAGE_COLUMNS} FROM ${MESSAGES_WITH_SENDER} WHERE m.conversation_id = $1 AND m.seq > $2 ORDER BY m.seq ASC LIMIT $3`, [conversationId, q.after_seq, q.limit + 1]);
       total = Math.max(0, me.lastSeq - q.after_seq);
     } else if (q.before_seq !== undefined) {
-      rows = await this.db.query(`SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id WHERE m.conversation_id = $1 AND m.seq < $2 ORDER BY m.seq DESC LIMIT $3`, [conversationId, q.before_seq, q.limit + 1]);
+      rows = await this.db.query(`SELECT ${MESSAGE_COLUMNS} FROM ${MESSAGES_WITH_SENDER} WHERE m.conversation_id = $1 AND m.seq < $2 ORDER BY m.seq DESC LIMIT $3`, [conversationId, q.before_seq, q.limit + 1]);
       total = Math.max(0, Math.min(q.before_seq - 1, me.lastSeq));
     } else {
-      rows = await this.db.query(`SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id WHERE m.conversation_id = $1 ORDER BY m.seq DESC LIMIT $2 OFFSET $3`, [conversationId, q.limit + 1, q.offset]);
+      rows = await this.db.query(`SELECT ${MESSAGE_COLUMNS} FROM ${MESSAGES_WITH_SENDER} WHERE m.conversation_id = $1 ORDER BY m.seq DESC LIMIT $2 OFFSET $3`, [conversationId, q.limit + 1, q.offset]);
       total = me.lastSeq;
     }
     const hasMore = rows.length > q.limit;
@@ -171,14 +179,14 @@ export class Messages {
 
   /** Messages after `afterSeq`, oldest first, for WebSocket catch-up. */
   async since(conversationId: number, afterSeq: number, limit: number): Promise<MessageView[]> {
-    const rows = await this.db.query(`SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id WHERE m.conversation_id = $1 AND m.seq > $2 ORDER BY m.seq ASC LIMIT $3`, [conversationId, afterSeq, limit]);
+    const rows = await this.db.query(`SELECT ${MESSAGE_COLUMNS} FROM ${MESSAGES_WITH_SENDER} WHERE m.conversation_id = $1 AND m.seq > $2 ORDER BY m.seq ASC LIMIT $3`, [conversationId, afterSeq, limit]);
     return rows.map(toView);
   }
 
   /** One message with per-recipient and per-channel statuses and its history; 404 unless the caller is a member. */
   async details(userId: number, messageId: string) {
     const rows = await this.db.query(
-      `SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id
+      `SELECT ${MESSAGE_COLUMNS} FROM ${MESSAGES_WITH_SENDER}
         WHERE m.id = $1 AND EXISTS (SELECT 1 FROM members x WHERE x.conversation_id = m.conversation_id AND x.user_id = $2)`,
       [messageId, userId],
     );
@@ -186,7 +194,7 @@ export class Messages {
     const view = toView(rows[0]);
     const [recipients, channels, history] = await Promise.all([
       this.db.query(
-        `SELECT m.user_id, m.delivered_seq, m.read_seq, m.delivered_at, m.read_at FROM members m WHERE m.conversation_id = $1 AND m.user_id <> $2 ORDER BY m.user_id`,
+        `SELECT m.user_id, m.delivered_seq, m.read_seq, m.delivered_at, m.read_at FROM members m WHERE m.conversation_id = $1 AND m.user_id IS DISTINCT FROM $2 ORDER BY m.user_id`,
         [view.conversation_id, view.sender_id],
       ),
       this.db.query('SELECT channel, status, updated_at, error, attempts FROM message_channels WHERE message_id = $1 ORDER BY channel', [messageId]),
@@ -210,7 +218,7 @@ export class Messages {
   }
 
   private async storedPayload(tx: Sql, senderId: number, payload: SendRequest['payload'], conversationId: number): Promise<Payload> {
-    if (payload.type === 'text') return { type: 'text', content: payload.content };
+    if (payload.type !== 'file') return inlinePayload(payload);
     if (!this.resolveFile) throw invalid('file-not-found', `File ${payload.file_id} does not exist or is not completed`);
     return this.resolveFile(tx, senderId, payload.file_id, conversationId);
   }
@@ -224,8 +232,14 @@ async function findReplay(sql: Sql, messageId: string, requestHash: string): Pro
   return { status: 'accepted', message_id: messageId, conversation_id: Number(row.conversation_id), seq: Number(row.seq), created_at: iso(row.created_at) };
 }
 
-function fingerprint(senderId: number, req: SendRequest, channels: Channel[]): string {
-  return createHash('sha256').update(JSON.stringify([senderId, req.conversation_id, canonicalPayload(req.payload), channels, req.to ?? null])).digest('hex');
+function fingerprint(senderId: number, req: SendRequest, channels: Channel[], to: string | null): string {
+  return createHash('sha256').update(JSON.stringify([senderId, req.conversation_id, canonicalPayload(req.payload), channels, to])).digest('hex');
+}
+
+/** The stored form of a payload that needs no lookup (text, template), with only the known keys. */
+function inlinePayload(p: Exclude<SendRequest['payload'], { type: 'file' }>): Payload {
+  if (p.type === 'text') return { type: 'text', content: p.content };
+  return { type: 'template', name: p.name, language: p.language, ...(p.components ? { components: p.components } : {}) };
 }
 
 /** The accept span's context for the outbox row, so that the trace continues after the relay. */
@@ -235,15 +249,19 @@ const outboxTraceHeaders = () => {
 };
 
 // Key order of the client's JSON must not matter for idempotency.
-const canonicalPayload = (p: SendRequest['payload']) => (p.type === 'text' ? ['text', p.content] : ['file', p.file_id]);
+const canonicalPayload = (p: SendRequest['payload']) =>
+  p.type === 'text' ? ['text', p.content] : p.type === 'file' ? ['file', p.file_id] : ['template', p.name, p.language, p.components ?? null];
 
 export function toView(r: Record<string, unknown>): MessageView {
   return {
     message_id: String(r.id),
     conversation_id: Number(r.conversation_id),
     seq: Number(r.seq),
-    sender_id: Number(r.sender_id),
-    sender_username: String(r.sender_username),
+    sender_id: r.sender_id === null ? null : Number(r.sender_id),
+    sender_username: r.sender_username === null ? null : String(r.sender_username),
+    ...(r.sender_contact_id === null || r.sender_contact_id === undefined
+      ? {}
+      : { sender_contact: { contact_id: Number(r.sender_contact_id), channel: r.contact_channel as ExternalChannel, display_name: r.contact_name === null ? null : String(r.contact_name) } }),
     payload: r.payload as Payload,
     channels: r.channels as Channel[],
     status: String(r.status),

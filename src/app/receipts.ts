@@ -85,7 +85,7 @@ export class Receipts {
       const target = Math.min(upToSeq ?? me.lastSeq, me.lastSeq);
       if (target <= me.readSeq) return { readSeq: me.readSeq, marked: 0, readAt: undefined };
       const [{ n }] = await tx.query<{ n: number }>(
-        'SELECT count(*)::int AS n FROM messages WHERE conversation_id = $1 AND seq > $2 AND seq <= $3 AND sender_id <> $4',
+        'SELECT count(*)::int AS n FROM messages WHERE conversation_id = $1 AND seq > $2 AND seq <= $3 AND sender_id IS DISTINCT FROM $4',
         [conversationId, me.readSeq, target, userId],
       );
       const [row] = await tx.query(

@@ -1,8 +1,12 @@
 /** Real-time events pushed to clients (WebSocket frames carry these plus a timestamp). */
-import type { Channel, MessageStatus, Payload } from './message.ts';
+import type { Channel, ExternalChannel, MessageStatus, Payload } from './message.ts';
 
 export interface EventMap {
-  'message.created': { message_id: string; conversation_id: number; seq: number; sender_id: number; sender_username: string; payload: Payload; channels: Channel[]; created_at: string };
+  /** From a contact (inbound channel message): sender_id and sender_username are null, sender_contact says who. */
+  'message.created': {
+    message_id: string; conversation_id: number; seq: number; sender_id: number | null; sender_username: string | null;
+    sender_contact?: { contact_id: number; channel: ExternalChannel; display_name: string | null }; payload: Payload; channels: Channel[]; created_at: string;
+  };
   'message.status': { message_id: string; conversation_id: number; seq: number; status: MessageStatus | 'pending'; user_id?: number; channel?: string; at: string; error?: string };
   // Not `type`: that key is the frame's event name (the spread in Notifier would overwrite it).
   'conversation.created': { conversation_id: number; conversation_type: string; name: string | null; member_ids: number[] };

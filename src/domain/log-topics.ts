@@ -10,8 +10,20 @@ export interface MessageAccepted { message_id: string; conversation_id: number; 
 /** One attempt at delivering a message to an external channel, keyed by message. */
 export interface ChannelWork { message_id: string; channel: ExternalChannel; attempt: number }
 
-/** What a connector reported for one delivery. */
-export interface ChannelOutcome { message_id: string; channel: ExternalChannel; status: 'delivered' | 'failed'; error?: string; external_id?: string }
+/** What a connector, or later the platform's webhook, reported for one delivery; statuses only move forward. */
+export interface ChannelOutcome {
+  message_id: string;
+  channel: ExternalChannel;
+  status: 'sent' | 'delivered' | 'read' | 'failed';
+  external_id?: string;
+  error?: string;
+  /** The platform's error code and our class of it (ConnectorErrorClass), for a failure. */
+  provider_code?: string;
+  error_class?: string;
+}
+
+/** A verified webhook event stored in webhook_events, keyed by the contact so that one person's events stay in order. */
+export interface InboundReceived { webhook_event_id: number; channel: ExternalChannel }
 
 /** A delivery given up after its retries (for consumers outside Chat4All: alerting, audits). */
 export interface DeadLettered { message_id: string; channel: ExternalChannel; reason: string; attempts: number }
@@ -22,6 +34,7 @@ export type LogTopics = {
   messages: MessageAccepted;
   status: ChannelOutcome;
   'dead-letters': DeadLettered;
+  inbound: InboundReceived;
 } & { [T in ChannelTopic]: ChannelWork };
 
 export type LogTopic = keyof LogTopics;
@@ -29,4 +42,5 @@ export type LogTopic = keyof LogTopics;
 export const MESSAGES_TOPIC = 'messages' satisfies LogTopic;
 export const STATUS_TOPIC = 'status' satisfies LogTopic;
 export const DEAD_LETTER_TOPIC = 'dead-letters' satisfies LogTopic;
+export const INBOUND_TOPIC = 'inbound' satisfies LogTopic;
 export const channelTopic = (c: ExternalChannel): ChannelTopic => `channel.${c}`;

@@ -21,7 +21,9 @@ export function canTransition(from: MessageStatus, to: MessageStatus): boolean {
 
 export type TextPayload = { type: 'text'; content: string };
 export type FilePayload = { type: 'file'; file_id: string; filename?: string; size_bytes?: number; mime_type?: string };
-export type Payload = TextPayload | FilePayload;
+/** A WhatsApp message template: the only content WhatsApp accepts outside its 24 h customer-service window. */
+export type TemplatePayload = { type: 'template'; name: string; language: string; components?: unknown[] };
+export type Payload = TextPayload | FilePayload | TemplatePayload;
 
 /**
  * Expands the requested channels: `all` means internal plus every external channel; duplicates
@@ -43,5 +45,6 @@ export function normaliseChannels(requested: readonly string[] | undefined): Cha
 /** Short preview of a payload for conversation lists. */
 export function previewOf(payload: Payload): string {
   if (payload.type === 'text') return payload.content.length > 100 ? payload.content.slice(0, 100) : payload.content;
+  if (payload.type === 'template') return `[Template] ${payload.name}`;
   return `[File] ${payload.filename ?? payload.file_id}`;
 }

@@ -1,15 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { ExternalChannel, Payload } from '../domain/message.ts';
 
-/** A WhatsApp message template: the only content WhatsApp accepts outside the 24 h customer-service window. */
-export interface TemplatePayload {
-  type: 'template';
-  name: string;
-  /** Template language code, e.g. `en_US`. */
-  language: string;
-  /** The template's components (header/body/button parameters) as the platform documents them. */
-  components?: unknown[];
-}
 
 /**
  * The bytes of a file message. A connector uses `url` when the platform can fetch it (and the file
@@ -31,7 +22,7 @@ export interface OutboundMessage {
   senderId: number;
   /** The platform's address of the recipient: Telegram `chat_id`, WhatsApp phone number, PSID or IGSID. */
   to?: string;
-  payload: Payload | TemplatePayload;
+  payload: Payload;
   /** Required when `payload.type` is `file`: how to reach its bytes. */
   file?: OutboundFile;
   attempt: number;
@@ -50,6 +41,15 @@ export interface ConnectorCapabilities {
   [k: string]: unknown;
 }
 
+export interface SendResult {
+  externalId: string;
+  /**
+   * `sent` (the default): the platform accepted it, its webhooks report the rest. `delivered`:
+   * only a connector without webhooks (the mock) that simulates the platform's delivery report.
+   */
+  status?: 'sent' | 'delivered';
+}
+
 /** An external messaging platform, one instance per channel account. */
 export interface Connector {
   readonly channel: ExternalChannel;
@@ -61,7 +61,7 @@ export interface Connector {
    * ConnectorError otherwise. Platforms have no idempotency key: a retry after a timeout may
    * deliver twice, so callers retry only what `isPermanent` allows.
    */
-  send(message: OutboundMessage): Promise<{ externalId: string }>;
+  send(message: OutboundMessage): Promise<SendResult>;
 }
 
 /** Why a send failed; the first four are worth retrying, the others are not. */

@@ -1,6 +1,6 @@
 /**
  * Runs this process's pipeline roles, one module each: relay.ts, router.ts, connectors.ts,
- * status.ts, scheduler.ts. The stages they run live in app/delivery/.
+ * status.ts, inbound.ts, scheduler.ts. The stages they run live in app/delivery/.
  */
 import type { EventLog, Subscription } from '../ports/event-log.ts';
 import type { DeliveryStages } from '../app/delivery/stages.ts';
@@ -10,6 +10,7 @@ import { RelayWorker } from './relay.ts';
 import { startRouter } from './router.ts';
 import { startConnectors } from './connectors.ts';
 import { startStatus } from './status.ts';
+import { startInbound } from './inbound.ts';
 import { Scheduler } from './scheduler.ts';
 
 export interface PipelineOptions {
@@ -39,6 +40,7 @@ export class Pipeline {
     if (roles.includes('router')) this.subscriptions.push(await startRouter(log, stages.router, logger));
     if (roles.includes('connectors')) this.subscriptions.push(await startConnectors(log, stages.sender, logger));
     if (roles.includes('status')) this.subscriptions.push(await startStatus(log, stages.statuses, logger));
+    if (roles.includes('inbound')) this.subscriptions.push(await startInbound(log, stages.inbound, logger));
     if (roles.includes('scheduler')) {
       this.scheduler = new Scheduler(stages.recovery, stages.housekeeping, logger.child({ component: 'worker.scheduler' }), {
         pollMs: this.options.schedulerPollMs, unroutedAfterMs: this.options.unroutedAfterMs, isRecoveringAtStart: !log.isDurable,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ConnectorError, type Connector, type ConnectorCapabilities, type OutboundMessage } from '../../ports/connector.ts';
+import { ConnectorError, type Connector, type ConnectorCapabilities, type OutboundMessage, type SendResult } from '../../ports/connector.ts';
 import type { ExternalChannel } from '../../domain/message.ts';
 import { CAPABILITIES } from './capabilities.ts';
 
@@ -10,7 +10,7 @@ export interface MockLog {
 /**
  * Simulates a remote platform: waits `latencyMs` (±50 %), fails with probability `failureRate`
  * (a retryable error), rejects texts over the platform's limit (a permanent error), and logs one
- * structured line per send. Success means the (imaginary) platform accepted the message: `sent`.
+ * structured line per send. It has no webhooks, so a success reports the delivery at once.
  */
 export class MockConnector implements Connector {
   readonly mode = 'mock' as const;
@@ -25,7 +25,7 @@ export class MockConnector implements Connector {
     this.capabilities = CAPABILITIES[channel];
   }
 
-  async send(m: OutboundMessage): Promise<{ externalId: string }> {
+  async send(m: OutboundMessage): Promise<SendResult> {
     const latency = this.latencyMs * (0.5 + Math.random());
     await new Promise((r) => setTimeout(r, latency));
     if (m.payload.type === 'text' && m.payload.content.length > this.capabilities.max_text_length) {
@@ -37,7 +37,7 @@ export class MockConnector implements Connector {
       throw new ConnectorError(`${this.channel} platform unavailable (simulated)`, 'unavailable');
     }
     const externalId = `${this.channel}-${randomUUID()}`;
-    this.log.info({ channel: this.channel, message_id: m.messageId, to: m.to, attempt: m.attempt, outcome: 'sent', external_id: externalId, latency_ms: Math.round(latency) }, 'mock connector send');
-    return { externalId };
+    this.log.info({ channel: this.channel, message_id: m.messageId, to: m.to, attempt: m.attempt, outcome: 'delivered', external_id: externalId, latency_ms: Math.round(latency) }, 'mock connector send');
+    return { externalId, status: 'delivered' };
   }
 }

@@ -1,7 +1,7 @@
 /** Stage 3: a claimed channel delivery goes through its connector; the outcome goes to the status topic. */
 import type { Database } from '../../ports/database.ts';
 import type { EventLog, LogRecord } from '../../ports/event-log.ts';
-import { ConnectorError, type Connector } from '../../ports/connector.ts';
+import { ConnectorError, type Connector, type OutboundFile } from '../../ports/connector.ts';
 import type { ExternalChannel, Payload } from '../../domain/message.ts';
 import { DEAD_LETTER_TOPIC, STATUS_TOPIC, type ChannelTopic, type ChannelWork, type LogTopics } from '../../domain/log-topics.ts';
 import { metrics } from '../../metrics.ts';
@@ -16,6 +16,9 @@ export interface DeliverySettings {
   leaseMs: number;
 }
 
+/** How a connector reaches a file message's bytes. */
+export type OutboundFileSource = (fileId: string) => Promise<OutboundFile>;
+
 export class ChannelSender {
   constructor(
     private readonly db: Database,
@@ -23,6 +26,7 @@ export class ChannelSender {
     private readonly connectors: ReadonlyMap<ExternalChannel, Connector>,
     private readonly settings: DeliverySettings,
     private readonly logger: Logger,
+    private readonly fileOf?: OutboundFileSource,
   ) {}
 
   /** Sends each claimed delivery through its connector and reports the outcome on the status topic. */
@@ -49,25 +53,44 @@ export class ChannelSender {
     );
     const row = claimed[0];
     if (!row) return;
+    const started = performance.now();
     try {
       if (!connector) throw new ConnectorError(`channel ${work.channel} is not enabled`, 'invalid-request');
-      const { externalId } = await connector.send({
+      const payload = row.payload as Payload;
+      const result = await connector.send({
         messageId: work.message_id, conversationId: Number(row.conversation_id), senderId: Number(row.sender_id),
-        to: (row.recipient as string | null) ?? undefined, payload: row.payload as Payload, attempt: work.attempt,
+        to: (row.recipient as string | null) ?? undefined, payload, attempt: work.attempt,
+        ...(payload.type === 'file' && this.fileOf ? { file: await this.fileOf(payload.file_id) } : {}),
       });
       metrics.connectorSends.inc({ channel: work.channel, result: 'success' });
-      await publishTraced(this.log, [{ topic: STATUS_TOPIC, key: work.message_id, value: { message_id: work.message_id, channel: work.channel, status: 'delivered', external_id: externalId } }]);
+      metrics.connectorSendDuration.observe({ channel: work.channel }, (performance.now() - started) / 1000);
+      await this.recordHealth(work.channel, undefined);
+      await publishTraced(this.log, [{ topic: STATUS_TOPIC, key: work.message_id, value: { message_id: work.message_id, channel: work.channel, status: result.status ?? 'sent', external_id: result.externalId } }]);
     } catch (e) {
       metrics.connectorSends.inc({ channel: work.channel, result: 'failure' });
-      const reason = e instanceof Error ? e.message : String(e);
-      const isPermanent = e instanceof ConnectorError && e.isPermanent;
-      if (isPermanent || work.attempt >= this.settings.maxAttempts) await this.deadLetter(work, reason);
-      else await this.retryLater(work, reason);
+      const failure = failureOf(e);
+      metrics.connectorErrors.inc({ channel: work.channel, error_class: failure.errorClass });
+      await this.recordHealth(work.channel, failure.reason);
+      if (failure.isPermanent || work.attempt >= this.settings.maxAttempts) await this.deadLetter(work, failure);
+      else await this.retryLater(work, failure.reason, failure.retryAfterMs);
     }
   }
 
-  private async retryLater(work: ChannelWork, reason: string): Promise<void> {
-    const delayMs = this.settings.backoffBaseMs * 2 ** (work.attempt - 1) * (0.75 + Math.random() * 0.5);
+  /** What GET /v1/channels shows: last success, last error, consecutive failures. */
+  private async recordHealth(channel: ExternalChannel, error: string | undefined): Promise<void> {
+    await this.db.query(
+      error === undefined
+        ? `INSERT INTO channel_health (channel, last_success_at) VALUES ($1, now())
+           ON CONFLICT (channel) DO UPDATE SET last_success_at = now(), consecutive_failures = 0`
+        : `INSERT INTO channel_health (channel, last_error_at, last_error, consecutive_failures) VALUES ($1, now(), $2, 1)
+           ON CONFLICT (channel) DO UPDATE SET last_error_at = now(), last_error = $2, consecutive_failures = channel_health.consecutive_failures + 1`,
+      error === undefined ? [channel] : [channel, error.slice(0, 500)],
+    );
+  }
+
+  private async retryLater(work: ChannelWork, reason: string, retryAfterMs = 0): Promise<void> {
+    // The platform's Retry-After wins over our backoff when it asks for longer.
+    const delayMs = Math.max(retryAfterMs, this.settings.backoffBaseMs * 2 ** (work.attempt - 1) * (0.75 + Math.random() * 0.5));
     await this.db.query(
       `UPDATE message_channels SET next_attempt_at = now() + make_interval(secs => $4), error = $5, updated_at = now()
         WHERE message_id = $1 AND channel = $2 AND attempts = $3 AND status = 'pending'`,
@@ -76,13 +99,25 @@ export class ChannelSender {
     this.logger.info({ message_id: work.message_id, channel: work.channel, attempt: work.attempt, retry_in_ms: Math.round(delayMs), reason }, 'delivery failed, will retry');
   }
 
-  private async deadLetter(work: ChannelWork, reason: string): Promise<void> {
+  private async deadLetter(work: ChannelWork, failure: Failure): Promise<void> {
+    const { reason } = failure;
     await this.db.query('INSERT INTO dead_letters (message_id, channel, reason, attempts) VALUES ($1, $2, $3, $4)', [work.message_id, work.channel, reason, work.attempt]);
     metrics.deadLettered.inc({ channel: work.channel });
     this.logger.warn({ message_id: work.message_id, channel: work.channel, attempts: work.attempt, reason }, 'delivery dead-lettered');
     await publishTraced(this.log, [
-      { topic: STATUS_TOPIC, key: work.message_id, value: { message_id: work.message_id, channel: work.channel, status: 'failed', error: reason } },
+      {
+        topic: STATUS_TOPIC, key: work.message_id,
+        value: { message_id: work.message_id, channel: work.channel, status: 'failed', error: reason, error_class: failure.errorClass, ...(failure.providerCode ? { provider_code: failure.providerCode } : {}) },
+      },
       { topic: DEAD_LETTER_TOPIC, key: work.message_id, value: { message_id: work.message_id, channel: work.channel, reason, attempts: work.attempt } },
     ]);
   }
+}
+
+interface Failure { reason: string; isPermanent: boolean; errorClass: string; providerCode?: string; retryAfterMs?: number }
+
+/** A connector's classified error, or anything else thrown on the way (retryable). */
+function failureOf(e: unknown): Failure {
+  if (e instanceof ConnectorError) return { reason: e.message, isPermanent: e.isPermanent, errorClass: e.errorClass, providerCode: e.providerCode, retryAfterMs: e.retryAfterMs };
+  return { reason: e instanceof Error ? e.message : String(e), isPermanent: false, errorClass: 'internal' };
 }

@@ -1,6 +1,6 @@
 /**
  * The delivery pipeline, one use case per stage: outbox relay → router → channel sender → status
- * applier, plus recovery and housekeeping. Every stage is idempotent, so the at-least-once event
+ * applier; inbound webhook events → messages and statuses; plus recovery and housekeeping. Every stage is idempotent, so the at-least-once event
  * log may repeat any of them. workers/<role>.ts runs each one.
  */
 import type { Database } from '../../ports/database.ts';
@@ -11,7 +11,9 @@ import type { Notifier } from '../notify.ts';
 import type { Logger } from '../logger.ts';
 import { OutboxRelay } from './outbox-relay.ts';
 import { MessageRouter } from './message-router.ts';
-import { ChannelSender, type DeliverySettings } from './channel-sender.ts';
+import { ChannelSender, type DeliverySettings, type OutboundFileSource } from './channel-sender.ts';
+import { InboundProcessor, type InboundContent } from './inbound-processor.ts';
+import type { ChannelInbox } from '../channels/inbox.ts';
 import { StatusApplier } from './status-applier.ts';
 import { Recovery } from './recovery.ts';
 import { Housekeeping } from './housekeeping.ts';
@@ -23,20 +25,23 @@ export interface DeliveryStages {
   router: MessageRouter;
   sender: ChannelSender;
   statuses: StatusApplier;
+  inbound: InboundProcessor;
   recovery: Recovery;
   housekeeping: Housekeeping;
 }
 
 export function createDeliveryStages(deps: {
   db: Database; log: EventLog; notify: Notifier; connectors: readonly Connector[]; settings: DeliverySettings; logger: Logger;
+  inbox: ChannelInbox; contentOf: InboundContent; fileOf?: OutboundFileSource;
 }): DeliveryStages {
   const { db, log, notify, settings } = deps;
   const connectors = new Map<ExternalChannel, Connector>(deps.connectors.map((c) => [c.channel, c]));
   return {
     relay: new OutboxRelay(db, log),
     router: new MessageRouter(db, log, notify, settings.leaseMs),
-    sender: new ChannelSender(db, log, connectors, settings, deps.logger),
+    sender: new ChannelSender(db, log, connectors, settings, deps.logger, deps.fileOf),
     statuses: new StatusApplier(db, notify),
+    inbound: new InboundProcessor(db, log, deps.inbox, deps.contentOf, deps.logger),
     recovery: new Recovery(db, log, settings.leaseMs),
     housekeeping: new Housekeeping(db),
   };

@@ -8,6 +8,7 @@ import type { Notifier } from '../notify.ts';
 import { announce, settle } from '../settle.ts';
 import { iso } from '../conversations.ts';
 import { SpanKind, traceparentOf, withBatchSpans } from '../../tracing.ts';
+import { canMoveDelivery } from '../../domain/channel-rules.ts';
 
 export class StatusApplier {
   constructor(
@@ -26,20 +27,29 @@ export class StatusApplier {
    * claimed deliveries outlive their lease and go out twice).
    */
   private async applyBatch(events: ChannelOutcome[]): Promise<void> {
-    // The log may repeat an event; per message and channel the last one counts.
-    const latest = [...new Map(events.map((e) => [`${e.message_id}:${e.channel}`, e])).values()];
+    // The log may repeat an event; per message and channel the most advanced one counts (a batch
+    // may hold 'sent' from the connector and 'read' from the platform's webhook).
+    const latest = [...new Map(events.map((e) => [`${e.message_id}:${e.channel}`, e])).values()].map(
+      (e) => events.filter((x) => x.message_id === e.message_id && x.channel === e.channel).reduce((a, b) => (canMoveDelivery(a.status, b.status) ? b : a)),
+    );
     const applied = await this.db.transaction(async (tx) => {
+      // Forward only (canMoveDelivery in SQL): a late 'delivered' after 'read' changes nothing, and
+      // 'failed' ends only a delivery that has not reached the person.
       const rows = await tx.query(
-        `UPDATE message_channels mc SET status = e.status, error = e.error, external_id = COALESCE(e.external_id, mc.external_id), updated_at = now()
-           FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[]) AS e(message_id, channel, status, error, external_id), messages m
-          WHERE mc.message_id = e.message_id AND mc.channel = e.channel AND mc.status IN ('pending', 'sent') AND m.id = mc.message_id
-         RETURNING mc.message_id, mc.channel, mc.status, mc.error, m.conversation_id, m.seq, m.sender_id, mc.updated_at`,
-        [latest.map((e) => e.message_id), latest.map((e) => e.channel), latest.map((e) => e.status), latest.map((e) => e.error ?? null), latest.map((e) => e.external_id ?? null)],
+        `UPDATE message_channels mc SET status = e.status, error = e.error, external_id = COALESCE(e.external_id, mc.external_id),
+                provider_code = COALESCE(e.provider_code, mc.provider_code), error_class = COALESCE(e.error_class, mc.error_class), updated_at = now()
+           FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS e(message_id, channel, status, error, external_id, provider_code, error_class), messages m
+          WHERE mc.message_id = e.message_id AND mc.channel = e.channel AND m.id = mc.message_id AND mc.status <> 'failed'
+            AND (CASE WHEN e.status = 'failed' THEN mc.status IN ('pending', 'sent')
+                      ELSE array_position(ARRAY['pending', 'sent', 'delivered', 'read'], e.status) > array_position(ARRAY['pending', 'sent', 'delivered', 'read'], mc.status) END)
+         RETURNING mc.message_id, mc.channel, mc.status, mc.error, mc.provider_code, m.conversation_id, m.seq, m.sender_id, mc.updated_at`,
+        [latest.map((e) => e.message_id), latest.map((e) => e.channel), latest.map((e) => e.status), latest.map((e) => e.error ?? null), latest.map((e) => e.external_id ?? null),
+          latest.map((e) => e.provider_code ?? null), latest.map((e) => e.error_class ?? null)],
       );
       if (rows.length === 0) return [];
       await tx.query(
         'INSERT INTO message_status_history (message_id, status, channel, detail) SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[])',
-        [rows.map((r) => r.message_id), rows.map((r) => r.status), rows.map((r) => r.channel), rows.map((r) => r.error ?? null)],
+        [rows.map((r) => r.message_id), rows.map((r) => r.status), rows.map((r) => r.channel), rows.map((r) => (r.status === 'failed' ? failureDetail(r) : null))],
       );
       const changes = await settle(tx, { messageIds: [...new Set(rows.map((r) => String(r.message_id)))] });
       // Under the settle lock, like every tick of the conversation (see announce); by conversation and seq.
@@ -58,3 +68,6 @@ export class StatusApplier {
     for (const r of applied) metrics.channelDeliveries.inc({ channel: String(r.channel), status: String(r.status) });
   }
 }
+
+/** The history's words for a failure: the platform's code with its text. */
+const failureDetail = (r: Record<string, unknown>) => (r.provider_code ? `${String(r.provider_code)}: ${String(r.error ?? '')}` : r.error === null ? null : String(r.error));

@@ -6,6 +6,7 @@ import { invalid, notFound } from '../../domain/errors.ts';
 import type { FilePayload } from '../../domain/message.ts';
 import { iso } from '../conversations.ts';
 import { blobKey } from './records.ts';
+import type { OutboundFile } from '../../ports/connector.ts';
 
 export interface FileView {
   file_id: string;
@@ -30,6 +31,17 @@ export class Downloads {
     private readonly db: Database,
     private readonly blobs: BlobStore,
   ) {}
+
+  /** A completed file as a connector sends it: metadata, a presigned URL where the store has them, and its bytes. */
+  async outboundFile(fileId: string): Promise<OutboundFile> {
+    const [row] = await this.db.query(`SELECT filename, size_bytes, mime_type FROM uploads WHERE id = $1 AND status = 'completed'`, [fileId]);
+    if (!row) throw notFound('file-not-found', `File ${fileId} does not exist or is not completed`);
+    const key = blobKey(fileId);
+    const filename = String(row.filename);
+    const mimeType = String(row.mime_type);
+    const url = await this.blobs.presignGet(key, { expiresSeconds: PRESIGN_SECONDS * 12, contentDisposition: `attachment; filename="${filename.replace(/["\\\r\n]/g, '_')}"`, contentType: mimeType });
+    return { filename, mimeType, sizeBytes: Number(row.size_bytes), ...(url ? { url } : {}), open: () => this.blobs.read(key) };
+  }
 
   /** The file's metadata if the user may see it; 404 otherwise (whether it exists is not revealed). */
   async describe(userId: number, fileId: string): Promise<FileView> {

@@ -45,6 +45,10 @@ export function describeConnector(name: string, make: () => Promise<ConnectorUnd
   describe(`Connector contract: ${name}`, () => {
     let sut: ConnectorUnderTest;
     const scripted = (test: string) => `${test}${name === 'mock' ? ' (not scriptable on the mock)' : ''}`;
+    const platform = () => {
+      if (!sut.platform) throw new Error(`${name} has no scriptable platform`);
+      return sut.platform;
+    };
     beforeAll(async () => {
       sut = await make();
     });
@@ -83,7 +87,7 @@ export function describeConnector(name: string, make: () => Promise<ConnectorUnd
     });
 
     it.skipIf(name === 'mock')(scripted("classifies the platform's permanent refusal, keeping its code"), async () => {
-      sut.platform!.fail({ kind: 'permanent' });
+      platform().fail({ kind: 'permanent' });
       const e = await failureOf(sut.connector.send(message(sut.to, { type: 'text', content: 'hi' })));
       expect(e.isPermanent).toBe(true);
       expect(['blocked', 'invalid-recipient']).toContain(e.errorClass);
@@ -91,13 +95,13 @@ export function describeConnector(name: string, make: () => Promise<ConnectorUnd
     });
 
     it.skipIf(name === 'mock')(scripted('a 5xx is retryable'), async () => {
-      sut.platform!.fail({ kind: 'server-error' });
+      platform().fail({ kind: 'server-error' });
       const e = await failureOf(sut.connector.send(message(sut.to, { type: 'text', content: 'hi' })));
       expect(e).toMatchObject({ isPermanent: false, errorClass: 'unavailable' });
     });
 
     it.skipIf(name === 'mock')(scripted('a rate limit is retryable, carries the wait the platform asked for, and holds the next send that long'), async () => {
-      sut.platform!.fail({ kind: 'rate-limit', retryAfterSeconds: 1 });
+      platform().fail({ kind: 'rate-limit', retryAfterSeconds: 1 });
       const e = await failureOf(sut.connector.send(message(sut.to, { type: 'text', content: 'hi' })));
       expect(e).toMatchObject({ isPermanent: false, errorClass: 'rate-limited', retryAfterMs: 1000 });
       const started = Date.now();
@@ -106,7 +110,7 @@ export function describeConnector(name: string, make: () => Promise<ConnectorUnd
     });
 
     it.skipIf(name === 'mock')(scripted('a platform that does not answer in time is a retryable timeout'), async () => {
-      sut.platform!.fail({ kind: 'timeout' });
+      platform().fail({ kind: 'timeout' });
       const started = Date.now();
       const e = await failureOf(sut.connector.send(message(sut.to, { type: 'text', content: 'hi' })));
       expect(e).toMatchObject({ isPermanent: false, errorClass: 'timeout' });
@@ -114,12 +118,12 @@ export function describeConnector(name: string, make: () => Promise<ConnectorUnd
     });
 
     it.skipIf(name === 'mock')(scripted('a platform that is down (connection refused) is a retryable network error, and sends work again once it is back'), async () => {
-      await sut.platform!.stop();
+      await platform().stop();
       try {
         const e = await failureOf(sut.connector.send(message(sut.to, { type: 'text', content: 'hi' })));
         expect(e).toMatchObject({ isPermanent: false, errorClass: 'network' });
       } finally {
-        await sut.platform!.start();
+        await platform().start();
       }
       expect((await sut.connector.send(message(sut.to, { type: 'text', content: 'back' }))).externalId).toMatch(/\S/);
     });

@@ -1,19 +1,11 @@
 /** What the WhatsApp, Messenger and Instagram connectors put on the wire, checked at the fake Graph API. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Readable } from 'node:stream';
-import { randomUUID } from 'node:crypto';
 import { WhatsAppConnector } from '../../src/adapters/connectors/whatsapp.ts';
 import { MessengerConnector } from '../../src/adapters/connectors/messenger.ts';
 import { InstagramConnector } from '../../src/adapters/connectors/instagram.ts';
-import type { OutboundFile, OutboundMessage } from '../../src/ports/connector.ts';
 import { FakeMeta } from '../fakes/meta.ts';
+import { outboundFile, outboundMessage } from '../support/outbound.ts';
 
-const outbound = (to: string, payload: OutboundMessage['payload'], file?: OutboundFile): OutboundMessage => ({
-  messageId: randomUUID(), conversationId: 1, senderId: 1, to, payload, file, attempt: 1,
-});
-const fileOf = (bytes: Buffer, mimeType: string, filename: string, url?: string): OutboundFile => ({
-  filename, mimeType, sizeBytes: bytes.length, url, open: async () => Readable.from([bytes]),
-});
 const text = (content: string) => ({ type: 'text' as const, content });
 
 const fake = new FakeMeta();
@@ -26,7 +18,7 @@ describe('WhatsAppConnector on the wire', () => {
   const make = (overrides = {}) => new WhatsAppConnector({ accessToken: fake.whatsapp.accessToken, phoneNumberId: fake.whatsapp.id, baseUrl: fake.url, ...overrides });
 
   it('posts a text to /{version}/{phone_number_id}/messages with the Bearer token, and returns the wamid', async () => {
-    const { externalId } = await make().send(outbound(to, text('olá')));
+    const { externalId } = await make().send(outboundMessage(to, text('olá')));
     const [r] = fake.requests;
     expect(r.path).toBe(`/v21.0/${fake.whatsapp.id}/messages`);
     expect(r.headers.authorization).toBe(`Bearer ${fake.whatsapp.accessToken}`);
@@ -35,24 +27,24 @@ describe('WhatsAppConnector on the wire', () => {
   });
 
   it('uses the configured Graph version', async () => {
-    await make({ version: 'v19.0' }).send(outbound(to, text('hi')));
+    await make({ version: 'v19.0' }).send(outboundMessage(to, text('hi')));
     expect(fake.requests[0].path).toBe(`/v19.0/${fake.whatsapp.id}/messages`);
   });
 
   it('sends a template with its language and components', async () => {
     const components = [{ type: 'body', parameters: [{ type: 'text', text: 'Ana' }] }];
-    await make().send(outbound(to, { type: 'template', name: 'order_update', language: 'pt_BR', components }));
+    await make().send(outboundMessage(to, { type: 'template', name: 'order_update', language: 'pt_BR', components }));
     expect(fake.requests[0].body).toMatchObject({ type: 'template', template: { name: 'order_update', language: { code: 'pt_BR' }, components } });
   });
 
   it('sends an image by link', async () => {
-    await make().send(outbound(to, { type: 'file', file_id: 'f' }, fileOf(Buffer.alloc(10), 'image/png', 'a.png', 'https://files.example/a.png')));
+    await make().send(outboundMessage(to, { type: 'file', file_id: 'f' }, outboundFile(Buffer.alloc(10), 'image/png', 'a.png', 'https://files.example/a.png')));
     expect(fake.requests[0].body).toMatchObject({ type: 'image', image: { link: 'https://files.example/a.png' } });
   });
 
   it('uploads a file with no URL to /media first, then sends the document by that media id', async () => {
     const bytes = Buffer.from('%PDF-1.4 contract');
-    await make().send(outbound(to, { type: 'file', file_id: 'f' }, fileOf(bytes, 'application/pdf', 'contract.pdf')));
+    await make().send(outboundMessage(to, { type: 'file', file_id: 'f' }, outboundFile(bytes, 'application/pdf', 'contract.pdf')));
     const [upload, send] = fake.requests;
     expect(upload.path).toBe(`/v21.0/${fake.whatsapp.id}/media`);
     expect(upload.headers.authorization).toBe(`Bearer ${fake.whatsapp.accessToken}`);
@@ -66,13 +58,13 @@ describe('WhatsAppConnector on the wire', () => {
   it('classifies the 24 h window error (131047) as window-closed, and a bad token (190) as auth', async () => {
     fake.whatsapp.closedWindow.add(to);
     try {
-      await expect(make().send(outbound(to, text('late')))).rejects.toMatchObject({ errorClass: 'window-closed', providerCode: '131047', isPermanent: true });
+      await expect(make().send(outboundMessage(to, text('late')))).rejects.toMatchObject({ errorClass: 'window-closed', providerCode: '131047', isPermanent: true });
       // A template is still accepted outside the window.
-      await expect(make().send(outbound(to, { type: 'template', name: 'hello_world', language: 'en_US' }))).resolves.toMatchObject({ externalId: expect.stringMatching(/^wamid\./) });
+      await expect(make().send(outboundMessage(to, { type: 'template', name: 'hello_world', language: 'en_US' }))).resolves.toMatchObject({ externalId: expect.stringMatching(/^wamid\./) });
     } finally {
       fake.whatsapp.closedWindow.delete(to);
     }
-    await expect(make({ accessToken: 'nope' }).send(outbound(to, text('hi')))).rejects.toMatchObject({ errorClass: 'auth', providerCode: '190' });
+    await expect(make({ accessToken: 'nope' }).send(outboundMessage(to, text('hi')))).rejects.toMatchObject({ errorClass: 'auth', providerCode: '190' });
   });
 });
 
@@ -81,7 +73,7 @@ describe('MessengerConnector on the wire', () => {
   const make = () => new MessengerConnector({ accessToken: fake.messenger.accessToken, pageId: fake.messenger.id, baseUrl: fake.url });
 
   it('posts {recipient, messaging_type, message} to /{version}/{page_id}/messages and returns the message_id', async () => {
-    const { externalId } = await make().send(outbound(psid, text('hello')));
+    const { externalId } = await make().send(outboundMessage(psid, text('hello')));
     const [r] = fake.requests;
     expect(r.path).toBe(`/v21.0/${fake.messenger.id}/messages`);
     expect(r.headers.authorization).toBe(`Bearer ${fake.messenger.accessToken}`);
@@ -90,10 +82,10 @@ describe('MessengerConnector on the wire', () => {
   });
 
   it('sends an attachment by URL, and uploads one without a URL as filedata', async () => {
-    await make().send(outbound(psid, { type: 'file', file_id: 'f' }, fileOf(Buffer.alloc(10), 'image/png', 'a.png', 'https://files.example/a.png')));
+    await make().send(outboundMessage(psid, { type: 'file', file_id: 'f' }, outboundFile(Buffer.alloc(10), 'image/png', 'a.png', 'https://files.example/a.png')));
     expect(fake.requests[0].body).toMatchObject({ message: { attachment: { type: 'image', payload: { url: 'https://files.example/a.png', is_reusable: false } } } });
     const bytes = Buffer.from('%PDF-1.4');
-    await make().send(outbound(psid, { type: 'file', file_id: 'f' }, fileOf(bytes, 'application/pdf', 'r.pdf')));
+    await make().send(outboundMessage(psid, { type: 'file', file_id: 'f' }, outboundFile(bytes, 'application/pdf', 'r.pdf')));
     const upload = fake.requests[1];
     expect(JSON.parse(String(upload.body.recipient))).toEqual({ id: psid });
     expect(upload.body.messaging_type).toBe('RESPONSE');
@@ -105,13 +97,13 @@ describe('MessengerConnector on the wire', () => {
   it('classifies outside-the-window (10/2018278) and a person who is not available (551)', async () => {
     fake.messenger.closedWindow.add(psid);
     try {
-      await expect(make().send(outbound(psid, text('late')))).rejects.toMatchObject({ errorClass: 'window-closed', providerCode: '10/2018278', isPermanent: true });
+      await expect(make().send(outboundMessage(psid, text('late')))).rejects.toMatchObject({ errorClass: 'window-closed', providerCode: '10/2018278', isPermanent: true });
     } finally {
       fake.messenger.closedWindow.delete(psid);
     }
     fake.messenger.blocked.add(psid);
     try {
-      await expect(make().send(outbound(psid, text('hi')))).rejects.toMatchObject({ errorClass: 'blocked', providerCode: '551/1545041', isPermanent: true });
+      await expect(make().send(outboundMessage(psid, text('hi')))).rejects.toMatchObject({ errorClass: 'blocked', providerCode: '551/1545041', isPermanent: true });
     } finally {
       fake.messenger.blocked.delete(psid);
     }
@@ -123,17 +115,17 @@ describe('InstagramConnector on the wire', () => {
   const make = (accountId?: string) => new InstagramConnector({ accessToken: fake.instagram.accessToken, accountId, baseUrl: fake.url });
 
   it('posts to /{version}/me/messages when no account id is configured, and to the account otherwise', async () => {
-    await make().send(outbound(igsid, text('oi')));
-    await make(fake.instagram.id).send(outbound(igsid, text('oi')));
+    await make().send(outboundMessage(igsid, text('oi')));
+    await make(fake.instagram.id).send(outboundMessage(igsid, text('oi')));
     expect(fake.requests.map((r) => r.path)).toEqual(['/v21.0/me/messages', `/v21.0/${fake.instagram.id}/messages`]);
     expect(fake.requests[0].body).toEqual({ recipient: { id: igsid }, messaging_type: 'RESPONSE', message: { text: 'oi' } });
   });
 
   it('sends images by URL and refuses, without a request, what Instagram cannot take', async () => {
-    await make().send(outbound(igsid, { type: 'file', file_id: 'f' }, fileOf(Buffer.alloc(10), 'image/jpeg', 'a.jpg', 'https://files.example/a.jpg')));
+    await make().send(outboundMessage(igsid, { type: 'file', file_id: 'f' }, outboundFile(Buffer.alloc(10), 'image/jpeg', 'a.jpg', 'https://files.example/a.jpg')));
     expect(fake.requests[0].body).toMatchObject({ message: { attachment: { type: 'image', payload: { url: 'https://files.example/a.jpg' } } } });
-    await expect(make().send(outbound(igsid, { type: 'file', file_id: 'f' }, fileOf(Buffer.alloc(10), 'application/pdf', 'a.pdf', 'https://files.example/a.pdf')))).rejects.toMatchObject({ errorClass: 'invalid-request' });
-    await expect(make().send(outbound(igsid, { type: 'file', file_id: 'f' }, fileOf(Buffer.alloc(10), 'image/png', 'a.png')))).rejects.toMatchObject({ errorClass: 'invalid-request' });
+    await expect(make().send(outboundMessage(igsid, { type: 'file', file_id: 'f' }, outboundFile(Buffer.alloc(10), 'application/pdf', 'a.pdf', 'https://files.example/a.pdf')))).rejects.toMatchObject({ errorClass: 'invalid-request' });
+    await expect(make().send(outboundMessage(igsid, { type: 'file', file_id: 'f' }, outboundFile(Buffer.alloc(10), 'image/png', 'a.png')))).rejects.toMatchObject({ errorClass: 'invalid-request' });
     expect(fake.requests).toHaveLength(1);
   });
 });

@@ -6,8 +6,9 @@ export interface ThrottleSettings {
   /** Sends allowed at once after a quiet spell (defaults to one second's worth). */
   burst?: number;
   /**
-   * Longest a send waits for its turn. A longer queue fails fast with a retryable `rate-limited`
-   * error instead, so that a claimed delivery never outlives its lease while waiting here.
+   * Longest a send waits for its turn (default 5 s). A longer queue fails fast with a retryable
+   * `rate-limited` error instead, so that a claimed delivery never outlives its lease while waiting
+   * here: keep maxWaitMs + the connector's timeout well under DELIVERY_LEASE_MS.
    */
   maxWaitMs?: number;
 }
@@ -36,7 +37,7 @@ export class Throttle {
   ) {
     if (!(settings.ratePerSecond > 0)) throw new RangeError('ratePerSecond must be positive');
     this.burst = Math.max(1, settings.burst ?? Math.ceil(settings.ratePerSecond));
-    this.maxWaitMs = settings.maxWaitMs ?? 30_000;
+    this.maxWaitMs = settings.maxWaitMs ?? 5_000;
     this.tokens = this.burst;
     this.updatedAt = clock.now();
   }

@@ -67,8 +67,10 @@ export function id(v: unknown, path: string): string {
 
 const timeFrom = (v: unknown, path: string, scale: number): Date => {
   const n = typeof v === 'string' && /^\d{1,16}$/.test(v) ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw invalidWebhook(path, 'a Unix timestamp');
-  return new Date(n * scale);
+  const date = typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 ? new Date(n * scale) : undefined;
+  // Past year 275760 a Date is invalid; reject rather than store NaN.
+  if (!date || Number.isNaN(date.getTime())) throw invalidWebhook(path, 'a Unix timestamp');
+  return date;
 };
 
 /** Telegram `date` and WhatsApp `timestamp` (a numeric string) are Unix seconds. */

@@ -120,6 +120,12 @@ describe('parseWhatsAppWebhook', () => {
     const badTime = fixture('text');
     first(badTime, 'messages').timestamp = 'yesterday';
     rejects(badTime, '/entry/0/changes/0/value/messages/0/timestamp');
+    for (const timestamp of ['999999999999999', '9999999999999999', '-1', '1.5', 1735740000]) {
+      const outOfRange = fixture('text');
+      first(outOfRange, 'messages').timestamp = timestamp;
+      if (typeof timestamp === 'number') expect(parseWhatsAppWebhook(outOfRange)).toMatchObject([{ at: new Date(timestamp * 1000) }]);
+      else rejects(outOfRange, '/entry/0/changes/0/value/messages/0/timestamp');
+    }
     const noMedia = fixture('image');
     delete first(noMedia, 'messages').image.id;
     rejects(noMedia, '/entry/0/changes/0/value/messages/0/image/id');

@@ -35,7 +35,7 @@ import { MESSAGES_TOPIC, STATUS_TOPIC, DEAD_LETTER_TOPIC, INBOUND_TOPIC, channel
 import { DeadLetters } from './app/dead-letters.ts';
 import { Notifier } from './app/notify.ts';
 import { CHANNELS, type ExternalChannel } from './domain/message.ts';
-import { openConnectors, type ChannelMode } from './compose-channels.ts';
+import { openConnectors } from './compose-channels.ts';
 import { ChannelTargets } from './app/channels/channel-targets.ts';
 import { ChannelInbox } from './app/channels/inbox.ts';
 import { Contacts } from './app/channels/contacts.ts';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkChannelSend, isWindowOpen, type ChannelPayload } from './channel-send.ts';
+import { checkChannelSend, isWindowOpen } from './channel-send.ts';
+import type { Payload as ChannelPayload } from './message.ts';
 import { DomainError } from './errors.ts';
 import type { Channel } from './message.ts';
 

@@ -5,10 +5,6 @@
 import { invalid, unprocessable } from './errors.ts';
 import type { Channel, Payload } from './message.ts';
 
-/** A pre-approved WhatsApp message template, the only thing WhatsApp delivers outside the window. */
-export type TemplatePayload = { type: 'template'; name: string; language: string; components?: unknown[] };
-export type ChannelPayload = Payload | TemplatePayload;
-
 /** WhatsApp lets a business answer free-form for 24 hours after the person's last message. */
 export const WHATSAPP_WINDOW_HOURS = 24;
 
@@ -23,7 +19,7 @@ export function isWindowOpen(lastInboundAt: Date | null, now: Date, hours = WHAT
 
 export interface ChannelSend {
   channel: Channel;
-  payload: ChannelPayload;
+  payload: Payload;
   /** When the contact last wrote to us on this channel; null if never. */
   lastInboundAt: Date | null;
   now: Date;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isCoveredByWatermark, nextChannelStatus } from './channel-status.ts';
+import { isCoveredByWatermark, nextChannelStatus, canMoveDelivery } from './channel-status.ts';
 import type { ChannelStatus } from './inbound-event.ts';
 import type { MessageStatus } from './message.ts';
 
@@ -49,5 +49,20 @@ describe('isCoveredByWatermark', () => {
   it('does not cover later messages or ones still being sent', () => {
     expect(isCoveredByWatermark(new Date('2025-01-01T12:00:00.001Z'), watermark)).toBe(false);
     expect(isCoveredByWatermark(null, watermark)).toBe(false);
+  });
+});
+
+describe('per-channel delivery statuses', () => {
+  it('move forward only; a late delivered after read changes nothing', () => {
+    expect(canMoveDelivery('sent', 'delivered')).toBe(true);
+    expect(canMoveDelivery('sent', 'read')).toBe(true);
+    expect(canMoveDelivery('read', 'delivered')).toBe(false);
+    expect(canMoveDelivery('delivered', 'delivered')).toBe(false);
+  });
+
+  it('end failed only before delivery, and never leave failed', () => {
+    expect(canMoveDelivery('pending', 'failed')).toBe(true);
+    expect(canMoveDelivery('delivered', 'failed')).toBe(false);
+    expect(canMoveDelivery('failed', 'read')).toBe(false);
   });
 });

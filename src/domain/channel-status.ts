@@ -22,3 +22,14 @@ export function nextChannelStatus(current: MessageStatus, reported: ChannelStatu
 export function isCoveredByWatermark(sentAt: Date | null, watermark: Date): boolean {
   return sentAt !== null && sentAt.getTime() <= watermark.getTime();
 }
+
+/** A channel delivery's status: pending (not yet accepted by the platform), then the platform's. */
+const RANK = { pending: 0, sent: 1, delivered: 2, read: 3 } as const;
+export type DeliveryStatus = keyof typeof RANK | 'failed';
+
+/** Forward only: pending → sent → delivered → read; failed ends a delivery that has not reached the person, and is final. */
+export function canMoveDelivery(from: DeliveryStatus, to: DeliveryStatus): boolean {
+  if (from === 'failed') return false;
+  if (to === 'failed') return from === 'pending' || from === 'sent';
+  return RANK[to] > RANK[from];
+}

@@ -4,7 +4,7 @@
  */
 import type { Sql } from '../../ports/database.ts';
 import { invalid } from '../../domain/errors.ts';
-import { checkChannelSend } from '../../domain/channel-rules.ts';
+import { checkChannelSend } from '../../domain/channel-send.ts';
 import { CHANNELS, normaliseChannels, type Channel, type ExternalChannel, type Payload } from '../../domain/message.ts';
 
 export interface Resolved { channels: Channel[]; to: string | null }

@@ -8,7 +8,7 @@ import type { Notifier } from '../notify.ts';
 import { announce, settle } from '../settle.ts';
 import { iso } from '../conversations.ts';
 import { SpanKind, traceparentOf, withBatchSpans } from '../../tracing.ts';
-import { canMoveDelivery } from '../../domain/channel-rules.ts';
+import { canMoveDelivery } from '../../domain/channel-status.ts';
 
 export class StatusApplier {
   constructor(

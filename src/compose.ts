@@ -41,6 +41,7 @@ import { ChannelInbox } from './app/channels/inbox.ts';
 import { Contacts } from './app/channels/contacts.ts';
 import { WebhookIntake } from './app/channels/webhook-intake.ts';
 import { inboundContent } from './app/channels/inbound-content.ts';
+import { channelHealth } from './app/channels/channel-health.ts';
 import { metrics, reportPoolStats } from './metrics.ts';
 
 export interface ComposeOptions {
@@ -157,6 +158,7 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
     contacts: new Contacts(db),
     webhooks: new WebhookIntake(db, options.onAccepted),
     channelModes: modes,
+    channelHealth: () => channelHealth(db),
     receipts,
     delivery,
     deadLetters: new DeadLetters(db),

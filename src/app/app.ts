@@ -16,6 +16,7 @@ import type { FileServices } from './files/services.ts';
 import type { Logger } from './logger.ts';
 import type { Contacts } from './channels/contacts.ts';
 import type { WebhookIntake } from './channels/webhook-intake.ts';
+import type { ChannelHealth } from './channels/channel-health.ts';
 import type { ExternalChannel } from '../domain/message.ts';
 
 /** A dependency the readiness probe checks. */
@@ -44,6 +45,8 @@ export interface App {
   readonly webhooks: WebhookIntake;
   /** live (credentials set), mock (simulated) or disabled, per channel. */
   readonly channelModes: Readonly<Record<ExternalChannel, 'live' | 'mock' | 'disabled'>>;
+  /** Last success, last error and consecutive failures per channel. */
+  channelHealth(): Promise<Record<ExternalChannel, ChannelHealth>>;
   readonly receipts: Receipts;
   /** The pipeline's stages, which workers/ runs by role. */
   readonly delivery: DeliveryStages;

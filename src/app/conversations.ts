@@ -3,6 +3,8 @@ import type { Database, Sql } from '../ports/database.ts';
 import { forbidden, invalid, notFound } from '../domain/errors.ts';
 import type { Notifier } from './notify.ts';
 import { requireMember } from './membership.ts';
+import { iso } from './time.ts';
+import { contactOfConversation, type Contact } from './channels/contacts.ts';
 
 export interface CreateConversation {
   type: 'private' | 'group';
@@ -21,6 +23,8 @@ export interface ConversationDetails {
   member_count: number;
   last_seq: number;
   members: { user_id: number; username: string; display_name: string; role: string; read_seq: number; delivered_seq: number }[];
+  /** For a `channel` conversation: the person on the platform it is bound to. */
+  contact?: Contact;
 }
 
 export class Conversations {
@@ -101,7 +105,9 @@ export class Conversations {
          FROM members m JOIN users u ON u.id = m.user_id WHERE m.conversation_id = $1 ORDER BY m.joined_at, m.user_id`,
       [conversationId],
     );
+    const contact = c.type === 'channel' ? await contactOfConversation(this.db, conversationId) : undefined;
     return {
+      ...(contact ? { contact } : {}),
       id: Number(c.id),
       conversation_id: Number(c.id),
       type: String(c.type),
@@ -185,4 +191,3 @@ async function usernames(sql: Sql, ids: number[]): Promise<{ id: number; usernam
   return rows.map((r) => ({ id: Number(r.id), username: String(r.username) }));
 }
 
-export const iso = (v: unknown): string => new Date(v as string).toISOString();

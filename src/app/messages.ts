@@ -8,7 +8,7 @@ import { isUniqueViolation } from './sql-errors.ts';
 import { requireMember } from './membership.ts';
 import type { Notifier } from './notify.ts';
 import type { Receipts } from './receipts.ts';
-import { iso } from './conversations.ts';
+import { iso } from './time.ts';
 import { currentTraceHeaders, withSpan } from '../tracing.ts';
 import { MESSAGES_TOPIC } from '../domain/log-topics.ts';
 import type { ChannelTargets } from './channels/channel-targets.ts';

@@ -2,7 +2,7 @@
 import type { Database } from '../ports/database.ts';
 import { requireMember } from './membership.ts';
 import type { Notifier } from './notify.ts';
-import { iso } from './conversations.ts';
+import { iso } from './time.ts';
 import { announce, settle } from './settle.ts';
 
 export interface Ack { userId: number; conversationId: number; seq: number }

@@ -4,7 +4,7 @@ import { aggregateStatus, type StatusInputs } from '../domain/aggregate-status.t
 import { canTransition, type MessageStatus } from '../domain/message.ts';
 import { metrics } from '../metrics.ts';
 import type { Notifier } from './notify.ts';
-import { iso } from './conversations.ts';
+import { iso } from './time.ts';
 
 export interface StatusChange {
   message_id: string;

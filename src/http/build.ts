@@ -17,6 +17,8 @@ import { conversationRoutes } from './routes/conversations.ts';
 import { messageRoutes } from './routes/messages.ts';
 import { operationsRoutes } from './routes/operations.ts';
 import { channelRoutes } from './routes/channels.ts';
+import { contactRoutes } from './routes/contacts.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
 import { fileRoutes } from './routes/files.ts';
 import { tusRoutes } from './routes/tus.ts';
 import { WsGateway } from './ws.ts';
@@ -78,6 +80,8 @@ export async function build(app: App, config: Config): Promise<{ server: Fastify
   await server.register(conversationRoutes(app, config));
   await server.register(messageRoutes(app, config));
   await server.register(channelRoutes(app, config));
+  await server.register(contactRoutes(app, config));
+  await server.register(webhookRoutes(app, config));
   await server.register(fileRoutes(app, config));
   await server.register(tusRoutes(app, config));
   await server.register(gateway.plugin());

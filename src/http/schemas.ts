@@ -47,6 +47,11 @@ export const TokenPair = Type.Object({
 export const Payload = Type.Union([
   Type.Object({ type: Type.Literal('text'), content: Type.String({ minLength: 1 }) }),
   Type.Object({ type: Type.Literal('file'), file_id: Uuid }),
+  // WhatsApp only (in a channel conversation); `components` as WhatsApp documents them.
+  Type.Object({
+    type: Type.Literal('template'), name: Type.String({ minLength: 1, maxLength: 512, pattern: '^[A-Za-z0-9_]+$' }), language: Type.String({ minLength: 2, maxLength: 15, pattern: '^[A-Za-z_]+$' }),
+    components: Type.Optional(Type.Array(Type.Object({}, { additionalProperties: true }), { maxItems: 20 })),
+  }),
 ]);
 export const ChannelName = Type.Union(['internal', 'whatsapp', 'instagram', 'messenger', 'telegram', 'all'].map((c) => Type.Literal(c)));
 export const SendMessage = Type.Object({
@@ -59,7 +64,8 @@ export const SendMessage = Type.Object({
 export const Accepted = Type.Object({ status: Type.Literal('accepted'), message_id: Uuid, conversation_id: Id, seq: Type.Integer(), created_at: Timestamp });
 export const Message = Type.Object(
   {
-    message_id: Uuid, conversation_id: Id, seq: Type.Integer(), sender_id: Id, sender_username: Type.String(),
+    message_id: Uuid, conversation_id: Id, seq: Type.Integer(), sender_id: Type.Union([Id, Type.Null()]), sender_username: Type.Union([Type.String(), Type.Null()]),
+    sender_contact: Type.Optional(Type.Object({ contact_id: Type.Integer(), channel: Type.String(), display_name: Type.Union([Type.String(), Type.Null()]) })),
     payload: Type.Object({}, { additionalProperties: true }), channels: Type.Array(Type.String()), status: Type.String(), created_at: Timestamp,
     statuses: Type.Optional(Type.Any()), history: Type.Optional(Type.Any()),
   },
@@ -74,6 +80,7 @@ export const CreateConversation = Type.Object({
   description: Type.Optional(Type.String({ maxLength: 2000 })),
 });
 export const ConversationDetails = Type.Object({
+  contact: Type.Optional(Type.Object({}, { additionalProperties: true })),
   id: Id, conversation_id: Id, type: Type.String(), name: Nullable(Type.String()), description: Nullable(Type.String()), created_at: Timestamp,
   member_count: Type.Integer(), last_seq: Type.Integer(),
   members: Type.Array(Type.Object({ user_id: Id, username: Type.String(), display_name: Type.String(), role: Type.String(), read_seq: Type.Integer(), delivered_seq: Type.Integer() })),

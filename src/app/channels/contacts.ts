@@ -2,7 +2,7 @@
 import type { Database } from '../../ports/database.ts';
 import { notFound } from '../../domain/errors.ts';
 import type { ExternalChannel } from '../../domain/message.ts';
-import { iso } from '../conversations.ts';
+import { iso } from '../time.ts';
 
 export interface Contact {
   contact_id: number;
@@ -38,6 +38,12 @@ export class Contacts {
     if (!rows[0]) throw notFound('contact-not-found', `Contact ${contactId} does not exist or is not visible to you`);
     return toContact(rows[0]);
   }
+}
+
+/** The contact a channel conversation is bound to (membership already checked by the caller). */
+export async function contactOfConversation(db: Database, conversationId: number): Promise<Contact | undefined> {
+  const rows = await db.query(`SELECT ${COLUMNS} FROM contacts ct JOIN conversations c ON c.contact_id = ct.id WHERE c.id = $1`, [conversationId]);
+  return rows[0] ? toContact(rows[0]) : undefined;
 }
 
 export function toContact(r: Record<string, unknown>): Contact {

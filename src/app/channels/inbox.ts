@@ -11,7 +11,7 @@ import { previewOf, type ExternalChannel, type Payload } from '../../domain/mess
 import { MESSAGES_TOPIC } from '../../domain/log-topics.ts';
 import type { Notifier } from '../notify.ts';
 import type { Logger } from '../logger.ts';
-import { iso } from '../conversations.ts';
+import { iso } from '../time.ts';
 
 interface ContactRow { id: number; conversationId: number | null; displayName: string | null }
 

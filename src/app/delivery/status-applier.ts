@@ -6,7 +6,7 @@ import type { ChannelOutcome, LogTopics } from '../../domain/log-topics.ts';
 import { metrics } from '../../metrics.ts';
 import type { Notifier } from '../notify.ts';
 import { announce, settle } from '../settle.ts';
-import { iso } from '../conversations.ts';
+import { iso } from '../time.ts';
 import { SpanKind, traceparentOf, withBatchSpans } from '../../tracing.ts';
 import { canMoveDelivery } from '../../domain/channel-status.ts';
 

@@ -4,7 +4,7 @@ import type { Database, Sql } from '../../ports/database.ts';
 import type { BlobStore } from '../../ports/blob-store.ts';
 import { invalid, notFound } from '../../domain/errors.ts';
 import type { FilePayload } from '../../domain/message.ts';
-import { iso } from '../conversations.ts';
+import { iso } from '../time.ts';
 import { blobKey } from './records.ts';
 import type { OutboundFile } from '../../ports/connector.ts';
 

@@ -9,7 +9,7 @@ import {
 } from '../../domain/upload.ts';
 import { requireMember } from '../membership.ts';
 import type { Logger } from '../logger.ts';
-import { iso } from '../conversations.ts';
+import { iso } from '../time.ts';
 import { blobKey, requireAcceptingBytes, requireOwnUpload, toUpload, type Upload } from './records.ts';
 import { Digest, through } from './streams.ts';
 import type { Finalizer } from './finalize.ts';

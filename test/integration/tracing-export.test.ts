@@ -59,7 +59,7 @@ describe('OTLP export from a running process', () => {
     expect(collector.exports.every((e) => e.path === '/v1/traces')).toBe(true);
     expect(spans.filter((s) => s.traceId === traceId).map((s) => s.name)).toEqual(expect.arrayContaining(['POST /v1/messages', 'message.accept', 'message.route']));
     const resource = Object.fromEntries(collector.exports[0].body.resourceSpans[0].resource.attributes.map((a) => [a.key, a.value.stringValue]));
-    expect(resource).toMatchObject({ 'service.name': 'chat4all', 'chat4all.roles': 'api,relay,router,connectors,status,scheduler' });
+    expect(resource).toMatchObject({ 'service.name': 'chat4all', 'chat4all.roles': 'api,relay,router,connectors,status,inbound,scheduler' });
     const requestLog = c4.output().split('\n').find((l) => l.includes('"msg":"request"') && l.includes('"route":"/v1/messages"'));
     expect(requestLog, 'the request log line').toBeDefined();
     expect(JSON.parse(requestLog ?? '{}').trace_id).toBe(traceId);

@@ -29,6 +29,7 @@ import { UploadCollector } from './app/files/collector.ts';
 import { Auth } from './app/auth.ts';
 import { Users } from './app/users.ts';
 import { Conversations } from './app/conversations.ts';
+import { Groups } from './app/groups.ts';
 import { Messages } from './app/messages.ts';
 import { Receipts } from './app/receipts.ts';
 import { Delivery, channelTopic, STATUS_TOPIC, DEAD_LETTER_TOPIC } from './app/delivery.ts';
@@ -124,6 +125,7 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
     leaseMs: options.deliveryLeaseMs ?? config.delivery.leaseMs,
   }, logger.child({ component: 'worker.delivery' }));
 
+  const conversations = new Conversations(db, notifier, config.limits.maxGroupMembers);
   const files = createFileServices(db, blobs, { maxUploadBytes: config.limits.maxUploadBytes, retentionHours: config.gc.retentionHours }, logger);
 
   const readiness: ReadinessCheck[] = [
@@ -143,7 +145,8 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
     connectors,
     auth,
     users: new Users(db),
-    conversations: new Conversations(db, notifier, config.limits.maxGroupMembers),
+    conversations,
+    groups: new Groups(db, notifier, conversations, config.limits.maxGroupMembers),
     messages: new Messages(db, notifier, receipts, config.limits.maxTextLength, files.resolveFile),
     receipts,
     delivery,

@@ -1,5 +1,6 @@
 /** Real-time events pushed to clients (WebSocket frames carry these plus a timestamp). */
 import type { Channel, MessageStatus, Payload } from './message.ts';
+import type { HistoryVisibility, Role } from './group.ts';
 
 export interface EventMap {
   'message.created': { message_id: string; conversation_id: number; seq: number; sender_id: number; sender_username: string; payload: Payload; channels: Channel[]; created_at: string };
@@ -9,6 +10,8 @@ export interface EventMap {
   'conversation.read': { conversation_id: number; user_id: number; username: string; read_seq: number; read_at: string };
   'member.joined': { conversation_id: number; user_id: number; username: string };
   'member.left': { conversation_id: number; user_id: number; username: string };
+  'member.role_changed': { conversation_id: number; user_id: number; username: string; role: Role };
+  'conversation.updated': { conversation_id: number; name: string | null; description: string | null; history_visibility: HistoryVisibility };
 }
 
 export type EventType = keyof EventMap;

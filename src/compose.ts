@@ -30,6 +30,7 @@ import { Auth } from './app/auth.ts';
 import { Users } from './app/users.ts';
 import { Conversations } from './app/conversations.ts';
 import { Groups } from './app/groups.ts';
+import { Instance } from './app/instances.ts';
 import { Messages } from './app/messages.ts';
 import { Receipts } from './app/receipts.ts';
 import { Delivery, channelTopic, STATUS_TOPIC, DEAD_LETTER_TOPIC } from './app/delivery.ts';
@@ -126,7 +127,8 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
   }, logger.child({ component: 'worker.delivery' }));
 
   const conversations = new Conversations(db, notifier, config.limits.maxGroupMembers);
-  const files = createFileServices(db, blobs, { maxUploadBytes: config.limits.maxUploadBytes, retentionHours: config.gc.retentionHours }, logger);
+  const instance = await Instance.register(db, logger.child({ component: 'files' }));
+  const files = createFileServices(db, blobs, { maxUploadBytes: config.limits.maxUploadBytes, retentionHours: config.gc.retentionHours }, logger, instance.id);
 
   const readiness: ReadinessCheck[] = [
     { name: 'database', check: () => db.ping() },
@@ -162,6 +164,7 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
         await rateLimiter.close();
         await sockets.close();
         await blobs.close();
+        await instance.close();
         await db.close();
       })()),
   };

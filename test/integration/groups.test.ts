@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestSocket } from '../support/harness.ts';
+import { eventually, type TestSocket } from '../support/harness.ts';
 import { startTarget, startTimeoutMs, targetKinds, type TestTarget } from '../support/targets.ts';
 import { checkingProblems, expectProblem, groupConversation, liveSocket, privateConversation, send, tableCounts, type TestUser } from '../support/factories.ts';
 
@@ -124,6 +124,15 @@ describe.each(targetKinds())('group roles and history visibility on %s', (kind) 
     });
   });
 
+  it('documents the group routes, roles and history_visibility in /openapi.json', async () => {
+    const doc = (await c4.request('GET', '/openapi.json')).body;
+    const json = (v: unknown) => JSON.stringify(v);
+    expect(json(doc.paths['/v1/conversations/{id}'].patch.requestBody)).toContain('history_visibility');
+    expect(json(doc.paths['/v1/conversations/{id}/members/{user_id}'].patch.requestBody)).toMatch(/"owner".*"admin".*"member"/);
+    expect(json(doc.paths['/v1/conversations'].post.requestBody)).toContain('history_visibility');
+    expect(json(doc.paths['/v1/conversations/{id}'].get.responses['200'])).toMatch(/history_visibility.*role/);
+  });
+
   describe('history_visibility', () => {
     it('defaults to shared: a newcomer reads the earlier history', async () => {
       const [owner, a, b, late] = await users(4);
@@ -177,6 +186,19 @@ describe.each(targetKinds())('group roles and history visibility on %s', (kind) 
 
       const read = await c4.request('POST', `/v1/conversations/${id}/read`, { token: late.token });
       expect(read.body).toMatchObject({ read_seq: 3, messages_marked_read: 1 });
+    });
+
+    it('joined: settles earlier messages without the newcomers who cannot see them', async () => {
+      const [owner, a, b, late] = await users(4);
+      const created = await c4.request('POST', '/v1/conversations', { token: owner.token, body: { type: 'group', member_ids: [a.id, b.id], history_visibility: 'joined' } });
+      const id = created.body.conversation_id;
+      const first = await send(c4, owner.token, id, 'before');
+      const status = async () => (await c4.request('GET', `/v1/messages/${first.message_id}`, { token: owner.token })).body.status;
+      await eventually(async () => (await status()) !== 'accepted');
+      await add(owner, id, [late]);
+      await c4.request('POST', `/v1/conversations/${id}/read`, { token: a.token });
+      await c4.request('POST', `/v1/conversations/${id}/read`, { token: b.token });
+      await eventually(async () => (await status()) === 'read');
     });
 
     it('is changed by owners and admins with PATCH, which also renames; members get 403 not-allowed', async () => {

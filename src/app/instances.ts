@@ -94,6 +94,8 @@ export class Instance {
    */
   private async removeDeadNeighbours(): Promise<void> {
     const { hostname, pid, startedAt, isRunning } = this.identity;
+    // Crashed processes of other hosts stop mattering after their lease; their rows need not pile up.
+    await this.db.query(`DELETE FROM instances WHERE heartbeat_at < now() - interval '1 day'`);
     const rows = await this.db.query('SELECT id, pid, process_started_at FROM instances WHERE hostname = $1', [hostname]);
     const dead = rows
       .filter((r) => (Number(r.pid) === pid ? new Date(r.process_started_at as string).getTime() < startedAt.getTime() - 1000 : !isRunning(Number(r.pid))))

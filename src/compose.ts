@@ -28,6 +28,8 @@ import { UploadCollector } from './app/files/collector.ts';
 import { Auth } from './app/auth.ts';
 import { Users } from './app/users.ts';
 import { Conversations } from './app/conversations.ts';
+import { Groups } from './app/groups.ts';
+import { Instance } from './app/instances.ts';
 import { Messages } from './app/messages.ts';
 import { Receipts } from './app/receipts.ts';
 import { createDeliveryStages } from './app/delivery/stages.ts';
@@ -125,7 +127,9 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
   await shareRevocations(auth, fanout, logger);
   const receipts = new Receipts(db, notifier, (e) => logger.warn({ err: e }, 'acks could not be applied; clients ack again with their next frames'));
   const { connectors, modes } = openConnectors(config, logger);
-  const files = createFileServices(db, blobs, { maxUploadBytes: config.limits.maxUploadBytes, retentionHours: config.gc.retentionHours }, logger);
+  const conversations = new Conversations(db, notifier, config.limits.maxGroupMembers);
+  const instance = await Instance.register(db, logger.child({ component: 'files' }));
+  const files = createFileServices(db, blobs, { maxUploadBytes: config.limits.maxUploadBytes, retentionHours: config.gc.retentionHours }, logger, instance.id);
   const inbox = new ChannelInbox(db, notifier, config.channels.agents, logger.child({ component: 'worker.inbound' }), options.onAccepted);
   const delivery = createDeliveryStages({
     db, log: eventLog, notify: notifier, connectors, inbox, contentOf: inboundContent(), fileOf: (id) => files.downloads.outboundFile(id),
@@ -153,7 +157,8 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
     connectors,
     auth,
     users: new Users(db),
-    conversations: new Conversations(db, notifier, config.limits.maxGroupMembers),
+    conversations,
+    groups: new Groups(db, notifier, conversations, config.limits.maxGroupMembers),
     messages: new Messages(db, notifier, receipts, config.limits.maxTextLength, targets, files.resolveFile, options.onAccepted),
     contacts: new Contacts(db),
     webhooks: new WebhookIntake(db, options.onAccepted),
@@ -173,6 +178,7 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
         await rateLimiter.close();
         await sockets.close();
         await blobs.close();
+        await instance.close();
         await db.close();
       })()),
   };

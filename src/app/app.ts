@@ -7,6 +7,7 @@ import type { SocketRegistry } from '../ports/presence.ts';
 import type { Auth } from './auth.ts';
 import type { Users } from './users.ts';
 import type { Conversations } from './conversations.ts';
+import type { Groups } from './groups.ts';
 import type { Messages } from './messages.ts';
 import type { Receipts } from './receipts.ts';
 import type { DeliveryStages } from './delivery/stages.ts';
@@ -38,6 +39,8 @@ export interface App {
   readonly auth: Auth;
   readonly users: Users;
   readonly conversations: Conversations;
+  /** Group members, roles and settings. */
+  readonly groups: Groups;
   readonly messages: Messages;
   /** People on external platforms (channel conversations). */
   readonly contacts: Contacts;

@@ -1,8 +1,9 @@
 /** Conversations: create (private pairs are unique), list with unread counts, members, details. */
 import type { Database, Sql } from '../ports/database.ts';
-import { forbidden, invalid, notFound } from '../domain/errors.ts';
+import { invalid } from '../domain/errors.ts';
+import type { HistoryVisibility } from '../domain/group.ts';
 import type { Notifier } from './notify.ts';
-import { requireMember } from './membership.ts';
+import { hiddenUpToSql, requireMember } from './membership.ts';
 import { iso } from './time.ts';
 import { contactOfConversation, type Contact } from './channels/contacts.ts';
 
@@ -11,6 +12,8 @@ export interface CreateConversation {
   member_ids: number[];
   name?: string;
   description?: string;
+  /** Groups only; default `shared`. */
+  history_visibility?: HistoryVisibility;
 }
 
 export interface ConversationDetails {
@@ -19,6 +22,7 @@ export interface ConversationDetails {
   type: string;
   name: string | null;
   description: string | null;
+  history_visibility: HistoryVisibility;
   created_at: string;
   member_count: number;
   last_seq: number;
@@ -41,13 +45,14 @@ export class Conversations {
     if (input.type === 'group' && (ids.length < 3 || ids.length > this.maxGroupMembers)) {
       throw invalid('invalid-member-count', `A group has between 3 and ${this.maxGroupMembers} members`);
     }
+    if (input.type === 'private' && input.history_visibility !== undefined) throw invalid('not-a-group', 'history_visibility is a setting of groups');
     const { conversationId, isNew } = await this.db.transaction(async (tx) => {
       await requireUsersExist(tx, ids);
       const pair = input.type === 'private' ? [...ids].sort((a, b) => a - b).join(':') : null;
       const inserted = await tx.query(
-        `INSERT INTO conversations (type, name, description, private_pair, created_by) VALUES ($1, $2, $3, $4, $5)
+        `INSERT INTO conversations (type, name, description, private_pair, created_by, history_visibility) VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (private_pair) DO NOTHING RETURNING id`,
-        [input.type, input.name ?? null, input.description ?? null, pair, callerId],
+        [input.type, input.name ?? null, input.description ?? null, pair, callerId, input.history_visibility ?? 'shared'],
       );
       if (inserted.length === 0) {
         const existing = await tx.query('SELECT id FROM conversations WHERE private_pair = $1', [pair]);
@@ -72,8 +77,9 @@ export class Conversations {
     const [{ total }] = await this.db.query<{ total: number }>('SELECT count(*)::int AS total FROM members WHERE user_id = $1', [userId]);
     const rows = await this.db.query(
       `SELECT c.id, c.type, c.name, c.description, c.created_at, c.last_seq, c.last_message_at, c.last_message_preview,
-              s.username AS last_sender,
-              (SELECT count(*)::int FROM messages x WHERE x.conversation_id = c.id AND x.seq > m.read_seq AND x.sender_id IS DISTINCT FROM $1) AS unread
+              s.username AS last_sender, c.last_seq <= ${hiddenUpToSql()} AS is_last_hidden,
+              (SELECT count(*)::int FROM messages x
+                WHERE x.conversation_id = c.id AND x.seq > GREATEST(m.read_seq, ${hiddenUpToSql()}) AND x.sender_id IS DISTINCT FROM $1) AS unread
          FROM members m JOIN conversations c ON c.id = m.conversation_id
          LEFT JOIN users s ON s.id = c.last_message_sender_id
         WHERE m.user_id = $1
@@ -81,25 +87,29 @@ export class Conversations {
         LIMIT $2 OFFSET $3`,
       [userId, limit, offset],
     );
-    const items = rows.map((r) => ({
-      conversation_id: Number(r.id),
-      conversation_type: String(r.type),
-      conversation_name: (r.name as string | null) ?? null,
-      description: (r.description as string | null) ?? null,
-      last_message_timestamp: r.last_message_at ? iso(r.last_message_at) : null,
-      last_message_content: (r.last_message_preview as string | null) ?? null,
-      last_message_sender: (r.last_sender as string | null) ?? null,
-      last_seq: Number(r.last_seq),
-      unread_count: Number(r.unread),
-      conversation_created_at: iso(r.created_at),
-    }));
+    const items = rows.map((r) => {
+      // A member of a `joined` group sees nothing of the messages sent before their join, preview included.
+      const isHidden = r.is_last_hidden === true;
+      return {
+        conversation_id: Number(r.id),
+        conversation_type: String(r.type),
+        conversation_name: (r.name as string | null) ?? null,
+        description: (r.description as string | null) ?? null,
+        last_message_timestamp: r.last_message_at && !isHidden ? iso(r.last_message_at) : null,
+        last_message_content: isHidden ? null : ((r.last_message_preview as string | null) ?? null),
+        last_message_sender: isHidden ? null : ((r.last_sender as string | null) ?? null),
+        last_seq: Number(r.last_seq),
+        unread_count: Number(r.unread),
+        conversation_created_at: iso(r.created_at),
+      };
+    });
     return { items, total, limit, offset, has_more: offset + items.length < total };
   }
 
   /** Details with members and their read cursors; 404/403 for unknown or foreign conversations. */
   async details(userId: number, conversationId: number): Promise<ConversationDetails> {
     await requireMember(this.db, conversationId, userId);
-    const [c] = await this.db.query('SELECT id, type, name, description, created_at, last_seq FROM conversations WHERE id = $1', [conversationId]);
+    const [c] = await this.db.query('SELECT id, type, name, description, history_visibility, created_at, last_seq FROM conversations WHERE id = $1', [conversationId]);
     const members = await this.db.query(
       `SELECT m.user_id, u.username, u.display_name, m.role, m.read_seq, m.delivered_seq
          FROM members m JOIN users u ON u.id = m.user_id WHERE m.conversation_id = $1 ORDER BY m.joined_at, m.user_id`,
@@ -113,6 +123,7 @@ export class Conversations {
       type: String(c.type),
       name: (c.name as string | null) ?? null,
       description: (c.description as string | null) ?? null,
+      history_visibility: c.history_visibility as HistoryVisibility,
       created_at: iso(c.created_at),
       member_count: members.length,
       last_seq: Number(c.last_seq),
@@ -127,49 +138,6 @@ export class Conversations {
     };
   }
 
-  /** Adds users to a group; already-present users are ignored. */
-  async addMembers(callerId: number, conversationId: number, userIds: number[]): Promise<ConversationDetails> {
-    const added = await this.db.transaction(async (tx) => {
-      const me = await requireMember(tx, conversationId, callerId);
-      if (me.type !== 'group') throw invalid('not-a-group', 'Members can only be added to group conversations');
-      const ids = [...new Set(userIds)];
-      await requireUsersExist(tx, ids);
-      const rows = await tx.query(
-        `INSERT INTO members (conversation_id, user_id) SELECT $1, u FROM unnest($2::bigint[]) AS u
-         ON CONFLICT DO NOTHING RETURNING user_id`,
-        [conversationId, ids],
-      );
-      const [{ n }] = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM members WHERE conversation_id = $1', [conversationId]);
-      if (n > this.maxGroupMembers) throw invalid('invalid-member-count', `A group has at most ${this.maxGroupMembers} members`);
-      return usernames(tx, rows.map((r) => Number(r.user_id)));
-    });
-    const details = await this.details(callerId, conversationId);
-    for (const u of added) {
-      this.notify.toConversation(conversationId, 'member.joined', { conversation_id: conversationId, user_id: u.id, username: u.username });
-    }
-    if (added.length > 0) {
-      this.notify.toUsers(added.map((u) => u.id), 'conversation.created', {
-        conversation_id: conversationId, conversation_type: details.type, name: details.name, member_ids: details.members.map((m) => m.user_id),
-      });
-    }
-    return details;
-  }
-
-  /** Removes a member from a group: anyone may leave, only the owner may remove others. */
-  async removeMember(callerId: number, conversationId: number, userId: number): Promise<void> {
-    const removed = await this.db.transaction(async (tx) => {
-      const me = await requireMember(tx, conversationId, callerId);
-      if (me.type !== 'group') throw invalid('not-a-group', 'Members can only be removed from group conversations');
-      if (userId !== callerId && me.role !== 'owner') throw forbidden('not-allowed', 'Only the group owner can remove other members');
-      const rows = await tx.query('DELETE FROM members WHERE conversation_id = $1 AND user_id = $2 RETURNING user_id', [conversationId, userId]);
-      if (rows.length === 0) throw notFound('member-not-found', `User ${userId} is not a member of conversation ${conversationId}`);
-      return (await usernames(tx, [userId]))[0];
-    });
-    const event = { conversation_id: conversationId, user_id: removed.id, username: removed.username };
-    this.notify.toConversation(conversationId, 'member.left', event);
-    this.notify.toUsers([removed.id], 'member.left', event);
-  }
-
   /** Ids of every conversation the user belongs to (for WebSocket subscriptions). */
   async idsOf(userId: number): Promise<number[]> {
     const rows = await this.db.query('SELECT conversation_id FROM members WHERE user_id = $1', [userId]);
@@ -178,14 +146,14 @@ export class Conversations {
 
 }
 
-async function requireUsersExist(sql: Sql, ids: number[]): Promise<void> {
+export async function requireUsersExist(sql: Sql, ids: number[]): Promise<void> {
   const rows = await sql.query('SELECT id FROM users WHERE id = ANY($1::bigint[])', [ids]);
   const found = new Set(rows.map((r) => Number(r.id)));
   const missing = ids.filter((id) => !found.has(id));
   if (missing.length > 0) throw invalid('user-not-found', `Unknown user id(s): ${missing.join(', ')}`, { missing_user_ids: missing });
 }
 
-async function usernames(sql: Sql, ids: number[]): Promise<{ id: number; username: string }[]> {
+export async function usernames(sql: Sql, ids: number[]): Promise<{ id: number; username: string }[]> {
   if (ids.length === 0) return [];
   const rows = await sql.query('SELECT id, username FROM users WHERE id = ANY($1::bigint[]) ORDER BY id', [ids]);
   return rows.map((r) => ({ id: Number(r.id), username: String(r.username) }));

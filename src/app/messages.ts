@@ -5,7 +5,7 @@ import { conflict, invalid, notFound } from '../domain/errors.ts';
 import { previewOf, type Channel, type ExternalChannel, type FilePayload, type Payload, type TemplatePayload } from '../domain/message.ts';
 import { metrics } from '../metrics.ts';
 import { isUniqueViolation } from './sql-errors.ts';
-import { requireMember } from './membership.ts';
+import { hiddenUpToSql, requireMember, visibleAfterSql } from './membership.ts';
 import type { Notifier } from './notify.ts';
 import type { Receipts } from './receipts.ts';
 import { iso } from './time.ts';
@@ -154,20 +154,26 @@ export class Messages {
     });
   }
 
-  /** History of a conversation: newest first by offset, or oldest first after a seq, or before a seq. */
+  /**
+   * History of a conversation: newest first by offset, or oldest first after a seq, or before a seq.
+   * A member of a `joined` group sees only messages after their join; `total` counts what they may see.
+   */
   async history(userId: number, conversationId: number, q: { limit: number; offset: number; after_seq?: number; before_seq?: number }) {
     const me = await requireMember(this.db, conversationId, userId);
+    const from = me.hiddenUpTo;
+    const select = `SELECT ${MESSAGE_COLUMNS} FROM ${MESSAGES_WITH_SENDER} WHERE m.conversation_id = $1`;
     let rows;
     let total: number;
     if (q.after_seq !== undefined) {
-      rows = await this.db.query(`SELECT ${MESSAGE_COLUMNS} FROM ${MESSAGES_WITH_SENDER} WHERE m.conversation_id = $1 AND m.seq > $2 ORDER BY m.seq ASC LIMIT $3`, [conversationId, q.after_seq, q.limit + 1]);
-      total = Math.max(0, me.lastSeq - q.after_seq);
+      const after = Math.max(q.after_seq, from);
+      rows = await this.db.query(`${select} AND m.seq > $2 ORDER BY m.seq ASC LIMIT $3`, [conversationId, after, q.limit + 1]);
+      total = Math.max(0, me.lastSeq - after);
     } else if (q.before_seq !== undefined) {
-      rows = await this.db.query(`SELECT ${MESSAGE_COLUMNS} FROM ${MESSAGES_WITH_SENDER} WHERE m.conversation_id = $1 AND m.seq < $2 ORDER BY m.seq DESC LIMIT $3`, [conversationId, q.before_seq, q.limit + 1]);
-      total = Math.max(0, Math.min(q.before_seq - 1, me.lastSeq));
+      rows = await this.db.query(`${select} AND m.seq < $2 AND m.seq > $4 ORDER BY m.seq DESC LIMIT $3`, [conversationId, q.before_seq, q.limit + 1, from]);
+      total = Math.max(0, Math.min(q.before_seq - 1, me.lastSeq) - from);
     } else {
-      rows = await this.db.query(`SELECT ${MESSAGE_COLUMNS} FROM ${MESSAGES_WITH_SENDER} WHERE m.conversation_id = $1 ORDER BY m.seq DESC LIMIT $2 OFFSET $3`, [conversationId, q.limit + 1, q.offset]);
-      total = me.lastSeq;
+      rows = await this.db.query(`${select} AND m.seq > $4 ORDER BY m.seq DESC LIMIT $2 OFFSET $3`, [conversationId, q.limit + 1, q.offset, from]);
+      total = Math.max(0, me.lastSeq - from);
     }
     const hasMore = rows.length > q.limit;
     const messages = rows.slice(0, q.limit).map(toView);
@@ -177,9 +183,13 @@ export class Messages {
     return { messages, total, limit: q.limit, offset: q.after_seq === undefined && q.before_seq === undefined ? q.offset : 0, has_more: hasMore };
   }
 
-  /** Messages after `afterSeq`, oldest first, for WebSocket catch-up. */
-  async since(conversationId: number, afterSeq: number, limit: number): Promise<MessageView[]> {
-    const rows = await this.db.query(`SELECT ${MESSAGE_COLUMNS} FROM ${MESSAGES_WITH_SENDER} WHERE m.conversation_id = $1 AND m.seq > $2 ORDER BY m.seq ASC LIMIT $3`, [conversationId, afterSeq, limit]);
+  /** Messages after `afterSeq` that `userId` may see, oldest first, for WebSocket catch-up; none for a non-member. */
+  async since(userId: number, conversationId: number, afterSeq: number, limit: number): Promise<MessageView[]> {
+    const rows = await this.db.query(
+      `SELECT ${MESSAGE_COLUMNS} FROM ${MESSAGES_WITH_SENDER}
+        WHERE m.conversation_id = $1 AND m.seq > $2 AND m.seq > ${visibleAfterSql('$1', '$4')} ORDER BY m.seq ASC LIMIT $3`,
+      [conversationId, afterSeq, limit, userId],
+    );
     return rows.map(toView);
   }
 
@@ -187,15 +197,17 @@ export class Messages {
   async details(userId: number, messageId: string) {
     const rows = await this.db.query(
       `SELECT ${MESSAGE_COLUMNS} FROM ${MESSAGES_WITH_SENDER}
-        WHERE m.id = $1 AND EXISTS (SELECT 1 FROM members x WHERE x.conversation_id = m.conversation_id AND x.user_id = $2)`,
+        WHERE m.id = $1 AND m.seq > ${visibleAfterSql('m.conversation_id', '$2')}`,
       [messageId, userId],
     );
     if (!rows[0]) throw notFound('message-not-found', `Message ${messageId} does not exist or is not visible to you`);
     const view = toView(rows[0]);
     const [recipients, channels, history] = await Promise.all([
       this.db.query(
-        `SELECT m.user_id, m.delivered_seq, m.read_seq, m.delivered_at, m.read_at FROM members m WHERE m.conversation_id = $1 AND m.user_id IS DISTINCT FROM $2 ORDER BY m.user_id`,
-        [view.conversation_id, view.sender_id],
+        // Members who may not see the message (they joined a `joined` group after it) are not its recipients.
+        `SELECT m.user_id, m.delivered_seq, m.read_seq, m.delivered_at, m.read_at FROM members m JOIN conversations c ON c.id = m.conversation_id
+          WHERE m.conversation_id = $1 AND m.user_id IS DISTINCT FROM $2 AND ${hiddenUpToSql()} < $3 ORDER BY m.user_id`,
+        [view.conversation_id, view.sender_id, view.seq],
       ),
       this.db.query('SELECT channel, status, updated_at, error, attempts FROM message_channels WHERE message_id = $1 ORDER BY channel', [messageId]),
       this.db.query('SELECT status, channel, detail, at FROM message_status_history WHERE message_id = $1 ORDER BY id', [messageId]),

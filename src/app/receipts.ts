@@ -86,7 +86,8 @@ export class Receipts {
       if (target <= me.readSeq) return { readSeq: me.readSeq, marked: 0, readAt: undefined };
       const [{ n }] = await tx.query<{ n: number }>(
         'SELECT count(*)::int AS n FROM messages WHERE conversation_id = $1 AND seq > $2 AND seq <= $3 AND sender_id IS DISTINCT FROM $4',
-        [conversationId, me.readSeq, target, userId],
+        // Messages hidden from the member (history_visibility `joined`) are not theirs to read.
+        [conversationId, Math.max(me.readSeq, me.hiddenUpTo), target, userId],
       );
       const [row] = await tx.query(
         `UPDATE members SET read_seq = $3, read_at = now(), delivered_seq = GREATEST(delivered_seq, $3), delivered_at = now()

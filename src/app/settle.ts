@@ -4,6 +4,7 @@ import { aggregateStatus, type StatusInputs } from '../domain/aggregate-status.t
 import { canTransition, type MessageStatus } from '../domain/message.ts';
 import { metrics } from '../metrics.ts';
 import type { Notifier } from './notify.ts';
+import { hiddenUpToSql } from './membership.ts';
 import { iso } from './time.ts';
 
 export interface StatusChange {
@@ -43,7 +44,11 @@ export async function settle(tx: Sql, scope: SettleScope): Promise<StatusChange[
   if (candidates.length === 0) return [];
   const conversationIds = [...new Set(candidates.map((c) => Number(c.conversation_id)))];
   const [members, channelRows] = [
-    await tx.query('SELECT conversation_id, user_id, delivered_seq, read_seq FROM members WHERE conversation_id = ANY($1::bigint[])', [conversationIds]),
+    await tx.query(
+      `SELECT m.conversation_id, m.user_id, m.delivered_seq, m.read_seq, ${hiddenUpToSql()} AS hidden_up_to
+         FROM members m JOIN conversations c ON c.id = m.conversation_id WHERE m.conversation_id = ANY($1::bigint[])`,
+      [conversationIds],
+    ),
     await tx.query('SELECT message_id, status FROM message_channels WHERE message_id = ANY($1::uuid[])', [candidates.map((c) => c.id)]),
   ];
   const membersOf = groupBy(members, (m) => Number(m.conversation_id));
@@ -56,7 +61,8 @@ export async function settle(tx: Sql, scope: SettleScope): Promise<StatusChange[
       seq: Number(c.seq),
       hasInternal: (c.channels as string[]).includes('internal'),
       recipients: (membersOf.get(Number(c.conversation_id)) ?? [])
-        .filter((m) => Number(m.user_id) !== senderId)
+        // Members who joined a `joined` group after the message never see it: not its recipients.
+        .filter((m) => Number(m.user_id) !== senderId && Number(m.hidden_up_to) < Number(c.seq))
         .map((m) => ({ deliveredSeq: Number(m.delivered_seq), readSeq: Number(m.read_seq) })),
       channels: (channelsOf.get(String(c.id)) ?? []).map((r) => r.status) as StatusInputs['channels'],
     });

@@ -1,5 +1,6 @@
 /** Real-time events pushed to clients (WebSocket frames carry these plus a timestamp). */
 import type { Channel, ExternalChannel, MessageStatus, Payload } from './message.ts';
+import type { HistoryVisibility, Role } from './group.ts';
 
 export interface EventMap {
   /** From a contact (inbound channel message): sender_id and sender_username are null, sender_contact says who. */
@@ -13,6 +14,8 @@ export interface EventMap {
   'conversation.read': { conversation_id: number; user_id: number; username: string; read_seq: number; read_at: string };
   'member.joined': { conversation_id: number; user_id: number; username: string };
   'member.left': { conversation_id: number; user_id: number; username: string };
+  'member.role_changed': { conversation_id: number; user_id: number; username: string; role: Role };
+  'conversation.updated': { conversation_id: number; name: string | null; description: string | null; history_visibility: HistoryVisibility };
 }
 
 export type EventType = keyof EventMap;

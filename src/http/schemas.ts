@@ -73,17 +73,33 @@ export const Message = Type.Object(
 );
 export const messageRef = Type.Unsafe<unknown>({ $ref: 'Message#' });
 
+export const Role = Type.Union([Type.Literal('owner'), Type.Literal('admin'), Type.Literal('member')], {
+  description: 'owner: everything, one per group; admin: adds members, removes members, changes the group; member: sends and reads',
+});
+export const HistoryVisibility = Type.Union([Type.Literal('shared'), Type.Literal('joined')], {
+  description: 'shared: members see the whole history; joined: each member sees the messages sent after they joined',
+});
+const GroupName = Type.String({ minLength: 1, maxLength: 200 });
+const GroupDescription = Type.String({ maxLength: 2000 });
+
 export const CreateConversation = Type.Object({
   type: Type.Union([Type.Literal('private'), Type.Literal('group')]),
   member_ids: Type.Array(Id, { minItems: 1, maxItems: 100_000 }),
-  name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-  description: Type.Optional(Type.String({ maxLength: 2000 })),
+  name: Type.Optional(GroupName),
+  description: Type.Optional(GroupDescription),
+  // Groups only; default shared.
+  history_visibility: Type.Optional(HistoryVisibility),
 });
+export const UpdateConversation = Type.Object(
+  { name: Type.Optional(GroupName), description: Type.Optional(GroupDescription), history_visibility: Type.Optional(HistoryVisibility) },
+  { minProperties: 1 },
+);
+export const ChangeRole = Type.Object({ role: Role });
 export const ConversationDetails = Type.Object({
   contact: Type.Optional(Type.Object({}, { additionalProperties: true })),
-  id: Id, conversation_id: Id, type: Type.String(), name: Nullable(Type.String()), description: Nullable(Type.String()), created_at: Timestamp,
-  member_count: Type.Integer(), last_seq: Type.Integer(),
-  members: Type.Array(Type.Object({ user_id: Id, username: Type.String(), display_name: Type.String(), role: Type.String(), read_seq: Type.Integer(), delivered_seq: Type.Integer() })),
+  id: Id, conversation_id: Id, type: Type.String(), name: Nullable(Type.String()), description: Nullable(Type.String()), history_visibility: HistoryVisibility,
+  created_at: Timestamp, member_count: Type.Integer(), last_seq: Type.Integer(),
+  members: Type.Array(Type.Object({ user_id: Id, username: Type.String(), display_name: Type.String(), role: Role, read_seq: Type.Integer(), delivered_seq: Type.Integer() })),
 });
 export const ConversationListItem = Type.Object({
   conversation_id: Id, conversation_type: Type.String(), conversation_name: Nullable(Type.String()), description: Nullable(Type.String()),

@@ -175,7 +175,7 @@ export class WsGateway {
       if (!isPositiveInt(id) || !Number.isInteger(after) || after < 0) continue;
       if (!client.conversations.has(id)) continue;
       for (;;) {
-        const page = await this.app.messages.since(id, after, SYNC_PAGE);
+        const page = await this.app.messages.since(client.userId, id, after, SYNC_PAGE);
         for (const m of page) this.send(client, { type: 'message.created', ...m });
         if (page.length > 0) after = page[page.length - 1].seq;
         if (page.length < SYNC_PAGE) break;

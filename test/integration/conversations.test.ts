@@ -132,7 +132,7 @@ describe.each(targetKinds())('conversations contract on %s', (kind) => {
     it('adds members to a group (ignoring ones already in), up to MAX_GROUP_MEMBERS', async () => {
       const [owner, a, b, c, d, e] = await users(6);
       const id = await groupConversation(c4, owner, [a, b]);
-      const added = await c4.request('POST', `/v1/conversations/${id}/members`, { token: a.token, body: { user_ids: [c.id, a.id, c.id] } });
+      const added = await c4.request('POST', `/v1/conversations/${id}/members`, { token: owner.token, body: { user_ids: [c.id, a.id, c.id] } });
       expect(added.status).toBe(200);
       expect(added.body.member_count).toBe(4);
       const before = await tableCounts(c4);

@@ -18,13 +18,14 @@ export interface FileServices {
   readonly resolveFile: FileResolver;
 }
 
-export function createFileServices(db: Database, blobs: BlobStore, settings: UploadSettings, logger: Logger): FileServices {
+/** `instanceId`: this process in the instances table, the owner of the upload claims it takes. */
+export function createFileServices(db: Database, blobs: BlobStore, settings: UploadSettings, logger: Logger, instanceId: string): FileServices {
   const log = logger.child({ component: 'files' });
   const finalizer = new Finalizer(db, blobs, log);
-  const uploads = new Uploads(db, blobs, finalizer, settings, log);
+  const uploads = new Uploads(db, blobs, finalizer, settings, log, instanceId);
   return {
     uploads,
-    tus: new TusUploads(db, blobs, uploads, finalizer, log),
+    tus: new TusUploads(db, blobs, uploads, finalizer, log, instanceId),
     downloads: new Downloads(db, blobs),
     collector: new UploadCollector(db, blobs, log.child({ component: 'gc' })),
     resolveFile: shareFile,

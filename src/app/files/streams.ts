@@ -35,6 +35,16 @@ export class Digest extends Transform {
   }
 }
 
+/** Passes bytes through and counts them (progress of a body). */
+export class ByteCounter extends Transform {
+  bytes = 0;
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length;
+    callback(null, chunk);
+  }
+}
+
 /**
  * `source` piped into `transform`, with errors of the source passed on (pipe alone drops them).
  * pipeline() keeps an error listener on both ends, so an aborted request that destroys the

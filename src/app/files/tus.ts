@@ -15,11 +15,12 @@ import { DEFAULT_CHUNK_BYTES } from '../../domain/upload.ts';
 import type { Logger } from '../logger.ts';
 import type { Finalizer } from './finalize.ts';
 import { blobKey, findUpload, requireAcceptingBytes, requireOwnUpload, segmentKey, type TusSegment, type Upload } from './records.ts';
-import { ByteSlicer, concatenate, Digest, through } from './streams.ts';
-import type { InitiateRequest, Uploads } from './uploads.ts';
+import { ByteCounter, ByteSlicer, concatenate, Digest, through } from './streams.ts';
+import { isClaimVoidSql, keepClaim } from './claims.ts';
 
-/** A PATCH that has run this long is taken to be dead; another may then continue the upload. */
-const LOCK_LEASE = '15 minutes';
+/** SQL: the upload's tus lock belongs to a crashed process or a stalled PATCH (src/app/files/claims.ts). */
+const isLockVoid = isClaimVoidSql('tus_locked_at', 'tus_lock_owner');
+import type { InitiateRequest, Uploads } from './uploads.ts';
 
 export interface TusAppend {
   offset: number;
@@ -35,6 +36,8 @@ export class TusUploads {
     private readonly uploads: Uploads,
     private readonly finalizer: Finalizer,
     private readonly logger: Logger,
+    /** This process (src/app/instances.ts): the owner of the locks it takes. */
+    private readonly owner: string,
   ) {}
 
   /** Creates a tus upload (its chunks are DEFAULT_CHUNK_BYTES, which S3 takes as multipart parts). */
@@ -62,10 +65,20 @@ export class TusUploads {
     if (input.offset + input.contentLength > up.sizeBytes) throw tooLarge('upload-length-exceeded', `The body would take the upload past its Upload-Length of ${up.sizeBytes}`);
     const lock = await this.lock(up);
     let after: Upload;
+    let isTakenOver = false;
+    const counter = through(body, new ByteCounter());
+    const stopRenewing = keepClaim(
+      () => counter.bytes,
+      async () => (await this.db.query('UPDATE uploads SET tus_locked_at = now() WHERE id = $1 AND tus_lock = $2 RETURNING 1', [up.id, lock])).length > 0,
+      () => ((isTakenOver = true), body.destroy(new Error('tus lock taken over'))),
+    );
     try {
-      after = await this.write(up, body, input.contentLength, input.checksum);
+      after = await this.write(up, counter, input.contentLength, input.checksum).catch((e: unknown) => {
+        throw isTakenOver ? conflict('upload-locked', 'This PATCH stalled and another took the upload over; HEAD it and continue from its offset', {}, e) : e;
+      });
     } finally {
-      await this.db.query('UPDATE uploads SET tus_lock = NULL, tus_locked_at = NULL WHERE id = $1 AND tus_lock = $2', [up.id, lock]);
+      stopRenewing();
+      await this.db.query('UPDATE uploads SET tus_lock = NULL, tus_lock_owner = NULL, tus_locked_at = NULL WHERE id = $1 AND tus_lock = $2', [up.id, lock]);
     }
     if (after.tusOffset < after.sizeBytes) return after;
     const claimed = await this.finalizer.claimMerge(up.id);
@@ -78,7 +91,7 @@ export class TusUploads {
   async terminate(userId: number, id: string): Promise<void> {
     const up = await this.find(userId, id);
     if (up.status === 'completed') throw invalid('upload-completed', 'A completed upload is a file and cannot be terminated');
-    const rows = await this.db.query(`DELETE FROM uploads WHERE id = $1 AND status <> 'completed' AND (tus_lock IS NULL OR tus_locked_at < now() - $2::interval) RETURNING id`, [id, LOCK_LEASE]);
+    const rows = await this.db.query(`DELETE FROM uploads WHERE id = $1 AND status <> 'completed' AND (tus_lock IS NULL OR ${isLockVoid}) RETURNING id`, [id]);
     if (rows.length === 0) throw conflict('upload-locked', 'A PATCH is in progress on this upload');
     await this.discard(up.storageHandle, up.id, up.tusSegments);
   }
@@ -86,9 +99,9 @@ export class TusUploads {
   private async lock(up: Upload): Promise<string> {
     const lock = randomUUID();
     const rows = await this.db.query(
-      `UPDATE uploads SET tus_lock = $3, tus_locked_at = now(), status = CASE WHEN status = 'pending' THEN 'uploading' ELSE status END
-        WHERE id = $1 AND tus_offset = $2 AND status IN ('pending', 'uploading') AND (tus_lock IS NULL OR tus_locked_at < now() - $4::interval) RETURNING id`,
-      [up.id, up.tusOffset, lock, LOCK_LEASE],
+      `UPDATE uploads SET tus_lock = $3, tus_lock_owner = $4, tus_locked_at = now(), status = CASE WHEN status = 'pending' THEN 'uploading' ELSE status END
+        WHERE id = $1 AND tus_offset = $2 AND status IN ('pending', 'uploading') AND (tus_lock IS NULL OR ${isLockVoid}) RETURNING id`,
+      [up.id, up.tusOffset, lock, this.owner],
     );
     if (rows.length === 0) throw conflict('upload-locked', 'Another PATCH is writing to this upload (or the offset moved); retry after a HEAD');
     return lock;

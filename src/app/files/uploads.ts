@@ -13,6 +13,7 @@ import { iso } from '../time.ts';
 import { blobKey, requireAcceptingBytes, requireOwnUpload, toUpload, type Upload } from './records.ts';
 import { Digest, through } from './streams.ts';
 import type { Finalizer } from './finalize.ts';
+import { CLAIM_LEASE_SECONDS, isClaimVoidSql, keepClaim } from './claims.ts';
 
 export interface InitiateRequest {
   filename: string;
@@ -28,9 +29,6 @@ export interface UploadSettings {
   retentionHours: number;
 }
 
-/** A chunk whose request ended this long ago without being stored may be claimed again. */
-const CHUNK_CLAIM_LEASE = '15 minutes';
-
 export class Uploads {
   constructor(
     private readonly db: Database,
@@ -38,6 +36,8 @@ export class Uploads {
     private readonly finalizer: Finalizer,
     private readonly settings: UploadSettings,
     private readonly logger: Logger,
+    /** This process (src/app/instances.ts): the owner of the chunk claims it takes. */
+    private readonly owner: string,
   ) {}
 
   /** Starts an upload (chunk API or tus): validates the declaration, records it, opens a multipart upload in storage. */
@@ -86,9 +86,19 @@ export class Uploads {
       throw invalid('chunk-size-mismatch', `Chunk ${chunkNumber} must have exactly ${expected} bytes (got ${input.contentLength})`, { expected_bytes: expected });
     }
     const claim = await this.claimChunk(up, chunkNumber, expected);
+    let isTakenOver = false;
+    const digest = through(body, new Digest());
+    const stopRenewing = keepClaim(
+      () => digest.bytes,
+      async () => (await this.db.query('UPDATE upload_chunks SET claimed_at = now() WHERE upload_id = $1 AND chunk_number = $2 AND claim_id = $3 RETURNING 1', [up.id, chunkNumber, claim])).length > 0,
+      () => ((isTakenOver = true), body.destroy(new Error('chunk claim taken over'))),
+    );
     try {
-      const digest = through(body, new Digest());
-      const token = await this.storage(() => this.blobs.putPart(blobKey(up.id), up.storageHandle ?? '', chunkNumber, digest, expected), () => body.readableAborted || (body.destroyed && !body.readableEnded));
+      const token = await this.storage(() => this.blobs.putPart(blobKey(up.id), up.storageHandle ?? '', chunkNumber, digest, expected), () => body.readableAborted || (body.destroyed && !body.readableEnded))
+        .catch((e: unknown) => {
+          throw isTakenOver ? conflict('chunk-in-progress', `Chunk ${chunkNumber} stalled and was taken over by another request`, {}, e) : e;
+        })
+        .finally(stopRenewing);
       const sha256 = digest.hex();
       if (input.checksums.some((c) => c.toLowerCase() !== sha256)) {
         throw invalid('checksum-mismatch', `SHA-256 of chunk ${chunkNumber} is ${sha256}, which does not match the checksum sent`);
@@ -141,7 +151,7 @@ export class Uploads {
     return completionAnswer(outcome ?? up);
   }
 
-  /** Claims a chunk for this request; 409 when it is stored or another request is storing it. */
+  /** Claims a chunk for this request; 409 when it is stored or another live request is storing it (src/app/files/claims.ts). */
   private async claimChunk(up: Upload, chunkNumber: number, size: number): Promise<string> {
     const claim = randomUUID();
     return this.db.transaction(async (tx) => {
@@ -149,16 +159,16 @@ export class Uploads {
       const [row] = await tx.query(`SELECT status FROM uploads WHERE id = $1 AND expires_at > now() FOR SHARE`, [up.id]);
       if (!row || (row.status !== 'pending' && row.status !== 'uploading')) throw conflict('upload-not-accepting-chunks', `Upload ${up.id} takes no more chunks`);
       const claimed = await tx.query(
-        `INSERT INTO upload_chunks (upload_id, chunk_number, size_bytes, claim_id) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (upload_id, chunk_number) DO UPDATE SET claim_id = EXCLUDED.claim_id, claimed_at = now()
-           WHERE upload_chunks.part_token IS NULL AND upload_chunks.claimed_at < now() - $5::interval
+        `INSERT INTO upload_chunks (upload_id, chunk_number, size_bytes, claim_id, claim_owner) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (upload_id, chunk_number) DO UPDATE SET claim_id = EXCLUDED.claim_id, claim_owner = EXCLUDED.claim_owner, claimed_at = now()
+           WHERE upload_chunks.part_token IS NULL AND ${isClaimVoidSql('upload_chunks.claimed_at', 'upload_chunks.claim_owner')}
          RETURNING part_token`,
-        [up.id, chunkNumber, size, claim, CHUNK_CLAIM_LEASE],
+        [up.id, chunkNumber, size, claim, this.owner],
       );
       if (claimed.length === 0) {
         const [existing] = await tx.query('SELECT part_token FROM upload_chunks WHERE upload_id = $1 AND chunk_number = $2', [up.id, chunkNumber]);
         if (existing?.part_token) throw conflict('chunk-already-uploaded', `Chunk ${chunkNumber} is already stored`);
-        throw conflict('chunk-in-progress', `Chunk ${chunkNumber} is being stored by another request; retry if that one fails`);
+        throw conflict('chunk-in-progress', `Chunk ${chunkNumber} is being stored by another request; retry if that one fails (a crashed request's claim is void at once, a stalled one's after ${CLAIM_LEASE_SECONDS} s)`);
       }
       return claim;
     });

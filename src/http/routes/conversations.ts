@@ -3,11 +3,15 @@ import { Type } from 'typebox';
 import type { App } from '../../app/app.ts';
 import type { Config } from '../../config.ts';
 import type { CreateConversation as CreateInput } from '../../app/conversations.ts';
-import { ConversationDetails, ConversationIdParams, ConversationListItem, CreateConversation, Id, Pagination, messageRef, problems } from '../schemas.ts';
+import { ChangeRole, ConversationDetails, ConversationIdParams, ConversationListItem, CreateConversation, Id, Pagination, UpdateConversation, messageRef, problems } from '../schemas.ts';
+import type { GroupSettings } from '../../app/groups.ts';
+import type { Role } from '../../domain/group.ts';
 import { principalOf } from '../auth.ts';
 import { bearer, protect } from './guard.ts';
 
 type IdParams = { Params: { id: number } };
+type MemberParams = { Params: { id: number; user_id: number } };
+const MemberParamsSchema = Type.Object({ id: Id, user_id: Id });
 
 export const conversationRoutes = (app: App, config: Config) => async (server: FastifyInstance) => {
   protect(server, app, config);
@@ -32,16 +36,29 @@ export const conversationRoutes = (app: App, config: Config) => async (server: F
     schema: { ...base, summary: 'Conversation details with members and read cursors', params: ConversationIdParams, response: { 200: ConversationDetails, ...problems(400, 401, 403, 404, 429) } },
   }, async (request) => app.conversations.details(principalOf(request).userId, request.params.id));
 
+  server.patch<IdParams & { Body: GroupSettings }>('/v1/conversations/:id', {
+    config: { rateClass: 'write' },
+    schema: { ...base, summary: 'Change a group\'s name, description or history visibility (owner or admin)', params: ConversationIdParams, body: UpdateConversation, response: { 200: ConversationDetails, ...problems(400, 401, 403, 404, 429) } },
+  }, async (request) => app.groups.update(principalOf(request).userId, request.params.id, request.body));
+
   server.post<IdParams & { Body: { user_ids: number[] } }>('/v1/conversations/:id/members', {
     config: { rateClass: 'write' },
-    schema: { ...base, summary: 'Add members to a group', params: ConversationIdParams, body: Type.Object({ user_ids: Type.Array(Id, { minItems: 1, maxItems: 10_000 }) }), response: { 200: ConversationDetails, ...problems(400, 401, 403, 404, 429) } },
-  }, async (request) => app.conversations.addMembers(principalOf(request).userId, request.params.id, request.body.user_ids));
+    schema: { ...base, summary: 'Add members to a group (owner or admin)', params: ConversationIdParams, body: Type.Object({ user_ids: Type.Array(Id, { minItems: 1, maxItems: 10_000 }) }), response: { 200: ConversationDetails, ...problems(400, 401, 403, 404, 429) } },
+  }, async (request) => app.groups.addMembers(principalOf(request).userId, request.params.id, request.body.user_ids));
 
-  server.delete<{ Params: { id: number; user_id: number } }>('/v1/conversations/:id/members/:user_id', {
+  server.patch<MemberParams & { Body: { role: Role } }>('/v1/conversations/:id/members/:user_id', {
     config: { rateClass: 'write' },
-    schema: { ...base, summary: 'Remove a member from a group (yourself = leave)', params: Type.Object({ id: Id, user_id: Id }), response: { 204: Type.Null(), ...problems(400, 401, 403, 404, 429) } },
+    schema: {
+      ...base, summary: 'Change a member\'s role (owner only); role "owner" hands the group over and makes the previous owner an admin',
+      params: MemberParamsSchema, body: ChangeRole, response: { 200: ConversationDetails, ...problems(400, 401, 403, 404, 429) },
+    },
+  }, async (request) => app.groups.changeRole(principalOf(request).userId, request.params.id, request.params.user_id, request.body.role));
+
+  server.delete<MemberParams>('/v1/conversations/:id/members/:user_id', {
+    config: { rateClass: 'write' },
+    schema: { ...base, summary: 'Remove a member from a group (yourself = leave; others: owner, or admin for members)', params: MemberParamsSchema, response: { 204: Type.Null(), ...problems(400, 401, 403, 404, 429) } },
   }, async (request, reply) => {
-    await app.conversations.removeMember(principalOf(request).userId, request.params.id, request.params.user_id);
+    await app.groups.removeMember(principalOf(request).userId, request.params.id, request.params.user_id);
     return reply.code(204).send();
   });
 

@@ -124,7 +124,8 @@ export class Groups {
 async function lockGroup(tx: Sql, conversationId: number, callerId: number, notAGroup: string): Promise<Membership> {
   await tx.query('SELECT id FROM conversations WHERE id = $1 FOR UPDATE', [conversationId]);
   const me = await requireMember(tx, conversationId, callerId);
-  if (me.type !== 'group') throw invalid('not-a-group', notAGroup);
+  // A channel conversation is a shared inbox: its agents (admins) manage members like a group's.
+  if (me.type === 'private') throw invalid('not-a-group', notAGroup);
   return me;
 }
 

@@ -4,7 +4,7 @@ import { asRole, hiddenUpTo, type HistoryVisibility, type Role } from '../domain
 
 export interface Membership {
   conversationId: number;
-  type: 'private' | 'group';
+  type: 'private' | 'group' | 'channel';
   role: Role;
   historyVisibility: HistoryVisibility;
   lastSeq: number;

@@ -141,6 +141,15 @@ describe.each(storeKinds())('live channels on %s', (kind) => {
     expect(meta.received(`/${meta.messenger.id}/messages`).find((r) => (r.body.recipient as any)?.id === psid)?.body).toMatchObject({ messaging_type: 'RESPONSE', message: { text: 'hello back' } });
   });
 
+  it('lets an agent add a colleague to a channel conversation, who then sees the contact', async () => {
+    const conversationId = await inboundWhatsApp(`1333${Date.now() % 10_000_000}`, 'can someone help?');
+    const colleague = await c4.user('colleague');
+    const added = await c4.request('POST', `/v1/conversations/${conversationId}/members`, { token: agentToken, body: { user_ids: [colleague.id] } });
+    expect(added.status).toBe(200);
+    const contacts = await c4.request('GET', '/v1/contacts?channel=whatsapp', { token: colleague.token });
+    expect(contacts.body.contacts.map((c: any) => c.conversation_id)).toContain(Number(conversationId));
+  });
+
   it('retries 429 (honouring Retry-After) and 500, then sends once', async () => {
     const conversationId = await inboundWhatsApp(`1777${Date.now() % 10_000_000}`, 'retry me');
     meta.fail({ kind: 'rate-limit', retryAfterSeconds: 1 });

@@ -70,7 +70,8 @@ export class ChannelInbox {
     const agents = await tx.query('SELECT id FROM users WHERE lower(username) = ANY($1::text[]) ORDER BY id', [this.agents[m.channel].map((a) => a.toLowerCase())]);
     const memberIds = agents.map((a) => Number(a.id));
     if (memberIds.length === 0) this.logger.warn({ channel: m.channel, conversation_id: conversationId }, 'no agents configured for this channel (CHANNEL_AGENTS): its conversation has no members yet');
-    await tx.query(`INSERT INTO members (conversation_id, user_id, role) SELECT $1, u, 'member' FROM unnest($2::bigint[]) AS u`, [conversationId, memberIds]);
+    // Admins: the channel's agents may add colleagues to the conversation, or leave it.
+    await tx.query(`INSERT INTO members (conversation_id, user_id, role) SELECT $1, u, 'admin' FROM unnest($2::bigint[]) AS u`, [conversationId, memberIds]);
     await tx.query('UPDATE contacts SET conversation_id = $2 WHERE id = $1', [contact.id, conversationId]);
     return { conversationId, memberIds, name };
   }

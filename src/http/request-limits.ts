@@ -2,6 +2,7 @@
  * What one request may cost before our code sees it: body size by route class, JSON nesting
  * depth, and how long its head and body may take to arrive.
  */
+import { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { invalid } from '../domain/errors.ts';
 import { PROBLEM_BASE } from './problem.ts';
@@ -75,8 +76,9 @@ export interface RequestTimes { bodyMs: number; uploadBodyMs: number }
  */
 export function limitRequestTimes(server: FastifyInstance, times: RequestTimes): void {
   server.addHook('onRequest', (request, reply, done) => {
-    // WebSocket upgrades leave HTTP behind; complete requests have nothing left to wait for.
-    if (request.raw.headers.upgrade || request.raw.complete) return done();
+    // WebSocket upgrades leave HTTP behind; complete requests have nothing left to wait for;
+    // injected requests (tests) have no socket to be slow on.
+    if (request.raw.headers.upgrade || request.raw.complete || !(request.raw.socket instanceof Socket)) return done();
     const ms = bodyClassOf(request.routeOptions.url) === 'upload' ? times.uploadBodyMs : times.bodyMs;
     const timer = setTimeout(() => {
       if (!request.raw.complete) refuseSlowRequest(request, reply, ms);

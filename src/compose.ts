@@ -123,7 +123,7 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
 
   const jwtSecret = config.auth.isEphemeralSecret ? await embeddedSecret(config.dataDir) : config.auth.jwtSecret;
   const notifier = new Notifier(fanout, logger.child({ component: 'fanout' }));
-  const auth = new Auth(db, { ...config.auth, jwtSecret });
+  const auth = new Auth(db, { ...config.auth, jwtSecret, loginThrottle: config.loginThrottle }, rateLimiter);
   await shareRevocations(auth, fanout, logger);
   const receipts = new Receipts(db, notifier, (e) => logger.warn({ err: e }, 'acks could not be applied; clients ack again with their next frames'));
   const { connectors, modes } = openConnectors(config, logger);
@@ -184,14 +184,21 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
   };
 }
 
-/** Every instance learns of a revoked access token at once through the fan-out. */
+/**
+ * Every instance learns of a revoked access token or sign-in family at once through the fan-out:
+ * `{jti, expires_at}` (the original form, still understood by older instances) or `{family_id, expires_at}`.
+ */
 async function shareRevocations(auth: Auth, fanout: Fanout, logger: Logger): Promise<void> {
   const topic = 'auth.revocations';
   // Awaited, so that the revoke answer comes after the other instances were told.
-  auth.onRevoked = (jti, expiresAt) =>
-    fanout.publish(topic, { jti, expires_at: expiresAt }).catch((e: unknown) => logger.warn({ err: e }, 'revocation announcement failed; other instances refuse the token after their next reload'));
+  auth.onRevoked = (r) =>
+    fanout
+      .publish(topic, r.kind === 'token' ? { jti: r.id, expires_at: r.expiresAt } : { family_id: r.id, expires_at: r.expiresAt })
+      .catch((e: unknown) => logger.warn({ err: e }, 'revocation announcement failed; other instances refuse the token after their next reload'));
   await fanout.subscribe(topic, (event) => {
-    if (typeof event.jti === 'string' && typeof event.expires_at === 'number') auth.rememberRevoked(event.jti, event.expires_at);
+    if (typeof event.expires_at !== 'number') return;
+    if (typeof event.jti === 'string') auth.rememberRevoked({ kind: 'token', id: event.jti, expiresAt: event.expires_at });
+    else if (typeof event.family_id === 'string') auth.rememberRevoked({ kind: 'family', id: event.family_id, expiresAt: event.expires_at });
   });
 }
 

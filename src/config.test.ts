@@ -32,6 +32,24 @@ describe('config', () => {
     expect(c.kafka.brokers).toEqual(['k1:9092', 'k2:9092']);
   });
 
+  it('trusts no proxy by default and reads TRUST_PROXY as true, a hop count or addresses/CIDRs', () => {
+    expect(loadConfig({}).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: 'false' }).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(loadConfig({ TRUST_PROXY: '1' }).trustProxy).toBe(1);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 192.168.1.7,fd00::/8,loopback' }).trustProxy).toEqual(['10.0.0.0/8', '192.168.1.7', 'fd00::/8', 'loopback']);
+    for (const bad of ['10.0.0.0/33', 'proxy.example.com', '10.0.0.1/8/2', ',']) {
+      expect(() => loadConfig({ TRUST_PROXY: bad }), bad).toThrow(/TRUST_PROXY/);
+    }
+  });
+
+  it('has finite HTTP timeouts and a per-account login throttle by default', () => {
+    const c = loadConfig({});
+    expect(c.httpTimeouts).toEqual({ headersMs: 10_000, bodyMs: 30_000, uploadBodyMs: 600_000, idleMs: 120_000, keepAliveMs: 72_000 });
+    expect(c.loginThrottle).toEqual({ maxFailures: 10, windowSeconds: 900 });
+    expect(() => loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '40000' })).toThrow(/HTTP_HEADERS_TIMEOUT_MS must not exceed/);
+  });
+
   it('never logs secrets', () => {
     const c = loadConfig({ DATABASE_URL: 'postgres://u:pw@db/x', JWT_SECRET_KEY: 'super-secret-value-123', S3_SECRET_KEY: 's3secret' });
     const text = JSON.stringify(redactConfig(c));

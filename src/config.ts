@@ -2,6 +2,7 @@
  * Environment → typed, validated, frozen Config. The only module that reads process.env.
  * Every problem is reported at once; unset variables mean the embedded default.
  */
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { channelsConfig, redactChannels, type ChannelsConfig } from './config-channels.ts';
 
@@ -23,6 +24,21 @@ export interface Config {
   /** prefix (S3_PREFIX): prepended to every object key, so that deployments or test runs can share a bucket. */
   s3: { endpoint?: string; bucket?: string; accessKey?: string; secretKey?: string; region: string; forcePathStyle: boolean; prefix: string };
   auth: { jwtSecret: string; isEphemeralSecret: boolean; accessTtlSeconds: number; refreshTtlSeconds: number; registration: 'open' | 'closed'; demoUsers: boolean };
+  /**
+   * Failed sign-ins per account (normalised username, known or not) per window, from any address,
+   * before /auth/token answers 429 too-many-login-failures. maxFailures 0 turns it off.
+   */
+  loginThrottle: { maxFailures: number; windowSeconds: number };
+  /**
+   * TRUST_PROXY: which peers may set X-Forwarded-For/-Host/-Proto (client address for rate limits,
+   * host of absolute URLs). false: none (default); true: any; a hop count; or addresses/CIDRs.
+   */
+  trustProxy: TrustProxy;
+  /**
+   * Slow clients: headersMs for the request head; bodyMs for a whole request outside uploads;
+   * uploadBodyMs for a chunk PUT or tus request; idleMs of silence on a socket; keepAliveMs between requests.
+   */
+  httpTimeouts: { headersMs: number; bodyMs: number; uploadBodyMs: number; idleMs: number; keepAliveMs: number };
   limits: { maxTextLength: number; maxGroupMembers: number; wsMaxPerUser: number; maxUploadBytes: number };
   rateLimit: { enabled: boolean; perMinute: Record<RateClass, number> };
   /** leaseMs: how long a claimed channel delivery may take before another worker hands it out again. */
@@ -38,6 +54,9 @@ export interface Config {
   channels: ChannelsConfig;
   logLevel: string;
 }
+
+/** Fastify's `trustProxy`: off, on, a hop count, or trusted addresses and CIDR ranges. */
+export type TrustProxy = boolean | number | string[];
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -114,6 +133,17 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const rateDefaults: Record<RateClass, number> = { auth: 30, send: 600, write: 300, chunk: 1200, read: 1200 };
   for (const c of RATE_CLASSES) perMinute[c] = int(`RATE_LIMIT_${c.toUpperCase()}_PER_MINUTE`, rateDefaults[c], 1);
 
+  const httpTimeouts = {
+    headersMs: int('HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000),
+    bodyMs: int('HTTP_BODY_TIMEOUT_MS', 30_000, 100, 3_600_000),
+    // A 64 MiB chunk needs ~110 KB/s to arrive in 10 minutes.
+    uploadBodyMs: int('HTTP_UPLOAD_TIMEOUT_MS', 600_000, 100, 24 * 3_600_000),
+    idleMs: int('HTTP_IDLE_TIMEOUT_MS', 120_000, 100, 3_600_000),
+    keepAliveMs: int('HTTP_KEEP_ALIVE_TIMEOUT_MS', 72_000, 100, 3_600_000),
+  };
+  if (httpTimeouts.headersMs > httpTimeouts.bodyMs) problems.push('HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_BODY_TIMEOUT_MS');
+  if (httpTimeouts.bodyMs > httpTimeouts.uploadBodyMs) problems.push('HTTP_BODY_TIMEOUT_MS must not exceed HTTP_UPLOAD_TIMEOUT_MS');
+
   const dataDir = path.resolve(str('DATA_DIR') ?? './data');
   const config: Config = {
     environment,
@@ -154,6 +184,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       maxUploadBytes: int('MAX_UPLOAD_BYTES', 2 * 1024 ** 3, 1),
     },
     rateLimit: { enabled: bool('RATE_LIMIT_ENABLED', true), perMinute },
+    loginThrottle: { maxFailures: int('LOGIN_MAX_FAILURES', 10, 0, 1_000_000), windowSeconds: int('LOGIN_FAILURE_WINDOW_MINUTES', 15, 1, 1440) * 60 },
+    trustProxy: parseTrustProxy(str('TRUST_PROXY'), problems),
+    httpTimeouts,
     delivery: {
       maxAttempts: int('DELIVERY_MAX_ATTEMPTS', 5, 1, 100),
       backoffBaseMs: int('DELIVERY_BACKOFF_MS', 500, 1, 3_600_000),
@@ -183,6 +216,30 @@ export function redactConfig(config: Config): unknown {
     auth: { ...config.auth, jwtSecret: '[redacted]' },
     channels: redactChannels(config.channels),
   };
+}
+
+// proxy-addr's names for private ranges, accepted beside addresses and CIDRs.
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** TRUST_PROXY: unset/false, true, a hop count, or a comma-separated list of addresses and CIDRs. */
+function parseTrustProxy(raw: string | undefined, problems: string[]): TrustProxy {
+  if (raw === undefined || /^(false|0)$/i.test(raw)) return false;
+  if (/^true$/i.test(raw)) return true;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  const entries = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = entries.filter((e) => !PROXY_RANGE_NAMES.includes(e) && !isAddressOrCidr(e));
+  if (bad.length > 0 || entries.length === 0) {
+    problems.push(`TRUST_PROXY must be false, true, a hop count or comma-separated addresses/CIDRs (bad: "${bad.join(', ') || raw}")`);
+    return false;
+  }
+  return entries;
+}
+
+function isAddressOrCidr(entry: string): boolean {
+  const [address, bits, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
 }
 
 function randomSecret(): string {

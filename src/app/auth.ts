@@ -3,14 +3,19 @@ import { createHash, createSecretKey, randomBytes, randomUUID, type KeyObject } 
 import { hash, verify } from '@node-rs/argon2';
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import type { Database, Sql } from '../ports/database.ts';
-import { conflict, forbidden, invalid, notFound, unauthenticated } from '../domain/errors.ts';
+import type { RateLimiter } from '../ports/rate-limiter.ts';
+import { conflict, invalid, notFound, unauthenticated } from '../domain/errors.ts';
+import { USERNAME, hasBidiControl, usernameKey } from '../domain/user.ts';
 import { isUniqueViolation } from './sql-errors.ts';
+import { LoginThrottle, type LoginThrottleSettings } from './login-throttle.ts';
+import { Revocations, type Revocation } from './revocations.ts';
 
 export interface AuthSettings {
   jwtSecret: string;
   accessTtlSeconds: number;
   refreshTtlSeconds: number;
   registration: 'open' | 'closed';
+  loginThrottle: LoginThrottleSettings;
 }
 
 export interface PublicUser {
@@ -33,11 +38,12 @@ export interface Principal {
   username: string;
   jti: string;
   expiresAt: number;
+  /** The sign-in (refresh-token family) the token was issued for; absent in tokens issued before families were tracked. */
+  familyId?: string;
 }
 
 const VERIFIED_CACHE_SIZE = 10_000;
 const SCOPE = 'messages:read messages:write files:read files:write';
-const USERNAME = /^[A-Za-z0-9_.-]{3,32}$/;
 // Verifying against this when the user is unknown makes both answers cost the same time.
 let dummyHash: Promise<string> | undefined;
 
@@ -52,29 +58,34 @@ export class Auth {
   private readonly key: KeyObject;
   /** Recently verified tokens: a hot client's token is checked once, not on every request. */
   private readonly verified = new Map<string, Principal>();
-  /** jti → expiry (ms) of revoked access tokens, refreshed from the database. */
-  private revoked = new Map<string, number>();
-  private revokedLoadedAt = 0;
-  /** Told of each access token revoked here, so that other instances refuse it at once too. */
-  onRevoked?: (jti: string, expiresAt: number) => Promise<void>;
+  private readonly revocations: Revocations;
+  private readonly throttle: LoginThrottle;
+  /** Told of each token or family revoked here, so that other instances refuse its tokens at once too. */
+  onRevoked?: (revocation: Revocation) => Promise<void>;
 
   constructor(
     private readonly db: Database,
     private readonly settings: AuthSettings,
+    limiter: RateLimiter,
   ) {
     this.key = createSecretKey(Buffer.from(settings.jwtSecret, 'utf8'));
+    this.revocations = new Revocations(db, settings.accessTtlSeconds);
+    this.throttle = new LoginThrottle(limiter, settings.loginThrottle);
   }
 
-  /** Creates a user; 409 username-taken. Registration may be closed (404 in HTTP). */
+  /** Creates a user; 409 username-taken (also for a name that differs only in case). Registration may be closed (404 in HTTP). */
   async register(input: { username: string; password: string; display_name?: string }, options: { isAdmin?: boolean } = {}): Promise<PublicUser> {
     if (this.settings.registration === 'closed' && !options.isAdmin) throw notFound('registration-closed', 'Registration is closed on this server');
     if (!USERNAME.test(input.username)) throw invalid('validation-failed', 'Username must be 3-32 letters, digits, dot, dash or underscore', { errors: [{ path: '/username', message: 'must match ^[A-Za-z0-9_.-]{3,32}$' }] });
     if (input.password.length < 8) throw invalid('validation-failed', 'Password must have at least 8 characters', { errors: [{ path: '/password', message: 'must have at least 8 characters' }] });
+    if (input.display_name !== undefined && hasBidiControl(input.display_name)) {
+      throw invalid('invalid-text', 'display_name must not contain bidirectional control characters', { errors: [{ path: '/display_name', message: 'must not contain bidirectional control characters (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F, U+061C)' }] });
+    }
     const passwordHash = await hash(input.password);
     try {
       const rows = await this.db.query(
-        'INSERT INTO users (username, display_name, password_hash) VALUES ($1, $2, $3) RETURNING id, username, display_name, created_at',
-        [input.username, input.display_name?.trim() || input.username, passwordHash],
+        'INSERT INTO users (username, username_key, display_name, password_hash) VALUES ($1, $2, $3, $4) RETURNING id, username, display_name, created_at',
+        [input.username, usernameKey(input.username), input.display_name?.trim() || input.username, passwordHash],
       );
       return toPublicUser(rows[0]);
     } catch (e) {
@@ -83,17 +94,26 @@ export class Auth {
     }
   }
 
-  /** Password grant; the same 401 for an unknown user and a wrong password. */
+  /**
+   * Password grant; the same 401 for an unknown user and a wrong password, and the same 429 once
+   * the name has too many failures. Names match without case; accounts that predate that rule and
+   * differ only in case sign in with their exact spelling (it wins over the case-less match).
+   */
   async login(username: string, password: string): Promise<TokenPair> {
-    const rows = await this.db.query('SELECT id, username, password_hash FROM users WHERE username = $1', [username]);
-    const user = rows[0];
-    dummyHash ??= hash('chat4all-timing-equaliser');
-    const isValid = await verify(user ? String(user.password_hash) : await dummyHash, password).catch(() => false);
-    if (!user || !isValid) throw unauthenticated('invalid-credentials', 'Wrong username or password');
-    return this.issue(this.db, Number(user.id), String(user.username), randomUUID());
+    return this.throttle.attempt(username, async () => {
+      const rows = await this.db.query(
+        'SELECT id, username, password_hash FROM users WHERE username_key = $1 OR username = $2 ORDER BY username = $2 DESC LIMIT 1',
+        [usernameKey(username), username],
+      );
+      const user = rows[0];
+      dummyHash ??= hash('chat4all-timing-equaliser');
+      const isValid = await verify(user ? String(user.password_hash) : await dummyHash, password).catch(() => false);
+      if (!user || !isValid) throw unauthenticated('invalid-credentials', 'Wrong username or password');
+      return this.issue(this.db, Number(user.id), String(user.username), randomUUID());
+    });
   }
 
-  /** Rotates a refresh token. Reusing a rotated token revokes its whole family. */
+  /** Rotates a refresh token. Reusing a rotated token revokes its whole family, access tokens included. */
   async refresh(refreshToken: string): Promise<TokenPair> {
     const tokenHash = sha256(refreshToken);
     const outcome = await this.db.transaction(async (tx) => {
@@ -107,7 +127,7 @@ export class Auth {
       if (row.revoked_at) return { error: 'invalid-refresh-token' } as const;
       if (row.rotated_at) {
         await tx.query('UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL', [row.family_id]);
-        return { error: 'refresh-token-reused' } as const;
+        return { error: 'refresh-token-reused', familyId: String(row.family_id) } as const;
       }
       if (new Date(row.expires_at as string).getTime() <= Date.now()) return { error: 'invalid-refresh-token' } as const;
       await tx.query('UPDATE refresh_tokens SET rotated_at = now() WHERE id = $1', [row.id]);
@@ -115,39 +135,40 @@ export class Auth {
     });
     if ('error' in outcome) {
       const reused = outcome.error === 'refresh-token-reused';
+      if (outcome.familyId) await this.revokeFamily(outcome.familyId);
       throw unauthenticated(outcome.error!, reused ? 'This refresh token was already used; every session of its family was signed out' : 'The refresh token is unknown, expired or revoked');
     }
     return outcome.pair;
   }
 
-  /** RFC 7009: revokes a refresh token's family or an access token; unknown tokens are fine. */
+  /**
+   * RFC 7009: revokes a refresh token's family (and, as §2.1 advises, the access tokens issued
+   * from it) or one access token; unknown tokens are fine.
+   */
   async revoke(token: string): Promise<void> {
     const rows = await this.db.query('SELECT family_id FROM refresh_tokens WHERE token_hash = $1', [sha256(token)]);
     if (rows[0]) {
       await this.db.query('UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL', [rows[0].family_id]);
+      await this.revokeFamily(String(rows[0].family_id));
       return;
     }
     const principal = await this.verifyAccessToken(token).catch(() => undefined);
     if (principal) {
       await this.db.query('INSERT INTO revoked_access_tokens (jti, expires_at) VALUES ($1, to_timestamp($2)) ON CONFLICT DO NOTHING', [principal.jti, principal.expiresAt]);
-      this.rememberRevoked(principal.jti, principal.expiresAt);
-      await this.onRevoked?.(principal.jti, principal.expiresAt);
+      await this.announce({ kind: 'token', id: principal.jti, expiresAt: principal.expiresAt });
     }
   }
 
-  /** Records a revoked access token (`expiresAt` in seconds), e.g. one another instance announced. */
-  rememberRevoked(jti: string, expiresAt: number): void {
-    this.revoked.set(jti, expiresAt * 1000);
+  /** Records a revocation, e.g. one another instance announced. */
+  rememberRevoked(revocation: Revocation): void {
+    this.revocations.remember(revocation);
   }
 
-  /** Verifies an access JWT (HS256 only, so `alg:none` and algorithm confusion fail). */
+  /** Verifies an access JWT (HS256 only, so `alg:none` and algorithm confusion fail) and that it is neither revoked nor of a deleted user. */
   async verifyAccessToken(token: string): Promise<Principal> {
-    await this.refreshRevocations();
+    await this.revocations.refresh(() => [...this.verified.values()].map((p) => p.userId));
     const cached = this.verified.get(token);
-    if (cached && cached.expiresAt * 1000 > Date.now()) {
-      if (this.revoked.has(cached.jti)) throw unauthenticated('token-revoked', 'The access token was revoked');
-      return cached;
-    }
+    if (cached && cached.expiresAt * 1000 > Date.now()) return this.unlessRevoked(cached);
     let payload;
     try {
       ({ payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'] }));
@@ -158,8 +179,8 @@ export class Auth {
     if (payload.type !== 'access' || typeof payload.user_id !== 'number' || typeof payload.jti !== 'string' || typeof payload.exp !== 'number') {
       throw unauthenticated('invalid-token', 'The access token is invalid');
     }
-    if (this.revoked.has(payload.jti)) throw unauthenticated('token-revoked', 'The access token was revoked');
-    const principal = { userId: payload.user_id, username: String(payload.username), jti: payload.jti, expiresAt: payload.exp };
+    const familyId = typeof payload.fid === 'string' ? payload.fid : undefined;
+    const principal = this.unlessRevoked({ userId: payload.user_id, username: String(payload.username), jti: payload.jti, expiresAt: payload.exp, familyId });
     if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.clear();
     this.verified.set(token, principal);
     return principal;
@@ -167,7 +188,7 @@ export class Auth {
 
   async me(userId: number): Promise<PublicUser> {
     const rows = await this.db.query('SELECT id, username, display_name, created_at FROM users WHERE id = $1', [userId]);
-    if (!rows[0]) throw forbidden('user-gone', 'The user of this token no longer exists');
+    if (!rows[0]) throw userGone();
     return toPublicUser(rows[0]);
   }
 
@@ -185,7 +206,7 @@ export class Auth {
 
   private async issue(sql: Sql, userId: number, username: string, familyId: string): Promise<TokenPair> {
     const jti = randomUUID();
-    const accessToken = await new SignJWT({ user_id: userId, username, scope: SCOPE, type: 'access' })
+    const accessToken = await new SignJWT({ user_id: userId, username, scope: SCOPE, type: 'access', fid: familyId })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(String(userId))
       .setJti(jti)
@@ -200,21 +221,24 @@ export class Auth {
     return { access_token: accessToken, token_type: 'Bearer', expires_in: this.settings.accessTtlSeconds, refresh_token: refreshToken, scope: SCOPE };
   }
 
-  /**
-   * Revocations are announced to every instance at once; should an announcement be lost, they still
-   * arrive within five seconds, as the list is reloaded from the database at most that often.
-   */
-  private async refreshRevocations(): Promise<void> {
-    const now = Date.now();
-    if (now - this.revokedLoadedAt < 5000) return;
-    this.revokedLoadedAt = now;
-    const rows = await this.db.query('SELECT jti, expires_at FROM revoked_access_tokens WHERE expires_at > now()');
-    const loaded = new Map(rows.map((r) => [String(r.jti), new Date(r.expires_at as string).getTime()]));
-    // A token revoked here while this query ran may be missing from its result: keep every local
-    // entry until its token expires, as the table does, so a revocation is never forgotten.
-    for (const [jti, expiresAt] of this.revoked) if (expiresAt > now && !loaded.has(jti)) loaded.set(jti, expiresAt);
-    this.revoked = loaded;
+  private unlessRevoked(principal: Principal): Principal {
+    const reason = this.revocations.reasonFor(principal);
+    if (reason === 'user-gone') throw userGone();
+    if (reason) throw unauthenticated('token-revoked', 'The access token was revoked');
+    return principal;
+  }
+
+  /** Every access token of the family was issued before now, so none outlives now + the access TTL. */
+  private async revokeFamily(familyId: string): Promise<void> {
+    await this.announce({ kind: 'family', id: familyId, expiresAt: Math.ceil(Date.now() / 1000) + this.settings.accessTtlSeconds });
+  }
+
+  private async announce(revocation: Revocation): Promise<void> {
+    this.revocations.remember(revocation);
+    await this.onRevoked?.(revocation);
   }
 }
+
+const userGone = () => unauthenticated('user-gone', 'The user of this token no longer exists; sign in again');
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');

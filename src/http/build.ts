@@ -1,5 +1,6 @@
 /** Builds the Fastify server (never listens: main.ts and tests decide that). */
 import { randomUUID } from 'node:crypto';
+import type { ServerOptions } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -23,6 +24,7 @@ import { fileRoutes } from './routes/files.ts';
 import { tusRoutes } from './routes/tus.ts';
 import { WsGateway } from './ws.ts';
 import { webRoutes } from './routes/web.ts';
+import { bodyLimits, limitBodies, limitRequestTimes, parseJsonWithDepthLimit } from './request-limits.ts';
 
 export async function build(app: App, config: Config): Promise<{ server: FastifyInstance; gateway: WsGateway }> {
   const server = Fastify({
@@ -34,10 +36,15 @@ export async function build(app: App, config: Config): Promise<{ server: Fastify
       return typeof incoming === 'string' && /^[\w.-]{8,128}$/.test(incoming) ? incoming : randomUUID();
     },
     requestIdHeader: false,
-    trustProxy: true,
+    // Only these peers may choose the client address (rate-limit keys) and host (tus Location).
+    trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
     bodyLimit: 1024 * 1024,
     routerOptions: { ignoreTrailingSlash: true },
+    ...serverTimeouts(config.httpTimeouts),
   });
+  limitBodies(server, bodyLimits(config.limits));
+  limitRequestTimes(server, config.httpTimeouts);
+  parseJsonWithDepthLimit(server);
   traceRequests(server);
   server.setValidatorCompiler(validatorCompiler);
   server.setErrorHandler(handleError);
@@ -88,4 +95,22 @@ export async function build(app: App, config: Config): Promise<{ server: Fastify
   await server.register(webRoutes());
   server.get('/openapi.json', { schema: { hide: true } }, async () => server.swagger());
   return { server, gateway };
+}
+
+/** The nearest `hops` proxies are trusted: each appends the address it saw to X-Forwarded-For. */
+const trustHops = (hops: number) => (_address: string, hop: number) => hop < hops;
+
+/**
+ * Socket-level limits. Per-route body times are ours (limitRequestTimes); Node's requestTimeout
+ * is only a backstop past the longest of them.
+ */
+function serverTimeouts(t: Config['httpTimeouts']): { connectionTimeout: number; keepAliveTimeout: number; requestTimeout: number; http: ServerOptions } {
+  const requestTimeout = t.uploadBodyMs + t.headersMs;
+  return {
+    connectionTimeout: t.idleMs,
+    keepAliveTimeout: t.keepAliveMs,
+    requestTimeout,
+    // Node checks head and request deadlines on this interval (30 s by default, too coarse for a 10 s head).
+    http: { headersTimeout: t.headersMs, requestTimeout, connectionsCheckingInterval: Math.min(5000, Math.max(250, Math.floor(t.headersMs / 4))) },
+  };
 }

@@ -44,6 +44,11 @@ export function handleError(error: FastifyError | DomainError | Error, request: 
     request.log.error({ err: error }, 'database unavailable');
     return sendProblem(request, reply, 503, 'dependency-unavailable', 'A dependency is unavailable; retry shortly');
   }
+  if (error instanceof DatabaseError && error.isForeignKeyViolation) {
+    // Checks passed, then a row they relied on went away (e.g. the caller's user was deleted).
+    request.log.info({ constraint: error.constraint }, 'referenced row gone');
+    return sendProblem(request, reply, 409, 'reference-gone', 'Something this request refers to no longer exists; nothing was stored');
+  }
   const fe = error as FastifyError;
   if (fe.validation) {
     const errors = fe.validation.map((v) => ({ path: v.instancePath || `/${(v.params as { missingProperty?: string }).missingProperty ?? ''}`, message: v.message ?? 'is invalid' }));

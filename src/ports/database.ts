@@ -35,4 +35,8 @@ export class DatabaseError extends Error {
   get isUniqueViolation(): boolean {
     return this.sqlState === '23505';
   }
+  /** 23503: a row this statement refers to does not exist (e.g. deleted meanwhile). */
+  get isForeignKeyViolation(): boolean {
+    return this.sqlState === '23503';
+  }
 }

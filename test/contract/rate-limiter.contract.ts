@@ -52,6 +52,20 @@ export function describeRateLimiter(name: string, make: () => Promise<RateLimite
       expect(decisions.filter((d) => d.isAllowed).length).toBe(20);
     });
 
+    it('takes back a released hit in the current window, never below zero', async () => {
+      const k = key();
+      await sut.limiter.hit(k, 2, 60);
+      await sut.limiter.hit(k, 2, 60);
+      await sut.limiter.release(k);
+      expect(await sut.limiter.hit(k, 2, 60)).toMatchObject({ isAllowed: true, remaining: 0 });
+      expect((await sut.limiter.hit(k, 2, 60)).isAllowed).toBe(false);
+      const fresh = key();
+      await sut.limiter.release(fresh);
+      await sut.limiter.release(fresh);
+      expect(await sut.limiter.hit(fresh, 1, 60)).toMatchObject({ isAllowed: true, remaining: 0 });
+      expect((await sut.limiter.hit(fresh, 1, 60)).resetSeconds).toBeGreaterThanOrEqual(59);
+    });
+
     it('shares one limit between instances', async (ctx) => {
       if (!sut.peer) return ctx.skip();
       const k = key();

@@ -120,6 +120,10 @@ describe('environment variables', () => {
     expect(unknown).toEqual([]);
   });
 
+  it('trusts exactly the ingress as a proxy: a client cannot choose its rate-limit address or the Location host', () => {
+    expect(configMap.data.TRUST_PROXY).toBe('1');
+  });
+
   it('production settings: no demo users, closed registration, a JWT secret from the Secret', () => {
     expect(configMap.data.DEMO_USERS).toBe('false');
     expect(configMap.data.REGISTRATION).toBe('closed');

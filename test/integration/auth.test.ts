@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTarget, startTimeoutMs, targetKinds, type TestTarget } from '../support/targets.ts';
-import { checkingProblems, expectProblem, signAccessToken, signingKey } from '../support/factories.ts';
+import { checkingProblems, expectProblem, signAccessToken, signingKey, tableCounts } from '../support/factories.ts';
+import { eventually } from '../support/harness.ts';
 
 const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
 const form = (fields: Record<string, string>) => ({
@@ -46,6 +47,35 @@ describe.each(targetKinds())('auth and users contract on %s', (kind) => {
     ])('rejects a username %s with 400 validation-failed', async (_why, username) => {
       const res = expectProblem(await register({ username, password: 'password123' }), 400, 'validation-failed');
       expect(res.errors).toEqual([expect.objectContaining({ path: '/username' })]);
+    });
+
+    it('treats usernames that differ only in case as one name: 409 username-taken, and any case signs in', async () => {
+      expect((await register({ username: 'Case_User', password: 'password123' })).status).toBe(201);
+      for (const twin of ['case_user', 'CASE_USER', 'cASE_uSER']) expectProblem(await register({ username: twin, password: 'password123' }), 409, 'username-taken');
+      expect((await c4.query('SELECT count(*)::int AS n FROM users WHERE lower(username) = $1', ['case_user']))[0].n).toBe(1);
+      const res = await token({ username: 'CASE_user', password: 'password123' });
+      expect(res.status).toBe(200);
+      expect((await me(res.body.access_token)).body.username).toBe('Case_User');
+    });
+
+    it.each([
+      ['right-to-left override', 'admin\u202e'],
+      ['left-to-right embedding', '\u202aBob'],
+      ['pop directional formatting', 'Bob\u202c'],
+      ['first strong isolate', 'x\u2068y'],
+      ['right-to-left mark', 'Eve\u200f'],
+      ['arabic letter mark', 'Eve\u061c'],
+    ])('refuses a display name with a bidi control (%s) with 400 invalid-text naming the field, creating nobody', async (_why, displayName) => {
+      const before = await tableCounts(c4);
+      const res = expectProblem(await register({ username: `bidi_${before.users}`, password: 'password123', display_name: displayName }), 400, 'invalid-text');
+      expect(res.errors).toEqual([expect.objectContaining({ path: '/display_name' })]);
+      expect(await tableCounts(c4)).toEqual(before);
+    });
+
+    it('keeps display names in any script', async () => {
+      const res = await register({ username: 'reg_script', password: 'password123', display_name: 'محمد · Zoë · 李雷' });
+      expect(res.status).toBe(201);
+      expect(res.body.display_name).toBe('محمد · Zoë · 李雷');
     });
 
     it('rejects a password shorter than 8 characters', async () => {
@@ -109,6 +139,23 @@ describe.each(targetKinds())('auth and users contract on %s', (kind) => {
       expectProblem(await c4.request('POST', '/auth/refresh', { body: { refresh_token: third.body.refresh_token } }), 401, 'invalid-refresh-token');
     });
 
+    it('refuses every access token of a family revoked by reuse, at once, on every instance', async () => {
+      const u = await c4.user('family');
+      const first = (await token({ username: u.username, password: 'password123' })).body;
+      const second = (await c4.request('POST', '/auth/refresh', { body: { refresh_token: first.refresh_token } })).body;
+      for (const t of [first.access_token, second.access_token]) expect((await me(t)).status).toBe(200);
+
+      expectProblem(await c4.request('POST', '/auth/refresh', { body: { refresh_token: first.refresh_token } }), 401, 'refresh-token-reused');
+      // Twice each: the distributed target alternates between its API instances.
+      for (const t of [first.access_token, second.access_token, first.access_token, second.access_token]) {
+        expectProblem(await me(t), 401, 'token-revoked');
+        expectProblem(await c4.request('GET', '/v1/conversations', { token: t }), 401, 'token-revoked');
+      }
+      // Another sign-in of the same user is another family: it keeps working.
+      expect((await me(u.token)).status).toBe(200);
+      expect((await me(u.token)).status).toBe(200);
+    });
+
     it('refuses an unknown refresh token with 401', async () => {
       expectProblem(await token({ grant_type: 'refresh_token', refresh_token: 'not-a-real-token' }), 401, 'invalid-refresh-token');
     });
@@ -125,6 +172,16 @@ describe.each(targetKinds())('auth and users contract on %s', (kind) => {
       const pair = (await token({ username: 'user5', password: 'password123' })).body;
       expect((await c4.request('POST', '/auth/revoke', { body: { token: pair.refresh_token, token_type_hint: 'refresh_token' } })).status).toBe(200);
       expectProblem(await c4.request('POST', '/auth/refresh', { body: { refresh_token: pair.refresh_token } }), 401, 'invalid-refresh-token');
+    });
+
+    it('revoking a refresh token signs its session out: its access tokens are refused at once (RFC 7009 §2.1)', async () => {
+      const u = await c4.user('logout');
+      const pair = (await token({ username: u.username, password: 'password123' })).body;
+      expect((await me(pair.access_token)).status).toBe(200);
+      expect((await c4.request('POST', '/auth/revoke', { body: { token: pair.refresh_token } })).status).toBe(200);
+      expectProblem(await me(pair.access_token), 401, 'token-revoked');
+      expectProblem(await me(pair.access_token), 401, 'token-revoked');
+      expect((await me(u.token)).status).toBe(200);
     });
 
     it('revokes an access token at once, on every instance', async () => {
@@ -189,6 +246,26 @@ describe.each(targetKinds())('auth and users contract on %s', (kind) => {
     it('accepts a token signed with the instance key (so the rejections below are about the token, not the key)', async () => {
       const u = await c4.user('signed');
       expect((await me(await signAccessToken(await signingKey(c4), u))).status).toBe(200);
+    });
+
+    it('refuses the tokens of a user deleted from the database with 401 user-gone; a write racing the deletion is 409 reference-gone, never 500', async () => {
+      const u = await c4.user('deleted');
+      const signed = await signAccessToken(await signingKey(c4), u);
+      expect((await me(u.token)).status).toBe(200);
+      expect((await me(signed)).status).toBe(200);
+      await c4.query('DELETE FROM users WHERE id = $1', [u.id]);
+      const initiate = (t: string) => c4.request('POST', '/v1/files/initiate', { token: t, body: { filename: 'a.txt', file_size: 10 } });
+      // Within the reload interval (5 s) a token may still pass; the write then finds its user gone.
+      const racing = await initiate(u.token);
+      if (kind === 'distributed') expect(['reference-gone', 'user-gone']).toContain(racing.body.code);
+      else expectProblem(racing, 409, 'reference-gone');
+      // Two requests in a row: on the distributed target, one on each API instance.
+      const conversations = async (t: string) => (await c4.request('GET', '/v1/conversations', { token: t })).body?.code;
+      const refusedTwice = async (t: string) => (await conversations(t)) === 'user-gone' && (await conversations(t)) === 'user-gone';
+      await eventually(() => refusedTwice(u.token), 12_000, 200);
+      expectProblem(await initiate(u.token), 401, 'user-gone');
+      expectProblem(await initiate(signed), 401, 'user-gone');
+      expectProblem(await c4.request('GET', '/v1/conversations', { token: signed }), 401, 'user-gone');
     });
 
     it('answers 401 missing-token without a token or with a malformed header', async () => {

@@ -3,19 +3,26 @@ import { startTarget, startTimeoutMs, targetKinds, type TestTarget } from '../su
 import { checkingProblems, expectProblem, tableCounts, type Reply } from '../support/factories.ts';
 
 const AUTH_PER_MINUTE = 3;
+const LOGIN_MAX_FAILURES = 4;
 
-/** Production-like settings: rate limits on (auth: 3 per minute) and registration closed. */
+/**
+ * Production-like settings: rate limits on (auth: 3 per minute), registration closed, at most 4
+ * failed sign-ins per account, and the test client trusted as the proxy in front (TRUST_PROXY).
+ */
 describe.each(targetKinds())('rate limits and closed registration on %s', (kind) => {
   let c4: TestTarget;
   beforeAll(async () => {
-    c4 = checkingProblems(await startTarget(kind, { RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_AUTH_PER_MINUTE: String(AUTH_PER_MINUTE), REGISTRATION: 'closed' }));
+    c4 = checkingProblems(await startTarget(kind, {
+      RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_AUTH_PER_MINUTE: String(AUTH_PER_MINUTE), REGISTRATION: 'closed',
+      LOGIN_MAX_FAILURES: String(LOGIN_MAX_FAILURES), TRUST_PROXY: 'loopback',
+    }));
   }, startTimeoutMs);
   afterAll(async () => c4?.close(), startTimeoutMs);
 
-  // Each test is its own client address (the server trusts X-Forwarded-For), so budgets never mix.
+  // Each test is its own client address (the server trusts X-Forwarded-For from loopback), so budgets never mix.
   let address = 0;
   const client = () => ({ 'x-forwarded-for': `203.0.113.${++address}` });
-  const login = (headers: Record<string, string>, password = 'password123') => c4.request('POST', '/auth/token', { headers, body: { username: 'user1', password } });
+  const login = (headers: Record<string, string>, password = 'password123', username = 'user1') => c4.request('POST', '/auth/token', { headers, body: { username, password } });
   const limitHeaders = (res: Reply) => ({
     limit: res.headers['ratelimit-limit'], remaining: res.headers['ratelimit-remaining'], reset: Number(res.headers['ratelimit-reset']),
   });
@@ -61,6 +68,45 @@ describe.each(targetKinds())('rate limits and closed registration on %s', (kind)
     const again = await c4.request('GET', '/v1/users?query=user', { token });
     expect(limitHeaders(again).remaining).toBe('1198');
     expect((await c4.request('GET', '/health')).headers['ratelimit-limit']).toBeUndefined();
+  });
+
+  describe('failed sign-ins per account', () => {
+    // Every attempt from a new address (and, distributed, alternately on each API instance): only
+    // the per-account count can stop them.
+    const attempt = (username: string, password: string) => login(client(), password, username);
+
+    it(`refuses an account after ${LOGIN_MAX_FAILURES} failures from any address, even the right password, with 429 and Retry-After`, async () => {
+      for (let i = 0; i < LOGIN_MAX_FAILURES; i++) expectProblem(await attempt('user2', `wrong-${i}`), 401, 'invalid-credentials');
+      const refused = await attempt('user2', 'password123');
+      const problem = expectProblem(refused, 429, 'too-many-login-failures');
+      const retryAfter = Number(refused.headers['retry-after']);
+      expect(retryAfter).toBeGreaterThan(0);
+      expect(retryAfter).toBeLessThanOrEqual(15 * 60);
+      expect(problem.retry_after).toBe(retryAfter);
+      // Other spellings of the name and the client_credentials grant count for the same account.
+      expectProblem(await attempt('USER2', 'password123'), 429, 'too-many-login-failures');
+      expectProblem(await c4.request('POST', '/auth/token', { headers: client(), body: { grant_type: 'client_credentials', client_id: 'user2', client_secret: 'password123' } }), 429, 'too-many-login-failures');
+      // Other accounts are not affected.
+      expect((await attempt('user3', 'password123')).status).toBe(200);
+    });
+
+    it('throttles an unknown username exactly like an existing one', async () => {
+      const known = [];
+      const unknown = [];
+      for (let i = 0; i <= LOGIN_MAX_FAILURES; i++) {
+        known.push(await attempt('user4', 'wrong-password'));
+        unknown.push(await attempt('nobody_here', 'wrong-password'));
+      }
+      const shape = (r: Reply) => ({ status: r.status, code: r.body.code, title: r.body.title, detail: r.body.detail.replace(/\d+ s\b/, 'N s') });
+      expect(unknown.map(shape)).toEqual(known.map(shape));
+      expect(unknown.at(-1)?.status).toBe(429);
+    });
+
+    it('does not count successful sign-ins', async () => {
+      for (let i = 0; i < LOGIN_MAX_FAILURES + 2; i++) expect((await attempt('user5', 'password123')).status).toBe(200);
+      for (let i = 0; i < LOGIN_MAX_FAILURES - 1; i++) expectProblem(await attempt('user5', 'wrong-password'), 401, 'invalid-credentials');
+      expect((await attempt('user5', 'password123')).status).toBe(200);
+    });
   });
 
   it('hides registration (404 registration-closed) and creates nobody when REGISTRATION=closed', async () => {

@@ -16,6 +16,11 @@ export class MemoryRateLimiter implements RateLimiter {
     return { isAllowed: w.count <= limit, limit, remaining: Math.max(0, limit - w.count), resetSeconds: Math.ceil((w.resetAt - now) / 1000) };
   }
 
+  async release(key: string): Promise<void> {
+    const w = this.windows.get(key);
+    if (w && w.resetAt > Date.now() && w.count > 0) w.count--;
+  }
+
   private sweep(): void {
     const now = Date.now();
     for (const [k, w] of this.windows) if (w.resetAt <= now) this.windows.delete(k);

@@ -14,8 +14,18 @@ if ttl < 0 then
 end
 return {n, ttl}`;
 
+// Decrements only a live counter above 0: a key that expired must not come back without an expiry.
+const RELEASE = `
+if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then redis.call('DECR', KEYS[1]) end
+return 0`;
+
 /** How long a request waits for Redis before the limiter lets it through. */
 const ANSWER_TIMEOUT_MS = 250;
+
+type LimiterClient = Redis & {
+  rateLimitHit(key: string, windowMs: number): Promise<[number, number]>;
+  rateLimitRelease(key: string): Promise<number>;
+};
 
 /**
  * Fixed-window counters in Redis, shared by every API instance. When Redis does not answer in
@@ -26,7 +36,7 @@ export class RedisRateLimiter implements RateLimiter {
   private isFailingOpen = false;
 
   private constructor(
-    private readonly client: Redis & { rateLimitHit(key: string, windowMs: number): Promise<[number, number]> },
+    private readonly client: LimiterClient,
     private readonly prefix: string,
     private readonly log: Logger,
   ) {}
@@ -34,7 +44,8 @@ export class RedisRateLimiter implements RateLimiter {
   static async open(settings: RedisSettings, log: Logger): Promise<RedisRateLimiter> {
     const client = await connectRedis(settings, 'ratelimit', log);
     client.defineCommand('rateLimitHit', { numberOfKeys: 1, lua: HIT });
-    return new RedisRateLimiter(client as Redis & { rateLimitHit(key: string, windowMs: number): Promise<[number, number]> }, `${settings.keyPrefix}rate:`, log);
+    client.defineCommand('rateLimitRelease', { numberOfKeys: 1, lua: RELEASE });
+    return new RedisRateLimiter(client as LimiterClient, `${settings.keyPrefix}rate:`, log);
   }
 
   async hit(key: string, limit: number, windowSeconds: number): Promise<RateDecision> {
@@ -47,6 +58,11 @@ export class RedisRateLimiter implements RateLimiter {
       this.isFailingOpen = true;
       return { isAllowed: true, limit, remaining: limit, resetSeconds: windowSeconds };
     }
+  }
+
+  async release(key: string): Promise<void> {
+    // Best effort, like hit: a lost release leaves one extra count until the window ends.
+    await withTimeout(this.client.rateLimitRelease(this.prefix + key), ANSWER_TIMEOUT_MS).catch(() => undefined);
   }
 
   async close(): Promise<void> {

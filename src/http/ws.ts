@@ -4,6 +4,7 @@
  */
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
+import type { Duplex } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { App } from '../app/app.ts';
@@ -13,21 +14,44 @@ import { conversationTopic, userTopic } from '../domain/events.ts';
 import { isDomainError } from '../domain/errors.ts';
 import { metrics } from '../metrics.ts';
 import { SpanKind, withSpan } from '../tracing.ts';
+import { isDependencyFailure } from './problem.ts';
+import { parseClientFrame, type ClientFrame } from './ws-frames.ts';
+import { FrameThrottle, type Verdict } from './ws-throttle.ts';
+import { whenDrained } from './ws-drain.ts';
 
 export const CLOSE_UNAUTHORIZED = 4001;
 export const CLOSE_TOO_MANY = 4008;
-const SYNC_PAGE = 500;
+/** RFC 6455 1008: the client broke a rule (frame flood). */
+export const CLOSE_POLICY = 1008;
+/** RFC 6455 1013 "try again later": a dependency is down, or the client did not read in time. */
+export const CLOSE_TRY_AGAIN = 1013;
+// Messages per database read in `sync`; each page is written as the socket drains.
+const SYNC_PAGE = 100;
+// Syncs wait for each other; more than this many waiting is refused.
+const MAX_QUEUED_SYNCS = 4;
+// Live pushes cannot wait: a socket with this many high-water marks unsent is closed.
+const PUSH_LIMIT_FACTOR = 16;
+// After a close for not reading, the close frame waits behind the backlog this long at most.
+const CLOSE_GRACE_MS = 1000;
+const RETRY_AFTER_SECONDS = 5;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 const SERVER_INSTANCE = `${os.hostname()}:${process.pid}`;
 
 interface Client {
   id: string;
   socket: WebSocket;
+  /** The TCP socket under `socket`: its 'drain' tells when buffered frames went out. */
+  transport: Duplex;
   userId: number;
   username: string;
   conversations: Set<number>;
   lastSeenAt: number;
   /** Frames from events that arrived while subscribing, held until `connected` has gone out first. */
   backlog?: string[];
+  throttle: FrameThrottle;
+  /** Syncs run one after the other: the last one queued, and how many are queued or running. */
+  syncs: Promise<void>;
+  pendingSyncs: number;
 }
 
 export class WsGateway {
@@ -47,9 +71,11 @@ export class WsGateway {
   plugin() {
     return async (server: FastifyInstance) => {
       server.get('/ws', { websocket: true, schema: { hide: true } }, (socket, request) => {
-        // Frames that arrive while authentication is in flight are queued, not lost.
+        // Frames that arrive while authentication is in flight are queued (up to a burst), not lost.
         const early: Buffer[] = [];
-        const queue = (data: Buffer) => early.push(data);
+        const queue = (data: Buffer) => {
+          if (early.push(data) > this.config.ws.frameBurst) socket.close(CLOSE_POLICY, 'too many frames');
+        };
         socket.on('message', queue);
         this.open(socket, request).then(
           (client) => {
@@ -59,8 +85,8 @@ export class WsGateway {
             for (const data of early) this.onFrame(client, data);
           },
           (e: unknown) => {
-            this.log.error({ err: e }, 'websocket open failed');
-            socket.close(1011, 'internal error');
+            socket.off('message', queue);
+            this.refuseOpen(socket, e);
           },
         );
       });
@@ -92,7 +118,10 @@ export class WsGateway {
       return undefined;
     }
     const mine = this.byUser.get(principal.userId) ?? new Set<Client>();
-    const client: Client = { id: connectionId, socket, userId: principal.userId, username: principal.username, conversations: new Set(), lastSeenAt: Date.now(), backlog: [] };
+    const client: Client = {
+      id: connectionId, socket, transport: request.socket, userId: principal.userId, username: principal.username, conversations: new Set(), lastSeenAt: Date.now(), backlog: [],
+      throttle: new FrameThrottle({ perSecond: this.config.ws.framesPerSecond, burst: this.config.ws.frameBurst }), syncs: Promise.resolve(), pendingSyncs: 0,
+    };
     mine.add(client);
     this.byUser.set(principal.userId, mine);
     metrics.wsConnections.inc();
@@ -112,77 +141,134 @@ export class WsGateway {
     const header = request.headers.authorization;
     const token = query.token ?? (header ? /^Bearer\s+(\S+)$/i.exec(header)?.[1] : undefined);
     if (!token) return undefined;
-    return this.app.auth.verifyAccessToken(token).catch(() => undefined);
+    try {
+      return await this.app.auth.verifyAccessToken(token);
+    } catch (e) {
+      // Only a verdict on the token means "unauthorized"; a failing dependency is thrown on (1013).
+      if (isDomainError(e)) return undefined;
+      throw e;
+    }
+  }
+
+  /** A socket that could not be set up: 1013 when a dependency is down (clients retry, and keep their session). */
+  private refuseOpen(socket: WebSocket, e: unknown): void {
+    if (isDependencyFailure(e)) {
+      this.log.warn({ reason: e instanceof Error ? e.message : String(e) }, 'websocket refused: database unavailable');
+      socket.close(CLOSE_TRY_AGAIN, 'try again later');
+      return;
+    }
+    this.log.error({ err: e }, 'websocket open failed');
+    socket.close(1011, 'internal error');
   }
 
   private onFrame(client: Client, data: Buffer): void {
+    if (client.socket.readyState !== client.socket.OPEN) return;
     client.lastSeenAt = Date.now();
-    let frame: Record<string, unknown>;
+    const verdict = client.throttle.take();
+    if (verdict !== 'accept') return this.refuseFrame(client, verdict);
+    let text: string;
     try {
-      frame = JSON.parse(data.toString('utf8'));
-      if (!frame || typeof frame !== 'object' || Array.isArray(frame)) throw new Error('not an object');
+      // Text frames arrive checked by ws; binary ones do not.
+      text = utf8.decode(data);
     } catch {
-      return this.sendError(client, 'invalid-frame', 'Frames are JSON objects');
+      return this.sendError(client, 'invalid-text', 'Frames are UTF-8 text');
     }
-    const action = String(frame.action ?? frame.type ?? '');
-    this.handle(client, action, frame).catch((e: unknown) => {
-      if (isDomainError(e)) return this.sendError(client, e.code, e.message);
-      this.log.error({ err: e, action }, 'websocket frame failed');
-      this.sendError(client, 'internal', 'The frame could not be processed');
-    });
+    const parsed = parseClientFrame(text);
+    if ('problem' in parsed) return this.send(client, { type: 'error', ...parsed.problem });
+    this.handle(client, parsed.frame).catch((e: unknown) => this.frameFailed(client, parsed.frame.action, e));
   }
 
-  private async handle(client: Client, action: string, frame: Record<string, unknown>): Promise<void> {
-    const conversationId = Number(frame.conversation_id);
-    switch (action) {
-      case 'pong':
+  private refuseFrame(client: Client, verdict: Exclude<Verdict, 'accept'>): void {
+    if (verdict === 'refuse-first') {
+      this.sendError(client, 'rate-limited', 'Too many frames; this one and the next ones until retry_after were dropped', { retry_after: client.throttle.retryAfterSeconds });
+    } else if (verdict === 'cut-off') {
+      this.log.info({ user_id: client.userId, connection_id: client.id }, 'websocket closed: client kept flooding');
+      client.socket.close(CLOSE_POLICY, 'too many frames');
+    }
+  }
+
+  private frameFailed(client: Client, action: string, e: unknown): void {
+    if (isDomainError(e)) return this.sendError(client, e.code, e.message, e.details);
+    if (isDependencyFailure(e)) {
+      this.log.warn({ action, reason: e instanceof Error ? e.message : String(e) }, 'websocket frame refused: database unavailable');
+      return this.sendError(client, 'dependency-unavailable', 'A dependency is unavailable; retry shortly', { retry_after: RETRY_AFTER_SECONDS });
+    }
+    this.log.error({ err: e, action }, 'websocket frame failed');
+    this.sendError(client, 'internal', 'The frame could not be processed');
+  }
+
+  private async handle(client: Client, frame: ClientFrame): Promise<void> {
+    switch (frame.action) {
       case 'ping':
-        if (action === 'ping') this.send(client, { type: 'pong' });
+        return this.send(client, { type: 'pong' });
+      case 'pong':
         return;
-      case 'ack': {
-        const seq = Number(frame.seq);
-        if (!isPositiveInt(conversationId) || !isPositiveInt(seq)) return this.sendError(client, 'invalid-frame', 'ack needs conversation_id and seq');
-        if (!client.conversations.has(conversationId)) return this.sendError(client, 'not-a-member', `Not subscribed to conversation ${conversationId}`);
-        this.app.receipts.queueAck({ userId: client.userId, conversationId, seq });
-        return;
-      }
+      case 'ack':
+        if (!client.conversations.has(frame.conversation_id)) return this.sendError(client, 'not-a-member', `Not subscribed to conversation ${frame.conversation_id}`);
+        return this.app.receipts.queueAck({ userId: client.userId, conversationId: frame.conversation_id, seq: frame.seq });
       case 'sync':
-        return this.sync(client, frame.since);
+        return this.queueSync(client, frame.since ?? {});
       case 'subscribe':
-        if (!isPositiveInt(conversationId)) return this.sendError(client, 'invalid-frame', 'subscribe needs conversation_id');
-        await this.app.conversations.details(client.userId, conversationId);
-        await this.subscribeConversation(client, conversationId);
-        return this.send(client, { type: 'subscribed', conversation_id: conversationId });
+        await this.app.conversations.details(client.userId, frame.conversation_id);
+        await this.subscribeConversation(client, frame.conversation_id);
+        return this.send(client, { type: 'subscribed', conversation_id: frame.conversation_id });
       case 'unsubscribe':
-        if (!isPositiveInt(conversationId)) return this.sendError(client, 'invalid-frame', 'unsubscribe needs conversation_id');
-        this.unsubscribeConversation(client, conversationId);
-        return this.send(client, { type: 'unsubscribed', conversation_id: conversationId });
-      default:
-        return this.sendError(client, 'unknown-action', `Unknown action "${action}"`);
+        this.unsubscribeConversation(client, frame.conversation_id);
+        return this.send(client, { type: 'unsubscribed', conversation_id: frame.conversation_id });
     }
   }
 
-  /** Sends every message after the client's cursors, in seq order per conversation, then `synced`. */
-  private async sync(client: Client, since: unknown): Promise<void> {
-    if (since !== undefined && (typeof since !== 'object' || since === null || Array.isArray(since))) {
-      return this.sendError(client, 'invalid-frame', 'sync needs since: {<conversation_id>: last_seq}');
+  /** Runs syncs of one socket one at a time, so that their output is paced together. */
+  private queueSync(client: Client, since: Record<string, number>): Promise<void> {
+    if (client.pendingSyncs >= MAX_QUEUED_SYNCS) {
+      this.sendError(client, 'rate-limited', `At most ${MAX_QUEUED_SYNCS} syncs may wait; send the next one after synced`, { retry_after: 1 });
+      return Promise.resolve();
     }
-    const cursors = Object.entries((since ?? {}) as Record<string, unknown>);
+    client.pendingSyncs += 1;
+    const run = client.syncs.then(() => this.sync(client, since)).finally(() => (client.pendingSyncs -= 1));
+    client.syncs = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Sends every message after the client's cursors, in seq order per conversation, then `synced`.
+   * Pages are read as the socket drains, so a client that does not read holds one page at most.
+   */
+  private async sync(client: Client, since: Record<string, number>): Promise<void> {
     const result: Record<string, number> = {};
-    for (const [key, value] of cursors) {
+    for (const [key, cursor] of Object.entries(since)) {
       const id = Number(key);
-      let after = Number(value ?? 0);
-      if (!isPositiveInt(id) || !Number.isInteger(after) || after < 0) continue;
       if (!client.conversations.has(id)) continue;
+      let after = cursor;
       for (;;) {
         const page = await this.app.messages.since(id, after, SYNC_PAGE);
-        for (const m of page) this.send(client, { type: 'message.created', ...m });
+        for (const m of page) if (!(await this.sendPaced(client, { type: 'message.created', ...m }))) return;
         if (page.length > 0) after = page[page.length - 1].seq;
         if (page.length < SYNC_PAGE) break;
       }
       result[key] = after;
     }
     this.send(client, { type: 'synced', conversations: result });
+  }
+
+  /** Sends once the socket is below its high-water mark; false (and the socket closed) when it is not in time. */
+  private async sendPaced(client: Client, frame: object): Promise<boolean> {
+    const { highWaterBytes, drainTimeoutMs } = this.config.ws;
+    if (!(await whenDrained(client.socket, client.transport, highWaterBytes, drainTimeoutMs))) {
+      this.closeSlow(client);
+      return false;
+    }
+    this.send(client, frame);
+    return true;
+  }
+
+  /** Closes a socket whose client does not read; the close frame sits behind its backlog, so it gets a short grace. */
+  private closeSlow(client: Client): void {
+    const { socket } = client;
+    if (socket.readyState !== socket.OPEN) return;
+    this.log.info({ user_id: client.userId, connection_id: client.id, buffered: socket.bufferedAmount }, 'websocket closed: client does not read');
+    socket.close(CLOSE_TRY_AGAIN, 'not reading');
+    setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
   }
 
   private async subscribeConversation(client: Client, conversationId: number): Promise<void> {
@@ -247,13 +333,14 @@ export class WsGateway {
 
   private send(client: Client, frame: object): void {
     if (client.socket.readyState !== client.socket.OPEN) return;
+    if (client.socket.bufferedAmount > PUSH_LIMIT_FACTOR * this.config.ws.highWaterBytes) return this.closeSlow(client);
     const data = JSON.stringify({ ...frame, timestamp: new Date().toISOString() });
     if (client.backlog) client.backlog.push(data);
     else client.socket.send(data);
   }
 
-  private sendError(client: Client, code: string, error: string): void {
-    this.send(client, { type: 'error', code, error });
+  private sendError(client: Client, code: string, error: string, extra: Record<string, unknown> = {}): void {
+    this.send(client, { type: 'error', code, error, ...extra });
   }
 
   private heartbeat(): void {
@@ -282,5 +369,3 @@ export class WsGateway {
     for (const set of [...this.byUser.values()]) for (const client of [...set]) client.socket.close(1001, 'server shutting down');
   }
 }
-
-const isPositiveInt = (n: number) => Number.isInteger(n) && n > 0;

@@ -44,7 +44,8 @@ export class WsGateway {
         // Frames that arrive while authentication is in flight are queued (up to a burst), not lost.
         const early: Buffer[] = [];
         const queue = (data: Buffer) => {
-          if (early.push(data) > this.config.ws.frameBurst) socket.close(CLOSE_POLICY, 'too many frames');
+          if (early.length < this.config.ws.frameBurst) early.push(data);
+          else socket.close(CLOSE_POLICY, 'too many frames');
         };
         socket.on('message', queue);
         this.open(socket, request).then(

@@ -51,6 +51,15 @@ describe.each(storeKinds())('WebSocket abuse on %s', (kind) => {
     expect(calmWs.closeCode).toBeUndefined();
   });
 
+  it('closes with 1008 a socket that floods from its first byte, before authentication has ended', async () => {
+    const u = await c4.user('eager');
+    const socket = await TestSocket.connect(c4.wsUrl(u.token));
+    sockets.push(socket);
+    for (let i = 0; i < 10 * BURST; i++) socket.send({ action: 'ping' });
+    expect(await socket.closed()).toBe(1008);
+    expect(socket.ofType('pong').length).toBeLessThan(2 * BURST);
+  });
+
   it('stops writing sync output while a client does not read, and closes that socket instead of buffering without bound', async () => {
     const alice = await c4.user('alice');
     const bob = await c4.user('bob');

@@ -15,7 +15,7 @@ describe.each(storeKinds())('WebSocket abuse on %s', (kind) => {
   let c4: TestInstance;
   const sockets: TestSocket[] = [];
   beforeAll(async () => {
-    c4 = await startInstance(kind, { WS_FRAMES_PER_SECOND: '5', WS_FRAME_BURST: String(BURST), WS_HIGH_WATER_BYTES: String(HIGH_WATER), WS_DRAIN_TIMEOUT_MS: '500' });
+    c4 = await startInstance(kind, { WS_FRAMES_PER_SECOND: '5', WS_FRAME_BURST: String(BURST), WS_HIGH_WATER_BYTES: String(HIGH_WATER), WS_DRAIN_TIMEOUT_MS: '2000' });
   }, 60_000);
   afterAll(async () => {
     for (const s of sockets) s.close();
@@ -60,21 +60,49 @@ describe.each(storeKinds())('WebSocket abuse on %s', (kind) => {
     expect(socket.ofType('pong').length).toBeLessThan(2 * BURST);
   });
 
-  it('stops writing sync output while a client does not read, and closes that socket instead of buffering without bound', async () => {
-    const alice = await c4.user('alice');
-    const bob = await c4.user('bob');
-    const id = await privateConversation(c4, alice, bob);
-    const messages = 200;
-    const text = '€'.repeat(4000); // ~12 KB per frame
-    for (let i = 0; i < messages; i++) await send(c4, alice.token, id, text);
-
-    let slow: TestSocket | undefined;
+  /** A conversation (made once) whose messages outgrow the kernel's socket buffers in a few syncs: 200 of ~12 KB. */
+  const MESSAGES = 200;
+  let big: Promise<{ id: number; bob: { token: string } }> | undefined;
+  const bigConversation = () =>
+    (big ??= (async () => {
+      const alice = await c4.user('alice');
+      const bob = await c4.user('bob');
+      const id = await privateConversation(c4, alice, bob);
+      const text = '€'.repeat(4000);
+      for (let i = 0; i < MESSAGES; i++) await send(c4, alice.token, id, text);
+      return { id, bob };
+    })());
+  /** A socket of `token` and the server's side of it. */
+  const socketPair = async (token: string) => {
+    let client: TestSocket | undefined;
     const [server] = await serverSocketsOf(async () => {
-      slow = await TestSocket.connect(c4.wsUrl(bob.token));
-      await slow.next((f) => f.type === 'connected');
+      client = await TestSocket.connect(c4.wsUrl(token));
+      await client.next((f) => f.type === 'connected');
     });
-    if (!slow) throw new Error('not connected');
-    sockets.push(slow);
+    if (!client || !server) throw new Error('not connected');
+    sockets.push(client);
+    return { client, server };
+  };
+
+  it('pauses sync while a client reads slowly and finishes it once the client reads', async () => {
+    const { id, bob } = await bigConversation();
+    const { client, server } = await socketPair(bob.token);
+    client.ws.pause();
+    const syncs = 4;
+    for (let i = 0; i < syncs; i++) client.send({ action: 'sync', since: { [id]: 0 } });
+    await eventually(() => server.bufferedAmount > HIGH_WATER, 20_000, 2);
+    client.ws.resume();
+    await eventually(() => client.ofType('synced').length === syncs, 20_000);
+    expect(client.ofType('synced').map((f) => f.conversations)).toEqual(Array(syncs).fill({ [id]: MESSAGES }));
+    const seqs = Array.from({ length: MESSAGES }, (_, i) => i + 1);
+    expect(client.ofType('message.created').map((f) => f.seq)).toEqual(Array(syncs).fill(seqs).flat());
+    expect(client.closeCode).toBeUndefined();
+  }, 120_000);
+
+  it('stops writing sync output while a client does not read, and closes that socket instead of buffering without bound', async () => {
+    const messages = MESSAGES;
+    const { id, bob } = await bigConversation();
+    const { client: slow, server } = await socketPair(bob.token);
     slow.ws.pause(); // stops reading: the server's writes pile up behind the TCP window
     const syncs = 20;
     for (let i = 0; i < syncs; i++) slow.send({ action: 'sync', since: { [id]: 0 } });

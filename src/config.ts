@@ -44,7 +44,12 @@ export interface Config {
   /** leaseMs: how long a claimed channel delivery may take before another worker hands it out again. */
   delivery: { maxAttempts: number; backoffBaseMs: number; leaseMs: number; connectorLatencyMs: number; connectorFailureRate: number };
   gc: { retentionHours: number; batchSize: number; pushgatewayUrl?: string };
-  ws: { pingIntervalMs: number };
+  /**
+   * framesPerSecond/frameBurst: per-socket token bucket over client frames. highWaterBytes: `sync`
+   * stops writing while more than this waits to go out; drainTimeoutMs: a socket that stays above
+   * it this long is closed with 1013, and live pushes close one above 16× highWaterBytes.
+   */
+  ws: { pingIntervalMs: number; framesPerSecond: number; frameBurst: number; highWaterBytes: number; drainTimeoutMs: number };
   /**
    * otlpEndpoint (OTEL_EXPORTER_OTLP_ENDPOINT): OTLP/HTTP collector base URL; spans go to
    * `<url>/v1/traces`. Unset: tracing is off and costs next to nothing.
@@ -195,7 +200,14 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       connectorFailureRate: num('CONNECTOR_MOCK_FAILURE_RATE', 0, 0, 1),
     },
     gc: { retentionHours: int('GC_RETENTION_HOURS', 24, 0), batchSize: int('GC_BATCH_SIZE', 100, 1, 100_000), pushgatewayUrl: str('PUSHGATEWAY_URL') },
-    ws: { pingIntervalMs: int('WS_PING_INTERVAL_MS', 30_000, 100, 3_600_000) },
+    ws: {
+      pingIntervalMs: int('WS_PING_INTERVAL_MS', 30_000, 100, 3_600_000),
+      framesPerSecond: int('WS_FRAMES_PER_SECOND', 50, 1, 100_000),
+      frameBurst: int('WS_FRAME_BURST', 200, 1, 100_000),
+      // At least the transport's own 16 KiB mark, so that waiting for 'drain' always ends.
+      highWaterBytes: int('WS_HIGH_WATER_BYTES', 1024 * 1024, 64 * 1024, 1024 ** 3),
+      drainTimeoutMs: int('WS_DRAIN_TIMEOUT_MS', 30_000, 100, 3_600_000),
+    },
     tracing: { otlpEndpoint },
     channels: channelsConfig(str, int, bool),
     logLevel: str('LOG_LEVEL') ?? 'info',

@@ -4,6 +4,7 @@ import { requireMember } from './membership.ts';
 import type { Notifier } from './notify.ts';
 import { iso } from './time.ts';
 import { announce, settle } from './settle.ts';
+import { invalid } from '../domain/errors.ts';
 
 export interface Ack { userId: number; conversationId: number; seq: number }
 
@@ -21,14 +22,17 @@ export class Receipts {
     private readonly onError: (e: unknown) => void = () => undefined,
   ) {}
 
-  /** Queues an ack; queued acks are applied together, one batch at a time (no lock races between batches). */
+  /**
+   * Queues an ack; queued acks are applied together, one batch at a time (no lock races between
+   * batches). Throws `invalid-ack` for ids or seqs that are not safe integers, so that nothing one
+   * client sends can fail the batch it shares with others.
+   */
   queueAck(ack: Ack): void {
+    if (!isValidAck(ack)) throw invalid('invalid-ack', 'An ack needs positive ids and a non-negative seq within 2^53-1');
     this.queued.push(ack);
     this.flushTimer ??= setTimeout(() => {
       this.flushTimer = undefined;
-      const batch = this.queued;
-      this.queued = [];
-      this.flushing = this.flushing.then(() => this.acknowledgeMany(batch)).catch(this.onError);
+      this.flush();
     }, ACK_FLUSH_MS);
   }
 
@@ -37,11 +41,15 @@ export class Receipts {
     if (this.flushTimer) {
       clearTimeout(this.flushTimer);
       this.flushTimer = undefined;
-      const batch = this.queued;
-      this.queued = [];
-      this.flushing = this.flushing.then(() => this.acknowledgeMany(batch)).catch(this.onError);
+      this.flush();
     }
     await this.flushing;
+  }
+
+  private flush(): void {
+    const batch = this.queued;
+    this.queued = [];
+    this.flushing = this.flushing.then(() => this.acknowledgeMany(batch)).catch(this.onError);
   }
 
   /** A device of `userId` received everything up to `seq` (WebSocket `ack`, history fetch). */
@@ -52,9 +60,10 @@ export class Receipts {
   /**
    * Applies many acks in one transaction (the gateway coalesces them): delivered cursors only move
    * forward and never past the conversation's last message; non-members' acks change nothing.
+   * When the batch fails, each ack is retried alone, so one that cannot be applied costs only
+   * itself; rejects afterwards with how many were lost (the first failure as `cause`).
    */
   async acknowledgeMany(acks: Ack[]): Promise<void> {
-    if (acks.length === 0) return;
     // One ack per member and conversation: the highest seq.
     const highest = new Map<string, Ack>();
     for (const a of acks) {
@@ -62,6 +71,18 @@ export class Receipts {
       if ((highest.get(key)?.seq ?? -1) < a.seq) highest.set(key, a);
     }
     const unique = [...highest.values()].sort((a, b) => a.conversationId - b.conversationId || a.userId - b.userId);
+    if (unique.length === 0) return;
+    try {
+      return await this.apply(unique);
+    } catch (e) {
+      if (unique.length === 1) throw e;
+    }
+    const failures: unknown[] = [];
+    for (const ack of unique) await this.apply([ack]).catch((e: unknown) => failures.push(e));
+    if (failures.length > 0) throw new Error(`${failures.length} of ${unique.length} acks could not be applied`, { cause: failures[0] });
+  }
+
+  private async apply(unique: Ack[]): Promise<void> {
     await this.db.transaction(async (tx) => {
       const moved = await tx.query(
         `WITH a AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS a(u, conv, seq)),
@@ -104,3 +125,5 @@ export class Receipts {
     return { status: 'success' as const, conversation_id: conversationId, read_seq: result.readSeq, messages_marked_read: result.marked };
   }
 }
+
+const isValidAck = (a: Ack) => Number.isSafeInteger(a.userId) && a.userId > 0 && Number.isSafeInteger(a.conversationId) && a.conversationId > 0 && Number.isSafeInteger(a.seq) && a.seq >= 0;

@@ -65,3 +65,6 @@ export function handleError(error: FastifyError | DomainError | Error, request: 
 
 /** SQLSTATE class 08 (connection), 57P0x (shutdown) and socket errors mean "try again later". */
 const isConnectionFailure = (state?: string) => !!state && (state.startsWith('08') || state.startsWith('57P') || /^E[A-Z]+$/.test(state));
+
+/** A database that does not answer (as opposed to one that refused the statement): retry later. */
+export const isDependencyFailure = (e: unknown) => e instanceof DatabaseError && isConnectionFailure(e.sqlState);

@@ -13,26 +13,20 @@ import { conversationTopic, userTopic } from '../domain/events.ts';
 import { isDomainError } from '../domain/errors.ts';
 import { metrics } from '../metrics.ts';
 import { SpanKind, withSpan } from '../tracing.ts';
+import { isDependencyFailure } from './problem.ts';
+import type { ClientFrame } from './ws-frames.ts';
+import { CLOSE_POLICY, CLOSE_TRY_AGAIN, WsClient } from './ws-client.ts';
 
 export const CLOSE_UNAUTHORIZED = 4001;
 export const CLOSE_TOO_MANY = 4008;
-const SYNC_PAGE = 500;
+// Messages per database read in `sync`; each page is written as the socket drains.
+const SYNC_PAGE = 100;
+const RETRY_AFTER_SECONDS = 5;
 const SERVER_INSTANCE = `${os.hostname()}:${process.pid}`;
 
-interface Client {
-  id: string;
-  socket: WebSocket;
-  userId: number;
-  username: string;
-  conversations: Set<number>;
-  lastSeenAt: number;
-  /** Frames from events that arrived while subscribing, held until `connected` has gone out first. */
-  backlog?: string[];
-}
-
 export class WsGateway {
-  private readonly byTopic = new Map<string, Set<Client>>();
-  private readonly byUser = new Map<number, Set<Client>>();
+  private readonly byTopic = new Map<string, Set<WsClient>>();
+  private readonly byUser = new Map<number, Set<WsClient>>();
   private readonly pinger: NodeJS.Timeout;
   private readonly log;
 
@@ -47,9 +41,12 @@ export class WsGateway {
   plugin() {
     return async (server: FastifyInstance) => {
       server.get('/ws', { websocket: true, schema: { hide: true } }, (socket, request) => {
-        // Frames that arrive while authentication is in flight are queued, not lost.
+        // Frames that arrive while authentication is in flight are queued (up to a burst), not lost.
         const early: Buffer[] = [];
-        const queue = (data: Buffer) => early.push(data);
+        const queue = (data: Buffer) => {
+          if (early.length < this.config.ws.frameBurst) early.push(data);
+          else socket.close(CLOSE_POLICY, 'too many frames');
+        };
         socket.on('message', queue);
         this.open(socket, request).then(
           (client) => {
@@ -59,8 +56,8 @@ export class WsGateway {
             for (const data of early) this.onFrame(client, data);
           },
           (e: unknown) => {
-            this.log.error({ err: e }, 'websocket open failed');
-            socket.close(1011, 'internal error');
+            socket.off('message', queue);
+            this.refuseOpen(socket, e);
           },
         );
       });
@@ -74,7 +71,7 @@ export class WsGateway {
     return n;
   }
 
-  private async open(socket: WebSocket, request: FastifyRequest): Promise<Client | undefined> {
+  private async open(socket: WebSocket, request: FastifyRequest): Promise<WsClient | undefined> {
     const principal = await this.authenticate(request);
     if (!principal) {
       socket.close(CLOSE_UNAUTHORIZED, 'unauthorized');
@@ -91,8 +88,8 @@ export class WsGateway {
       await this.app.sockets.release(principal.userId, connectionId);
       return undefined;
     }
-    const mine = this.byUser.get(principal.userId) ?? new Set<Client>();
-    const client: Client = { id: connectionId, socket, userId: principal.userId, username: principal.username, conversations: new Set(), lastSeenAt: Date.now(), backlog: [] };
+    const mine = this.byUser.get(principal.userId) ?? new Set<WsClient>();
+    const client = new WsClient(connectionId, socket, request.socket, principal.userId, principal.username, this.config.ws, this.log);
     mine.add(client);
     this.byUser.set(principal.userId, mine);
     metrics.wsConnections.inc();
@@ -100,10 +97,7 @@ export class WsGateway {
     socket.on('error', () => socket.terminate());
     await this.join(client, userTopic(client.userId));
     for (const id of await this.app.conversations.idsOf(client.userId)) await this.subscribeConversation(client, id);
-    const backlog = client.backlog ?? [];
-    client.backlog = undefined;
-    this.send(client, { type: 'connected', user_id: client.userId, username: client.username, connection_id: client.id, server_instance: SERVER_INSTANCE });
-    for (const data of backlog) if (socket.readyState === socket.OPEN) socket.send(data);
+    client.release({ type: 'connected', user_id: client.userId, username: client.username, connection_id: client.id, server_instance: SERVER_INSTANCE });
     return client;
   }
 
@@ -112,90 +106,94 @@ export class WsGateway {
     const header = request.headers.authorization;
     const token = query.token ?? (header ? /^Bearer\s+(\S+)$/i.exec(header)?.[1] : undefined);
     if (!token) return undefined;
-    return this.app.auth.verifyAccessToken(token).catch(() => undefined);
-  }
-
-  private onFrame(client: Client, data: Buffer): void {
-    client.lastSeenAt = Date.now();
-    let frame: Record<string, unknown>;
     try {
-      frame = JSON.parse(data.toString('utf8'));
-      if (!frame || typeof frame !== 'object' || Array.isArray(frame)) throw new Error('not an object');
-    } catch {
-      return this.sendError(client, 'invalid-frame', 'Frames are JSON objects');
+      return await this.app.auth.verifyAccessToken(token);
+    } catch (e) {
+      // Only a verdict on the token means "unauthorized"; a failing dependency is thrown on (1013).
+      if (isDomainError(e)) return undefined;
+      throw e;
     }
-    const action = String(frame.action ?? frame.type ?? '');
-    this.handle(client, action, frame).catch((e: unknown) => {
-      if (isDomainError(e)) return this.sendError(client, e.code, e.message);
-      this.log.error({ err: e, action }, 'websocket frame failed');
-      this.sendError(client, 'internal', 'The frame could not be processed');
-    });
   }
 
-  private async handle(client: Client, action: string, frame: Record<string, unknown>): Promise<void> {
-    const conversationId = Number(frame.conversation_id);
-    switch (action) {
-      case 'pong':
+  /** A socket that could not be set up: 1013 when a dependency is down (clients retry, and keep their session). */
+  private refuseOpen(socket: WebSocket, e: unknown): void {
+    if (isDependencyFailure(e)) {
+      this.log.warn({ reason: e instanceof Error ? e.message : String(e) }, 'websocket refused: database unavailable');
+      socket.close(CLOSE_TRY_AGAIN, 'try again later');
+      return;
+    }
+    this.log.error({ err: e }, 'websocket open failed');
+    socket.close(1011, 'internal error');
+  }
+
+  private onFrame(client: WsClient, data: Buffer): void {
+    const frame = client.receive(data);
+    if (frame) this.handle(client, frame).catch((e: unknown) => this.frameFailed(client, frame.action, e));
+  }
+
+  private frameFailed(client: WsClient, action: string, e: unknown): void {
+    if (isDomainError(e)) return client.sendError(e.code, e.message, e.details);
+    if (isDependencyFailure(e)) {
+      this.log.warn({ action, reason: e instanceof Error ? e.message : String(e) }, 'websocket frame refused: database unavailable');
+      return client.sendError('dependency-unavailable', 'A dependency is unavailable; retry shortly', { retry_after: RETRY_AFTER_SECONDS });
+    }
+    this.log.error({ err: e, action }, 'websocket frame failed');
+    client.sendError('internal', 'The frame could not be processed');
+  }
+
+  private async handle(client: WsClient, frame: ClientFrame): Promise<void> {
+    switch (frame.action) {
       case 'ping':
-        if (action === 'ping') this.send(client, { type: 'pong' });
+        return client.send({ type: 'pong' });
+      case 'pong':
         return;
-      case 'ack': {
-        const seq = Number(frame.seq);
-        if (!isPositiveInt(conversationId) || !isPositiveInt(seq)) return this.sendError(client, 'invalid-frame', 'ack needs conversation_id and seq');
-        if (!client.conversations.has(conversationId)) return this.sendError(client, 'not-a-member', `Not subscribed to conversation ${conversationId}`);
-        this.app.receipts.queueAck({ userId: client.userId, conversationId, seq });
-        return;
-      }
+      case 'ack':
+        if (!client.conversations.has(frame.conversation_id)) return client.sendError('not-a-member', `Not subscribed to conversation ${frame.conversation_id}`);
+        return this.app.receipts.queueAck({ userId: client.userId, conversationId: frame.conversation_id, seq: frame.seq });
       case 'sync':
-        return this.sync(client, frame.since);
+        return client.inTurn(() => this.sync(client, frame.since ?? {}));
       case 'subscribe':
-        if (!isPositiveInt(conversationId)) return this.sendError(client, 'invalid-frame', 'subscribe needs conversation_id');
-        await this.app.conversations.details(client.userId, conversationId);
-        await this.subscribeConversation(client, conversationId);
-        return this.send(client, { type: 'subscribed', conversation_id: conversationId });
+        await this.app.conversations.details(client.userId, frame.conversation_id);
+        await this.subscribeConversation(client, frame.conversation_id);
+        return client.send({ type: 'subscribed', conversation_id: frame.conversation_id });
       case 'unsubscribe':
-        if (!isPositiveInt(conversationId)) return this.sendError(client, 'invalid-frame', 'unsubscribe needs conversation_id');
-        this.unsubscribeConversation(client, conversationId);
-        return this.send(client, { type: 'unsubscribed', conversation_id: conversationId });
-      default:
-        return this.sendError(client, 'unknown-action', `Unknown action "${action}"`);
+        this.unsubscribeConversation(client, frame.conversation_id);
+        return client.send({ type: 'unsubscribed', conversation_id: frame.conversation_id });
     }
   }
 
-  /** Sends every message after the client's cursors, in seq order per conversation, then `synced`. */
-  private async sync(client: Client, since: unknown): Promise<void> {
-    if (since !== undefined && (typeof since !== 'object' || since === null || Array.isArray(since))) {
-      return this.sendError(client, 'invalid-frame', 'sync needs since: {<conversation_id>: last_seq}');
-    }
-    const cursors = Object.entries((since ?? {}) as Record<string, unknown>);
+  /**
+   * Sends every message after the client's cursors, in seq order per conversation, then `synced`.
+   * Pages are read as the socket drains, so a client that does not read holds one page at most.
+   */
+  private async sync(client: WsClient, since: Record<string, number>): Promise<void> {
     const result: Record<string, number> = {};
-    for (const [key, value] of cursors) {
+    for (const [key, cursor] of Object.entries(since)) {
       const id = Number(key);
-      let after = Number(value ?? 0);
-      if (!isPositiveInt(id) || !Number.isInteger(after) || after < 0) continue;
       if (!client.conversations.has(id)) continue;
+      let after = cursor;
       for (;;) {
         const page = await this.app.messages.since(client.userId, id, after, SYNC_PAGE);
-        for (const m of page) this.send(client, { type: 'message.created', ...m });
+        for (const m of page) if (!(await client.sendPaced({ type: 'message.created', ...m }))) return;
         if (page.length > 0) after = page[page.length - 1].seq;
         if (page.length < SYNC_PAGE) break;
       }
       result[key] = after;
     }
-    this.send(client, { type: 'synced', conversations: result });
+    client.send({ type: 'synced', conversations: result });
   }
 
-  private async subscribeConversation(client: Client, conversationId: number): Promise<void> {
+  private async subscribeConversation(client: WsClient, conversationId: number): Promise<void> {
     client.conversations.add(conversationId);
     await this.join(client, conversationTopic(conversationId));
   }
 
-  private unsubscribeConversation(client: Client, conversationId: number): void {
+  private unsubscribeConversation(client: WsClient, conversationId: number): void {
     client.conversations.delete(conversationId);
     this.leave(client, conversationTopic(conversationId));
   }
 
-  private async join(client: Client, topic: string): Promise<void> {
+  private async join(client: WsClient, topic: string): Promise<void> {
     let set = this.byTopic.get(topic);
     if (!set) {
       set = new Set();
@@ -205,7 +203,7 @@ export class WsGateway {
     set.add(client);
   }
 
-  private leave(client: Client, topic: string): void {
+  private leave(client: WsClient, topic: string): void {
     const set = this.byTopic.get(topic);
     if (!set) return;
     set.delete(client);
@@ -241,19 +239,8 @@ export class WsGateway {
           continue;
         }
       }
-      this.send(client, event);
+      client.send(event);
     }
-  }
-
-  private send(client: Client, frame: object): void {
-    if (client.socket.readyState !== client.socket.OPEN) return;
-    const data = JSON.stringify({ ...frame, timestamp: new Date().toISOString() });
-    if (client.backlog) client.backlog.push(data);
-    else client.socket.send(data);
-  }
-
-  private sendError(client: Client, code: string, error: string): void {
-    this.send(client, { type: 'error', code, error });
   }
 
   private heartbeat(): void {
@@ -261,12 +248,12 @@ export class WsGateway {
     for (const set of this.byUser.values()) {
       for (const client of set) {
         if (client.lastSeenAt < staleBefore) client.socket.terminate();
-        else this.send(client, { type: 'ping' });
+        else client.send({ type: 'ping' });
       }
     }
   }
 
-  private drop(client: Client): void {
+  private drop(client: WsClient): void {
     const mine = this.byUser.get(client.userId);
     if (!mine?.delete(client)) return;
     if (mine.size === 0) this.byUser.delete(client.userId);
@@ -282,5 +269,3 @@ export class WsGateway {
     for (const set of [...this.byUser.values()]) for (const client of [...set]) client.socket.close(1001, 'server shutting down');
   }
 }
-
-const isPositiveInt = (n: number) => Number.isInteger(n) && n > 0;

@@ -26,6 +26,16 @@ export function senderName(m, names, contact) {
   return names.get(m.sender_id) ?? m.sender_username ?? 'Unknown';
 }
 
+/** user id → the name to show, for a conversation's members. */
+export const memberNames = (c) => new Map((c?.members ?? []).map((m) => [m.user_id, m.display_name || m.username]));
+
+/** "Telegram · 424242 · with User 2": the platform, the contact's id there, the other agents (`others`: members but me). */
+export function channelSubtitle(c, others) {
+  const parts = [c.contact ? channelName(c.contact.channel) : 'External contact', c.contact?.external_id];
+  if (others.length) parts.push(`with ${others.map((m) => m.display_name || m.username).join(', ')}`);
+  return parts.filter(Boolean).join(' · ');
+}
+
 /** Groups consecutive messages by author, users and contacts alike. */
 export const senderKey = (m) => (m.sender_contact ? `contact:${m.sender_contact.contact_id}` : `user:${m.sender_id}`);
 

@@ -4,7 +4,7 @@ import { dayKey, dayLabel, hue } from '../format.js';
 import { paintAvatar } from './sidebar.js';
 import { renderMessage } from './message.js';
 import { ChannelBar } from './channel-bar.js';
-import { channelName, senderKey, senderName } from '../channels.js';
+import { channelSubtitle, memberNames, senderKey, senderName } from '../channels.js';
 
 // Start fetching older messages this far before reaching the top.
 const LOAD_OLDER_PX = 600;
@@ -300,14 +300,4 @@ export class ChatView {
     this.fileInput.click();
     return undefined;
   }
-}
-
-/** user id → the name to show, for a conversation's members. */
-const memberNames = (c) => new Map((c?.members ?? []).map((m) => [m.user_id, m.display_name || m.username]));
-
-/** "Telegram · 424242 · with User 2": the platform, the contact's id there, the other agents. */
-function channelSubtitle(c, others) {
-  const parts = [c.contact ? channelName(c.contact.channel) : 'External contact', c.contact?.external_id];
-  if (others.length) parts.push(`with ${others.map((m) => m.display_name || m.username).join(', ')}`);
-  return parts.filter(Boolean).join(' · ');
 }

@@ -24,6 +24,9 @@ export class Client extends EventTarget {
   #refreshTimer;
   #connections = 0;
   #fileUrls = new Map();
+  #detailTimers = new Map();
+  /** GET /v1/channels (mode, capabilities, health), or null until loaded or when unavailable. */
+  channels = null;
 
   constructor(session) {
     super();
@@ -32,7 +35,7 @@ export class Client extends EventTarget {
     this.api = new Api(session);
     this.store = new Store(this.me);
     this.live = new Live(session);
-    this.outbox = new Outbox(this.api, this.store, this.me.user_id);
+    this.outbox = new Outbox(this.api, this.store, this.me.user_id, (id, e) => this.#onRefused(id, e));
     this.uploads = new Uploads(this.api, this.store, this.outbox, this.me.user_id);
     this.receipts = new Receipts(this.api, this.store, this.live, (id) => this.#isSeen(id));
     this.live.addEventListener('frame', (e) => this.#onFrame(e.detail));
@@ -45,6 +48,14 @@ export class Client extends EventTarget {
     this.uploads.restore();
     this.live.start();
     this.#prefetchUnread();
+    this.loadChannels().catch(() => undefined);
+  }
+
+  /** Fetches the external channels' modes and health (a "channels" event tells the views). */
+  async loadChannels() {
+    this.channels = await this.api.get('/v1/channels');
+    this.dispatchEvent(new Event('channels'));
+    return this.channels;
   }
 
   // ----- conversations -----
@@ -127,6 +138,11 @@ export class Client extends EventTarget {
     if (content) this.outbox.send(id, { type: 'text', content }, { messageId: uuid() });
   }
 
+  /** A WhatsApp template message (the one kind WhatsApp takes outside its 24 h reply window). */
+  sendTemplate(id, name, language) {
+    this.outbox.send(id, { type: 'template', name, language }, { messageId: uuid() });
+  }
+
   /** A blob: URL for a file the user may see (fetched once with the bearer token). */
   fileUrl(fileId) {
     let url = this.#fileUrls.get(fileId);
@@ -192,6 +208,8 @@ export class Client extends EventTarget {
     if (!c) this.#refreshSoon();
     const isNew = !c || message.seq > c.lastSeq;
     const fresh = this.store.addMessages(id, [message]);
+    // A contact wrote (sender_id is null): their last-inbound time (WhatsApp's window) and name moved.
+    if (message.sender_contact && c) this.#refreshDetailsSoon(id);
     if (message.sender_id !== this.me.user_id) {
       this.receipts.ack(id, message.seq);
       if (isNew && c) {
@@ -209,6 +227,21 @@ export class Client extends EventTarget {
   #refreshSoon() {
     clearTimeout(this.#refreshTimer);
     this.#refreshTimer = setTimeout(() => this.refreshConversations().catch(() => undefined), 100);
+  }
+
+  #refreshDetailsSoon(id) {
+    clearTimeout(this.#detailTimers.get(id));
+    this.#detailTimers.set(id, setTimeout(() => {
+      this.#detailTimers.delete(id);
+      this.details(id).catch(() => undefined);
+    }, 200));
+  }
+
+  // The server refused a send for good; a closed WhatsApp window means our copy of the contact's
+  // last-inbound time is stale: fetch it so the header shows the window as the server sees it.
+  #onRefused(id, e) {
+    if (e.code === 'channel-window-closed') this.#refreshDetailsSoon(id);
+    this.dispatchEvent(new CustomEvent('refused', { detail: { conversationId: id, error: e } }));
   }
 
   #onRead(f) {

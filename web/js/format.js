@@ -22,6 +22,12 @@ export function listStamp(iso) {
   return dateFormat.format(d);
 }
 
+/** A moment near now: "14:05" today, else "Tue 14:05" (a reply window ends within a day). */
+export function dayTime(ms) {
+  const d = new Date(ms);
+  return startOfDay(d) === startOfDay(new Date()) ? timeFormat.format(d) : `${weekdayFormat.format(d)} ${timeFormat.format(d)}`;
+}
+
 /** Day separator label in a chat: Today, Yesterday, or a long date. */
 export function dayLabel(iso) {
   const d = new Date(iso);

@@ -7,6 +7,7 @@ import { showAuth } from './views/auth.js';
 import { Sidebar } from './views/sidebar.js';
 import { ChatView } from './views/chat.js';
 import { Dialogs } from './views/dialogs.js';
+import { ChannelStatus } from './views/channel-status.js';
 
 const session = new Session();
 // Signing out (here or in another tab, or a dead refresh token) starts over from a clean page.
@@ -22,6 +23,7 @@ async function start() {
   const sidebar = new Sidebar(client);
   const chat = new ChatView(client);
   new Dialogs(client, (id) => (location.hash = `#/c/${id}`));
+  new ChannelStatus(client);
   byId('sign-out-button').addEventListener('click', () => session.logout());
   client.addEventListener('closed', () => (location.hash = '#/'));
 

@@ -11,10 +11,12 @@ export class Outbox {
   #queues = new Map();
   #timers = new Map();
 
-  constructor(api, store, userId) {
+  /** `onRefused(conversationId, error)` hears of every send the server refused for good. */
+  constructor(api, store, userId, onRefused = () => undefined) {
     this.api = api;
     this.store = store;
     this.key = `chat4all.outbox.${userId}`;
+    this.onRefused = onRefused;
   }
 
   /** Shows and sends a message; `display` is what the bubble shows meanwhile (defaults to the payload). */
@@ -52,7 +54,7 @@ export class Outbox {
     const m = this.store.find(messageId);
     if (!m?.local?.retry) return;
     m.status = 'pending'; // a deliberate retry is the one way back from failed
-    this.store.update(messageId, { local: { error: undefined, retry: undefined } });
+    this.store.update(messageId, { local: { error: undefined, code: undefined, retry: undefined } });
     this.send(m.conversation_id, m.local.retry, { messageId, display: m.payload });
   }
 
@@ -74,7 +76,10 @@ export class Outbox {
       }
       // The server refused it (not a member any more, too long, …): sending it again unchanged will not help.
       this.#next(queue, conversationId);
-      this.store.update(item.message_id, { status: 'failed', local: { error: e.message, retry: item.payload } });
+      // The problem's detail is the message to show (e.g. why WhatsApp's window refuses it); the
+      // code lets the views offer the way out (a template instead of a retry).
+      this.store.update(item.message_id, { status: 'failed', local: { error: e.message, code: e.code, retry: item.payload } });
+      this.onRefused(conversationId, e);
     } finally {
       item.isInFlight = false;
     }

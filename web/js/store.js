@@ -3,6 +3,7 @@
  * message_id (so retries, sync and live frames never duplicate) and ordered by seq. Views listen
  * for "conversations" and "timeline" events.
  */
+import { contactName } from './channels.js';
 
 const RANK = { pending: 0, accepted: 1, sent: 2, delivered: 3, read: 4 };
 
@@ -76,10 +77,11 @@ export class Store extends EventTarget {
     return c;
   }
 
-  /** Adds members and read cursors from details (GET /v1/conversations/{id} or a create answer). */
+  /** Adds members, read cursors and a channel conversation's contact from details (GET /v1/conversations/{id} or a create answer). */
   setDetails(d) {
     const c = this.#conversation(d.conversation_id);
     Object.assign(c, { type: d.type, name: d.name, description: d.description, createdAt: c.createdAt ?? d.created_at, members: d.members });
+    if (d.contact) c.contact = d.contact;
     c.lastSeq = Math.max(c.lastSeq, d.last_seq ?? 0);
     const mine = d.members.find((m) => m.user_id === this.me.user_id);
     if (mine?.read_seq !== undefined) c.readSeq = Math.max(c.readSeq, mine.read_seq);
@@ -102,9 +104,10 @@ export class Store extends EventTarget {
     return [...this.conversations.values()].sort((a, b) => at(b) - at(a) || b.id - a.id);
   }
 
-  /** The name to show: a group's name, or the other person in a private chat. */
+  /** The name to show: a group's name, the contact of a channel conversation, or the other person in a private chat. */
   title(c) {
     if (c.type === 'group') return c.name || `Group ${c.id}`;
+    if (c.type === 'channel') return contactName(c.contact) || c.name || 'Contact';
     const other = c.members?.find((m) => m.user_id !== this.me.user_id);
     return other ? other.display_name || other.username : c.name || '…';
   }
@@ -216,7 +219,8 @@ export class Store extends EventTarget {
     c.lastSeq = newest.seq;
     c.lastAt = newest.created_at;
     c.preview = preview(newest.payload);
-    c.lastSender = newest.sender_username;
+    // null when the contact of a channel conversation wrote it.
+    c.lastSender = newest.sender_username ?? null;
     this.changed();
   }
 }
@@ -224,6 +228,7 @@ export class Store extends EventTarget {
 export function preview(payload) {
   if (!payload) return '';
   if (payload.type === 'text') return payload.content.slice(0, 100);
+  if (payload.type === 'template') return `[Template] ${payload.name}`;
   return `[File] ${payload.filename ?? 'attachment'}`;
 }
 

@@ -3,6 +3,8 @@ import { announce, byId, h, reconcile, toast } from '../dom.js';
 import { dayKey, dayLabel, hue } from '../format.js';
 import { paintAvatar } from './sidebar.js';
 import { renderMessage } from './message.js';
+import { ChannelBar } from './channel-bar.js';
+import { channelSubtitle, memberNames, senderKey, senderName } from '../channels.js';
 
 // Start fetching older messages this far before reaching the top.
 const LOAD_OLDER_PX = 600;
@@ -24,12 +26,14 @@ export class ChatView {
     this.messages = byId('messages');
     this.input = byId('composer-input');
     this.fileInput = byId('file-input');
+    this.channelBar = new ChannelBar(client);
     this.context = {
       fileUrl: (id) => client.fileUrl(id),
       retry: (id) => client.outbox.retry(id),
       resume: (id) => this.#resume(id),
       cancel: (id) => client.uploads.cancel(id),
       toast: (text) => toast(text, { isError: true }),
+      useTemplate: () => this.channelBar.focusTemplate(),
     };
 
     this.store.addEventListener('timeline', (e) => e.detail.conversationId === this.id && this.#queueRender());
@@ -52,7 +56,10 @@ export class ChatView {
     this.id = id;
     byId('chat-placeholder').hidden = Boolean(id);
     byId('chat-view').hidden = !id;
-    if (!id) return this.client.close();
+    if (!id) {
+      this.channelBar.show(null);
+      return this.client.close();
+    }
     this.messages.replaceChildren();
     this.#newestShown = 0;
     this.#isPinned = true;
@@ -85,7 +92,9 @@ export class ChatView {
     const others = members.filter((m) => m.user_id !== this.client.me.user_id);
     byId('chat-subtitle').textContent = c.type === 'group'
       ? `${members.length} members: ${[...others.map((m) => m.display_name || m.username), 'you'].join(', ')}`
-      : others[0] ? `@${others[0].username}` : '';
+      : c.type === 'channel' ? channelSubtitle(c, others)
+        : others[0] ? `@${others[0].username}` : '';
+    this.channelBar.show(c);
   }
 
   #queueRender() {
@@ -101,9 +110,10 @@ export class ChatView {
     const t = this.store.timeline(this.id);
     if (!t.isLoaded) return;
     const c = this.store.conversations.get(this.id);
-    const isGroup = c?.type === 'group';
+    // Several authors: a group's members, or a contact and the agents who answer them.
+    const isShared = c?.type === 'group' || c?.type === 'channel';
     const me = this.client.me.user_id;
-    const names = new Map((c?.members ?? []).map((m) => [m.user_id, m.display_name || m.username]));
+    const names = memberNames(c);
     const items = [];
     let lastDay;
     let lastSender;
@@ -114,9 +124,11 @@ export class ChatView {
         lastDay = day;
         lastSender = undefined;
       }
-      const showSender = isGroup && m.sender_id !== me && m.sender_id !== lastSender;
-      items.push({ key: m.message_id, version: `${m.v}|${showSender}|${names.get(m.sender_id)}`, m, showSender });
-      lastSender = m.sender_id;
+      const author = senderKey(m);
+      const showSender = isShared && m.sender_id !== me && author !== lastSender;
+      const name = senderName(m, names, c?.contact);
+      items.push({ key: m.message_id, version: `${m.v}|${showSender}|${name}`, m, showSender, name });
+      lastSender = author;
     }
 
     const el = this.timeline;
@@ -130,7 +142,7 @@ export class ChatView {
         const m = item.m;
         // Only messages that just arrived slide in; redraws and older pages appear in place.
         const isEntering = !replaced && before.count > 0 && (m.seq === null || m.seq > this.#newestShown);
-        return renderMessage(m, { ...this.context, isMine: m.sender_id === me, showSender: item.showSender, senderName: names.get(m.sender_id) ?? m.sender_username, hue: hue(names.get(m.sender_id) ?? m.sender_username), isEntering });
+        return renderMessage(m, { ...this.context, isMine: m.sender_id === me, showSender: item.showSender, senderName: item.name, hue: hue(item.name), isEntering });
       },
     });
     this.#newestShown = Math.max(this.#newestShown, t.newestSeq());
@@ -180,11 +192,11 @@ export class ChatView {
   }
 
   #announce(m) {
-    const who = m.sender_username;
-    const what = m.payload?.type === 'file' ? `sent a file, ${m.payload.filename ?? ''}` : m.payload?.content ?? '';
+    const c = this.store.conversations.get(m.conversation_id);
+    const who = senderName(m, memberNames(c), c?.contact);
+    const what = m.payload?.type === 'file' ? `sent a file, ${m.payload.filename ?? ''}` : m.payload?.type === 'template' ? `sent the template ${m.payload.name}` : m.payload?.content ?? '';
     if (m.conversation_id === this.id) announce(`${who}: ${what}`);
     else {
-      const c = this.store.conversations.get(m.conversation_id);
       announce(`New message from ${who}${c?.type === 'group' ? ` in ${this.store.title(c)}` : ''}`);
     }
   }

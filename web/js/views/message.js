@@ -14,14 +14,14 @@ const DOWNLOAD_ICON = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M12 
 /**
  * Renders a message. `context` gives `isMine`, `showSender`, `senderName`, `isEntering` (animate),
  * and the actions the controls call:
- * fileUrl(fileId), retry(id), resume(id), cancel(id).
+ * fileUrl(fileId), retry(id), resume(id), cancel(id), useTemplate() (WhatsApp's window closed).
  */
 export function renderMessage(m, context) {
   const { isMine, showSender } = context;
   const bubble = h('div', { class: 'bubble' },
     // Screen readers hear who wrote each message, also where the name is not shown.
     showSender ? h('span', { class: 'sender', style: { '--hue': context.hue } }, context.senderName) : h('span', { class: 'sr-only' }, isMine ? 'You: ' : `${context.senderName}: `),
-    m.payload?.type === 'file' ? fileBlock(m, context) : h('p', { class: 'text' }, m.payload?.content ?? ''),
+    m.payload?.type === 'file' ? fileBlock(m, context) : m.payload?.type === 'template' ? templateLine(m.payload) : h('p', { class: 'text' }, m.payload?.content ?? ''),
     h('span', { class: 'meta' },
       h('time', { datetime: m.created_at }, clockTime(m.created_at)),
       isMine && ticks(m.status)));
@@ -94,9 +94,16 @@ async function download(button, payload, context) {
   }
 }
 
+/** A WhatsApp template message: its name and language (the platform fills in its text). */
+function templateLine(p) {
+  return h('p', { class: 'template' }, h('span', { class: 'template-label' }, 'Template'), ' ', h('span', { class: 'text' }, p.name), ` · ${p.language}`);
+}
+
 function problemLine(m, context) {
   const line = h('p', { class: 'msg-problem', role: 'status' }, m.local.error);
-  if (m.status === 'failed' && m.local.retry) line.append(' ', h('button', { type: 'button', class: 'link', onclick: () => context.retry(m.message_id) }, 'Retry'));
+  // Sending the same text again cannot pass WhatsApp's closed window: offer a template instead.
+  if (m.local.code === 'channel-window-closed') line.append(' ', h('button', { type: 'button', class: 'link', onclick: () => context.useTemplate() }, 'Send a template'));
+  else if (m.status === 'failed' && m.local.retry) line.append(' ', h('button', { type: 'button', class: 'link', onclick: () => context.retry(m.message_id) }, 'Retry'));
   return line;
 }
 

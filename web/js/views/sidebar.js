@@ -1,6 +1,7 @@
 /** The left pane: who I am, the connection state, and the conversation list. */
 import { byId, h, reconcile } from '../dom.js';
 import { hue, initials, listStamp } from '../format.js';
+import { channelBadge } from '../channels.js';
 
 export class Sidebar {
   #selected = null;
@@ -32,7 +33,7 @@ export class Sidebar {
     const shown = query ? all.filter((c) => this.store.title(c).toLowerCase().includes(query)) : all;
     reconcile(this.list, shown, {
       key: (c) => String(c.id),
-      version: (c) => [this.store.title(c), c.preview, c.lastAt, c.unread, c.lastSender, c.members?.length, c.id === this.#selected].join('\u0000'),
+      version: (c) => [this.store.title(c), c.preview, c.lastAt, c.unread, c.lastSender, c.members?.length, c.contact?.channel, c.id === this.#selected].join('\u0000'),
       render: (c) => this.#item(c),
     });
     byId('list-empty').hidden = all.length > 0;
@@ -42,9 +43,12 @@ export class Sidebar {
 
   #item(c) {
     const title = this.store.title(c);
-    const isMine = c.lastSender === this.client.me.username;
+    const isMine = Boolean(c.lastSender) && c.lastSender === this.client.me.username;
     const sender = c.members?.find((m) => m.username === c.lastSender);
-    const who = c.type === 'group' && c.lastSender && !isMine ? `${sender?.display_name || c.lastSender}: ` : isMine ? 'You: ' : '';
+    // Several people write in groups, and several agents answer one contact; a contact's own
+    // messages (no username) need no prefix.
+    const isShared = c.type === 'group' || c.type === 'channel';
+    const who = isShared && c.lastSender && !isMine ? `${sender?.display_name || c.lastSender}: ` : isMine ? 'You: ' : '';
     const preview = c.preview ? who + c.preview : c.type === 'group' ? 'Group created' : 'No messages yet';
     return h('li', {},
       h('a', { class: 'conv', href: `#/c/${c.id}`, 'aria-current': c.id === this.#selected ? 'page' : false, dataset: { conversationId: c.id } },
@@ -52,6 +56,7 @@ export class Sidebar {
         h('span', { class: 'conv-main' },
           h('span', { class: 'conv-top' },
             h('span', { class: 'conv-title' }, title),
+            c.contact && channelBadge(c.contact.channel),
             h('time', { class: 'conv-time', datetime: c.lastAt ?? c.createdAt }, listStamp(c.lastAt ?? c.createdAt))),
           h('span', { class: 'conv-bottom' },
             h('span', { class: 'conv-preview' }, c.preview?.startsWith(FILE_PREFIX) ? fileLine(who, c.preview.slice(FILE_PREFIX.length)) : preview),

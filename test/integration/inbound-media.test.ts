@@ -6,13 +6,18 @@
  * platform refuses, the message keeps a text note.
  */
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startInstance, type TestInstance } from '../support/harness.ts';
 import { storeKinds } from '../support/stores.ts';
 import { noisyPng } from '../support/png.ts';
 import { FakeTelegram, postTelegramUpdate, telegramDocumentUpdate, telegramPhotoUpdate } from '../fakes/telegram.ts';
 import { FakeMeta, messengerMessageWebhook, postMetaWebhook, whatsappMessageWebhook } from '../fakes/meta.ts';
-import { inboundFileId } from '../../src/app/channels/media-import.ts';
+import { ChannelMediaImport, inboundFileId } from '../../src/app/channels/media-import.ts';
+import { FsBlobStore } from '../../src/adapters/blobs/fs.ts';
+import { TelegramConnector } from '../../src/adapters/connectors/telegram.ts';
+import type { InboundMessage } from '../../src/domain/inbound-event.ts';
 
 const LIMIT = 64 * 1024;
 const TELEGRAM_SECRET = 'tg-webhook-secret';
@@ -145,5 +150,22 @@ describe.each(storeKinds())('inbound media on %s', (store) => {
     const refused = telegramDocumentUpdate({ updateId: nextId++, messageId: 4, from: other, fileId: 'no-such-file', fileName: 'lost.pdf', mimeType: 'application/pdf', fileSize: 10 });
     expect((await postTelegramUpdate(`${base}/v1/webhooks/telegram`, refused, TELEGRAM_SECRET)).status).toBe(200);
     expect((await messageFrom('telegram', String(other.id))).payload).toEqual({ type: 'text', content: '[document: lost.pdf]' });
+  });
+
+  it('importing the same event again (a batch retried) reuses the stored file without downloading it again', async () => {
+    const blobs = await FsBlobStore.open(path.join(c4.env.DATA_DIR, 'blobs'));
+    const connector = new TelegramConnector({ botToken: telegram.token, baseUrl: telegram.url });
+    const media = new ChannelMediaImport(c4.app.db, blobs, [connector], { maxBytes: LIMIT }, pino({ level: 'silent' }));
+    const photo = noisyPng(10, 10);
+    const event: InboundMessage = {
+      kind: 'message', channel: 'telegram', providerEventId: String(nextId++), externalUserId: '1', externalMessageId: '1', at: new Date(),
+      media: { kind: 'image', providerMediaId: telegram.addFile(photo, 'png') },
+    };
+    const first = await media.import(event, event.media!);
+    expect(first).toMatchObject({ type: 'file', file_id: inboundFileId('telegram', event.providerEventId), size_bytes: photo.length });
+    telegram.requests.splice(0);
+    expect(await media.import(event, event.media!)).toEqual(first);
+    expect(telegram.requests).toEqual([]);
+    await blobs.close();
   });
 });

@@ -43,6 +43,7 @@ import { ChannelInbox } from './app/channels/inbox.ts';
 import { Contacts } from './app/channels/contacts.ts';
 import { WebhookIntake } from './app/channels/webhook-intake.ts';
 import { inboundContent } from './app/channels/inbound-content.ts';
+import { ChannelMediaImport } from './app/channels/media-import.ts';
 import { channelHealth } from './app/channels/channel-health.ts';
 import { metrics, reportPoolStats } from './metrics.ts';
 
@@ -131,8 +132,9 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
   const instance = await Instance.register(db, logger.child({ component: 'files' }));
   const files = createFileServices(db, blobs, { maxUploadBytes: config.limits.maxUploadBytes, retentionHours: config.gc.retentionHours }, logger, instance.id);
   const inbox = new ChannelInbox(db, notifier, config.channels.agents, logger.child({ component: 'worker.inbound' }), options.onAccepted);
+  const media = new ChannelMediaImport(db, blobs, connectors, { maxBytes: config.channels.maxInboundMediaBytes }, logger.child({ component: 'worker.inbound' }));
   const delivery = createDeliveryStages({
-    db, log: eventLog, notify: notifier, connectors, inbox, contentOf: inboundContent(), fileOf: (id) => files.downloads.outboundFile(id),
+    db, log: eventLog, notify: notifier, connectors, inbox, contentOf: inboundContent(media.importer), fileOf: (id) => files.downloads.outboundFile(id),
     settings: { maxAttempts: config.delivery.maxAttempts, backoffBaseMs: config.delivery.backoffBaseMs, leaseMs: options.deliveryLeaseMs ?? config.delivery.leaseMs },
     logger: logger.child({ component: 'worker.delivery' }),
   });

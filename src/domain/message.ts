@@ -20,7 +20,8 @@ export function canTransition(from: MessageStatus, to: MessageStatus): boolean {
 
 
 export type TextPayload = { type: 'text'; content: string };
-export type FilePayload = { type: 'file'; file_id: string; filename?: string; size_bytes?: number; mime_type?: string };
+/** `caption`: only on media a contact sent (the text that came with the file); senders cannot set it. */
+export type FilePayload = { type: 'file'; file_id: string; filename?: string; size_bytes?: number; mime_type?: string; caption?: string };
 /** A WhatsApp message template: the only content WhatsApp accepts outside its 24 h customer-service window. */
 export type TemplatePayload = { type: 'template'; name: string; language: string; components?: unknown[] };
 export type Payload = TextPayload | FilePayload | TemplatePayload;

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { InboundMedia } from '../domain/inbound-event.ts';
 import type { ExternalChannel, Payload } from '../domain/message.ts';
 
 
@@ -62,6 +63,35 @@ export interface Connector {
    * deliver twice, so callers retry only what `isPermanent` allows.
    */
   send(message: OutboundMessage): Promise<SendResult>;
+  /**
+   * Downloads a file a person sent (absent on connectors that cannot, e.g. the mock). Rejects with
+   * MediaTooLarge as soon as the file is known to exceed `maxBytes` (before or while reading),
+   * and with a ConnectorError when the platform refuses or fails.
+   */
+  fetchMedia?(media: InboundMedia, maxBytes: number): Promise<FetchedMedia>;
+}
+
+/** A person's file as the platform serves it. */
+export interface FetchedMedia {
+  /** Exactly `sizeBytes` bytes (the stream fails otherwise); the caller must consume or destroy it. */
+  body: Readable;
+  sizeBytes: number;
+  /** The type the platform states (its API or the download's Content-Type), unchecked. */
+  mimeType?: string;
+  /** A name the platform gives the file (Telegram's file_path, the URL's last segment). */
+  filename?: string;
+}
+
+/** A person's file is larger than we accept: the caller keeps a note instead of the file. */
+export class MediaTooLarge extends Error {
+  constructor(
+    readonly maxBytes: number,
+    /** The size when the platform announced it; undefined when the download ran past the limit. */
+    readonly sizeBytes?: number,
+  ) {
+    super(sizeBytes === undefined ? `media is over the ${maxBytes}-byte limit` : `media of ${sizeBytes} bytes is over the ${maxBytes}-byte limit`);
+    this.name = 'MediaTooLarge';
+  }
 }
 
 /** Why a send failed; the first four are worth retrying, the others are not. */

@@ -3,7 +3,8 @@
  * - WhatsApp Cloud API: `POST /{version}/{phone_number_id}/messages`, `POST .../media` (multipart),
  *   `GET /{version}/{media_id}` and the media download URL it returns;
  * - Messenger and Instagram Send API: `POST /{version}/{page_id | ig_account_id | me}/messages`
- *   (JSON, or multipart with `filedata` for Messenger).
+ *   (JSON, or multipart with `filedata` for Messenger);
+ * - the CDN that serves Messenger and Instagram attachments (`payload.url`), signed links, no token.
  * Tokens come as `Authorization: Bearer` or `access_token`; errors are Graph error bodies.
  * The webhook side (signatures, status and message payloads) is in meta-webhooks.ts.
  */
@@ -42,6 +43,16 @@ export class FakeMeta extends FakePlatform {
   /** Uploaded or inbound media by id (WhatsApp). */
   readonly media = new Map<string, { bytes: Buffer; mimeType: string }>();
 
+  /** Attachments of inbound Messenger/Instagram messages, as the CDN serves them. */
+  readonly cdn = new Map<string, { bytes: Buffer; mimeType: string; chunked: boolean }>();
+
+  /** Stores an attachment a person sent on Messenger/Instagram; returns its CDN link (chunked: no Content-Length). */
+  addCdnFile(bytes: Buffer, mimeType: string, name = 'image.jpg', options: { chunked?: boolean } = {}): string {
+    const id = String(this.cdn.size + 1);
+    this.cdn.set(id, { bytes, mimeType, chunked: options.chunked ?? false });
+    return `${this.url}/cdn/v/t1.15752-9/${id}/${name}?_nc_cat=1&oh=${randomBytes(8).toString('hex')}`;
+  }
+
   /** Stores media our server may download as for an inbound WhatsApp message; returns its media id. */
   addMedia(bytes: Buffer, mimeType: string): string {
     const id = String(1_000_000_000_000 + this.media.size);
@@ -50,6 +61,12 @@ export class FakeMeta extends FakePlatform {
   }
 
   protected handle(r: RecordedRequest): Answer {
+    const cdn = /^\/cdn\/v\/t1\.15752-9\/(\d+)\/[^/]+$/.exec(r.path);
+    if (cdn) {
+      const file = this.cdn.get(cdn[1]);
+      if (!file) return { status: 404, body: Buffer.from('URL signature mismatch') };
+      return { status: 200, body: file.bytes, headers: { 'content-type': file.mimeType, ...(file.chunked ? { 'transfer-encoding': 'chunked' } : {}) } };
+    }
     const download = /^\/media-download\/(\d+)$/.exec(r.path);
     if (download) {
       const media = this.media.get(download[1]);

@@ -108,8 +108,11 @@ export abstract class FakePlatform {
     }
     const answer = fault ? this.faultAnswer(fault, request) : await this.handle(request);
     const isBytes = Buffer.isBuffer(answer.body);
-    res.writeHead(answer.status, { 'content-type': isBytes ? 'application/octet-stream' : 'application/json', ...answer.headers });
-    res.end(isBytes ? answer.body : JSON.stringify(answer.body));
+    const body = isBytes ? (answer.body as Buffer) : Buffer.from(JSON.stringify(answer.body));
+    // Announced like a platform's server does, unless the answer asks for chunked encoding.
+    const length = answer.headers?.['transfer-encoding'] ? {} : { 'content-length': String(body.length) };
+    res.writeHead(answer.status, { 'content-type': isBytes ? 'application/octet-stream' : 'application/json', ...length, ...answer.headers });
+    res.end(body);
   }
 }
 

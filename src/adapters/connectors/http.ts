@@ -28,18 +28,32 @@ export async function postToPlatform(url: string, what: string, options: PostOpt
     headers['content-type'] = 'application/json';
     body = JSON.stringify(options.json);
   }
+  return callPlatform(url, what, { method: 'POST', headers, body }, options.timeoutMs);
+}
+
+/** GETs a JSON resource from a platform, like postToPlatform. */
+export function getFromPlatform(url: string, what: string, options: { headers?: Record<string, string>; timeoutMs: number }): Promise<PlatformResponse> {
+  return callPlatform(url, what, { method: 'GET', headers: { accept: 'application/json', ...options.headers } }, options.timeoutMs);
+}
+
+async function callPlatform(url: string, what: string, init: RequestInit, timeoutMs: number): Promise<PlatformResponse> {
   try {
     // One signal covers connecting, the headers and the body: a platform that stalls mid-body times out too.
-    const response = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(options.timeoutMs), redirect: 'error' });
+    const response = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs), redirect: 'error' });
     const text = await response.text();
     return { status: response.status, headers: response.headers, body: parseJson(text) };
   } catch (e) {
-    if (e instanceof Error && e.name === 'TimeoutError') {
-      throw new ConnectorError(`${what}: no answer within ${options.timeoutMs} ms`, 'timeout', { cause: e });
-    }
-    const code = errorCode(e);
-    throw new ConnectorError(`${what}: ${code ?? (e instanceof Error ? e.message : 'request failed')}`, 'network', { cause: e });
+    throw transportError(what, timeoutMs, e);
   }
+}
+
+/** A request that got no HTTP answer: retryable `timeout` or `network`. */
+export function transportError(what: string, timeoutMs: number, e: unknown): ConnectorError {
+  if (e instanceof Error && e.name === 'TimeoutError') {
+    return new ConnectorError(`${what}: no answer within ${timeoutMs} ms`, 'timeout', { cause: e });
+  }
+  const code = errorCode(e);
+  return new ConnectorError(`${what}: ${code ?? (e instanceof Error ? e.message : 'request failed')}`, 'network', { cause: e });
 }
 
 /** Milliseconds to wait from an HTTP `Retry-After` value (delta-seconds or an HTTP-date); undefined when absent or unreadable. */
@@ -51,7 +65,7 @@ export function parseRetryAfter(value: string | null | undefined, now = Date.now
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
-function parseJson(text: string): unknown {
+export function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {

@@ -5,10 +5,13 @@
  * answered `{recipient_id, message_id}`; errors are Graph errors.
  * https://developers.facebook.com/docs/messenger-platform/reference/send-api
  * https://developers.facebook.com/docs/messenger-platform/instagram/features/send-message
+ * Inbound attachments come as `payload.url`, a signed CDN link fetched without a token.
  */
-import { ConnectorError, type Connector, type ConnectorCapabilities, type OutboundMessage } from '../../ports/connector.ts';
+import type { InboundMedia } from '../../domain/inbound-event.ts';
+import { ConnectorError, type Connector, type ConnectorCapabilities, type FetchedMedia, type OutboundMessage } from '../../ports/connector.ts';
 import { graphError } from './graph-error.ts';
 import { postToPlatform } from './http.ts';
+import { downloadMedia, filenameOfPath } from './media-download.ts';
 import { fileOf, readFile, recipientOf, textOf } from './outbound.ts';
 import { Throttle, type ThrottleClock, type ThrottleSettings } from './throttle.ts';
 
@@ -20,6 +23,8 @@ export interface SendApiSettings {
   /** Graph API version, default v21.0. */
   version?: string;
   timeoutMs?: number;
+  /** For downloading one inbound attachment, body included; default 120 s. */
+  mediaTimeoutMs?: number;
   /**
    * Text sends per second; default 300, the documented ceiling per Page / Instagram account, and
    * `mediaThrottle` for attachments, default 10 (the documented audio/video rate, applied to every
@@ -46,6 +51,7 @@ export class SendApiConnector implements Connector {
   readonly capabilities: ConnectorCapabilities;
   private readonly url: string;
   private readonly timeoutMs: number;
+  private readonly mediaTimeoutMs: number;
   private readonly throttle: Throttle;
   private readonly mediaThrottle: Throttle;
 
@@ -60,6 +66,7 @@ export class SendApiConnector implements Connector {
     const base = (settings.baseUrl ?? 'https://graph.facebook.com').replace(/\/+$/, '');
     this.url = `${base}/${settings.version ?? 'v21.0'}/${encodeURIComponent(accountId)}/messages`;
     this.timeoutMs = settings.timeoutMs ?? 10_000;
+    this.mediaTimeoutMs = settings.mediaTimeoutMs ?? 120_000;
     this.throttle = new Throttle(settings.throttle ?? { ratePerSecond: 300 }, clock);
     this.mediaThrottle = new Throttle(settings.mediaThrottle ?? { ratePerSecond: 10 }, clock);
   }
@@ -85,6 +92,19 @@ export class SendApiConnector implements Connector {
     form.set('message', JSON.stringify({ attachment: { type, payload: { is_reusable: false } } }));
     form.set('filedata', await readFile(file, this.capabilities.max_file_bytes), file.filename);
     return this.post(this.mediaThrottle, { form });
+  }
+
+  /** Downloads the attachment's CDN link; the page token is not sent (the link is signed, and may point anywhere). */
+  async fetchMedia(media: InboundMedia, maxBytes: number): Promise<FetchedMedia> {
+    const what = `${this.channel} attachment download`;
+    let url: URL;
+    try {
+      url = new URL(media.url ?? '');
+    } catch {
+      throw new ConnectorError(`${what}: the attachment has no valid url`, 'invalid-request');
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConnectorError(`${what}: not an http(s) url`, 'invalid-request');
+    return downloadMedia(url.href, what, { timeoutMs: this.mediaTimeoutMs, maxBytes, filename: filenameOfPath(url.pathname) });
   }
 
   private async post(throttle: Throttle, body: { json?: unknown; form?: FormData }): Promise<{ externalId: string }> {

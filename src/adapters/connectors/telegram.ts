@@ -2,10 +2,14 @@
  * Telegram Bot API: `POST {base}/bot{token}/{method}`, answers `{ok:true,result}` or
  * `{ok:false,error_code,description,parameters:{retry_after,migrate_to_chat_id}}`.
  * https://core.telegram.org/bots/api#making-requests
+ * Inbound media: `getFile` → `file_path`, then `GET {base}/file/bot{token}/{file_path}` (bots may
+ * download files up to 20 MB): https://core.telegram.org/bots/api#getfile
  */
-import { ConnectorError, type Connector, type ConnectorErrorClass, type OutboundFile, type OutboundMessage } from '../../ports/connector.ts';
+import type { InboundMedia } from '../../domain/inbound-event.ts';
+import { ConnectorError, MediaTooLarge, type Connector, type ConnectorErrorClass, type FetchedMedia, type OutboundFile, type OutboundMessage } from '../../ports/connector.ts';
 import { CAPABILITIES } from './capabilities.ts';
 import { parseRetryAfter, postToPlatform, type PlatformResponse } from './http.ts';
+import { downloadMedia, filenameOfPath } from './media-download.ts';
 import { fileOf, readFile, recipientOf, textOf } from './outbound.ts';
 import { Throttle, type ThrottleClock, type ThrottleSettings } from './throttle.ts';
 
@@ -14,11 +18,15 @@ export interface TelegramSettings {
   /** Default https://api.telegram.org (a local Bot API server or a test fake otherwise). */
   baseUrl?: string;
   timeoutMs?: number;
+  /** For downloading one inbound file, body included; default 120 s. */
+  mediaTimeoutMs?: number;
   /** Default 30 messages/s: https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this */
   throttle?: ThrottleSettings;
 }
 
 const MB = 1024 ** 2;
+/** The Bot API serves bots files up to this size; getFile refuses larger ones. */
+const DOWNLOAD_LIMIT = 20 * MB;
 // https://core.telegram.org/bots/api#sending-files: by URL, photos up to 5 MB and other files up to
 // 20 MB, and sendDocument fetches only GIF, PDF and ZIP; uploads: photos up to 10 MB, others 50 MB.
 const PHOTO_TYPES = new Set(['image/jpeg', 'image/png', 'image/webp']);
@@ -30,6 +38,7 @@ export class TelegramConnector implements Connector {
   readonly capabilities = CAPABILITIES.telegram;
   private readonly baseUrl: string;
   private readonly timeoutMs: number;
+  private readonly mediaTimeoutMs: number;
   private readonly throttle: Throttle;
 
   constructor(
@@ -38,6 +47,7 @@ export class TelegramConnector implements Connector {
   ) {
     this.baseUrl = (settings.baseUrl ?? 'https://api.telegram.org').replace(/\/+$/, '');
     this.timeoutMs = settings.timeoutMs ?? 10_000;
+    this.mediaTimeoutMs = settings.mediaTimeoutMs ?? 120_000;
     this.throttle = new Throttle(settings.throttle ?? { ratePerSecond: 30 }, clock);
   }
 
@@ -55,6 +65,24 @@ export class TelegramConnector implements Connector {
     form.set('chat_id', chatId);
     form.set(field, await readFile(file, this.capabilities.max_file_bytes), file.filename);
     return this.call(method, { form });
+  }
+
+  /** getFile for the path (valid for at least an hour), then the download from the file endpoint. */
+  async fetchMedia(media: InboundMedia, maxBytes: number): Promise<FetchedMedia> {
+    if (!media.providerMediaId) throw new ConnectorError('telegram getFile: the message names no file_id', 'invalid-request');
+    const response = await postToPlatform(`${this.baseUrl}/bot${this.settings.botToken}/getFile`, 'telegram getFile', { json: { file_id: media.providerMediaId }, timeoutMs: this.timeoutMs });
+    const result = okResult(response) as { file_path?: unknown; file_size?: unknown } | undefined;
+    if (!result) {
+      const error = telegramError('getFile', response);
+      if (/file is too big/i.test(error.message)) throw new MediaTooLarge(Math.min(maxBytes, DOWNLOAD_LIMIT));
+      throw error;
+    }
+    if (typeof result.file_path !== 'string' || result.file_path === '') throw new ConnectorError('telegram getFile: answer without file_path', 'unavailable');
+    const path = result.file_path.split('/').map(encodeURIComponent).join('/');
+    return downloadMedia(`${this.baseUrl}/file/bot${this.settings.botToken}/${path}`, 'telegram file download', {
+      timeoutMs: this.mediaTimeoutMs, maxBytes, statedSize: typeof result.file_size === 'number' ? result.file_size : undefined,
+      filename: filenameOfPath(result.file_path), errorOf: (_what, r) => telegramError('file download', r),
+    });
   }
 
   private async call(method: string, body: { json?: unknown; form?: FormData }): Promise<{ externalId: string }> {

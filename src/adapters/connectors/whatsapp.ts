@@ -3,11 +3,16 @@
  * answered `{messaging_product, contacts, messages:[{id:"wamid…"}]}`; errors are Graph errors.
  * https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages
  * https://developers.facebook.com/docs/whatsapp/cloud-api/reference/media#upload-media
+ * Inbound media: `GET {base}/{version}/{media_id}` → `{url, mime_type, file_size}`, then GET that
+ * url (valid for 5 minutes) with the same Bearer token:
+ * https://developers.facebook.com/docs/whatsapp/cloud-api/reference/media#retrieve-media-url
  */
-import { ConnectorError, type Connector, type OutboundFile, type OutboundMessage } from '../../ports/connector.ts';
+import type { InboundMedia } from '../../domain/inbound-event.ts';
+import { ConnectorError, type Connector, type FetchedMedia, type OutboundFile, type OutboundMessage } from '../../ports/connector.ts';
 import { CAPABILITIES } from './capabilities.ts';
 import { graphError } from './graph-error.ts';
-import { postToPlatform, type PlatformResponse } from './http.ts';
+import { getFromPlatform, postToPlatform, type PlatformResponse } from './http.ts';
+import { downloadMedia } from './media-download.ts';
 import { fileOf, readFile, recipientOf, textOf } from './outbound.ts';
 import { Throttle, type ThrottleClock, type ThrottleSettings } from './throttle.ts';
 
@@ -19,6 +24,8 @@ export interface WhatsAppSettings {
   /** Graph API version, default v21.0. */
   version?: string;
   timeoutMs?: number;
+  /** For downloading one inbound file, body included; default 120 s. */
+  mediaTimeoutMs?: number;
   /** Default 80 messages/s, a business number's default throughput: https://developers.facebook.com/docs/whatsapp/throughput */
   throttle?: ThrottleSettings;
 }
@@ -31,8 +38,10 @@ export class WhatsAppConnector implements Connector {
   readonly channel = 'whatsapp' as const;
   readonly mode = 'live' as const;
   readonly capabilities = CAPABILITIES.whatsapp;
+  private readonly graphRoot: string;
   private readonly endpoint: string;
   private readonly timeoutMs: number;
+  private readonly mediaTimeoutMs: number;
   private readonly throttle: Throttle;
 
   constructor(
@@ -40,8 +49,10 @@ export class WhatsAppConnector implements Connector {
     clock?: ThrottleClock,
   ) {
     const base = (settings.baseUrl ?? 'https://graph.facebook.com').replace(/\/+$/, '');
-    this.endpoint = `${base}/${settings.version ?? 'v21.0'}/${encodeURIComponent(settings.phoneNumberId)}`;
+    this.graphRoot = `${base}/${settings.version ?? 'v21.0'}`;
+    this.endpoint = `${this.graphRoot}/${encodeURIComponent(settings.phoneNumberId)}`;
     this.timeoutMs = settings.timeoutMs ?? 10_000;
+    this.mediaTimeoutMs = settings.mediaTimeoutMs ?? 120_000;
     this.throttle = new Throttle(settings.throttle ?? { ratePerSecond: 80 }, clock);
   }
 
@@ -58,6 +69,25 @@ export class WhatsAppConnector implements Connector {
     const media = file.url ? { link: file.url } : { id: await this.upload(file) };
     if (isImage) return this.sendMessage({ ...base, type: 'image', image: media });
     return this.sendMessage({ ...base, type: 'document', document: { ...media, filename: file.filename } });
+  }
+
+  /** Asks for the media's short-lived URL and size, then downloads it with the access token. */
+  async fetchMedia(media: InboundMedia, maxBytes: number): Promise<FetchedMedia> {
+    if (!media.providerMediaId) throw new ConnectorError('whatsapp media: the message names no media id', 'invalid-request');
+    const auth = { authorization: `Bearer ${this.settings.accessToken}` };
+    // phone_number_id makes Meta check that the media was sent to our number.
+    const query = new URLSearchParams({ phone_number_id: this.settings.phoneNumberId });
+    const what = 'whatsapp media info';
+    const response = await getFromPlatform(`${this.graphRoot}/${encodeURIComponent(media.providerMediaId)}?${query}`, what, { headers: auth, timeoutMs: this.timeoutMs });
+    if (response.status < 200 || response.status >= 300) throw graphError(what, response);
+    const info = (response.body ?? {}) as { url?: unknown; mime_type?: unknown; file_size?: unknown };
+    if (typeof info.url !== 'string') throw new ConnectorError(`${what}: answer without a url`, 'unavailable');
+    // Documented as a number, seen as a numeric string.
+    const size = typeof info.file_size === 'number' ? info.file_size : typeof info.file_size === 'string' && /^\d+$/.test(info.file_size) ? Number(info.file_size) : undefined;
+    return downloadMedia(info.url, 'whatsapp media download', {
+      headers: auth, timeoutMs: this.mediaTimeoutMs, maxBytes, statedSize: size,
+      statedMimeType: typeof info.mime_type === 'string' ? info.mime_type : undefined, errorOf: graphError,
+    });
   }
 
   private async sendMessage(body: object): Promise<{ externalId: string }> {

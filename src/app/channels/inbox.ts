@@ -35,6 +35,7 @@ export class ChannelInbox {
       const conversationId = contact.conversationId ?? created!.conversationId;
       const exists = await tx.query('SELECT 1 FROM messages WHERE id = $1', [messageId]);
       if (exists.length > 0) return undefined;
+      if (payload.type === 'file') await shareContactFile(tx, payload.file_id, conversationId, contact.id);
       const [row] = await tx.query(
         `WITH conv AS (
            UPDATE conversations SET last_seq = last_seq + 1, last_message_at = now(), last_message_preview = $4, last_message_sender_id = NULL
@@ -75,6 +76,19 @@ export class ChannelInbox {
     await tx.query('UPDATE contacts SET conversation_id = $2 WHERE id = $1', [contact.id, conversationId]);
     return { conversationId, memberIds, name };
   }
+}
+
+/**
+ * The media the contact sent (a file without uploader, stored by the media import) becomes visible
+ * to the conversation's members, with the message or not at all.
+ */
+async function shareContactFile(tx: Sql, fileId: string, conversationId: number, contactId: number): Promise<void> {
+  await tx.query(
+    `INSERT INTO file_shares (file_id, conversation_id)
+     SELECT id, $2 FROM uploads WHERE id = $1 AND uploader_id IS NULL AND status = 'completed' ON CONFLICT DO NOTHING`,
+    [fileId, conversationId],
+  );
+  await tx.query('UPDATE uploads SET source_contact_id = $3, conversation_id = $2 WHERE id = $1 AND uploader_id IS NULL', [fileId, conversationId, contactId]);
 }
 
 /** Creates or refreshes the contact; the row lock it takes serialises two first messages of one person. */

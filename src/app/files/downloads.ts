@@ -14,7 +14,8 @@ export interface FileView {
   size_bytes: number;
   mime_type: string;
   sha256: string;
-  uploader_id: number;
+  /** null for media a contact sent on a channel. */
+  uploader_id: number | null;
   created_at: string;
 }
 
@@ -49,7 +50,7 @@ export class Downloads {
     if (!row) throw notFound('file-not-found', `File ${fileId} does not exist or is not shared with you`);
     return {
       file_id: String(row.id), filename: String(row.filename), size_bytes: Number(row.size_bytes), mime_type: String(row.mime_type),
-      sha256: String(row.sha256), uploader_id: Number(row.uploader_id), created_at: iso(row.completed_at),
+      sha256: String(row.sha256), uploader_id: row.uploader_id === null ? null : Number(row.uploader_id), created_at: iso(row.completed_at),
     };
   }
 

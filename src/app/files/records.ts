@@ -11,7 +11,8 @@ export interface TusSegment {
 
 export interface Upload {
   id: string;
-  uploaderId: number;
+  /** null for media a contact sent on a channel (no user uploaded it). */
+  uploaderId: number | null;
   protocol: 'chunks' | 'tus';
   filename: string;
   declaredType: string;
@@ -53,7 +54,7 @@ const nullable = <T>(v: unknown, f: (x: unknown) => T): T | null => (v === null 
 export function toUpload(r: Row): Upload {
   return {
     id: String(r.id),
-    uploaderId: Number(r.uploader_id),
+    uploaderId: nullable(r.uploader_id, Number),
     protocol: r.protocol as Upload['protocol'],
     filename: String(r.filename),
     declaredType: String(r.declared_type),

@@ -36,7 +36,7 @@ const UploadStatus = Type.Object({
   created_at: Timestamp, expires_at: Timestamp, completed_at: Nullable(Timestamp),
 });
 const Completed = Type.Object({ upload_id: Uuid, status: Type.String(), file_id: Nullable(Uuid), error: Type.Optional(ErrorInfo) });
-const FileMetadata = Type.Object({ file_id: Uuid, filename: Type.String(), size_bytes: Type.Integer(), mime_type: Type.String(), sha256: Type.String(), uploader_id: Id, created_at: Timestamp });
+const FileMetadata = Type.Object({ file_id: Uuid, filename: Type.String(), size_bytes: Type.Integer(), mime_type: Type.String(), sha256: Type.String(), uploader_id: Type.Union([Id, Type.Null()]), created_at: Timestamp });
 const ChunkQuery = Type.Object({ chunk_number: Type.Integer(), checksum_sha256: Type.Optional(Sha256Hex) });
 
 type ChunkRequest = FastifyRequest<{ Params: { upload_id: string; chunk_number?: number }; Querystring: { chunk_number?: number; checksum_sha256?: string } }>;

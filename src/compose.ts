@@ -26,6 +26,7 @@ import type { BlobStore } from './ports/blob-store.ts';
 import { createFileServices } from './app/files/services.ts';
 import { UploadCollector } from './app/files/collector.ts';
 import { Auth } from './app/auth.ts';
+import type { Revocation } from './app/revocations.ts';
 import { Users } from './app/users.ts';
 import { Conversations } from './app/conversations.ts';
 import { Groups } from './app/groups.ts';
@@ -124,8 +125,8 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
 
   const jwtSecret = config.auth.isEphemeralSecret ? await embeddedSecret(config.dataDir) : config.auth.jwtSecret;
   const notifier = new Notifier(fanout, logger.child({ component: 'fanout' }));
-  const auth = new Auth(db, { ...config.auth, jwtSecret, loginThrottle: config.loginThrottle }, rateLimiter);
-  await shareRevocations(auth, fanout, logger);
+  const auth = new Auth(db, { ...config.auth, jwtSecret, loginThrottle: config.loginThrottle }, rateLimiter, announceRevocation(fanout, logger));
+  await hearRevocations(auth, fanout);
   const receipts = new Receipts(db, notifier, (e) => logger.warn({ err: e }, 'acks could not be applied; clients ack again with their next frames'));
   const { connectors, modes } = openConnectors(config, logger);
   const conversations = new Conversations(db, notifier, config.limits.maxGroupMembers);
@@ -190,14 +191,19 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
  * Every instance learns of a revoked access token or sign-in family at once through the fan-out:
  * `{jti, expires_at}` (the original form, still understood by older instances) or `{family_id, expires_at}`.
  */
-async function shareRevocations(auth: Auth, fanout: Fanout, logger: Logger): Promise<void> {
-  const topic = 'auth.revocations';
-  // Awaited, so that the revoke answer comes after the other instances were told.
-  auth.onRevoked = (r) =>
+const REVOCATIONS_TOPIC = 'auth.revocations';
+
+/** Every instance learns of a revoked token or family at once through the fan-out. */
+function announceRevocation(fanout: Fanout, logger: Logger) {
+  // Awaited by Auth, so that the revoke answer comes after the other instances were told.
+  return (r: Revocation) =>
     fanout
-      .publish(topic, r.kind === 'token' ? { jti: r.id, expires_at: r.expiresAt } : { family_id: r.id, expires_at: r.expiresAt })
+      .publish(REVOCATIONS_TOPIC, r.kind === 'token' ? { jti: r.id, expires_at: r.expiresAt } : { family_id: r.id, expires_at: r.expiresAt })
       .catch((e: unknown) => logger.warn({ err: e }, 'revocation announcement failed; other instances refuse the token after their next reload'));
-  await fanout.subscribe(topic, (event) => {
+}
+
+async function hearRevocations(auth: Auth, fanout: Fanout): Promise<void> {
+  await fanout.subscribe(REVOCATIONS_TOPIC, (event) => {
     if (typeof event.expires_at !== 'number') return;
     if (typeof event.jti === 'string') auth.rememberRevoked({ kind: 'token', id: event.jti, expiresAt: event.expires_at });
     else if (typeof event.family_id === 'string') auth.rememberRevoked({ kind: 'family', id: event.family_id, expiresAt: event.expires_at });

@@ -60,13 +60,12 @@ export class Auth {
   private readonly verified = new Map<string, Principal>();
   private readonly revocations: Revocations;
   private readonly throttle: LoginThrottle;
-  /** Told of each token or family revoked here, so that other instances refuse its tokens at once too. */
-  onRevoked?: (revocation: Revocation) => Promise<void>;
-
   constructor(
     private readonly db: Database,
     private readonly settings: AuthSettings,
     limiter: RateLimiter,
+    /** Told of each token or family revoked here, so that other instances refuse its tokens at once too. */
+    private readonly onRevoked: (revocation: Revocation) => Promise<void> = async () => undefined,
   ) {
     this.key = createSecretKey(Buffer.from(settings.jwtSecret, 'utf8'));
     this.revocations = new Revocations(db, settings.accessTtlSeconds);
@@ -235,7 +234,7 @@ export class Auth {
 
   private async announce(revocation: Revocation): Promise<void> {
     this.revocations.remember(revocation);
-    await this.onRevoked?.(revocation);
+    await this.onRevoked(revocation);
   }
 }
 

@@ -22,6 +22,7 @@ export interface Config {
   /** prefix (S3_PREFIX): prepended to every object key, so that deployments or test runs can share a bucket. */
   s3: { endpoint?: string; bucket?: string; accessKey?: string; secretKey?: string; region: string; forcePathStyle: boolean; prefix: string };
   auth: { jwtSecret: string; isEphemeralSecret: boolean; accessTtlSeconds: number; refreshTtlSeconds: number; registration: 'open' | 'closed'; demoUsers: boolean };
+  /** maxTextLength (MAX_TEXT_LENGTH): characters of a text message, counted in Unicode code points (an emoji is one). */
   limits: { maxTextLength: number; maxGroupMembers: number; wsMaxPerUser: number; maxUploadBytes: number };
   rateLimit: { enabled: boolean; perMinute: Record<RateClass, number> };
   /** leaseMs: how long a claimed channel delivery may take before another worker hands it out again. */

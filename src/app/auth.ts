@@ -4,6 +4,7 @@ import { hash, verify } from '@node-rs/argon2';
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import type { Database, Sql } from '../ports/database.ts';
 import { conflict, forbidden, invalid, notFound, unauthenticated } from '../domain/errors.ts';
+import { codePointLength } from '../domain/text.ts';
 import { isUniqueViolation } from './sql-errors.ts';
 
 export interface AuthSettings {
@@ -69,7 +70,7 @@ export class Auth {
   async register(input: { username: string; password: string; display_name?: string }, options: { isAdmin?: boolean } = {}): Promise<PublicUser> {
     if (this.settings.registration === 'closed' && !options.isAdmin) throw notFound('registration-closed', 'Registration is closed on this server');
     if (!USERNAME.test(input.username)) throw invalid('validation-failed', 'Username must be 3-32 letters, digits, dot, dash or underscore', { errors: [{ path: '/username', message: 'must match ^[A-Za-z0-9_.-]{3,32}$' }] });
-    if (input.password.length < 8) throw invalid('validation-failed', 'Password must have at least 8 characters', { errors: [{ path: '/password', message: 'must have at least 8 characters' }] });
+    if (codePointLength(input.password) < 8) throw invalid('validation-failed', 'Password must have at least 8 characters', { errors: [{ path: '/password', message: 'must have at least 8 characters' }] });
     const passwordHash = await hash(input.password);
     try {
       const rows = await this.db.query(

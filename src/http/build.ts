@@ -9,6 +9,7 @@ import type { Config } from '../config.ts';
 import { handleError, sendProblem } from './problem.ts';
 import { requestTraceId, traceRequests } from './tracing.ts';
 import { validatorCompiler } from './validation.ts';
+import { refuseInvalidText } from './invalid-text.ts';
 import { Message, Problem } from './schemas.ts';
 import { metrics } from '../metrics.ts';
 import { authRoutes } from './routes/auth.ts';
@@ -48,6 +49,8 @@ export async function build(app: App, config: Config): Promise<{ server: Fastify
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });
 
+  // One text rule for every route, present and future: params, query, headers and body (src/domain/text.ts).
+  server.addHook('preValidation', refuseInvalidText);
   server.addHook('onSend', async (request, reply) => {
     reply.header('X-Request-Id', request.id);
   });

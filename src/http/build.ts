@@ -10,6 +10,7 @@ import { handleError, sendProblem } from './problem.ts';
 import { requestTraceId, traceRequests } from './tracing.ts';
 import { validatorCompiler } from './validation.ts';
 import { refuseInvalidText } from './invalid-text.ts';
+import { readJsonBodies } from './json-body.ts';
 import { Message, Problem } from './schemas.ts';
 import { metrics } from '../metrics.ts';
 import { authRoutes } from './routes/auth.ts';
@@ -45,6 +46,7 @@ export async function build(app: App, config: Config): Promise<{ server: Fastify
   server.addSchema(Message);
   // JSON routes take JSON (or forms for /auth/token): text/plain is 415, not a guessed body.
   server.removeContentTypeParser('text/plain');
+  readJsonBodies(server);
   server.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 16 * 1024 }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });

@@ -41,6 +41,17 @@ function pathOf(root: string, step: Step): string {
   return root + keys.reverse().map((k) => `/${k}`).join('');
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** `bytes` as text when they are UTF-8 (not replacing what is not: that is refused); undefined otherwise. */
+export function decodeUtf8(bytes: Uint8Array): string | undefined {
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
 /** 400 `invalid-text` naming the field (in `errors`, as validation failures do). */
 export function invalidText(where: string, fault: TextFault) {
   return invalid('invalid-text', `The ${where} field ${fault.path} ${fault.message}`, { errors: [fault] });

@@ -1,7 +1,7 @@
 /** tus 1.0 wire details: versions, extensions, Upload-Metadata (https://tus.io/protocols/resumable-upload). */
 import { invalid } from '../domain/errors.ts';
 import { textFault } from '../domain/text.ts';
-import { invalidText } from './invalid-text.ts';
+import { decodeUtf8, invalidText } from './invalid-text.ts';
 
 export const TUS_VERSION = '1.0.0';
 export const TUS_EXTENSIONS = 'creation,creation-with-upload,termination,expiration,checksum';
@@ -24,16 +24,10 @@ export function parseUploadMetadata(header: string | undefined): Record<string, 
   return pairs;
 }
 
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
-
 function decodeText(key: string, bytes: Buffer): string {
   const path = `/headers/upload-metadata/${key}`;
-  let text: string;
-  try {
-    text = UTF8.decode(bytes);
-  } catch {
-    throw invalidText('header', { path, message: 'is not UTF-8 text' });
-  }
+  const text = decodeUtf8(bytes);
+  if (text === undefined) throw invalidText('header', { path, message: 'is not UTF-8 text' });
   const fault = textFault(text);
   if (fault) throw invalidText('header', { path, message: fault });
   return text;

@@ -39,6 +39,7 @@ export interface Config {
    * uploadBodyMs for a chunk PUT or tus request; idleMs of silence on a socket; keepAliveMs between requests.
    */
   httpTimeouts: { headersMs: number; bodyMs: number; uploadBodyMs: number; idleMs: number; keepAliveMs: number };
+  /** maxTextLength (MAX_TEXT_LENGTH): characters of a text message, counted in Unicode code points (an emoji is one). */
   limits: { maxTextLength: number; maxGroupMembers: number; wsMaxPerUser: number; maxUploadBytes: number };
   rateLimit: { enabled: boolean; perMinute: Record<RateClass, number> };
   /** leaseMs: how long a claimed channel delivery may take before another worker hands it out again. */

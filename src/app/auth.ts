@@ -6,6 +6,7 @@ import type { Database, Sql } from '../ports/database.ts';
 import type { RateLimiter } from '../ports/rate-limiter.ts';
 import { conflict, invalid, notFound, unauthenticated } from '../domain/errors.ts';
 import { USERNAME, hasBidiControl, usernameKey } from '../domain/user.ts';
+import { codePointLength } from '../domain/text.ts';
 import { isUniqueViolation } from './sql-errors.ts';
 import { LoginThrottle, type LoginThrottleSettings } from './login-throttle.ts';
 import { Revocations, type Revocation } from './revocations.ts';
@@ -76,7 +77,7 @@ export class Auth {
   async register(input: { username: string; password: string; display_name?: string }, options: { isAdmin?: boolean } = {}): Promise<PublicUser> {
     if (this.settings.registration === 'closed' && !options.isAdmin) throw notFound('registration-closed', 'Registration is closed on this server');
     if (!USERNAME.test(input.username)) throw invalid('validation-failed', 'Username must be 3-32 letters, digits, dot, dash or underscore', { errors: [{ path: '/username', message: 'must match ^[A-Za-z0-9_.-]{3,32}$' }] });
-    if (input.password.length < 8) throw invalid('validation-failed', 'Password must have at least 8 characters', { errors: [{ path: '/password', message: 'must have at least 8 characters' }] });
+    if (codePointLength(input.password) < 8) throw invalid('validation-failed', 'Password must have at least 8 characters', { errors: [{ path: '/password', message: 'must have at least 8 characters' }] });
     if (input.display_name !== undefined && hasBidiControl(input.display_name)) {
       throw invalid('invalid-text', 'display_name must not contain bidirectional control characters', { errors: [{ path: '/display_name', message: 'must not contain bidirectional control characters (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F, U+061C)' }] });
     }

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import type { Database, Sql } from '../ports/database.ts';
 import { conflict, invalid, notFound } from '../domain/errors.ts';
 import { previewOf, type Channel, type ExternalChannel, type FilePayload, type Payload, type TemplatePayload } from '../domain/message.ts';
+import { codePointLength, textFault } from '../domain/text.ts';
 import { metrics } from '../metrics.ts';
 import { isUniqueViolation } from './sql-errors.ts';
 import { hiddenUpToSql, requireMember, visibleAfterSql } from './membership.ts';
@@ -97,10 +98,18 @@ export class Messages {
     });
   }
 
-  private async accept(senderId: number, senderUsername: string, req: SendRequest): Promise<{ accepted: Accepted; isReplay: boolean }> {
-    if (req.payload.type === 'text' && (req.payload.content.length === 0 || req.payload.content.length > this.maxTextLength)) {
-      throw invalid('validation-failed', `Text must have 1 to ${this.maxTextLength} characters`, { errors: [{ path: '/payload/content', message: `must have 1 to ${this.maxTextLength} characters` }] });
+  /** Text as users count it (code points: an emoji is one), and only real text: every entry point sends through here. */
+  private checkText(content: string): void {
+    const fault = textFault(content);
+    if (fault) throw invalid('invalid-text', `The message text ${fault}`, { errors: [{ path: '/payload/content', message: fault }] });
+    const length = codePointLength(content);
+    if (length === 0 || length > this.maxTextLength) {
+      throw invalid('validation-failed', `Text must have 1 to ${this.maxTextLength} characters`, { errors: [{ path: '/payload/content', message: `must have 1 to ${this.maxTextLength} characters (code points)` }] });
     }
+  }
+
+  private async accept(senderId: number, senderUsername: string, req: SendRequest): Promise<{ accepted: Accepted; isReplay: boolean }> {
+    if (req.payload.type === 'text') this.checkText(req.payload.content);
     const { channels, to } = await this.targets.resolve(this.db, req.conversation_id, req.channels, req.payload, req.to);
     const requestHash = fingerprint(senderId, req, channels, to);
     try {

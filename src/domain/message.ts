@@ -1,4 +1,6 @@
 /** Message model and the monotonic status machine. */
+import { firstCodePoints } from './text.ts';
+
 export const CHANNELS = ['whatsapp', 'instagram', 'messenger', 'telegram'] as const;
 export type ExternalChannel = (typeof CHANNELS)[number];
 export type Channel = 'internal' | ExternalChannel;
@@ -45,7 +47,8 @@ export function normaliseChannels(requested: readonly string[] | undefined): Cha
 
 /** Short preview of a payload for conversation lists. */
 export function previewOf(payload: Payload): string {
-  if (payload.type === 'text') return payload.content.length > 100 ? payload.content.slice(0, 100) : payload.content;
+  // Cut between code points: half an emoji is a lone surrogate, which is not text.
+  if (payload.type === 'text') return firstCodePoints(payload.content, 100);
   if (payload.type === 'template') return `[Template] ${payload.name}`;
   return `[File] ${payload.filename ?? payload.file_id}`;
 }

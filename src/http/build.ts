@@ -10,6 +10,8 @@ import type { Config } from '../config.ts';
 import { handleError, sendProblem } from './problem.ts';
 import { requestTraceId, traceRequests } from './tracing.ts';
 import { validatorCompiler } from './validation.ts';
+import { refuseInvalidText } from './invalid-text.ts';
+import { readJsonBodies } from './json-body.ts';
 import { Message, Problem } from './schemas.ts';
 import { metrics } from '../metrics.ts';
 import { authRoutes } from './routes/auth.ts';
@@ -24,7 +26,7 @@ import { fileRoutes } from './routes/files.ts';
 import { tusRoutes } from './routes/tus.ts';
 import { WsGateway } from './ws.ts';
 import { webRoutes } from './routes/web.ts';
-import { bodyLimits, limitBodies, limitRequestTimes, parseJsonWithDepthLimit } from './request-limits.ts';
+import { bodyLimits, limitBodies, limitRequestTimes } from './request-limits.ts';
 
 export async function build(app: App, config: Config): Promise<{ server: FastifyInstance; gateway: WsGateway }> {
   const server = Fastify({
@@ -44,7 +46,6 @@ export async function build(app: App, config: Config): Promise<{ server: Fastify
   });
   limitBodies(server, bodyLimits(config.limits));
   limitRequestTimes(server, config.httpTimeouts);
-  parseJsonWithDepthLimit(server);
   traceRequests(server);
   server.setValidatorCompiler(validatorCompiler);
   server.setErrorHandler(handleError);
@@ -53,10 +54,13 @@ export async function build(app: App, config: Config): Promise<{ server: Fastify
   server.addSchema(Message);
   // JSON routes take JSON (or forms for /auth/token): text/plain is 415, not a guessed body.
   server.removeContentTypeParser('text/plain');
+  readJsonBodies(server);
   server.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 16 * 1024 }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });
 
+  // One text rule for every route, present and future: params, query, headers and body (src/domain/text.ts).
+  server.addHook('preValidation', refuseInvalidText);
   server.addHook('onSend', async (request, reply) => {
     reply.header('X-Request-Id', request.id);
   });

@@ -44,4 +44,14 @@ describe('parseUploadMetadata', () => {
     expect(() => parseUploadMetadata('a YQ==,a Yg==')).toThrow(expect.objectContaining({ code: 'invalid-upload-metadata' }));
     expect(() => parseUploadMetadata('a b c')).toThrow(expect.objectContaining({ code: 'invalid-upload-metadata' }));
   });
+  it('refuses values that are not text: NUL, or bytes that are not UTF-8', () => {
+    const b64 = (bytes: Buffer | string) => Buffer.from(bytes).toString('base64');
+    expect(parseUploadMetadata(`filename ${b64('\u{1F600}\u202e.txt')}`)).toEqual({ filename: '\u{1F600}\u202e.txt' });
+    const refused = (header: string, key: string) =>
+      expect(() => parseUploadMetadata(header)).toThrow(expect.objectContaining({ code: 'invalid-text', details: { errors: [expect.objectContaining({ path: `/headers/upload-metadata/${key}` })] } }));
+    refused(`filename ${b64('a\u0000b')}`, 'filename');
+    refused(`filename ${b64('ok')},filetype ${b64(Buffer.from([0xff, 0x41]))}`, 'filetype');
+    // A surrogate encoded in UTF-8 form (CESU-8) is not UTF-8.
+    refused(`name ${b64(Buffer.from([0xed, 0xa0, 0x80]))}`, 'name');
+  });
 });

@@ -39,7 +39,7 @@ export function limitBodies(server: FastifyInstance, limits: Partial<Record<Body
 }
 
 /** Whether JSON text nests arrays and objects deeper than `max` (brackets inside strings do not count). Linear, no allocation. */
-export function isNestedDeeper(text: string, max: number): boolean {
+export export function isNestedDeeper(text: string, max: number): boolean {
   let depth = 0;
   let isInString = false;
   for (let i = 0; i < text.length; i++) {
@@ -53,18 +53,6 @@ export function isNestedDeeper(text: string, max: number): boolean {
     } else if (c === 0x5d || c === 0x7d) depth--;
   }
   return false;
-}
-
-/** Fastify's JSON parser (with its prototype-poisoning checks), behind a depth check. */
-export function parseJsonWithDepthLimit(server: FastifyInstance, maxDepth = MAX_JSON_DEPTH): void {
-  const parse = server.getDefaultJsonParser('error', 'error');
-  server.removeContentTypeParser('application/json');
-  server.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (isNestedDeeper(body as string, maxDepth)) {
-      return done(invalid('json-too-deep', `JSON nested deeper than ${maxDepth} levels is not accepted`, { max_depth: maxDepth }), undefined);
-    }
-    return parse(request, body as string, done);
-  });
 }
 
 export interface RequestTimes { bodyMs: number; uploadBodyMs: number }

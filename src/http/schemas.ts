@@ -1,7 +1,11 @@
 /** JSON schemas of the public API: they validate requests and generate the OpenAPI document. */
 import { Type, type TSchema } from 'typebox';
 
-export const Id = Type.Integer({ minimum: 1, maximum: 9007199254740991 });
+/** The largest integer JavaScript holds exactly; ids, seqs and offsets stay below it (and below PostgreSQL's bigint). */
+export const MAX_INTEGER = Number.MAX_SAFE_INTEGER;
+export const Id = Type.Integer({ minimum: 1, maximum: MAX_INTEGER });
+/** A message sequence number or a count: 0 means "none yet". */
+export const Seq = Type.Integer({ minimum: 0, maximum: MAX_INTEGER });
 export const Uuid = Type.String({ format: 'uuid' });
 const Timestamp = Type.String({ format: 'date-time' });
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
@@ -20,7 +24,7 @@ export const problems = (...codes: number[]) => Object.fromEntries(codes.map((c)
 
 export const Pagination = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
-  offset: Type.Integer({ minimum: 0, default: 0 }),
+  offset: Type.Integer({ minimum: 0, maximum: MAX_INTEGER, default: 0 }),
 });
 
 export const PublicUser = Type.Object({ user_id: Id, username: Type.String(), display_name: Type.String(), created_at: Timestamp });

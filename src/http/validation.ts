@@ -13,9 +13,28 @@ const strict = make(false);
 const coercing = make(true);
 
 export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpPart }) => {
-  if (httpPart === 'params' || httpPart === 'querystring') return textValidator(schema) as ReturnType<FastifySchemaCompiler<object>>;
-  return (httpPart === 'body' ? strict : coercing).compile(schema) as ReturnType<FastifySchemaCompiler<object>>;
+  const bounded = withIntegerBounds(schema) as object;
+  if (httpPart === 'params' || httpPart === 'querystring') return textValidator(bounded) as ReturnType<FastifySchemaCompiler<object>>;
+  return (httpPart === 'body' ? strict : coercing).compile(bounded) as ReturnType<FastifySchemaCompiler<object>>;
 };
+
+/**
+ * A copy of `schema` where every integer without a bound gets ±(2^53 − 1): integers beyond are not
+ * exact in JavaScript and `1e300` or `99999999999999999999` must be a 400 here, never a database
+ * error (bigint) later. Routes should still state their own bounds, which the OpenAPI shows.
+ */
+export function withIntegerBounds(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(withIntegerBounds);
+  if (typeof schema !== 'object' || schema === null) return schema;
+  const copy: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(schema)) copy[key] = withIntegerBounds(value);
+  const type = copy.type;
+  if (type === 'integer' || (Array.isArray(type) && type.includes('integer'))) {
+    if (copy.maximum === undefined && copy.exclusiveMaximum === undefined) copy.maximum = Number.MAX_SAFE_INTEGER;
+    if (copy.minimum === undefined && copy.exclusiveMinimum === undefined) copy.minimum = -Number.MAX_SAFE_INTEGER;
+  }
+  return copy;
+}
 
 // Plain decimal text only: Ajv's own coercion would also read "1e3", "0x10" or " 5" as numbers.
 const TEXT_AS = {

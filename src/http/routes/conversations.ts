@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import type { App } from '../../app/app.ts';
 import type { Config } from '../../config.ts';
 import type { CreateConversation as CreateInput } from '../../app/conversations.ts';
-import { ChangeRole, ConversationDetails, ConversationIdParams, ConversationListItem, CreateConversation, Id, Pagination, UpdateConversation, messageRef, problems } from '../schemas.ts';
+import { ChangeRole, ConversationDetails, ConversationIdParams, ConversationListItem, CreateConversation, Id, MAX_INTEGER, Pagination, Seq, UpdateConversation, messageRef, problems } from '../schemas.ts';
 import type { GroupSettings } from '../../app/groups.ts';
 import type { Role } from '../../domain/group.ts';
 import { principalOf } from '../auth.ts';
@@ -66,7 +66,7 @@ export const conversationRoutes = (app: App, config: Config) => async (server: F
     config: { rateClass: 'write' },
     schema: {
       ...base, summary: 'Move my read cursor (default: latest message)', params: ConversationIdParams,
-      body: Type.Union([Type.Object({ up_to_seq: Type.Optional(Type.Integer({ minimum: 0 })) }), Type.Null()]),
+      body: Type.Union([Type.Object({ up_to_seq: Type.Optional(Seq) }), Type.Null()]),
       response: { 200: Type.Object({ status: Type.Literal('success'), conversation_id: Id, read_seq: Type.Integer(), messages_marked_read: Type.Integer() }), ...problems(400, 401, 403, 404, 429) },
     },
   }, async (request) => {
@@ -78,7 +78,7 @@ export const conversationRoutes = (app: App, config: Config) => async (server: F
     config: { rateClass: 'read' },
     schema: {
       ...base, summary: 'History: newest first by offset, or oldest first after a seq (catch-up), or before a seq', params: ConversationIdParams,
-      querystring: Type.Object({ ...Pagination.properties, after_seq: Type.Optional(Type.Integer({ minimum: 0 })), before_seq: Type.Optional(Type.Integer({ minimum: 1 })) }),
+      querystring: Type.Object({ ...Pagination.properties, after_seq: Type.Optional(Seq), before_seq: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_INTEGER })) }),
       response: { 200: Type.Object({ messages: Type.Array(messageRef), total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer(), has_more: Type.Boolean() }), ...problems(400, 401, 403, 404, 429) },
     },
   }, async (request) => app.messages.history(principalOf(request).userId, request.params.id, request.query));

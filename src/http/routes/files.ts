@@ -5,7 +5,7 @@ import type { App } from '../../app/app.ts';
 import type { Config } from '../../config.ts';
 import type { InitiateRequest } from '../../app/files/uploads.ts';
 import { MAX_CHUNK_BYTES } from '../../domain/upload.ts';
-import { Id, Uuid, problems } from '../schemas.ts';
+import { Id, MAX_INTEGER, Uuid, problems } from '../schemas.ts';
 import { principalOf } from '../auth.ts';
 import { sendProblem } from '../problem.ts';
 import { contentDisposition, contentLengthOf, parseRange, parseUploadChecksum } from '../file-headers.ts';
@@ -21,11 +21,12 @@ const ErrorInfo = Type.Object({ code: Type.String(), detail: Type.String() });
 const Initiate = Type.Object({
   // Any text: it is cleaned and cut to 255 characters for display, never used as a path.
   filename: Type.String({ minLength: 1, maxLength: 65_536 }),
-  file_size: Type.Integer({ minimum: 1 }),
+  file_size: Type.Integer({ minimum: 1, maximum: MAX_INTEGER }),
   mime_type: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
   conversation_id: Type.Optional(Id),
   checksum_sha256: Type.Optional(Sha256Hex),
-  chunk_size: Type.Optional(Type.Integer({ description: `bytes, ${1024 * 1024}..${MAX_CHUNK_BYTES} (default 8 MiB)` })),
+  // Bounded as a number here; the allowed range is the domain's answer (invalid-chunk-size).
+  chunk_size: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_INTEGER, description: `bytes, ${1024 * 1024}..${MAX_CHUNK_BYTES} (default 8 MiB)` })),
 });
 const Initiated = Type.Object({ upload_id: Uuid, status: Type.String(), filename: Type.String(), total_chunks: Type.Integer(), chunk_size: Type.Integer(), expires_at: Timestamp });
 const ChunkStored = Type.Object({ upload_id: Uuid, chunk_number: Type.Integer(), uploaded_chunks: Type.Integer(), total_chunks: Type.Integer(), percentage: Type.Number() });
@@ -37,7 +38,9 @@ const UploadStatus = Type.Object({
 });
 const Completed = Type.Object({ upload_id: Uuid, status: Type.String(), file_id: Nullable(Uuid), error: Type.Optional(ErrorInfo) });
 const FileMetadata = Type.Object({ file_id: Uuid, filename: Type.String(), size_bytes: Type.Integer(), mime_type: Type.String(), sha256: Type.String(), uploader_id: Type.Union([Id, Type.Null()]), created_at: Timestamp });
-const ChunkQuery = Type.Object({ chunk_number: Type.Integer(), checksum_sha256: Type.Optional(Sha256Hex) });
+// 0 and numbers past the last chunk reach the domain, which answers chunk-out-of-range with total_chunks.
+const ChunkNumber = Type.Integer({ minimum: 0, maximum: MAX_INTEGER });
+const ChunkQuery = Type.Object({ chunk_number: ChunkNumber, checksum_sha256: Type.Optional(Sha256Hex) });
 
 type ChunkRequest = FastifyRequest<{ Params: { upload_id: string; chunk_number?: number }; Querystring: { chunk_number?: number; checksum_sha256?: string } }>;
 
@@ -121,7 +124,7 @@ const chunkRoutes = (app: App, config: Config) => async (server: FastifyInstance
     config: { rateClass: 'chunk' },
     bodyLimit: MAX_CHUNK_BYTES,
     schema: {
-      ...base, summary: 'Same as POST /v1/files/{upload_id}/chunks', params: Type.Object({ upload_id: Uuid, chunk_number: Type.Integer() }),
+      ...base, summary: 'Same as POST /v1/files/{upload_id}/chunks', params: Type.Object({ upload_id: Uuid, chunk_number: ChunkNumber }),
       querystring: Type.Object({ checksum_sha256: Type.Optional(Sha256Hex) }), response,
     },
   }, (request: ChunkRequest, reply) => receiveChunk(app, request, reply, Number(request.params.chunk_number)));

@@ -218,7 +218,7 @@ export class Messages {
           WHERE m.conversation_id = $1 AND m.user_id IS DISTINCT FROM $2 AND ${hiddenUpToSql()} < $3 ORDER BY m.user_id`,
         [view.conversation_id, view.sender_id, view.seq],
       ),
-      this.db.query('SELECT channel, status, updated_at, error, attempts FROM message_channels WHERE message_id = $1 ORDER BY channel', [messageId]),
+      this.db.query('SELECT channel, status, updated_at, error, attempts, external_id, provider_code, error_class FROM message_channels WHERE message_id = $1 ORDER BY channel', [messageId]),
       this.db.query('SELECT status, channel, detail, at FROM message_status_history WHERE message_id = $1 ORDER BY id', [messageId]),
     ]);
     const isRouted = view.status !== 'accepted';
@@ -232,7 +232,7 @@ export class Messages {
               return { user_id: Number(r.user_id), status, at: at ? iso(at) : null };
             })
           : [],
-        channels: channels.map((c) => ({ channel: String(c.channel), status: String(c.status), at: iso(c.updated_at), attempts: Number(c.attempts), ...(c.error ? { error: String(c.error) } : {}) })),
+        channels: channels.map(channelStatusView),
       },
       history: history.map((h) => ({ status: String(h.status), ...(h.channel ? { channel: String(h.channel) } : {}), ...(h.detail ? { detail: String(h.detail) } : {}), at: iso(h.at) })),
     };
@@ -243,6 +243,19 @@ export class Messages {
     if (!this.resolveFile) throw invalid('file-not-found', `File ${payload.file_id} does not exist or is not completed`);
     return this.resolveFile(tx, senderId, payload.file_id, conversationId);
   }
+}
+
+/**
+ * One channel delivery as GET /v1/messages/{id} shows it: the platform's id once sent; `error`
+ * (text, as before live channels) and `failure` {code, provider_code, detail} when it failed.
+ */
+function channelStatusView(c: Record<string, unknown>) {
+  return {
+    channel: String(c.channel), status: String(c.status), at: iso(c.updated_at), attempts: Number(c.attempts),
+    ...(c.external_id ? { external_id: String(c.external_id) } : {}),
+    ...(c.error ? { error: String(c.error) } : {}),
+    ...(c.status === 'failed' ? { failure: { code: String(c.error_class ?? 'failed'), provider_code: c.provider_code === null ? null : String(c.provider_code), detail: String(c.error ?? '') } } : {}),
+  };
 }
 
 async function findReplay(sql: Sql, messageId: string, requestHash: string): Promise<Accepted | undefined> {

@@ -39,7 +39,7 @@ export function limitBodies(server: FastifyInstance, limits: Partial<Record<Body
 }
 
 /** Whether JSON text nests arrays and objects deeper than `max` (brackets inside strings do not count). Linear, no allocation. */
-export export function isNestedDeeper(text: string, max: number): boolean {
+export function isNestedDeeper(text: string, max: number): boolean {
   let depth = 0;
   let isInString = false;
   for (let i = 0; i < text.length; i++) {

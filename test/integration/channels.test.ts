@@ -173,6 +173,7 @@ describe.each(storeKinds())('live channels on %s', (kind) => {
     expect([d.attempts, d.provider_code]).toEqual([1, '131026']);
     const details = await c4.request('GET', `/v1/messages/${reply.body.message_id}`, { token: agentToken });
     expect(details.body.status).toBe('failed');
+    expect(details.body.statuses.channels[0]).toMatchObject({ channel: 'whatsapp', status: 'failed', failure: { code: 'invalid-recipient', provider_code: '131026' } });
     expect(details.body.history.some((h: any) => h.status === 'failed' && h.detail?.startsWith('131026'))).toBe(true);
   });
 

@@ -57,9 +57,11 @@ describe('config', () => {
   });
 
   it('documents every variable it reads in .env.example', () => {
-    const source = readFileSync(new URL('./config.ts', import.meta.url), 'utf8');
+    // config.ts reads the channel variables through config-channels.ts.
+    const source = ['./config.ts', './config-channels.ts'].map((f) => readFileSync(new URL(f, import.meta.url), 'utf8')).join('\n');
     const read = new Set([...source.matchAll(/'([A-Z][A-Z0-9_]+)'/g)].map((m) => m[1]));
     for (const c of ['AUTH', 'SEND', 'WRITE', 'CHUNK', 'READ']) read.add(`RATE_LIMIT_${c}_PER_MINUTE`);
+    for (const c of ['WHATSAPP', 'INSTAGRAM', 'MESSENGER', 'TELEGRAM']) read.add(`CHANNEL_AGENTS_${c}`).add(`${c}_RATE_PER_SECOND`);
     const example = readFileSync(new URL('../.env.example', import.meta.url), 'utf8');
     const documented = new Set([...example.matchAll(/^#?\s*([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]));
     const aliases = ['KAFKA_BOOTSTRAP_SERVERS', 'MINIO_ENDPOINT', 'MINIO_BUCKET', 'MINIO_ACCESS_KEY', 'MINIO_SECRET_KEY', 'MINIO_SECURE'];

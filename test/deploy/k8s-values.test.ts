@@ -185,7 +185,12 @@ describe('upload garbage collector CronJob', () => {
 });
 
 describe('Secret template', () => {
-  const KEYS = ['database-url', 'jwt-secret-key', 'minio-access-key', 'minio-secret-key', 'redis-password'];
+  // Channel keys are optional (secretKeyRef optional: true): a deployment without a channel starts.
+  const CHANNEL_KEYS = [
+    'telegram-bot-token', 'telegram-webhook-secret', 'meta-app-secret', 'whatsapp-access-token', 'whatsapp-verify-token',
+    'messenger-page-access-token', 'messenger-verify-token', 'instagram-access-token', 'instagram-verify-token',
+  ];
+  const KEYS = ['database-url', 'jwt-secret-key', 'minio-access-key', 'minio-secret-key', 'redis-password', ...CHANNEL_KEYS];
   const [secret] = yamlDocs(SECRET_TEMPLATE) as { kind: string; metadata: { name: string }; data?: Record<string, string>; stringData?: Record<string, string> }[];
 
   it('is the Secret chat4all-secrets with exactly the documented keys', () => {
@@ -219,5 +224,14 @@ describe('Secret template', () => {
       }
     }
     expect([...used].sort()).toEqual([...KEYS].sort());
+  });
+
+  it('channel keys reach the API and the workers as optional references, the others as required ones', () => {
+    for (const name of ['api', 'worker']) {
+      const c = runs(workload(all, 'Deployment', name), name);
+      const refs = new Map((c.env ?? []).flatMap((e) => (e.valueFrom?.secretKeyRef ? [[e.valueFrom.secretKeyRef.key, e.valueFrom.secretKeyRef]] : [])));
+      for (const k of CHANNEL_KEYS) expect(refs.get(k)?.optional, `${name} ${k}`).toBe(true);
+      for (const k of KEYS.filter((x) => !CHANNEL_KEYS.includes(x))) expect(refs.get(k)?.optional ?? false, `${name} ${k}`).toBe(false);
+    }
   });
 });

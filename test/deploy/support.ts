@@ -19,7 +19,7 @@ export const read = (file: string) => readFileSync(path.isAbsolute(file) ? file 
 export interface EnvVar {
   name: string;
   value?: string;
-  valueFrom?: { configMapKeyRef?: { name: string; key: string }; secretKeyRef?: { name: string; key: string } };
+  valueFrom?: { configMapKeyRef?: { name: string; key: string }; secretKeyRef?: { name: string; key: string; optional?: boolean } };
 }
 export interface Probe {
   httpGet?: { path?: string; port: number | string };
@@ -196,15 +196,20 @@ export const asList = (v: string | string[] | undefined): string[] => (v === und
 // ---------------------------------------------------------------------------- config.ts
 export const CONFIG_TS = 'src/config.ts';
 
+/** config.ts and the files it hands its environment readers to (the channels' settings). */
+export const CONFIG_SOURCES = [CONFIG_TS, 'src/config-channels.ts'];
+
 /**
  * The environment names src/config.ts reads: every 'NAME' string literal, plus names built
- * from template literals such as `RATE_LIMIT_${c.toUpperCase()}_PER_MINUTE` (the `${…}` part
- * matches an upper-case word).
+ * from template literals such as `RATE_LIMIT_${c.toUpperCase()}_PER_MINUTE` or
+ * `${c.toUpperCase()}_RATE_PER_SECOND` (the `${…}` part matches an upper-case word).
  */
 export function configNames(): { literals: Set<string>; patterns: RegExp[] } {
-  const src = read(CONFIG_TS);
+  const src = CONFIG_SOURCES.map((f) => read(f)).join('\n');
   const literals = new Set([...src.matchAll(/'([A-Z][A-Z0-9_]*)'/g)].map((m) => m[1]));
-  const patterns = [...src.matchAll(/`([A-Z][A-Z0-9_]*)\$\{[^}]+\}([A-Z0-9_]*)`/g)].map((m) => new RegExp(`^${m[1]}[A-Z][A-Z0-9]*${m[2]}$`));
+  const patterns = [...src.matchAll(/`([A-Z0-9_]*)\$\{[^}]+\}([A-Z0-9_]*)`/g)]
+    .filter((m) => m[1] !== '' || m[2] !== '')
+    .map((m) => new RegExp(`^${m[1]}[A-Z][A-Z0-9]*${m[2]}$`));
   return { literals, patterns };
 }
 

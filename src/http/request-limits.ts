@@ -4,7 +4,6 @@
  */
 import { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { invalid } from '../domain/errors.ts';
 import { PROBLEM_BASE } from './problem.ts';
 
 const KiB = 1024;

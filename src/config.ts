@@ -2,7 +2,9 @@
  * Environment → typed, validated, frozen Config. The only module that reads process.env.
  * Every problem is reported at once; unset variables mean the embedded default.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { parseEnv } from 'node:util';
 
 export type Role = 'api' | 'relay' | 'router' | 'connectors' | 'status' | 'scheduler';
 export const ALL_ROLES: readonly Role[] = ['api', 'relay', 'router', 'connectors', 'status', 'scheduler'];
@@ -12,7 +14,15 @@ export type RateClass = (typeof RATE_CLASSES)[number];
 export interface Config {
   environment: string;
   isEmbedded: boolean;
+  /** host: HOST, or 127.0.0.1 in embedded mode with demo users (their password is public), else 0.0.0.0. */
   http: { port: number; host: string; publicUrl?: string };
+  /**
+   * port (METRICS_PORT): a separate listener for /metrics that the ingress never routes to.
+   * Default 9464 in production; undefined (or equal to PORT) serves /metrics on the HTTP port.
+   */
+  metrics: { port?: number };
+  /** isEnabled (DOCS_ENABLED): /docs and /openapi.json; default on, off in production. */
+  docs: { isEnabled: boolean };
   dataDir: string;
   store: { url?: string; poolSize: number };
   /** topicPrefix: prepended to every topic and consumer group (isolates deployments or test runs sharing a cluster). */
@@ -94,15 +104,24 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const otlpEndpoint = str('OTEL_EXPORTER_OTLP_ENDPOINT');
   if (otlpEndpoint && !/^https?:\/\/[^/]/.test(otlpEndpoint)) problems.push('OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL');
   const isEmbedded = !databaseUrl && brokers.length === 0 && !redisUrl;
-  const environment = str('ENVIRONMENT') ?? (isEmbedded ? 'development' : 'production');
+  // NODE_ENV=production (the container image sets it) means production too; ENVIRONMENT wins when both are set.
+  const environment = str('ENVIRONMENT') ?? (str('NODE_ENV') === 'production' || !isEmbedded ? 'production' : 'development');
   const isProduction = environment === 'production';
 
   let jwtSecret = str('JWT_SECRET_KEY');
   const isEphemeralSecret = !jwtSecret;
   if (!jwtSecret) {
     if (!isEmbedded) problems.push('JWT_SECRET_KEY is required outside embedded mode (DATABASE_URL, KAFKA_BROKERS or REDIS_URL is set)');
+    else if (isProduction) problems.push('JWT_SECRET_KEY is required in production (e.g. openssl rand -base64 48)');
     jwtSecret = randomSecret();
   } else if (jwtSecret.length < 16) problems.push('JWT_SECRET_KEY must be at least 16 characters');
+  else if (environment !== 'development' && isPublishedSecret(jwtSecret)) {
+    problems.push('JWT_SECRET_KEY is an example value published in this repository; generate your own (openssl rand -base64 48)');
+  }
+  const demoUsers = bool('DEMO_USERS', !isProduction);
+  if (demoUsers && isProduction) problems.push('DEMO_USERS=true is refused in production: their password is public');
+  const port = int('PORT', 8000, 0, 65535);
+  const metricsPort = int('METRICS_PORT', isProduction ? 9464 : port, 0, 65535);
 
   const registration = str('REGISTRATION') ?? (isProduction ? 'closed' : 'open');
   if (registration !== 'open' && registration !== 'closed') problems.push(`REGISTRATION must be open or closed (got "${registration}")`);
@@ -115,7 +134,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const config: Config = {
     environment,
     isEmbedded,
-    http: { port: int('PORT', 8000, 0, 65535), host: str('HOST') ?? '0.0.0.0', publicUrl: str('PUBLIC_URL') },
+    http: { port, host: str('HOST') ?? (isEmbedded && demoUsers ? '127.0.0.1' : '0.0.0.0'), publicUrl: str('PUBLIC_URL') },
+    metrics: { port: metricsPort === port ? undefined : metricsPort },
+    docs: { isEnabled: bool('DOCS_ENABLED', !isProduction) },
     dataDir,
     store: { url: databaseUrl, poolSize: int('DATABASE_POOL_SIZE', 10, 1, 200) },
     kafka: {
@@ -142,7 +163,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       accessTtlSeconds: int('ACCESS_TOKEN_EXPIRE_MINUTES', 15, 1, 1440) * 60,
       refreshTtlSeconds: int('REFRESH_TOKEN_EXPIRE_DAYS', 30, 1, 365) * 86400,
       registration: registration === 'closed' ? 'closed' : 'open',
-      demoUsers: bool('DEMO_USERS', !isProduction),
+      demoUsers,
     },
     limits: {
       maxTextLength: int('MAX_TEXT_LENGTH', 4096, 1, 1_000_000),
@@ -178,6 +199,22 @@ export function redactConfig(config: Config): unknown {
     s3: { ...config.s3, accessKey: hide(config.s3.accessKey), secretKey: hide(config.s3.secretKey) },
     auth: { ...config.auth, jwtSecret: '[redacted]' },
   };
+}
+
+/**
+ * JWT secrets that appear in this repository (docker-compose.yml, manifests, docs): anyone can
+ * sign tokens with them. Placeholders of the "change me" kind are refused whatever their spelling.
+ */
+const PUBLISHED_SECRETS = new Set(['dev-only-jwt-secret-change-me-0123456789', 'bench-secret-0123456789abcdef']);
+export const isPublishedSecret = (secret: string) => PUBLISHED_SECRETS.has(secret) || /change[-_ ]?me|replace[-_ ]?me/i.test(secret);
+
+/**
+ * Variables of a `.env` file in `dir` (none when there is no file). Callers merge them under the
+ * real environment, which wins, as Node's --env-file does.
+ */
+export function readDotEnv(dir = process.cwd()): Env {
+  const file = path.join(dir, '.env');
+  return existsSync(file) ? parseEnv(readFileSync(file, 'utf8')) : {};
 }
 
 function randomSecret(): string {

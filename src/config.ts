@@ -121,7 +121,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const demoUsers = bool('DEMO_USERS', !isProduction);
   if (demoUsers && isProduction) problems.push('DEMO_USERS=true is refused in production: their password is public');
   const port = int('PORT', 8000, 0, 65535);
-  const metricsPort = int('METRICS_PORT', isProduction ? 9464 : port, 0, 65535);
+  // Unset outside production, or equal to PORT: /metrics on the HTTP port. 0 picks a free port (tests).
+  const metricsPort = str('METRICS_PORT') === undefined && !isProduction ? undefined : int('METRICS_PORT', 9464, 0, 65535);
 
   const registration = str('REGISTRATION') ?? (isProduction ? 'closed' : 'open');
   if (registration !== 'open' && registration !== 'closed') problems.push(`REGISTRATION must be open or closed (got "${registration}")`);
@@ -135,7 +136,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     environment,
     isEmbedded,
     http: { port, host: str('HOST') ?? (isEmbedded && demoUsers ? '127.0.0.1' : '0.0.0.0'), publicUrl: str('PUBLIC_URL') },
-    metrics: { port: metricsPort === port ? undefined : metricsPort },
+    metrics: { port: metricsPort === port && port !== 0 ? undefined : metricsPort },
     docs: { isEnabled: bool('DOCS_ENABLED', !isProduction) },
     dataDir,
     store: { url: databaseUrl, poolSize: int('DATABASE_POOL_SIZE', 10, 1, 200) },

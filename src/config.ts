@@ -190,6 +190,11 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   return deepFreeze(config);
 }
 
+/** The process's config: its environment over the variables of ./.env, when there is one. */
+export function loadProcessConfig(): Readonly<Config> {
+  return loadConfig({ ...readDotEnv(), ...process.env });
+}
+
 /** The config as safe to log: secrets replaced. */
 export function redactConfig(config: Config): unknown {
   const hide = (v?: string) => (v ? '[redacted]' : undefined);

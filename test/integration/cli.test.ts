@@ -1,4 +1,8 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,5 +43,54 @@ describe('chat4all command line', () => {
   it('reports every configuration problem and exits 1', async () => {
     const bad = run(process.execPath, [BIN, 'migrate'], { env: { ...env, PORT: 'x', DATABASE_URL: 'mysql://nope' }, timeout: 60_000 });
     await expect(bad).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/PORT[\s\S]*DATABASE_URL|DATABASE_URL[\s\S]*PORT/) });
+  }, 60_000);
+});
+
+describe('chat4all --help and errors', () => {
+  let scratch: string;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    scratch = await mkdtemp(path.join(os.tmpdir(), 'chat4all-cli-'));
+    // A DATA_DIR that does not exist yet: a command that does anything at all creates it.
+    env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'warn', DATA_DIR: path.join(scratch, 'data'), PORT: '0' };
+  });
+  afterAll(async () => rm(scratch, { recursive: true, force: true }));
+
+  const chat4all = (...args: string[]) => run(process.execPath, [BIN, ...args], { env, timeout: 30_000 });
+  const isOneLine = (text: string) => text.trim().split('\n').length === 1 && !/\n\s+at /.test(text);
+
+  it.each([['start'], ['api'], ['worker'], ['migrate'], ['gc'], ['users'], ['dlq'], ['dlq', 'replay', '999'], ['users', 'create', 'x', 'y']])('chat4all %s --help prints its usage and does nothing else', async (...argv) => {
+    const { stdout, stderr } = await chat4all(...argv, '--help');
+    expect(stdout).toMatch(new RegExp(`^usage: chat4all ${argv[0]}`));
+    expect(stdout).toContain('--help');
+    expect(stderr).toBe('');
+    expect(existsSync(env.DATA_DIR), 'DATA_DIR was created').toBe(false);
+  });
+
+  it('chat4all --help and chat4all help <command> list the commands and their usage', async () => {
+    expect((await chat4all('--help')).stdout).toMatch(/^usage: chat4all <command>[\s\S]*\bgc\b/);
+    expect((await chat4all('help', 'dlq')).stdout).toMatch(/^usage: chat4all dlq list/);
+  });
+
+  it.each([['gc', '--dry-run'], ['start', 'now'], ['worker', '--role', 'relay'], ['dlq', 'replay', '--all', '3'], ['users', 'create', 'alice'], ['nonsense']])('chat4all %s is one line on stderr and exit 2, and does nothing', async (...argv) => {
+    const failure = await chat4all(...argv).then(() => undefined, (e: { code: number; stderr: string; stdout: string }) => e);
+    expect(failure?.code).toBe(2);
+    expect(failure?.stdout).toBe('');
+    expect(isOneLine(failure?.stderr ?? ''), failure?.stderr).toBe(true);
+    expect(failure?.stderr).toMatch(/^chat4all: /);
+    expect(existsSync(env.DATA_DIR), 'DATA_DIR was created').toBe(false);
+  });
+
+  it('a domain error is one line with its documented code and exit 1, never a stack', async () => {
+    const db = await freshDatabase('pglite');
+    try {
+      const failure = await run(process.execPath, [BIN, 'dlq', 'replay', '999'], { env: { ...env, ...db.env }, timeout: 60_000 }).then(() => undefined, (e: { code: number; stderr: string }) => e);
+      expect(failure?.code).toBe(1);
+      const lines = (failure?.stderr ?? '').split('\n').filter((l) => l && !l.startsWith('{'));
+      expect(lines).toEqual([expect.stringMatching(/^chat4all: .*\(dead-letter-not-found\)$/)]);
+      expect(failure?.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      await db.drop();
+    }
   }, 60_000);
 });

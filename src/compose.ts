@@ -54,7 +54,8 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
   }
   const dir = path.join(config.dataDir, 'db');
   await mkdir(dir, { recursive: true });
-  return PgliteDatabase.open(dir);
+  // One process per DATA_DIR: a CLI command beside a running server would write where nobody reads.
+  return PgliteDatabase.open(dir, { lockFile: path.join(config.dataDir, 'db.lock') });
 }
 
 /** S3 when S3_BUCKET (or MINIO_BUCKET) is set, else files under DATA_DIR/blobs. */

@@ -36,3 +36,16 @@ export class DatabaseError extends Error {
     return this.sqlState === '23505';
   }
 }
+
+/** The embedded database directory is open in another process (or already in this one). */
+export class DatabaseInUse extends Error {
+  constructor(
+    readonly lockFile: string,
+    readonly ownerPid: number | undefined,
+  ) {
+    super(
+      `the embedded database is in use by another chat4all process (pid ${ownerPid ?? 'unknown'}, lock ${lockFile}): ` +
+        'stop that process first, or use PostgreSQL (DATABASE_URL) to run several processes on one database',
+    );
+  }
+}

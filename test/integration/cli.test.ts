@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase } from '../support/harness.ts';
+import { freePort, spawnChat4all } from '../support/process.ts';
 
 const run = promisify(execFile);
 const BIN = fileURLToPath(new URL('../../bin/chat4all.js', import.meta.url));
@@ -93,4 +94,28 @@ describe('chat4all --help and errors', () => {
       await db.drop();
     }
   }, 60_000);
+});
+
+describe('one process per embedded database', () => {
+  it('a CLI command beside a running server fails with one clear line; after a crash the stale lock is taken over', async () => {
+    const db = await freshDatabase('pglite');
+    const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'warn', DEMO_USERS: 'false', ...db.env };
+    const chat4all = (...args: string[]) => run(process.execPath, [BIN, ...args], { env, timeout: 60_000 });
+    const server = await spawnChat4all(['start'], env, await freePort(), 90_000);
+    try {
+      const refused = await chat4all('users', 'create', 'cliuser', 'password123').then(() => undefined, (e: { code: number; stderr: string; stdout: string }) => e);
+      expect(refused?.code).toBe(1);
+      expect(refused?.stdout).toBe('');
+      expect(refused?.stderr.trim()).toMatch(new RegExp(`^chat4all: the embedded database is in use by another chat4all process \\(pid ${server.child.pid}, lock [^)]*db\\.lock\\)`));
+      expect(refused?.stderr.trim().split('\n')).toHaveLength(1);
+      await server.kill();
+      // SIGKILL left the lock behind with a pid that no longer runs.
+      const created = await chat4all('users', 'create', 'cliuser', 'password123');
+      expect(JSON.parse(created.stdout)).toMatchObject({ username: 'cliuser' });
+      expect((await chat4all('users', 'list')).stdout).toMatch(/\tcliuser\t/);
+    } finally {
+      await server.kill();
+      await db.drop();
+    }
+  }, 240_000);
 });

@@ -1,6 +1,7 @@
 import { PGlite, types } from '@electric-sql/pglite';
 import { type Database, type Row, type Sql } from '../../ports/database.ts';
 import { toDatabaseError } from './errors.ts';
+import { takeLock } from './dir-lock.ts';
 
 /**
  * PostgreSQL compiled to WASM, embedded in the process, data under DATA_DIR/db.
@@ -12,14 +13,27 @@ export class PgliteDatabase implements Database {
   private tail: Promise<unknown> = Promise.resolve();
   private isClosed = false;
 
-  private constructor(private readonly pg: PGlite) {}
+  private constructor(
+    private readonly pg: PGlite,
+    private readonly unlock: () => void,
+  ) {}
 
-  /** Opens (or creates) the database in `dataDir`; `undefined` means in memory. */
-  static async open(dataDir: string | undefined): Promise<PgliteDatabase> {
-    const pg = await PGlite.create(dataDir ?? 'memory://', {
-      parsers: { [types.INT8]: (v: string) => Number(v), [types.NUMERIC]: (v: string) => Number(v) },
-    });
-    return new PgliteDatabase(pg);
+  /**
+   * Opens (or creates) the database in `dataDir`; `undefined` means in memory. PGlite does not
+   * guard its directory, and a second process writing to it loses data silently: `lockFile`
+   * makes a second opener fail with DatabaseInUse instead.
+   */
+  static async open(dataDir: string | undefined, options: { lockFile?: string } = {}): Promise<PgliteDatabase> {
+    const unlock = options.lockFile ? takeLock(options.lockFile) : () => undefined;
+    try {
+      const pg = await PGlite.create(dataDir ?? 'memory://', {
+        parsers: { [types.INT8]: (v: string) => Number(v), [types.NUMERIC]: (v: string) => Number(v) },
+      });
+      return new PgliteDatabase(pg, unlock);
+    } catch (e) {
+      unlock();
+      throw e;
+    }
   }
 
   private exclusive<T>(work: () => Promise<T>): Promise<T> {
@@ -63,7 +77,11 @@ export class PgliteDatabase implements Database {
   async close(): Promise<void> {
     if (this.isClosed) return;
     this.isClosed = true;
-    await this.exclusive(() => this.pg.close());
+    try {
+      await this.exclusive(() => this.pg.close());
+    } finally {
+      this.unlock();
+    }
   }
 }
 

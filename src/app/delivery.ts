@@ -52,7 +52,7 @@ export class Delivery {
       await this.publish(rows.map((r) => ({ topic: String(r.topic), key: String(r.key), value: r.payload, headers: (r.headers as Record<string, string> | null) ?? undefined })));
       await tx.query('UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])', [rows.map((r) => r.id)]);
       return rows.length;
-    });
+    }, 'relay-outbox');
   }
 
   /** Routes accepted messages: internal members are handed the message, external channels get work items. */
@@ -86,7 +86,7 @@ export class Delivery {
       // Then whatever cursors already passed (fast-path acks) may move them further.
       await announce(this.notify, [...sent, ...(await settle(tx, { messageIds: routed.map((m) => String(m.id)) }))]);
       return { routed: { work, count: routed.length } };
-    });
+    }, 'route-messages');
     if (routed.work.length > 0) {
       await this.publish(routed.work.map((w) => ({ topic: channelTopic(w.channel), key: w.message_id, value: w, headers: headersFor(w.message_id) })));
     }
@@ -191,7 +191,7 @@ export class Delivery {
       );
       await announce(this.notify, changes);
       return rows;
-    });
+    }, 'apply-statuses');
     for (const r of applied) metrics.channelDeliveries.inc({ channel: String(r.channel), status: String(r.status) });
   }
 

@@ -145,7 +145,7 @@ export class Messages {
       const rows = await tx.query(ACCEPT_SQL, [req.message_id, req.conversation_id, senderId, JSON.stringify(payload), channels, req.to ?? null, requestHash, previewOf(payload), outboxTraceHeaders()]);
       const accepted: Accepted = { status: 'accepted', message_id: req.message_id, conversation_id: req.conversation_id, seq: Number(rows[0].seq), created_at: iso(rows[0].created_at) };
       return { accepted, isReplay: false, event: { payload } };
-    });
+    }, 'accept-file-message');
   }
 
   /** History of a conversation: newest first by offset, or oldest first after a seq, or before a seq. */

@@ -1,6 +1,6 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -82,6 +82,19 @@ describe('chat4all --help and errors', () => {
     expect(existsSync(env.DATA_DIR), 'DATA_DIR was created').toBe(false);
   });
 
+  it('reads ./.env under the real environment, which wins', async () => {
+    const cwd = path.join(scratch, 'project');
+    await mkdir(cwd, { recursive: true });
+    await writeFile(path.join(cwd, '.env'), 'PORT=not-a-port\nLOG_LEVEL=loud\n');
+    const { PORT: _port, ...withoutPort } = env;
+    const failure = await run(process.execPath, [BIN, 'migrate'], { cwd, env: withoutPort, timeout: 30_000 }).then(() => undefined, (e: { code: number; stderr: string }) => e);
+    expect(failure?.code).toBe(1);
+    expect(failure?.stderr).toContain('PORT must be an integer');
+    // LOG_LEVEL=warn from the environment overrides the file's "loud".
+    expect(failure?.stderr).not.toContain('LOG_LEVEL');
+    expect(existsSync(env.DATA_DIR)).toBe(false);
+  }, 60_000);
+
   it('a domain error is one line with its documented code and exit 1, never a stack', async () => {
     const db = await freshDatabase('pglite');
     try {
@@ -118,4 +131,32 @@ describe('one process per embedded database', () => {
       await db.drop();
     }
   }, 240_000);
+});
+
+describe('npm start under a service manager', () => {
+  it('SIGTERM to npm stops the server too (npm forwards it, and the script execs node)', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'chat4all-npm-'));
+    const port = await freePort();
+    const root = fileURLToPath(new URL('../..', import.meta.url));
+    const npm = spawn('npm', ['start'], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'warn', DATA_DIR: dataDir, PORT: String(port), METRICS_PORT: String(port) },
+      stdio: 'ignore',
+    });
+    const health = () => fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false);
+    try {
+      const deadline = Date.now() + 120_000;
+      while (!(await health())) {
+        expect(Date.now() < deadline && npm.exitCode === null, 'npm start serves /health').toBe(true);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      npm.kill('SIGTERM');
+      const stoppedBy = Date.now() + 20_000;
+      while ((await health()) && Date.now() < stoppedBy) await new Promise((r) => setTimeout(r, 200));
+      expect(await health(), 'the server still answers after npm got SIGTERM').toBe(false);
+    } finally {
+      npm.kill('SIGKILL');
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 180_000);
 });

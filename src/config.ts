@@ -211,7 +211,7 @@ export function redactConfig(config: Config): unknown {
  * JWT secrets that appear in this repository (docker-compose.yml, manifests, docs): anyone can
  * sign tokens with them. Placeholders of the "change me" kind are refused whatever their spelling.
  */
-const PUBLISHED_SECRETS = new Set(['dev-only-jwt-secret-change-me-0123456789', 'bench-secret-0123456789abcdef']);
+const PUBLISHED_SECRETS = new Set(['dev-only-jwt-secret-change-me-0123456789']);
 export const isPublishedSecret = (secret: string) => PUBLISHED_SECRETS.has(secret) || /change[-_ ]?me|replace[-_ ]?me/i.test(secret);
 
 /**

@@ -3,9 +3,13 @@
 # `chat4all migrate`, `chat4all start` (the default: everything in one process).
 #
 #   docker build -t chat4all/chat4all:0.1.0 .
-#   docker run --rm -p 8000:8000 chat4all/chat4all:0.1.0          # embedded mode, demo users
+#   docker run --rm -p 8000:8000 -v chat4all-data:/app/data \
+#     -e JWT_SECRET_KEY="$(openssl rand -base64 48)" chat4all/chat4all:0.1.0   # embedded mode
 #
+# NODE_ENV=production makes the image start production-safe: JWT_SECRET_KEY is required, no demo
+# users, registration closed, /metrics only on METRICS_PORT (9464), no /docs.
 # The TypeScript sources run through tsx, a production dependency, so there is no compile step.
+# Node itself is PID 1 (exec form, no npm, no shell), so a SIGTERM reaches the server and it drains.
 
 ARG NODE_VERSION=22
 
@@ -34,7 +38,7 @@ COPY . .
 
 # UID/GID 1000 is the "node" user of the official image; numeric so runAsNonRoot can verify it.
 USER 1000:1000
-EXPOSE 8000
+EXPOSE 8000 9464
 
 # Every role answers /health on port 8000 (PORT). One-shot commands (gc, migrate) exit first.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \

@@ -35,7 +35,8 @@ function rssMb(pid: number): number {
 }
 
 async function withServer(store: 'postgres' | 'pglite', work: (s: ChildInstance) => Promise<void>): Promise<void> {
-  const env: Record<string, string> = { RATE_LIMIT_ENABLED: 'false', DEMO_USERS: 'true', REGISTRATION: 'open', LOG_LEVEL: 'warn', WS_MAX_PER_USER: '10', DATA_DIR: `${os.tmpdir()}/chat4all-bench-${randomUUID()}` };
+  // ENVIRONMENT=test: production (the default on PostgreSQL) refuses demo users.
+  const env: Record<string, string> = { ENVIRONMENT: 'test', RATE_LIMIT_ENABLED: 'false', DEMO_USERS: 'true', REGISTRATION: 'open', LOG_LEVEL: 'warn', WS_MAX_PER_USER: '10', DATA_DIR: `${os.tmpdir()}/chat4all-bench-${randomUUID()}` };
   let dropDb: (() => Promise<void>) | undefined;
   if (store === 'postgres') {
     const name = `chat4all_bench_${Date.now()}`;

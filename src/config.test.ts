@@ -1,6 +1,18 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, redactConfig } from './config.ts';
+import { ConfigError, loadConfig, readDotEnv, redactConfig } from './config.ts';
+
+const problemsOf = (env: Record<string, string>): string => {
+  try {
+    loadConfig(env);
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems.join('\n');
+    throw e;
+  }
+  return '';
+};
 
 describe('config', () => {
   it('defaults to the embedded mode with nothing set', () => {
@@ -67,5 +79,60 @@ describe('config', () => {
     const aliases = ['KAFKA_BOOTSTRAP_SERVERS', 'MINIO_ENDPOINT', 'MINIO_BUCKET', 'MINIO_ACCESS_KEY', 'MINIO_SECRET_KEY', 'MINIO_SECURE'];
     expect([...read].filter((n) => !documented.has(n) && !aliases.includes(n))).toEqual([]);
     expect([...documented].filter((n) => !read.has(n))).toEqual([]);
+  });
+
+  it('treats NODE_ENV=production as production: no demo users, closed registration, a required secret, metrics and docs off the public port', () => {
+    expect(problemsOf({ NODE_ENV: 'production' })).toMatch(/JWT_SECRET_KEY is required in production/);
+    const c = loadConfig({ NODE_ENV: 'production', JWT_SECRET_KEY: 'k'.repeat(32) });
+    expect(c.environment).toBe('production');
+    expect(c.isEmbedded).toBe(true);
+    expect(c.auth).toMatchObject({ registration: 'closed', demoUsers: false, isEphemeralSecret: false });
+    expect(c.http.host).toBe('0.0.0.0');
+    expect(c.metrics.port).toBe(9464);
+    expect(c.docs.isEnabled).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production', ENVIRONMENT: 'development' }).environment).toBe('development');
+  });
+
+  it('refuses demo users in production', () => {
+    expect(problemsOf({ ENVIRONMENT: 'production', JWT_SECRET_KEY: 'k'.repeat(32), DEMO_USERS: 'true' })).toMatch(/DEMO_USERS=true is refused in production/);
+  });
+
+  it('refuses a JWT secret published in this repository outside development', () => {
+    const compose = readFileSync(new URL('../docker-compose.yml', import.meta.url), 'utf8');
+    const published = ['dev-only-jwt-secret-change-me-0123456789', 'CHANGE_ME-but-longer-than-16', 'please-replace-me-0123456789'];
+    for (const secret of published) {
+      expect(problemsOf({ DATABASE_URL: 'postgres://db/x', JWT_SECRET_KEY: secret }), secret).toMatch(/published in this repository/);
+      expect(problemsOf({ ENVIRONMENT: 'test', JWT_SECRET_KEY: secret }), secret).toMatch(/published in this repository/);
+      expect(problemsOf({ ENVIRONMENT: 'development', JWT_SECRET_KEY: secret }), secret).toBe('');
+    }
+    // Every literal secret docker-compose.yml still carries is one of them.
+    for (const [, literal] of compose.matchAll(/JWT_SECRET_KEY:\s*"?([^"$\s][^"\s]*)"?$/gm)) expect(problemsOf({ ENVIRONMENT: 'production', JWT_SECRET_KEY: literal })).toMatch(/published/);
+  });
+
+  it('binds 127.0.0.1 in embedded mode with demo users unless HOST says otherwise', () => {
+    expect(loadConfig({}).http.host).toBe('127.0.0.1');
+    expect(loadConfig({ HOST: '0.0.0.0' }).http.host).toBe('0.0.0.0');
+    expect(loadConfig({ DEMO_USERS: 'false' }).http.host).toBe('0.0.0.0');
+    expect(loadConfig({ DATABASE_URL: 'postgres://db/x', JWT_SECRET_KEY: 'k'.repeat(32), ENVIRONMENT: 'test', DEMO_USERS: 'true' }).http.host).toBe('0.0.0.0');
+  });
+
+  it('serves metrics on the HTTP port outside production, on METRICS_PORT (9464) in production', () => {
+    expect(loadConfig({}).metrics.port).toBeUndefined();
+    expect(loadConfig({ METRICS_PORT: '9100' }).metrics.port).toBe(9100);
+    expect(loadConfig({ DATABASE_URL: 'postgres://db/x', JWT_SECRET_KEY: 'k'.repeat(32) }).metrics.port).toBe(9464);
+    expect(loadConfig({ DATABASE_URL: 'postgres://db/x', JWT_SECRET_KEY: 'k'.repeat(32), METRICS_PORT: '8000' }).metrics.port).toBeUndefined();
+    expect(loadConfig({ DATABASE_URL: 'postgres://db/x', JWT_SECRET_KEY: 'k'.repeat(32), DOCS_ENABLED: 'true' }).docs.isEnabled).toBe(true);
+    expect(loadConfig({}).docs.isEnabled).toBe(true);
+  });
+
+  it('reads a .env file when there is one; nothing otherwise', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'chat4all-env-'));
+    try {
+      expect(readDotEnv(dir)).toEqual({});
+      writeFileSync(path.join(dir, '.env'), '# comment\nPORT=8123\nPUBLIC_URL="https://chat.example.com"\n');
+      expect(readDotEnv(dir)).toEqual({ PORT: '8123', PUBLIC_URL: 'https://chat.example.com' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

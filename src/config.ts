@@ -2,8 +2,10 @@
  * Environment → typed, validated, frozen Config. The only module that reads process.env.
  * Every problem is reported at once; unset variables mean the embedded default.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
+import { parseEnv } from 'node:util';
 import { channelsConfig, redactChannels, type ChannelsConfig } from './config-channels.ts';
 
 export type Role = 'api' | 'relay' | 'router' | 'connectors' | 'status' | 'inbound' | 'scheduler';
@@ -14,7 +16,15 @@ export type RateClass = (typeof RATE_CLASSES)[number];
 export interface Config {
   environment: string;
   isEmbedded: boolean;
+  /** host: HOST, or 127.0.0.1 in embedded mode with demo users (their password is public), else 0.0.0.0. */
   http: { port: number; host: string; publicUrl?: string };
+  /**
+   * port (METRICS_PORT): a separate listener for /metrics that the ingress never routes to.
+   * Default 9464 in production; undefined (or equal to PORT) serves /metrics on the HTTP port.
+   */
+  metrics: { port?: number };
+  /** isEnabled (DOCS_ENABLED): /docs and /openapi.json; default on, off in production. */
+  docs: { isEnabled: boolean };
   dataDir: string;
   store: { url?: string; poolSize: number };
   /** topicPrefix: prepended to every topic and consumer group (isolates deployments or test runs sharing a cluster). */
@@ -122,15 +132,25 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const otlpEndpoint = str('OTEL_EXPORTER_OTLP_ENDPOINT');
   if (otlpEndpoint && !/^https?:\/\/[^/]/.test(otlpEndpoint)) problems.push('OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL');
   const isEmbedded = !databaseUrl && brokers.length === 0 && !redisUrl;
-  const environment = str('ENVIRONMENT') ?? (isEmbedded ? 'development' : 'production');
+  // NODE_ENV=production (the container image sets it) means production too; ENVIRONMENT wins when both are set.
+  const environment = str('ENVIRONMENT') ?? (str('NODE_ENV') === 'production' || !isEmbedded ? 'production' : 'development');
   const isProduction = environment === 'production';
 
   let jwtSecret = str('JWT_SECRET_KEY');
   const isEphemeralSecret = !jwtSecret;
   if (!jwtSecret) {
     if (!isEmbedded) problems.push('JWT_SECRET_KEY is required outside embedded mode (DATABASE_URL, KAFKA_BROKERS or REDIS_URL is set)');
+    else if (isProduction) problems.push('JWT_SECRET_KEY is required in production (e.g. openssl rand -base64 48)');
     jwtSecret = randomSecret();
   } else if (jwtSecret.length < 16) problems.push('JWT_SECRET_KEY must be at least 16 characters');
+  else if (environment !== 'development' && isPublishedSecret(jwtSecret)) {
+    problems.push('JWT_SECRET_KEY is an example value published in this repository; generate your own (openssl rand -base64 48)');
+  }
+  const demoUsers = bool('DEMO_USERS', !isProduction);
+  if (demoUsers && isProduction) problems.push('DEMO_USERS=true is refused in production: their password is public');
+  const port = int('PORT', 8000, 0, 65535);
+  // Unset outside production, or equal to PORT: /metrics on the HTTP port. 0 picks a free port (tests).
+  const metricsPort = str('METRICS_PORT') === undefined && !isProduction ? undefined : int('METRICS_PORT', 9464, 0, 65535);
 
   const registration = str('REGISTRATION') ?? (isProduction ? 'closed' : 'open');
   if (registration !== 'open' && registration !== 'closed') problems.push(`REGISTRATION must be open or closed (got "${registration}")`);
@@ -154,7 +174,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const config: Config = {
     environment,
     isEmbedded,
-    http: { port: int('PORT', 8000, 0, 65535), host: str('HOST') ?? '0.0.0.0', publicUrl: str('PUBLIC_URL') },
+    http: { port, host: str('HOST') ?? (isEmbedded && demoUsers ? '127.0.0.1' : '0.0.0.0'), publicUrl: str('PUBLIC_URL') },
+    metrics: { port: metricsPort === port && port !== 0 ? undefined : metricsPort },
+    docs: { isEnabled: bool('DOCS_ENABLED', !isProduction) },
     dataDir,
     store: { url: databaseUrl, poolSize: int('DATABASE_POOL_SIZE', 10, 1, 200) },
     kafka: {
@@ -181,7 +203,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       accessTtlSeconds: int('ACCESS_TOKEN_EXPIRE_MINUTES', 15, 1, 1440) * 60,
       refreshTtlSeconds: int('REFRESH_TOKEN_EXPIRE_DAYS', 30, 1, 365) * 86400,
       registration: registration === 'closed' ? 'closed' : 'open',
-      demoUsers: bool('DEMO_USERS', !isProduction),
+      demoUsers,
     },
     limits: {
       maxTextLength: int('MAX_TEXT_LENGTH', 4096, 1, 1_000_000),
@@ -216,6 +238,11 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) problems.push(`LOG_LEVEL must be one of fatal,error,warn,info,debug,trace,silent`);
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
+}
+
+/** The process's config: its environment over the variables of ./.env, when there is one. */
+export function loadProcessConfig(): Readonly<Config> {
+  return loadConfig({ ...readDotEnv(), ...process.env });
 }
 
 /** The config as safe to log: secrets replaced. */
@@ -253,6 +280,22 @@ function isAddressOrCidr(entry: string): boolean {
   const family = isIP(address);
   if (family === 0 || rest.length > 0) return false;
   return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+}
+
+/**
+ * JWT secrets that appear in this repository (docker-compose.yml, manifests, docs): anyone can
+ * sign tokens with them. Placeholders of the "change me" kind are refused whatever their spelling.
+ */
+const PUBLISHED_SECRETS = new Set(['dev-only-jwt-secret-change-me-0123456789']);
+export const isPublishedSecret = (secret: string) => PUBLISHED_SECRETS.has(secret) || /change[-_ ]?me|replace[-_ ]?me/i.test(secret);
+
+/**
+ * Variables of a `.env` file in `dir` (none when there is no file). Callers merge them under the
+ * real environment, which wins, as Node's --env-file does.
+ */
+export function readDotEnv(dir = process.cwd()): Env {
+  const file = path.join(dir, '.env');
+  return existsSync(file) ? parseEnv(readFileSync(file, 'utf8')) : {};
 }
 
 function randomSecret(): string {

@@ -35,6 +35,6 @@ export class DeadLetters {
         if (moved.length) await tx.query(`INSERT INTO message_status_history (message_id, status, channel, detail) VALUES ($1, 'sent', $2, 'replayed from dead-letter queue')`, [r.message_id, r.channel]);
       }
       return rows.length;
-    });
+    }, 'replay-dead-letters');
   }
 }

@@ -160,7 +160,7 @@ export class Messages {
       const rows = await tx.query(ACCEPT_SQL, [req.message_id, req.conversation_id, senderId, JSON.stringify(payload), channels, to, requestHash, previewOf(payload), outboxTraceHeaders()]);
       const accepted: Accepted = { status: 'accepted', message_id: req.message_id, conversation_id: req.conversation_id, seq: Number(rows[0].seq), created_at: iso(rows[0].created_at) };
       return { accepted, isReplay: false, event: { payload } };
-    });
+    }, 'accept-file-message');
   }
 
   /**

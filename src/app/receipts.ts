@@ -96,7 +96,7 @@ export class Receipts {
         [unique.map((a) => a.userId), unique.map((a) => a.conversationId), unique.map((a) => a.seq)],
       );
       await announce(this.notify, await settle(tx, { ranges: moved.map((r) => ({ conversationId: Number(r.conversation_id), fromSeq: Number(r.previous), toSeq: Number(r.delivered_seq) })) }));
-    });
+    }, 'apply-acks');
   }
 
   /** Moves the caller's read cursor (default: the latest message); it never moves backwards. */
@@ -118,7 +118,7 @@ export class Receipts {
       // Everything this member had not read yet may now be delivered or read.
       await announce(this.notify, await settle(tx, { ranges: [{ conversationId, fromSeq: Math.min(me.readSeq, me.deliveredSeq), toSeq: target }] }));
       return { readSeq: target, marked: n, readAt: iso(row.read_at) };
-    });
+    }, 'mark-read');
     if (result.readAt) {
       this.notify.toConversation(conversationId, 'conversation.read', { conversation_id: conversationId, user_id: userId, username, read_seq: result.readSeq, read_at: result.readAt });
     }

@@ -4,13 +4,14 @@
  * to a Pushgateway when PUSHGATEWAY_URL is set (a short-lived Job may end before any scrape), logs
  * a summary and exits 0, or non-zero when anything could not be removed.
  */
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import client from 'prom-client';
 import type { Config } from '../config.ts';
 import type { RootLogger } from '../logger.ts';
 import type { Logger } from '../app/logger.ts';
 import { openUploadCollector } from '../compose.ts';
 import { registry } from '../metrics.ts';
+import { closeMetrics, listenForMetrics } from '../http/metrics-server.ts';
 
 export async function collectGarbage(config: Config, logger: RootLogger): Promise<number> {
   const log = logger.child({ component: 'gc' });
@@ -29,7 +30,7 @@ export async function collectGarbage(config: Config, logger: RootLogger): Promis
     log.error({ err: e }, 'upload garbage collection failed');
   }
   if (config.gc.pushgatewayUrl) code = Math.max(code, await push(config.gc.pushgatewayUrl, log));
-  await new Promise<void>((resolve) => metricsServer?.close(() => resolve()) ?? resolve());
+  await closeMetrics(metricsServer);
   return code;
 }
 
@@ -45,23 +46,11 @@ async function push(url: string, log: Logger): Promise<number> {
   }
 }
 
-/** /metrics on PORT while the run lasts; a busy port is logged, not fatal: the push still happens. */
+/** /metrics on METRICS_PORT (else PORT) while the run lasts; a busy port is logged, not fatal: the push still happens. */
 async function serveMetrics(config: Config, log: Logger): Promise<Server | undefined> {
-  const server = createServer((request, response) => {
-    if (request.url?.split('?')[0] !== '/metrics') {
-      response.writeHead(404).end();
-      return;
-    }
-    registry.metrics().then(
-      (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
-      () => response.writeHead(500).end(),
-    );
-  });
-  return new Promise((resolve) => {
-    server.once('error', (e) => {
-      log.warn({ err: e, port: config.http.port }, '/metrics not served during this run');
-      resolve(undefined);
-    });
-    server.listen(config.http.port, config.http.host, () => resolve(server));
+  const port = config.metrics.port ?? config.http.port;
+  return listenForMetrics(port, config.http.host).catch((e: unknown) => {
+    log.warn({ err: e, port }, '/metrics not served during this run');
+    return undefined;
   });
 }

@@ -9,6 +9,7 @@ import type { App } from '../app/app.ts';
 import type { Config } from '../config.ts';
 import { handleError, sendProblem } from './problem.ts';
 import { requestTraceId, traceRequests } from './tracing.ts';
+import { addSecurityHeaders } from './security-headers.ts';
 import { validatorCompiler } from './validation.ts';
 import { refuseInvalidText } from './invalid-text.ts';
 import { readJsonBodies } from './json-body.ts';
@@ -64,6 +65,7 @@ export async function build(app: App, config: Config): Promise<{ server: Fastify
   server.addHook('onSend', async (request, reply) => {
     reply.header('X-Request-Id', request.id);
   });
+  addSecurityHeaders(server);
   server.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
@@ -79,13 +81,21 @@ export async function build(app: App, config: Config): Promise<{ server: Fastify
     },
     refResolver: { buildLocalReference: (json, _base, _frag, i) => String(json.$id ?? `def-${i}`) },
   });
-  await server.register(swaggerUi, { routePrefix: '/docs' });
+  // Off in production unless DOCS_ENABLED: the explorer is a third-party page on the API's origin.
+  if (config.docs.isEnabled) {
+    await server.register(swaggerUi, {
+      routePrefix: '/docs',
+      // Its own CSP (hashes of its inline scripts), framed by nobody; plain http stays usable locally.
+      staticCSP: true,
+      transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/, '').replace("frame-ancestors 'self'", "frame-ancestors 'none'"),
+    });
+  }
   const gateway = new WsGateway(app, config);
   // Runs before the plugin's own pre-close (which closes sockets without a code): clients get
   // 1001 "going away" and reconnect elsewhere.
   server.addHook('preClose', async () => gateway.close());
   await server.register(websocket, { options: { maxPayload: 64 * 1024 } });
-  await server.register(operationsRoutes(app));
+  await server.register(operationsRoutes(app, config.metrics.port === undefined));
   await server.register(authRoutes(app, config));
   await server.register(userRoutes(app, config));
   await server.register(conversationRoutes(app, config));
@@ -97,7 +107,7 @@ export async function build(app: App, config: Config): Promise<{ server: Fastify
   await server.register(tusRoutes(app, config));
   await server.register(gateway.plugin());
   await server.register(webRoutes());
-  server.get('/openapi.json', { schema: { hide: true } }, async () => server.swagger());
+  if (config.docs.isEnabled) server.get('/openapi.json', { schema: { hide: true } }, async () => server.swagger());
   return { server, gateway };
 }
 

@@ -12,8 +12,11 @@ export interface Sql {
  * Adapters translate driver errors into DatabaseError with a SQLSTATE `code`.
  */
 export interface Database extends Sql {
-  /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
-  transaction<T>(work: (tx: Sql) => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` in one transaction: committed when it resolves, rolled back when it throws.
+   * `name` labels its duration (BEGIN to COMMIT or ROLLBACK) in the transaction metric.
+   */
+  transaction<T>(work: (tx: Sql) => Promise<T>, name?: string): Promise<T>;
   /** Round-trip check for readiness probes; throws when the database does not answer. */
   ping(): Promise<void>;
   /** Name of the technology for logs and /ready ("pglite" | "postgres"). */
@@ -21,6 +24,9 @@ export interface Database extends Sql {
   /** Releases connections; idempotent. */
   close(): Promise<void>;
 }
+
+/** Told the duration of each transaction, from BEGIN to COMMIT or ROLLBACK, with its name. */
+export type TransactionObserver = (name: string, seconds: number) => void;
 
 /** A driver error with its SQLSTATE, e.g. 23505 unique_violation. */
 export class DatabaseError extends Error {
@@ -38,5 +44,18 @@ export class DatabaseError extends Error {
   /** 23503: a row this statement refers to does not exist (e.g. deleted meanwhile). */
   get isForeignKeyViolation(): boolean {
     return this.sqlState === '23503';
+  }
+}
+
+/** The embedded database directory is open in another process (or already in this one). */
+export class DatabaseInUse extends Error {
+  constructor(
+    readonly lockFile: string,
+    readonly ownerPid: number | undefined,
+  ) {
+    super(
+      `the embedded database is in use by another chat4all process (pid ${ownerPid ?? 'unknown'}, lock ${lockFile}): ` +
+        'stop that process first, or use PostgreSQL (DATABASE_URL) to run several processes on one database',
+    );
   }
 }

@@ -87,7 +87,9 @@ describe('environment variables', () => {
   it(`the checker knows the names ${CONFIG_TS} reads`, () => {
     for (const n of ['PORT', 'DATABASE_URL', 'KAFKA_BROKERS', 'JWT_SECRET_KEY', 'GC_RETENTION_HOURS']) expect(isConfigName(n, names), n).toBe(true);
     for (const n of ['TELEGRAM_BOT_TOKEN', 'META_GRAPH_VERSION', 'CHANNEL_AGENTS_WHATSAPP', 'TELEGRAM_RATE_PER_SECOND']) expect(isConfigName(n, names), n).toBe(true);
-    expect(isConfigName('NODE_ENV', names)).toBe(false);
+    // NODE_ENV=production (the image sets it) means production, so config.ts reads it too.
+    expect(isConfigName('NODE_ENV', names)).toBe(true);
+    expect(isConfigName('NODE_OPTIONS', names)).toBe(false);
     expect(isConfigName('DATABASE_HOST', names)).toBe(false);
   });
 

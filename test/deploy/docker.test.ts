@@ -7,6 +7,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError, loadConfig } from '../../src/config.ts';
 import { ROOT, type ComposeService, chat4allServices, compose, read } from './support.ts';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -146,6 +148,54 @@ describe('docker-compose.yml', () => {
         if (source.startsWith('.') || source.startsWith('/')) expect(existsSync(path.join(ROOT, source)), `${name}: ${source}`).toBe(true);
         else expect(file.volumes && source in file.volumes, `${name}: volume ${source} is not declared`).toBe(true);
       }
+    }
+  });
+});
+
+describe('production-safe defaults of the image and compose', () => {
+  const steps = instructions(read('Dockerfile'));
+  const finalStage = steps.slice(steps.findLastIndex((s) => s.op === 'FROM'));
+  const imageEnv = Object.fromEntries(finalStage.filter((s) => s.op === 'ENV').map((s) => s.args.split('=') as [string, string]));
+  const problems = (env: Record<string, string>) => {
+    try {
+      loadConfig(env);
+      return [];
+    } catch (e) {
+      if (e instanceof ConfigError) return e.problems;
+      throw e;
+    }
+  };
+
+  it('the image starts in production: a JWT secret is required, no demo users, closed registration, metrics and docs off the public port', () => {
+    expect(imageEnv.NODE_ENV).toBe('production');
+    expect(problems(imageEnv).join()).toMatch(/JWT_SECRET_KEY is required/);
+    const config = loadConfig({ ...imageEnv, JWT_SECRET_KEY: 'an-operator-secret-0123456789' });
+    expect(config.auth).toMatchObject({ demoUsers: false, registration: 'closed' });
+    expect(config.metrics.port).toBe(9464);
+    expect(config.docs.isEnabled).toBe(false);
+    expect(finalStage.some((s) => s.op === 'EXPOSE' && s.args.split(/\s+/).includes('9464'))).toBe(true);
+  });
+
+  it('compose requires a JWT secret of the operator and starts without demo users', () => {
+    for (const [name, s] of chat4allServices()) {
+      const env = s.environment as Record<string, string>;
+      expect(env.JWT_SECRET_KEY, name).toMatch(/^\$\{JWT_SECRET_KEY:\?[^}]+\}$/);
+      expect(env.DEMO_USERS ?? 'false', name).toBe('false');
+      expect(env.REGISTRATION ?? 'closed', name).toMatch(/^(closed|\$\{REGISTRATION:-closed\})$/);
+      // With a secret of one's own, the environment compose sets loads, production-safe.
+      const resolved = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v).replace(/^\$\{(\w+):[-?][^}]*\}$/, (_m, n: string) => (n === 'JWT_SECRET_KEY' ? 'an-operator-secret-0123456789' : 'closed'))]));
+      expect(loadConfig(resolved).environment, name).toBe('production');
+    }
+  });
+
+  it('Prometheus scrapes the metrics port, which compose does not publish', () => {
+    const api = compose().services.api;
+    const metricsPort = (api.environment as Record<string, string>).METRICS_PORT;
+    expect(metricsPort).toBe('9464');
+    expect(JSON.stringify(api.ports ?? [])).not.toContain(metricsPort);
+    const prom = parseYaml(read('observability/prometheus/prometheus.yml')) as { scrape_configs: { job_name: string; dns_sd_configs?: { names: string[]; port: number }[] }[] };
+    for (const job of prom.scrape_configs.filter((j) => j.job_name.startsWith('chat4all-'))) {
+      for (const sd of job.dns_sd_configs ?? []) expect(String(sd.port), job.job_name).toBe(metricsPort);
     }
   });
 });

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  CONFIGMAP_FILE,
   SECRET_TEMPLATE,
   type Container,
   type PodTemplate,
@@ -20,6 +21,8 @@ import {
 
 const all = manifests();
 const APP_PORT = 8000;
+/** METRICS_PORT: /metrics only, never routed by the Ingress. */
+const METRICS_PORT = 9464;
 
 interface Hpa {
   spec: {
@@ -98,7 +101,7 @@ describe('health checks and metrics', () => {
     for (const w of workloads(all).filter((x) => x.manifest.doc.kind === 'Deployment')) {
       for (const c of w.template.spec.containers) {
         const where = `${w.manifest.file} ${c.name}`;
-        expect(c.ports?.map((p) => p.containerPort), `${where} ports`).toEqual([APP_PORT]);
+        expect(c.ports?.map((p) => p.containerPort), `${where} ports`).toEqual([APP_PORT, METRICS_PORT]);
         expect(c.livenessProbe?.httpGet?.path, `${where} liveness path`).toBe('/health');
         expect(c.readinessProbe?.httpGet?.path, `${where} readiness path`).toBe('/ready');
         for (const probe of [c.livenessProbe, c.readinessProbe, c.startupProbe]) {
@@ -111,12 +114,34 @@ describe('health checks and metrics', () => {
     }
   });
 
-  it('every pod template carries the Prometheus scrape annotations (port 8000, /metrics)', () => {
+  it('every pod template carries the Prometheus scrape annotations (the metrics port 9464, /metrics), naming a port of its container', () => {
     for (const w of workloads(all)) {
       const a = w.template.metadata?.annotations ?? {};
       expect(a['prometheus.io/scrape'], w.manifest.file).toBe('true');
-      expect(a['prometheus.io/port'], w.manifest.file).toBe(String(APP_PORT));
+      expect(a['prometheus.io/port'], w.manifest.file).toBe(String(METRICS_PORT));
       expect(a['prometheus.io/path'], w.manifest.file).toBe('/metrics');
+      const ports = w.template.spec.containers.flatMap((c) => c.ports ?? []);
+      expect(ports.find((p) => p.containerPort === METRICS_PORT)?.name, w.manifest.file).toBe('metrics');
+    }
+  });
+
+  it('the ConfigMap serves /metrics on that port and keeps the API explorer off', () => {
+    const [configMap] = yamlDocs(CONFIGMAP_FILE) as { data: Record<string, string> }[];
+    expect(configMap.data.METRICS_PORT).toBe(String(METRICS_PORT));
+    expect(configMap.data.DOCS_ENABLED).toBe('false');
+  });
+
+  it('the Ingress never routes to the metrics port; only Prometheus\' namespace may reach it', () => {
+    const ingress = find(all, 'Ingress', 'api').spec as { rules: { http: { paths: { backend: { service: { port: { name?: string; number?: number } } } }[] } }[] };
+    for (const p of ingress.rules.flatMap((r) => r.http.paths)) {
+      expect(p.backend.service.port.name ?? '', 'ingress backend port').not.toBe('metrics');
+      expect(p.backend.service.port.number ?? 0, 'ingress backend port').not.toBe(METRICS_PORT);
+    }
+    for (const np of all.filter((m) => m.doc.kind === 'NetworkPolicy')) {
+      const rules = (np.doc.spec as { ingress: { from: { namespaceSelector?: { matchLabels?: Record<string, string> } }[]; ports: { port: number }[] }[] }).ingress;
+      for (const r of rules.filter((x) => x.ports.some((p) => p.port === METRICS_PORT))) {
+        expect(r.from.map((f) => f.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name']), np.doc.metadata.name).toEqual(['monitoring']);
+      }
     }
   });
 });

@@ -131,7 +131,7 @@ describe.skipIf(!isRunnable)('distributed deployment under faults', { retry: 2 }
       [s.conversations],
     );
     expect(retried, 'deliveries sent more than once').toBe(0);
-    expect(await eventsConsumed(joined.url), 'records consumed by the worker that joined').toBeGreaterThan(0);
+    expect(await eventsConsumed(joined.metricsUrl), 'records consumed by the worker that joined').toBeGreaterThan(0);
   }, 180_000);
 
   it('loses nothing when a worker is killed with SIGKILL in the middle of 2,000 messages', async () => {

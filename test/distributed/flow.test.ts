@@ -115,7 +115,7 @@ describe.skipIf(!isRunnable)('distributed deployment: 2 API + 2 worker processes
     }
     for (const [k, c] of conversations.entries()) if (k % 10 === 0) await expectCompleteHistory(d, 1 - (k % 2), recipients[k].token, c, 100);
     // Both routers did part of the work.
-    const routed = await Promise.all(d.workers.map((w) => eventsConsumed(w.url, { topic: 'messages', group: 'router' })));
+    const routed = await Promise.all(d.workers.map((w) => eventsConsumed(w.metricsUrl, { topic: 'messages', group: 'router' })));
     expect(routed.every((n) => n > 0), `messages routed per worker: ${routed.join(', ')}`).toBe(true);
   }, 150_000);
 
@@ -126,7 +126,7 @@ describe.skipIf(!isRunnable)('distributed deployment: 2 API + 2 worker processes
       expect(Object.keys(ready.checks)).toEqual(expect.arrayContaining(['database', 'event_log', 'fanout']));
       expect((await fetch(`${p.url}/health`)).status).toBe(200);
     }
-    const metrics = await (await fetch(`${d.workers[0].url}/metrics`)).text();
+    const metrics = await (await fetch(`${d.workers[0].metricsUrl}/metrics`)).text();
     expect(metrics).toMatch(/chat4all_consumer_lag\{topic="(messages|status|channel\.\w+)",partition="\d+",group="\w+"\} \d+/);
     expect(metrics).toMatch(/chat4all_outbox_backlog \d+/);
   });

@@ -99,7 +99,7 @@ export async function sendSeries(
   return ids;
 }
 
-/** Records a process consumed, from its /metrics: those of one topic and group, or all of them. */
+/** Records a process consumed, from its /metrics (give its metricsUrl): those of one topic and group, or all of them. */
 export async function eventsConsumed(url: string, labels?: { topic: string; group: string }): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const series = labels ? `\\{topic="${labels.topic}",group="${labels.group}"\\}` : '\\{[^}]*\\}';

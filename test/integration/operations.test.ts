@@ -39,6 +39,17 @@ describe.each(storeKinds())('operations endpoints on %s', (kind) => {
     expect(text).toMatch(/http_request_duration_seconds_count\{[^}]*route="\/v1\/messages"[^}]*\} [1-9]/);
   });
 
+  it('/metrics records the duration of database transactions, by name, in the store adapter', async () => {
+    const alice = await c4.user('alice');
+    const bob = await c4.user('bob');
+    await send(c4, alice.token, await privateConversation(c4, alice, bob), 'relayed in a transaction');
+    const count = async () => Number(/^chat4all_db_transaction_duration_seconds_count\{name="relay-outbox"\} (\d+)/m.exec(String((await c4.request('GET', '/metrics')).body))?.[1] ?? 0);
+    const deadline = Date.now() + 10_000;
+    while ((await count()) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(await count()).toBeGreaterThan(0);
+    expect(String((await c4.request('GET', '/metrics')).body)).toMatch(/^chat4all_db_transaction_duration_seconds_bucket\{le="\+Inf",name="relay-outbox"\} [1-9]/m);
+  });
+
   it('/docs serves the OpenAPI UI as HTML', async () => {
     let res = await c4.request('GET', '/docs');
     if (res.status >= 300 && res.status < 400) res = await c4.request('GET', new URL(String(res.headers.location), 'http://x/docs/').pathname);

@@ -23,7 +23,8 @@ describe.each(storeKinds())('crash recovery on %s', (kind) => {
     const db = await freshDatabase(kind);
     drop = db.drop;
     const env = {
-      ...db.env, DEMO_USERS: 'true', RATE_LIMIT_ENABLED: 'false', REGISTRATION: 'open',
+      // ENVIRONMENT=test: production (the default on PostgreSQL) refuses demo users.
+      ...db.env, ENVIRONMENT: 'test', DEMO_USERS: 'true', RATE_LIMIT_ENABLED: 'false', REGISTRATION: 'open',
       // Slow, flaky platforms keep deliveries in flight when the process dies.
       CONNECTOR_MOCK_LATENCY_MS: '300', CONNECTOR_MOCK_FAILURE_RATE: '0.3', DELIVERY_BACKOFF_MS: '50', DELIVERY_MAX_ATTEMPTS: '4',
     };

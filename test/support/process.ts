@@ -7,6 +7,8 @@ const BIN = fileURLToPath(new URL('../../bin/chat4all.js', import.meta.url));
 export interface ChildInstance {
   child: ChildProcess;
   url: string;
+  /** /metrics lives on a port of its own (METRICS_PORT), as in production. */
+  metricsUrl: string;
   output: () => string;
   /** SIGKILL: no draining, no cleanup. */
   kill(): Promise<void>;
@@ -17,8 +19,9 @@ export interface ChildInstance {
 export async function spawnChat4all(args: string[], env: Record<string, string>, port: number, timeoutMs = 60_000): Promise<ChildInstance> {
   // CHAT4ALL_NODE_ARGS adds Node flags to the child (e.g. --cpu-prof when profiling a benchmark).
   const nodeArgs = process.env.CHAT4ALL_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const metricsPort = env.METRICS_PORT ?? String(await freePort());
   const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'warn', ...env, PORT: String(port), HOST: '127.0.0.1' },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'warn', ...env, PORT: String(port), HOST: '127.0.0.1', METRICS_PORT: metricsPort },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -44,6 +47,7 @@ export async function spawnChat4all(args: string[], env: Record<string, string>,
   return {
     child,
     url,
+    metricsUrl: `http://127.0.0.1:${metricsPort}`,
     output: () => out,
     kill: async () => {
       child.kill('SIGKILL');

@@ -25,7 +25,7 @@ export async function migrate(db: Database): Promise<string[]> {
       for (const statement of splitStatements(sql)) await tx.query(statement);
       await tx.query('INSERT INTO schema_migrations (version) VALUES ($1)', [version]);
       applied.push(version);
-    });
+    }, 'migrate');
   }
   return applied;
 }

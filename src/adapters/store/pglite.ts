@@ -1,6 +1,7 @@
 import { PGlite, types } from '@electric-sql/pglite';
-import { type Database, type Row, type Sql } from '../../ports/database.ts';
+import { type Database, type Row, type Sql, type TransactionObserver } from '../../ports/database.ts';
 import { toDatabaseError } from './errors.ts';
+import { takeLock } from './dir-lock.ts';
 
 /**
  * PostgreSQL compiled to WASM, embedded in the process, data under DATA_DIR/db.
@@ -12,14 +13,28 @@ export class PgliteDatabase implements Database {
   private tail: Promise<unknown> = Promise.resolve();
   private isClosed = false;
 
-  private constructor(private readonly pg: PGlite) {}
+  private constructor(
+    private readonly pg: PGlite,
+    private readonly unlock: () => void,
+    private readonly observe: TransactionObserver,
+  ) {}
 
-  /** Opens (or creates) the database in `dataDir`; `undefined` means in memory. */
-  static async open(dataDir: string | undefined): Promise<PgliteDatabase> {
-    const pg = await PGlite.create(dataDir ?? 'memory://', {
-      parsers: { [types.INT8]: (v: string) => Number(v), [types.NUMERIC]: (v: string) => Number(v) },
-    });
-    return new PgliteDatabase(pg);
+  /**
+   * Opens (or creates) the database in `dataDir`; `undefined` means in memory. PGlite does not
+   * guard its directory, and a second process writing to it loses data silently: `lockFile`
+   * makes a second opener fail with DatabaseInUse instead.
+   */
+  static async open(dataDir: string | undefined, options: { lockFile?: string; onTransaction?: TransactionObserver } = {}): Promise<PgliteDatabase> {
+    const unlock = options.lockFile ? takeLock(options.lockFile) : () => undefined;
+    try {
+      const pg = await PGlite.create(dataDir ?? 'memory://', {
+        parsers: { [types.INT8]: (v: string) => Number(v), [types.NUMERIC]: (v: string) => Number(v) },
+      });
+      return new PgliteDatabase(pg, unlock, options.onTransaction ?? (() => undefined));
+    } catch (e) {
+      unlock();
+      throw e;
+    }
   }
 
   private exclusive<T>(work: () => Promise<T>): Promise<T> {
@@ -41,8 +56,10 @@ export class PgliteDatabase implements Database {
     return this.exclusive(() => PgliteDatabase.run<T>(this.pg, text, params));
   }
 
-  transaction<T>(work: (tx: Sql) => Promise<T>): Promise<T> {
+  transaction<T>(work: (tx: Sql) => Promise<T>, name = 'unnamed'): Promise<T> {
     return this.exclusive(async () => {
+      // Measured from BEGIN: the wait for the single connection is not the transaction's.
+      const started = performance.now();
       await PgliteDatabase.run(this.pg, 'BEGIN');
       const tx: Sql = { query: (text, params) => PgliteDatabase.run(this.pg, text, params) };
       try {
@@ -52,6 +69,8 @@ export class PgliteDatabase implements Database {
       } catch (e) {
         await PgliteDatabase.run(this.pg, 'ROLLBACK').catch(() => undefined);
         throw e;
+      } finally {
+        this.observe(name, (performance.now() - started) / 1000);
       }
     });
   }
@@ -63,7 +82,11 @@ export class PgliteDatabase implements Database {
   async close(): Promise<void> {
     if (this.isClosed) return;
     this.isClosed = true;
-    await this.exclusive(() => this.pg.close());
+    try {
+      await this.exclusive(() => this.pg.close());
+    } finally {
+      this.unlock();
+    }
   }
 }
 

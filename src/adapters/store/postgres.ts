@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { type Database, type Row, type Sql } from '../../ports/database.ts';
+import { type Database, type Row, type Sql, type TransactionObserver } from '../../ports/database.ts';
 import { toDatabaseError } from './errors.ts';
 
 // BIGINT and NUMERIC as numbers: ids and counters stay far below 2^53.
@@ -30,7 +30,12 @@ export class PostgresDatabase implements Database {
   private readonly pool: pg.Pool;
   private isClosed = false;
 
-  constructor(url: string, poolSize: number, onError: (e: Error) => void = () => undefined) {
+  constructor(
+    url: string,
+    poolSize: number,
+    onError: (e: Error) => void = () => undefined,
+    private readonly observe: TransactionObserver = () => undefined,
+  ) {
     this.pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5000 });
     // An idle client losing its connection must not crash the process; the pool replaces it.
     this.pool.on('error', onError);
@@ -49,7 +54,7 @@ export class PostgresDatabase implements Database {
     }
   }
 
-  async transaction<T>(work: (tx: Sql) => Promise<T>): Promise<T> {
+  async transaction<T>(work: (tx: Sql) => Promise<T>, name = 'unnamed'): Promise<T> {
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();
@@ -66,6 +71,8 @@ export class PostgresDatabase implements Database {
       },
     };
     let isBroken = false;
+    // Measured from BEGIN: waiting for a pool connection shows in chat4all_db_pool_connections.
+    const started = performance.now();
     try {
       await tx.query('BEGIN');
       const result = await work(tx);
@@ -78,6 +85,7 @@ export class PostgresDatabase implements Database {
       throw e;
     } finally {
       client.release(isBroken);
+      this.observe(name, (performance.now() - started) / 1000);
     }
   }
 

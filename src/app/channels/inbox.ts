@@ -50,7 +50,7 @@ export class ChannelInbox {
         [messageId, conversationId, contact.id, previewOf(payload), JSON.stringify(payload)],
       );
       return { conversationId, contact, created, seq: Number(row.seq), createdAt: iso(row.created_at) };
-    });
+    }, 'receive-inbound');
     if (!result) return;
     this.onAccepted();
     const { conversationId, contact, created } = result;

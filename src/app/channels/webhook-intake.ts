@@ -35,7 +35,7 @@ export class WebhookIntake {
         [INBOUND_TOPIC, channel, rows.map((r) => r.id), rows.map((r) => orderingKey(channel, r.event as StorableEvent))],
       );
       return rows.length;
-    });
+    }, 'store-webhook-events');
     const duplicates = storable.length - stored;
     if (stored > 0) this.onStored();
     metrics.webhookEvents.inc({ channel, outcome: 'stored' }, stored);

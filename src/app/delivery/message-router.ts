@@ -48,7 +48,7 @@ export class MessageRouter {
       // Then whatever cursors already passed (fast-path acks) may move them further.
       await announce(this.notify, [...sent, ...(await settle(tx, { messageIds: routed.map((m) => String(m.id)) }))]);
       return work;
-    });
+    }, 'route-messages');
     await publishTraced(this.log, work.map((w) => ({ topic: channelTopic(w.channel), key: w.message_id, value: w, headers: headersFor(w.message_id) })));
   }
 }

@@ -25,6 +25,6 @@ export class OutboxRelay {
       await publishTraced(this.log, rows.map((r) => ({ topic: r.topic, key: String(r.key), value: r.payload, headers: (r.headers as Record<string, string> | null) ?? undefined }) as LogRecord));
       await tx.query('UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])', [rows.map((r) => r.id)]);
       return rows.length;
-    });
+    }, 'relay-outbox');
   }
 }

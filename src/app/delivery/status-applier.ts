@@ -64,7 +64,7 @@ export class StatusApplier {
       );
       await announce(this.notify, changes);
       return rows;
-    });
+    }, 'apply-statuses');
     for (const r of applied) metrics.channelDeliveries.inc({ channel: String(r.channel), status: String(r.status) });
   }
 }

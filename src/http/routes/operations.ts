@@ -3,8 +3,11 @@ import type { App } from '../../app/app.ts';
 import { registry } from '../../metrics.ts';
 import { VERSION } from '../../version.ts';
 
-/** /health (the process works), /ready (its dependencies answer), /metrics (Prometheus). */
-export const operationsRoutes = (app: App) => async (server: FastifyInstance) => {
+/**
+ * /health (the process works), /ready (its dependencies answer), and /metrics (Prometheus) unless
+ * a separate METRICS_PORT serves it.
+ */
+export const operationsRoutes = (app: App, isServingMetrics = true) => async (server: FastifyInstance) => {
   const hide = { schema: { hide: true } };
   server.get('/health', hide, async () => ({ status: 'healthy', service: 'chat4all', version: VERSION }));
   server.get('/ready', hide, async (_request, reply) => {
@@ -13,7 +16,7 @@ export const operationsRoutes = (app: App) => async (server: FastifyInstance) =>
     if (!isReady) reply.header('Retry-After', '5');
     return reply.code(isReady ? 200 : 503).send({ status: isReady ? 'ready' : 'not_ready', checks });
   });
-  server.get('/metrics', hide, async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+  if (isServingMetrics) server.get('/metrics', hide, async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
 };
 
 export async function readiness(app: App): Promise<Record<string, { healthy: boolean; latency_ms: number; error?: string }>> {

@@ -80,6 +80,24 @@ export async function openBlobStore(config: Config, logger: Logger): Promise<Blo
   return FsBlobStore.open(dir);
 }
 
+/**
+ * What `chat4all users` and `chat4all dlq` need and nothing more: the (migrated) database and the
+ * use cases on it. No event log, fan-out or blob store is opened: a replayed dead letter is
+ * handed out by the running workers' scheduler from the database.
+ */
+export async function openAdminServices(config: Config, logger: Logger): Promise<{ auth: Auth; users: Users; deadLetters: DeadLetters; close(): Promise<void> }> {
+  const db = await openDatabase(config, logger);
+  try {
+    await migrate(db);
+  } catch (e) {
+    await db.close();
+    throw e;
+  }
+  // Registration by an operator: no sign-in happens here, so the login throttle needs no shared store.
+  const auth = new Auth(db, { ...config.auth, loginThrottle: config.loginThrottle }, new MemoryRateLimiter());
+  return { auth, users: new Users(db), deadLetters: new DeadLetters(db), close: () => db.close() };
+}
+
 /** What `chat4all gc` needs and nothing more: the database and the file storage. */
 export async function openUploadCollector(config: Config, logger: Logger): Promise<{ collector: UploadCollector; close(): Promise<void> }> {
   const db = await openDatabase(config, logger);

@@ -3,7 +3,7 @@ import pino from 'pino';
 import { ALL_ROLES, type Config, type Role } from '../config.ts';
 import { createLogger, type RootLogger } from '../logger.ts';
 import { run, stopOnSignals } from '../main.ts';
-import { compose, openDatabase, runMigrations } from '../compose.ts';
+import { openAdminServices, openDatabase, runMigrations } from '../compose.ts';
 import type { Command } from './commands.ts';
 import type { Parsed } from './args.ts';
 import { collectGarbage } from './gc.ts';
@@ -61,7 +61,7 @@ async function migrate(config: Config, logger: RootLogger): Promise<number> {
 }
 
 async function users({ positionals: [sub, username, password, ...name] }: Parsed, config: Config, logger: RootLogger): Promise<number> {
-  const app = await compose(config, logger);
+  const app = await openAdminServices(config, logger);
   try {
     if (sub === 'create') {
       const user = await app.auth.register({ username, password, display_name: name.join(' ') || undefined }, { isAdmin: true });
@@ -76,7 +76,7 @@ async function users({ positionals: [sub, username, password, ...name] }: Parsed
 }
 
 async function dlq({ values, positionals: [sub, ...ids] }: Parsed, config: Config, logger: RootLogger): Promise<number> {
-  const app = await compose(config, logger);
+  const app = await openAdminServices(config, logger);
   try {
     if (sub === 'list') {
       const items = await app.deadLetters.list({ includeReplayed: values.all === true, limit: 1000 });

@@ -47,13 +47,16 @@ function cpuSeconds(pid: number): number {
 
 /** Processes whose command line matches, e.g. every PostgreSQL backend. */
 function pidsMatching(pattern: RegExp): number[] {
-  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).filter((pid) => {
-    try {
-      return pattern.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' '));
-    } catch {
-      return false;
-    }
-  });
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return pattern.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' '));
+      } catch {
+        return false;
+      }
+    });
 }
 
 /** The process listening on a local TCP port (e.g. the Kafka broker we use, not another one on the machine). */
@@ -70,9 +73,12 @@ function listenerPid(port: string): number[] {
 async function cpuDuring<T>(d: Deployment, kafkaPort: string, work: () => Promise<T>): Promise<{ result: T; cpu: Record<string, number> }> {
   const database = new URL(d.env.DATABASE_URL).pathname.slice(1);
   const parts: Record<string, number[]> = {
-    api: d.apis.map((p) => p.child.pid ?? 0), worker: d.workers.map((p) => p.child.pid ?? 0),
+    api: d.apis.map((p) => p.child.pid ?? 0),
+    worker: d.workers.map((p) => p.child.pid ?? 0),
     postgres: pidsMatching(new RegExp(`^postgres: .*(${database} |walwriter|checkpointer|background writer)`)),
-    kafka: listenerPid(kafkaPort), redis: pidsMatching(/redis-server/), 'load generator': [process.pid],
+    kafka: listenerPid(kafkaPort),
+    redis: pidsMatching(/redis-server/),
+    'load generator': [process.pid],
   };
   const total = () => Object.fromEntries(Object.entries(parts).map(([k, pids]) => [k, pids.reduce((n, pid) => n + cpuSeconds(pid), 0)]));
   const before = total();
@@ -82,7 +88,11 @@ async function cpuDuring<T>(d: Deployment, kafkaPort: string, work: () => Promis
 }
 
 /** A recipient in a private conversation with the sender; its messages go through API `api`, it listens on the other. */
-interface Recipient { conversationId: number; api: number; socket: WebSocket }
+interface Recipient {
+  conversationId: number;
+  api: number;
+  socket: WebSocket;
+}
 
 type Frame = { type: string; message_id: string; status?: string };
 
@@ -124,7 +134,12 @@ async function main(): Promise<void> {
   const postgresUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model}, ${Math.round(os.totalmem() / 1024 ** 3)} GiB, node ${process.version}`);
   console.log(`topology: 2 × chat4all api + 2 × chat4all worker; Kafka ${kafkaBrokers.join(',')}, Redis ${redisUrl}, PostgreSQL ${new URL(postgresUrl).host}`);
-  const d = await startDeployment({ postgresUrl, kafkaBrokers, redisUrl, env: { DATABASE_POOL_SIZE: '10', LOG_LEVEL: 'warn', CONNECTOR_MOCK_LATENCY_MS: '50', DELIVERY_LEASE_MS: '30000' } });
+  const d = await startDeployment({
+    postgresUrl,
+    kafkaBrokers,
+    redisUrl,
+    env: { DATABASE_POOL_SIZE: '10', LOG_LEVEL: 'warn', CONNECTOR_MOCK_LATENCY_MS: '50', DELIVERY_LEASE_MS: '30000' },
+  });
   try {
     const sentAt = new Map<string, number>();
     const e2e: number[] = [];
@@ -164,26 +179,42 @@ async function main(): Promise<void> {
       sentAt.clear();
       e2e.sort((a, b) => a - b);
       pipeline.sort((a, b) => a - b);
-      console.log(`at ${rate} msg/s for ${SECONDS}s: accepted ${step.accepted}/${step.sent} (${fmt(step.acceptedPerSecond)}/s), accept p50 ${fmt(step.p50)} ms p99 ${fmt(step.p99)} ms`);
-      console.log(`  end-to-end POST → recipient socket on the other instance: n=${e2e.length} p50 ${fmt(percentile(e2e, 50))} ms p99 ${fmt(percentile(e2e, 99))} ms`);
-      console.log(`  pipeline POST → sender's 'sent' (relay → Kafka → router → Redis): n=${pipeline.length} p50 ${fmt(percentile(pipeline, 50))} ms p99 ${fmt(percentile(pipeline, 99))} ms`);
-      console.log(`  CPU per accepted message (ms): ${Object.entries(cpu).map(([k, t]) => `${k} ${((t * 1000) / step.accepted).toFixed(3)}`).join(', ')}`);
+      console.log(
+        `at ${rate} msg/s for ${SECONDS}s: accepted ${step.accepted}/${step.sent} (${fmt(step.acceptedPerSecond)}/s), accept p50 ${fmt(step.p50)} ms p99 ${fmt(step.p99)} ms`,
+      );
+      console.log(
+        `  end-to-end POST → recipient socket on the other instance: n=${e2e.length} p50 ${fmt(percentile(e2e, 50))} ms p99 ${fmt(percentile(e2e, 99))} ms`,
+      );
+      console.log(
+        `  pipeline POST → sender's 'sent' (relay → Kafka → router → Redis): n=${pipeline.length} p50 ${fmt(percentile(pipeline, 50))} ms p99 ${fmt(percentile(pipeline, 99))} ms`,
+      );
+      console.log(
+        `  CPU per accepted message (ms): ${Object.entries(cpu)
+          .map(([k, t]) => `${k} ${((t * 1000) / step.accepted).toFixed(3)}`)
+          .join(', ')}`,
+      );
       const [wal] = await d.sql('SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1)::bigint AS bytes', [walBefore.lsn]);
-      console.log(`  PostgreSQL WAL per accepted message: ${fmt(Number(wal.bytes) / step.accepted)} bytes (the whole server: other databases' writes count too)`);
+      console.log(
+        `  PostgreSQL WAL per accepted message: ${fmt(Number(wal.bytes) / step.accepted)} bytes (the whole server: other databases' writes count too)`,
+      );
     }
 
     let knee = 0;
     for (const rate of RATES) {
       const step = await openLoop(rate, Math.max(3, Math.floor(SECONDS / 2)), (i) => send(i, false));
       const isKeepingUp = step.acceptedPerSecond >= rate * 0.95 && step.errors === 0 && step.p99 < 1000;
-      console.log(`offered ${rate}/s: accepted ${fmt(step.acceptedPerSecond)}/s, errors ${step.errors}, p50 ${fmt(step.p50)} ms, p99 ${fmt(step.p99)} ms${isKeepingUp ? '' : '  ← saturated'}`);
+      console.log(
+        `offered ${rate}/s: accepted ${fmt(step.acceptedPerSecond)}/s, errors ${step.errors}, p50 ${fmt(step.p50)} ms, p99 ${fmt(step.p99)} ms${isKeepingUp ? '' : '  ← saturated'}`,
+      );
       if (isKeepingUp) knee = Math.max(knee, step.acceptedPerSecond);
       else break;
     }
     const [backlog] = await d.sql(`SELECT count(*)::int AS unpublished FROM outbox WHERE published_at IS NULL`);
     const [unrouted] = await d.sql(`SELECT count(*)::int AS n FROM messages WHERE routed_at IS NULL`);
     if (firstError) console.log(`first error: ${firstError}`);
-    console.log(`sustained accepted msg/s (knee): ${fmt(knee)}; right after the last step: outbox backlog ${backlog.unpublished}, unrouted messages ${unrouted.n}`);
+    console.log(
+      `sustained accepted msg/s (knee): ${fmt(knee)}; right after the last step: outbox backlog ${backlog.unpublished}, unrouted messages ${unrouted.n}`,
+    );
     console.log(`RSS MiB: api ${d.apis.map((p) => fmt(rssMb(p.child.pid))).join(' / ')}, worker ${d.workers.map((p) => fmt(rssMb(p.child.pid))).join(' / ')}`);
     for (const r of recipients) r.socket.close();
   } finally {

@@ -8,7 +8,14 @@ export function post(url: string, body: unknown, token?: string): Promise<{ stat
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: u.hostname, port: u.port, path: u.pathname + u.search, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), ...(token ? { authorization: `Bearer ${token}` } : {}) } },
+      {
+        host: u.hostname,
+        port: u.port,
+        path: u.pathname + u.search,
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      },
       (res) => {
         let text = '';
         res.on('data', (c) => (text += c));
@@ -25,7 +32,16 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-export interface StepResult { rate: number; seconds: number; sent: number; accepted: number; errors: number; acceptedPerSecond: number; p50: number; p99: number }
+export interface StepResult {
+  rate: number;
+  seconds: number;
+  sent: number;
+  accepted: number;
+  errors: number;
+  acceptedPerSecond: number;
+  p50: number;
+  p99: number;
+}
 
 /**
  * Sends `rate` requests per second for `seconds`, on a 5 ms tick, without waiting for answers

@@ -36,7 +36,15 @@ function rssMb(pid: number): number {
 
 async function withServer(store: 'postgres' | 'pglite', work: (s: ChildInstance) => Promise<void>): Promise<void> {
   // ENVIRONMENT=test: production (the default on PostgreSQL) refuses demo users.
-  const env: Record<string, string> = { ENVIRONMENT: 'test', RATE_LIMIT_ENABLED: 'false', DEMO_USERS: 'true', REGISTRATION: 'open', LOG_LEVEL: 'warn', WS_MAX_PER_USER: '10', DATA_DIR: `${os.tmpdir()}/chat4all-bench-${randomUUID()}` };
+  const env: Record<string, string> = {
+    ENVIRONMENT: 'test',
+    RATE_LIMIT_ENABLED: 'false',
+    DEMO_USERS: 'true',
+    REGISTRATION: 'open',
+    LOG_LEVEL: 'warn',
+    WS_MAX_PER_USER: '10',
+    DATA_DIR: `${os.tmpdir()}/chat4all-bench-${randomUUID()}`,
+  };
   let dropDb: (() => Promise<void>) | undefined;
   if (store === 'postgres') {
     const name = `chat4all_bench_${Date.now()}`;
@@ -110,7 +118,11 @@ async function bench(store: 'postgres' | 'pglite'): Promise<void> {
       const r = recipients[i % recipients.length];
       const id = randomUUID();
       if (track) sentAt.set(id, performance.now());
-      return post(`${server.url}/v1/messages`, { message_id: id, conversation_id: r.conversationId, payload: { type: 'text', content: `bench ${i}` } }, token).then((res) => {
+      return post(
+        `${server.url}/v1/messages`,
+        { message_id: id, conversation_id: r.conversationId, payload: { type: 'text', content: `bench ${i}` } },
+        token,
+      ).then((res) => {
         if (res.status !== 202 && !firstError) firstError = `${res.status} ${res.body}`;
         return res.status === 202;
       });
@@ -121,14 +133,18 @@ async function bench(store: 'postgres' | 'pglite'): Promise<void> {
     const at1k = await openLoop(1000, SECONDS, (i) => send(i, true));
     await new Promise((r) => setTimeout(r, 1000));
     e2e.sort((a, b) => a - b);
-    console.log(`[${store}] at 1000 msg/s for ${SECONDS}s: accepted ${at1k.accepted}/${at1k.sent} (${fmt(at1k.acceptedPerSecond)}/s), accept p50 ${fmt(at1k.p50)} ms p99 ${fmt(at1k.p99)} ms; end-to-end (POST → recipient socket) n=${e2e.length} p50 ${fmt(percentile(e2e, 50))} ms p99 ${fmt(percentile(e2e, 99))} ms`);
+    console.log(
+      `[${store}] at 1000 msg/s for ${SECONDS}s: accepted ${at1k.accepted}/${at1k.sent} (${fmt(at1k.acceptedPerSecond)}/s), accept p50 ${fmt(at1k.p50)} ms p99 ${fmt(at1k.p99)} ms; end-to-end (POST → recipient socket) n=${e2e.length} p50 ${fmt(percentile(e2e, 50))} ms p99 ${fmt(percentile(e2e, 99))} ms`,
+    );
 
     // Knee: raise the offered rate until the server stops keeping up.
     let knee = 0;
     for (const rate of RATES) {
       const step = await openLoop(rate, Math.max(3, Math.floor(SECONDS / 2)), (i) => send(i, false));
       const isKeepingUp = step.acceptedPerSecond >= rate * 0.95 && step.errors === 0 && step.p99 < 1000;
-      console.log(`[${store}] offered ${rate}/s: accepted ${fmt(step.acceptedPerSecond)}/s, errors ${step.errors}, p50 ${fmt(step.p50)} ms, p99 ${fmt(step.p99)} ms${isKeepingUp ? '' : '  ← saturated'}`);
+      console.log(
+        `[${store}] offered ${rate}/s: accepted ${fmt(step.acceptedPerSecond)}/s, errors ${step.errors}, p50 ${fmt(step.p50)} ms, p99 ${fmt(step.p99)} ms${isKeepingUp ? '' : '  ← saturated'}`,
+      );
       if (isKeepingUp) knee = Math.max(knee, step.acceptedPerSecond);
       else break;
     }

@@ -48,11 +48,21 @@ function rssMib(pid: number): number {
 function request(url: string, method: string, token: string, body: Buffer, contentType: string): Promise<{ status: number; text: string }> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method, agent, headers: { authorization: `Bearer ${token}`, 'content-type': contentType, 'content-length': body.length } }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    });
+    const req = http.request(
+      {
+        host: u.hostname,
+        port: u.port,
+        path: u.pathname + u.search,
+        method,
+        agent,
+        headers: { authorization: `Bearer ${token}`, 'content-type': contentType, 'content-length': body.length },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -65,16 +75,22 @@ async function uploadOnce(base: string, token: string, size: number): Promise<{ 
   const whole = createHash('sha256');
   for (let n = 1; n <= total; n++) whole.update(chunk(n));
   const started = performance.now();
-  const init = await post(`${base}/v1/files/initiate`, { filename: 'bench.bin', file_size: size, chunk_size: CHUNK, checksum_sha256: whole.digest('hex') }, token);
+  const init = await post(
+    `${base}/v1/files/initiate`,
+    { filename: 'bench.bin', file_size: size, chunk_size: CHUNK, checksum_sha256: whole.digest('hex') },
+    token,
+  );
   if (init.status !== 201) throw new Error(`initiate: ${init.status} ${init.body}`);
   const id = JSON.parse(init.body).upload_id as string;
   let next = 1;
-  await Promise.all(Array.from({ length: Math.min(PARALLEL, total) }, async () => {
-    for (let n = next++; n <= total; n = next++) {
-      const res = await request(`${base}/v1/files/${id}/chunks?chunk_number=${n}`, 'POST', token, chunk(n), 'application/octet-stream');
-      if (res.status !== 200) throw new Error(`chunk ${n}: ${res.status} ${res.text}`);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(PARALLEL, total) }, async () => {
+      for (let n = next++; n <= total; n = next++) {
+        const res = await request(`${base}/v1/files/${id}/chunks?chunk_number=${n}`, 'POST', token, chunk(n), 'application/octet-stream');
+        if (res.status !== 200) throw new Error(`chunk ${n}: ${res.status} ${res.text}`);
+      }
+    }),
+  );
   const completing = performance.now();
   const done = await request(`${base}/v1/files/${id}/complete`, 'POST', token, Buffer.from('{}'), 'application/json');
   if (done.status !== 202 || JSON.parse(done.text).status !== 'completed') throw new Error(`complete: ${done.status} ${done.text}`);
@@ -112,7 +128,9 @@ async function bench(blobs: 'fs' | 's3'): Promise<void> {
       peak = before;
       const { seconds, completeSeconds } = await uploadOnce(server.url, token, SIZE);
       sample();
-      console.log(`[${blobs}] one upload of ${SIZE / MiB} MiB (${CHUNK / MiB} MiB chunks, ${PARALLEL} in flight): ${seconds.toFixed(1)} s (complete: ${completeSeconds.toFixed(1)} s), ${(SIZE / MiB / seconds).toFixed(0)} MiB/s; server RSS ${before.toFixed(0)} MiB before, ${peak.toFixed(0)} MiB peak (+${(peak - before).toFixed(0)} MiB)`);
+      console.log(
+        `[${blobs}] one upload of ${SIZE / MiB} MiB (${CHUNK / MiB} MiB chunks, ${PARALLEL} in flight): ${seconds.toFixed(1)} s (complete: ${completeSeconds.toFixed(1)} s), ${(SIZE / MiB / seconds).toFixed(0)} MiB/s; server RSS ${before.toFixed(0)} MiB before, ${peak.toFixed(0)} MiB peak (+${(peak - before).toFixed(0)} MiB)`,
+      );
 
       const beforeMany = rssMib(pid);
       peak = beforeMany;
@@ -121,7 +139,9 @@ async function bench(blobs: 'fs' | 's3'): Promise<void> {
       const wall = (performance.now() - started) / 1000;
       sample();
       const sorted = each.sort((a, b) => a - b);
-      console.log(`[${blobs}] ${CONCURRENT} concurrent uploads of ${CONCURRENT_SIZE / MiB} MiB: ${wall.toFixed(1)} s, ${((CONCURRENT * CONCURRENT_SIZE) / MiB / wall).toFixed(0)} MiB/s aggregate; each ${sorted[0].toFixed(1)}–${sorted[sorted.length - 1].toFixed(1)} s; server RSS ${beforeMany.toFixed(0)} MiB before, ${peak.toFixed(0)} MiB peak (+${(peak - beforeMany).toFixed(0)} MiB)`);
+      console.log(
+        `[${blobs}] ${CONCURRENT} concurrent uploads of ${CONCURRENT_SIZE / MiB} MiB: ${wall.toFixed(1)} s, ${((CONCURRENT * CONCURRENT_SIZE) / MiB / wall).toFixed(0)} MiB/s aggregate; each ${sorted[0].toFixed(1)}–${sorted[sorted.length - 1].toFixed(1)} s; server RSS ${beforeMany.toFixed(0)} MiB before, ${peak.toFixed(0)} MiB peak (+${(peak - beforeMany).toFixed(0)} MiB)`,
+      );
     } finally {
       clearInterval(sampler);
     }

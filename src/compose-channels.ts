@@ -21,7 +21,8 @@ export function openConnectors(config: Config, logger: Logger): { connectors: Co
   for (const channel of CHANNELS) {
     modes[channel] = channelMode(config.channels, channel, isProduction);
     if (modes[channel] === 'live') connectors.push(liveConnector(config, channel));
-    else if (modes[channel] === 'mock') connectors.push(new MockConnector(channel, config.delivery.connectorLatencyMs, config.delivery.connectorFailureRate, mockLog));
+    else if (modes[channel] === 'mock')
+      connectors.push(new MockConnector(channel, config.delivery.connectorLatencyMs, config.delivery.connectorFailureRate, mockLog));
   }
   const mocked = CHANNELS.filter((c) => modes[c] === 'mock');
   if (mocked.length > 0) logger.warn({ channels: mocked }, 'channels without credentials are simulated (mock): nothing reaches the real platforms');

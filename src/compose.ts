@@ -76,7 +76,7 @@ export async function openBlobStore(config: Config, logger: Logger): Promise<Blo
   if (config.s3.bucket) return new S3BlobStore({ ...config.s3, bucket: config.s3.bucket });
   const dir = path.join(config.dataDir, 'blobs');
   // Durable, but one machine's disk: API replicas behind a load balancer must share S3.
-  if (!config.isEmbedded) logger.warn({ dir }, 'files are stored on this machine\'s disk: set S3_BUCKET when running several API instances');
+  if (!config.isEmbedded) logger.warn({ dir }, "files are stored on this machine's disk: set S3_BUCKET when running several API instances");
   return FsBlobStore.open(dir);
 }
 
@@ -85,7 +85,10 @@ export async function openBlobStore(config: Config, logger: Logger): Promise<Blo
  * use cases on it. No event log, fan-out or blob store is opened: a replayed dead letter is
  * handed out by the running workers' scheduler from the database.
  */
-export async function openAdminServices(config: Config, logger: Logger): Promise<{ auth: Auth; users: Users; deadLetters: DeadLetters; close(): Promise<void> }> {
+export async function openAdminServices(
+  config: Config,
+  logger: Logger,
+): Promise<{ auth: Auth; users: Users; deadLetters: DeadLetters; close(): Promise<void> }> {
   const db = await openDatabase(config, logger);
   try {
     await migrate(db);
@@ -138,10 +141,17 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
     throw e;
   }
   const { eventLog, fanout, rateLimiter, sockets } = messaging;
-  const adapters = { database: db.kind, eventLog: eventLog.isDurable ? 'kafka' : 'memory', fanout: config.redis.url ? 'redis' : 'memory', rateLimiter: config.redis.url ? 'redis' : 'memory', blobs: blobs.kind };
+  const adapters = {
+    database: db.kind,
+    eventLog: eventLog.isDurable ? 'kafka' : 'memory',
+    fanout: config.redis.url ? 'redis' : 'memory',
+    rateLimiter: config.redis.url ? 'redis' : 'memory',
+    blobs: blobs.kind,
+  };
   logger.info({ adapters }, 'adapters chosen');
   if (db.kind === 'pglite') logger.info({ dir: path.join(config.dataDir, 'db') }, 'embedded PGlite database');
-  if (!eventLog.isDurable) logger.warn({}, 'in-process event log: in-flight events are re-created from the database after a restart (set KAFKA_BROKERS for a durable log)');
+  if (!eventLog.isDurable)
+    logger.warn({}, 'in-process event log: in-flight events are re-created from the database after a restart (set KAFKA_BROKERS for a durable log)');
 
   const jwtSecret = config.auth.isEphemeralSecret ? await embeddedSecret(config.dataDir) : config.auth.jwtSecret;
   const notifier = new Notifier(fanout, logger.child({ component: 'fanout' }));
@@ -153,10 +163,26 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
   const instance = await Instance.register(db, logger.child({ component: 'files' }));
   const files = createFileServices(db, blobs, { maxUploadBytes: config.limits.maxUploadBytes, retentionHours: config.gc.retentionHours }, logger, instance.id);
   const inbox = new ChannelInbox(db, notifier, config.channels.agents, logger.child({ component: 'worker.inbound' }), options.onAccepted);
-  const media = new ChannelMediaImport(db, blobs, connectors, { maxBytes: config.channels.maxInboundMediaBytes }, logger.child({ component: 'worker.inbound' }));
+  const media = new ChannelMediaImport(
+    db,
+    blobs,
+    connectors,
+    { maxBytes: config.channels.maxInboundMediaBytes },
+    logger.child({ component: 'worker.inbound' }),
+  );
   const delivery = createDeliveryStages({
-    db, log: eventLog, notify: notifier, connectors, inbox, contentOf: inboundContent(media.importer), fileOf: (id) => files.downloads.outboundFile(id),
-    settings: { maxAttempts: config.delivery.maxAttempts, backoffBaseMs: config.delivery.backoffBaseMs, leaseMs: options.deliveryLeaseMs ?? config.delivery.leaseMs },
+    db,
+    log: eventLog,
+    notify: notifier,
+    connectors,
+    inbox,
+    contentOf: inboundContent(media.importer),
+    fileOf: (id) => files.downloads.outboundFile(id),
+    settings: {
+      maxAttempts: config.delivery.maxAttempts,
+      backoffBaseMs: config.delivery.backoffBaseMs,
+      leaseMs: options.deliveryLeaseMs ?? config.delivery.leaseMs,
+    },
     logger: logger.child({ component: 'worker.delivery' }),
   });
 
@@ -231,21 +257,30 @@ async function hearRevocations(auth: Auth, fanout: Fanout): Promise<void> {
 }
 
 /** Kafka when KAFKA_BROKERS is set, Redis when REDIS_URL is set; in-process adapters otherwise. */
-async function openMessaging(config: Config, logger: Logger): Promise<{ eventLog: EventLog; fanout: Fanout; rateLimiter: RateLimiter; sockets: SocketRegistry }> {
+async function openMessaging(
+  config: Config,
+  logger: Logger,
+): Promise<{ eventLog: EventLog; fanout: Fanout; rateLimiter: RateLimiter; sockets: SocketRegistry }> {
   const opened: { close(): Promise<void> }[] = [];
   const keep = <T extends { close(): Promise<void> }>(adapter: T) => (opened.push(adapter), adapter);
   try {
-    const eventLog = config.kafka.brokers.length > 0
-      ? keep(await KafkaEventLog.open<LogTopics>({
-          ...config.kafka,
-          topics: [MESSAGES_TOPIC, ...CHANNELS.map(channelTopic), STATUS_TOPIC, DEAD_LETTER_TOPIC, INBOUND_TOPIC],
-          onLag: ({ topic, partition, group, lag }) => {
-            const labels = { topic, partition: String(partition), group };
-            if (lag === undefined) metrics.consumerLag.remove(labels);
-            else metrics.consumerLag.set(labels, lag);
-          },
-        }, logger.child({ component: 'kafka' })))
-      : keep(new MemoryEventLog<LogTopics>());
+    const eventLog =
+      config.kafka.brokers.length > 0
+        ? keep(
+            await KafkaEventLog.open<LogTopics>(
+              {
+                ...config.kafka,
+                topics: [MESSAGES_TOPIC, ...CHANNELS.map(channelTopic), STATUS_TOPIC, DEAD_LETTER_TOPIC, INBOUND_TOPIC],
+                onLag: ({ topic, partition, group, lag }) => {
+                  const labels = { topic, partition: String(partition), group };
+                  if (lag === undefined) metrics.consumerLag.remove(labels);
+                  else metrics.consumerLag.set(labels, lag);
+                },
+              },
+              logger.child({ component: 'kafka' }),
+            ),
+          )
+        : keep(new MemoryEventLog<LogTopics>());
     const redis = config.redis.url ? { url: config.redis.url, password: config.redis.password, keyPrefix: config.redis.keyPrefix } : undefined;
     const redisLog = logger.child({ component: 'redis' });
     const fanout = redis ? keep(await RedisFanout.open(redis, redisLog)) : keep(new MemoryFanout());

@@ -4,10 +4,26 @@
  */
 import { CHANNELS, type ExternalChannel } from './domain/message.ts';
 
-export interface TelegramSettings { botToken?: string; webhookSecret?: string; baseUrl: string }
-export interface MetaSettings { appSecret?: string; graphBaseUrl: string; graphVersion: string }
-export interface WhatsAppSettings { accessToken?: string; phoneNumberId?: string; verifyToken?: string }
-export interface PageSettings { accountId?: string; accessToken?: string; verifyToken?: string }
+export interface TelegramSettings {
+  botToken?: string;
+  webhookSecret?: string;
+  baseUrl: string;
+}
+export interface MetaSettings {
+  appSecret?: string;
+  graphBaseUrl: string;
+  graphVersion: string;
+}
+export interface WhatsAppSettings {
+  accessToken?: string;
+  phoneNumberId?: string;
+  verifyToken?: string;
+}
+export interface PageSettings {
+  accountId?: string;
+  accessToken?: string;
+  verifyToken?: string;
+}
 
 export interface ChannelsConfig {
   telegram: TelegramSettings;
@@ -38,7 +54,11 @@ type ReadBool = (name: string, dflt: boolean) => boolean;
 const DEFAULT_RATES: Record<ExternalChannel, number> = { telegram: 30, whatsapp: 80, messenger: 40, instagram: 20 };
 
 export function channelsConfig(str: Read, int: ReadInt, bool: ReadBool): ChannelsConfig {
-  const list = (raw: string | undefined) => (raw ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const list = (raw: string | undefined) =>
+    (raw ?? '')
+      .split(',')
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean);
   const everyChannel = list(str('CHANNEL_AGENTS'));
   const agents = {} as Record<ExternalChannel, string[]>;
   const ratePerSecond = {} as Record<ExternalChannel, number>;
@@ -48,8 +68,16 @@ export function channelsConfig(str: Read, int: ReadInt, bool: ReadBool): Channel
     ratePerSecond[c] = int(`${c.toUpperCase()}_RATE_PER_SECOND`, DEFAULT_RATES[c], 1, 10_000);
   }
   return {
-    telegram: { botToken: str('TELEGRAM_BOT_TOKEN'), webhookSecret: str('TELEGRAM_WEBHOOK_SECRET'), baseUrl: str('TELEGRAM_API_BASE_URL') ?? 'https://api.telegram.org' },
-    meta: { appSecret: str('META_APP_SECRET'), graphBaseUrl: str('META_GRAPH_BASE_URL') ?? 'https://graph.facebook.com', graphVersion: str('META_GRAPH_VERSION') ?? 'v21.0' },
+    telegram: {
+      botToken: str('TELEGRAM_BOT_TOKEN'),
+      webhookSecret: str('TELEGRAM_WEBHOOK_SECRET'),
+      baseUrl: str('TELEGRAM_API_BASE_URL') ?? 'https://api.telegram.org',
+    },
+    meta: {
+      appSecret: str('META_APP_SECRET'),
+      graphBaseUrl: str('META_GRAPH_BASE_URL') ?? 'https://graph.facebook.com',
+      graphVersion: str('META_GRAPH_VERSION') ?? 'v21.0',
+    },
     whatsapp: { accessToken: str('WHATSAPP_ACCESS_TOKEN'), phoneNumberId: str('WHATSAPP_PHONE_NUMBER_ID'), verifyToken: str('WHATSAPP_VERIFY_TOKEN') },
     messenger: { accountId: str('MESSENGER_PAGE_ID'), accessToken: str('MESSENGER_PAGE_ACCESS_TOKEN'), verifyToken: str('MESSENGER_VERIFY_TOKEN') },
     instagram: { accountId: str('INSTAGRAM_ACCOUNT_ID'), accessToken: str('INSTAGRAM_ACCESS_TOKEN'), verifyToken: str('INSTAGRAM_VERIFY_TOKEN') },
@@ -65,10 +93,14 @@ export function channelsConfig(str: Read, int: ReadInt, bool: ReadBool): Channel
 /** Which channels have credentials for a live connector. */
 export function hasCredentials(c: ChannelsConfig, channel: ExternalChannel): boolean {
   switch (channel) {
-    case 'telegram': return Boolean(c.telegram.botToken);
-    case 'whatsapp': return Boolean(c.whatsapp.accessToken && c.whatsapp.phoneNumberId);
-    case 'messenger': return Boolean(c.messenger.accessToken);
-    case 'instagram': return Boolean(c.instagram.accessToken);
+    case 'telegram':
+      return Boolean(c.telegram.botToken);
+    case 'whatsapp':
+      return Boolean(c.whatsapp.accessToken && c.whatsapp.phoneNumberId);
+    case 'messenger':
+      return Boolean(c.messenger.accessToken);
+    case 'instagram':
+      return Boolean(c.instagram.accessToken);
   }
 }
 

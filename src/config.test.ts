@@ -37,7 +37,13 @@ describe('config', () => {
   });
 
   it('closes registration and demo users in production and accepts MinIO aliases', () => {
-    const c = loadConfig({ DATABASE_URL: 'postgres://db/x', JWT_SECRET_KEY: 'k'.repeat(32), MINIO_ENDPOINT: 'minio:9000', MINIO_BUCKET: 'b', KAFKA_BOOTSTRAP_SERVERS: 'k1:9092,k2:9092' });
+    const c = loadConfig({
+      DATABASE_URL: 'postgres://db/x',
+      JWT_SECRET_KEY: 'k'.repeat(32),
+      MINIO_ENDPOINT: 'minio:9000',
+      MINIO_BUCKET: 'b',
+      KAFKA_BOOTSTRAP_SERVERS: 'k1:9092,k2:9092',
+    });
     expect(c.auth.registration).toBe('closed');
     expect(c.auth.demoUsers).toBe(false);
     expect(c.s3).toMatchObject({ endpoint: 'http://minio:9000', bucket: 'b' });
@@ -106,7 +112,8 @@ describe('config', () => {
       expect(problemsOf({ ENVIRONMENT: 'development', JWT_SECRET_KEY: secret }), secret).toBe('');
     }
     // Every literal secret docker-compose.yml still carries is one of them.
-    for (const [, literal] of compose.matchAll(/JWT_SECRET_KEY:\s*"?([^"$\s][^"\s]*)"?$/gm)) expect(problemsOf({ ENVIRONMENT: 'production', JWT_SECRET_KEY: literal })).toMatch(/published/);
+    for (const [, literal] of compose.matchAll(/JWT_SECRET_KEY:\s*"?([^"$\s][^"\s]*)"?$/gm))
+      expect(problemsOf({ ENVIRONMENT: 'production', JWT_SECRET_KEY: literal })).toMatch(/published/);
   });
 
   it('binds 127.0.0.1 in embedded mode with demo users unless HOST says otherwise', () => {

@@ -33,7 +33,14 @@ export interface Config {
   redis: { url?: string; password?: string; keyPrefix: string };
   /** prefix (S3_PREFIX): prepended to every object key, so that deployments or test runs can share a bucket. */
   s3: { endpoint?: string; bucket?: string; accessKey?: string; secretKey?: string; region: string; forcePathStyle: boolean; prefix: string };
-  auth: { jwtSecret: string; isEphemeralSecret: boolean; accessTtlSeconds: number; refreshTtlSeconds: number; registration: 'open' | 'closed'; demoUsers: boolean };
+  auth: {
+    jwtSecret: string;
+    isEphemeralSecret: boolean;
+    accessTtlSeconds: number;
+    refreshTtlSeconds: number;
+    registration: 'open' | 'closed';
+    demoUsers: boolean;
+  };
   /**
    * Failed sign-ins per account (normalised username, known or not) per window, from any address,
    * before /auth/token answers 429 too-many-login-failures. maxFailures 0 turns it off.
@@ -123,7 +130,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
 
   const databaseUrl = str('DATABASE_URL');
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) problems.push('DATABASE_URL must start with postgres:// or postgresql://');
-  const brokers = (str('KAFKA_BROKERS', 'KAFKA_BOOTSTRAP_SERVERS') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const brokers = (str('KAFKA_BROKERS', 'KAFKA_BOOTSTRAP_SERVERS') ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const redisUrl = str('REDIS_URL');
   const s3Endpoint = str('S3_ENDPOINT', 'MINIO_ENDPOINT');
   const minioSecure = str('MINIO_SECURE');
@@ -235,7 +245,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     channels: channelsConfig(str, int, bool),
     logLevel: str('LOG_LEVEL') ?? 'info',
   };
-  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) problems.push(`LOG_LEVEL must be one of fatal,error,warn,info,debug,trace,silent`);
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel))
+    problems.push(`LOG_LEVEL must be one of fatal,error,warn,info,debug,trace,silent`);
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
 }
@@ -266,7 +277,10 @@ function parseTrustProxy(raw: string | undefined, problems: string[]): TrustProx
   if (raw === undefined || /^(false|0)$/i.test(raw)) return false;
   if (/^true$/i.test(raw)) return true;
   if (/^\d+$/.test(raw)) return Number(raw);
-  const entries = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const entries = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = entries.filter((e) => !PROXY_RANGE_NAMES.includes(e) && !isAddressOrCidr(e));
   if (bad.length > 0 || entries.length === 0) {
     problems.push(`TRUST_PROXY must be false, true, a hop count or comma-separated addresses/CIDRs (bad: "${bad.join(', ') || raw}")`);

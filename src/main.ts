@@ -46,16 +46,25 @@ export async function run(config: Config, roles: readonly Role[], logger: RootLo
   const server: FastifyInstance = roles.includes('api') ? (await build(app, config)).server : await operationsServer(app, config, logger);
   await pipeline.start(roles);
   // Distributed deployments run `chat4all gc` as a CronJob instead.
-  const uploadGc = config.isEmbedded && roles.includes('scheduler') ? new UploadGcWorker(app.files.collector, config.gc, logger.child({ component: 'gc' })).start() : undefined;
+  const uploadGc =
+    config.isEmbedded && roles.includes('scheduler')
+      ? new UploadGcWorker(app.files.collector, config.gc, logger.child({ component: 'gc' })).start()
+      : undefined;
   const address = await server.listen({ port: config.http.port, host: config.http.host });
-  const metricsServer = config.metrics.port === undefined ? undefined : await listenForMetrics(config.metrics.port, config.http.host).catch(async (e: unknown) => {
-    await Promise.all([server.close(), pipeline.stop(), uploadGc?.stop()]);
-    await app.close();
-    throw e;
-  });
+  const metricsServer =
+    config.metrics.port === undefined
+      ? undefined
+      : await listenForMetrics(config.metrics.port, config.http.host).catch(async (e: unknown) => {
+          await Promise.all([server.close(), pipeline.stop(), uploadGc?.stop()]);
+          await app.close();
+          throw e;
+        });
   if (metricsServer) logger.info({ port: config.metrics.port }, '/metrics served on its own port (METRICS_PORT)');
   if (config.http.host === '127.0.0.1' && config.auth.demoUsers) {
-    logger.info({ host: config.http.host }, 'reachable from this machine only (the default while demo users are on); to expose it, set DEMO_USERS=false and HOST=0.0.0.0');
+    logger.info(
+      { host: config.http.host },
+      'reachable from this machine only (the default while demo users are on); to expose it, set DEMO_USERS=false and HOST=0.0.0.0',
+    );
   }
   const url = config.http.publicUrl ?? address.replace('0.0.0.0', 'localhost').replace('[::]', 'localhost');
 
@@ -72,13 +81,17 @@ export async function run(config: Config, roles: readonly Role[], logger: RootLo
       logger.info({}, 'stopped');
     })());
   const metricsAddress = metricsServer?.address();
-  const metricsUrl = metricsAddress && typeof metricsAddress === 'object' ? `http://${config.http.host.replace('0.0.0.0', '127.0.0.1')}:${metricsAddress.port}` : undefined;
+  const metricsUrl =
+    metricsAddress && typeof metricsAddress === 'object' ? `http://${config.http.host.replace('0.0.0.0', '127.0.0.1')}:${metricsAddress.port}` : undefined;
   return { app, server, pipeline, url, metricsUrl, stop };
 }
 
 /** Workers without the API still answer /health, /ready (port 8000 by default) and /metrics. */
 async function operationsServer(app: App, config: Config, logger: RootLogger): Promise<FastifyInstance> {
-  const server = Fastify({ loggerInstance: logger.child({ component: 'http' }) as unknown as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) });
+  const server = Fastify({
+    loggerInstance: logger.child({ component: 'http' }) as unknown as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+  });
   addSecurityHeaders(server);
   await server.register(operationsRoutes(app, config.metrics.port === undefined));
   return server;

@@ -7,10 +7,8 @@ import client from 'prom-client';
 export const registry = new client.Registry();
 client.collectDefaultMetrics({ register: registry });
 
-const counter = (name: string, help: string, labelNames: string[] = []) =>
-  new client.Counter({ name, help, labelNames, registers: [registry] });
-const gauge = (name: string, help: string, labelNames: string[] = []) =>
-  new client.Gauge({ name, help, labelNames, registers: [registry] });
+const counter = (name: string, help: string, labelNames: string[] = []) => new client.Counter({ name, help, labelNames, registers: [registry] });
+const gauge = (name: string, help: string, labelNames: string[] = []) => new client.Gauge({ name, help, labelNames, registers: [registry] });
 const histogram = (name: string, help: string, labelNames: string[], buckets: number[]) =>
   new client.Histogram({ name, help, labelNames, buckets, registers: [registry] });
 
@@ -42,7 +40,10 @@ export const metrics = {
   connectorSends: counter('chat4all_connector_sends_total', 'Connector send attempts', ['channel', 'result']),
   connectorErrors: counter('chat4all_connector_errors_total', 'Failed connector sends by error class (ConnectorErrorClass)', ['channel', 'error_class']),
   connectorSendDuration: histogram('chat4all_connector_send_seconds', 'Time a platform took to answer a send', ['channel'], latencyBuckets),
-  webhookEvents: counter('chat4all_webhook_events_total', 'Inbound webhook requests and events by outcome (verified, rejected, stored, duplicate)', ['channel', 'outcome']),
+  webhookEvents: counter('chat4all_webhook_events_total', 'Inbound webhook requests and events by outcome (verified, rejected, stored, duplicate)', [
+    'channel',
+    'outcome',
+  ]),
   deadLettered: counter('chat4all_dead_lettered_total', 'Deliveries moved to the dead-letter queue', ['channel']),
   outboxBacklog: gauge('chat4all_outbox_backlog', 'Outbox rows not yet published to the event log'),
   dlqSize: gauge('chat4all_dlq_size', 'Dead letters not yet replayed'),

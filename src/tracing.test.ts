@@ -47,17 +47,28 @@ describe('tracing on', () => {
 
   it('marks a span failed when its work throws, and rethrows', async () => {
     await expect(withSpan('failing', undefined, async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
-    expect(() => withSpan('failing-sync', undefined, () => { throw new Error('bang'); })).toThrow('bang');
+    expect(() =>
+      withSpan('failing-sync', undefined, () => {
+        throw new Error('bang');
+      }),
+    ).toThrow('bang');
     const [asyncSpan, syncSpan] = exporter.getFinishedSpans().slice(-2);
     expect(asyncSpan.status).toMatchObject({ code: 2, message: 'boom' });
     expect(syncSpan.status).toMatchObject({ code: 2, message: 'bang' });
   });
 
   it('a batch span continues the first item; items of other traces get linked spans of their own', async () => {
-    const items = [{ id: 'a', parent: traceparent(TRACE) }, { id: 'b', parent: traceparent(OTHER_TRACE) }, { id: 'c', parent: undefined }];
+    const items = [
+      { id: 'a', parent: traceparent(TRACE) },
+      { id: 'b', parent: traceparent(OTHER_TRACE) },
+      { id: 'c', parent: undefined },
+    ];
     const before = exporter.getFinishedSpans().length;
     const headers = await withBatchSpans('batch', items, { keyOf: (i) => i.id, parentOf: (i) => i.parent }, async (headersFor) => ({
-      a: headersFor('a')?.traceparent, b: headersFor('b')?.traceparent, c: headersFor('c')?.traceparent, active: currentTraceparent(),
+      a: headersFor('a')?.traceparent,
+      b: headersFor('b')?.traceparent,
+      c: headersFor('c')?.traceparent,
+      active: currentTraceparent(),
     }));
     const spans = exporter.getFinishedSpans().slice(before);
     const main = spans.find((s) => s.spanContext().traceId === TRACE);
@@ -81,6 +92,10 @@ describe('tracing on', () => {
       log.child({ component: 'x' }).info({ trace_id: 'explicit' }, 'explicit');
     });
     log.info('outside');
-    expect(lines.map((l) => [l.msg, l.trace_id])).toEqual([['inside', OTHER_TRACE], ['explicit', 'explicit'], ['outside', undefined]]);
+    expect(lines.map((l) => [l.msg, l.trace_id])).toEqual([
+      ['inside', OTHER_TRACE],
+      ['explicit', 'explicit'],
+      ['outside', undefined],
+    ]);
   });
 });

@@ -8,8 +8,16 @@
  */
 import os from 'node:os';
 import {
-  ROOT_CONTEXT, SpanKind, SpanStatusCode, context, isSpanContextValid, propagation, trace,
-  type Attributes, type Span, type Tracer,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  context,
+  isSpanContextValid,
+  propagation,
+  trace,
+  type Attributes,
+  type Span,
+  type Tracer,
 } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
@@ -53,7 +61,12 @@ export function startTracing(options: TracingOptions): Tracing | undefined {
       : undefined;
   if (!processor) return undefined;
   const provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: 'chat4all', [ATTR_SERVICE_VERSION]: VERSION, 'service.instance.id': `${os.hostname()}:${process.pid}`, ...options.attributes }),
+    resource: resourceFromAttributes({
+      [ATTR_SERVICE_NAME]: 'chat4all',
+      [ATTR_SERVICE_VERSION]: VERSION,
+      'service.instance.id': `${os.hostname()}:${process.pid}`,
+      ...options.attributes,
+    }),
     spanProcessors: [processor],
   });
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
@@ -168,37 +181,48 @@ export interface BatchItems<I> {
  * so each message keeps one trace of its own however the log batched it. `fn` receives
  * `headersFor(key)`: the trace headers for records caused by that item.
  */
-export function withBatchSpans<I, T>(name: string, items: readonly I[], describe: BatchItems<I>, fn: (headersFor: (key: string) => TraceHeaders | undefined) => Promise<T>, options: SpanOptions = {}): Promise<T> {
+export function withBatchSpans<I, T>(
+  name: string,
+  items: readonly I[],
+  describe: BatchItems<I>,
+  fn: (headersFor: (key: string) => TraceHeaders | undefined) => Promise<T>,
+  options: SpanOptions = {},
+): Promise<T> {
   const active = tracer;
   if (!active) return fn(() => undefined);
   const first = items.length > 0 ? describe.parentOf(items[0]) : undefined;
-  return withSpan(name, first, async (main) => {
-    const links = main ? [{ context: main.spanContext() }] : [];
-    main?.setAttribute('messaging.batch.message_count', items.length);
-    const spansByParent = new Map<string, Span>();
-    const headersByKey = new Map<string, TraceHeaders>();
-    for (const item of items) {
-      const parent = describe.parentOf(item);
-      if (!parent || parent === first) continue;
-      let span = spansByParent.get(parent);
-      if (!span) {
-        span = active.startSpan(name, { ...spanOptions(options), links }, parentContext(parent));
-        spansByParent.set(parent, span);
+  return withSpan(
+    name,
+    first,
+    async (main) => {
+      const links = main ? [{ context: main.spanContext() }] : [];
+      main?.setAttribute('messaging.batch.message_count', items.length);
+      const spansByParent = new Map<string, Span>();
+      const headersByKey = new Map<string, TraceHeaders>();
+      for (const item of items) {
+        const parent = describe.parentOf(item);
+        if (!parent || parent === first) continue;
+        let span = spansByParent.get(parent);
+        if (!span) {
+          span = active.startSpan(name, { ...spanOptions(options), links }, parentContext(parent));
+          spansByParent.set(parent, span);
+        }
+        const carrier: TraceHeaders = {};
+        propagation.inject(trace.setSpan(ROOT_CONTEXT, span), carrier);
+        headersByKey.set(describe.keyOf(item), carrier);
       }
-      const carrier: TraceHeaders = {};
-      propagation.inject(trace.setSpan(ROOT_CONTEXT, span), carrier);
-      headersByKey.set(describe.keyOf(item), carrier);
-    }
-    const own = currentTraceHeaders();
-    try {
-      const result = await fn((key) => headersByKey.get(key) ?? own);
-      for (const span of spansByParent.values()) span.end();
-      return result;
-    } catch (e) {
-      for (const span of spansByParent.values()) endSpan(span, e);
-      throw e;
-    }
-  }, options);
+      const own = currentTraceHeaders();
+      try {
+        const result = await fn((key) => headersByKey.get(key) ?? own);
+        for (const span of spansByParent.values()) span.end();
+        return result;
+      } catch (e) {
+        for (const span of spansByParent.values()) endSpan(span, e);
+        throw e;
+      }
+    },
+    options,
+  );
 }
 
 /** The `traceparent` an event-log record (or anything with headers) carries, if any. */

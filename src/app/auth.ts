@@ -76,10 +76,20 @@ export class Auth {
   /** Creates a user; 409 username-taken (also for a name that differs only in case). Registration may be closed (404 in HTTP). */
   async register(input: { username: string; password: string; display_name?: string }, options: { isAdmin?: boolean } = {}): Promise<PublicUser> {
     if (this.settings.registration === 'closed' && !options.isAdmin) throw notFound('registration-closed', 'Registration is closed on this server');
-    if (!USERNAME.test(input.username)) throw invalid('validation-failed', 'Username must be 3-32 letters, digits, dot, dash or underscore', { errors: [{ path: '/username', message: 'must match ^[A-Za-z0-9_.-]{3,32}$' }] });
-    if (codePointLength(input.password) < 8) throw invalid('validation-failed', 'Password must have at least 8 characters', { errors: [{ path: '/password', message: 'must have at least 8 characters' }] });
+    if (!USERNAME.test(input.username))
+      throw invalid('validation-failed', 'Username must be 3-32 letters, digits, dot, dash or underscore', {
+        errors: [{ path: '/username', message: 'must match ^[A-Za-z0-9_.-]{3,32}$' }],
+      });
+    if (codePointLength(input.password) < 8)
+      throw invalid('validation-failed', 'Password must have at least 8 characters', {
+        errors: [{ path: '/password', message: 'must have at least 8 characters' }],
+      });
     if (input.display_name !== undefined && hasBidiControl(input.display_name)) {
-      throw invalid('invalid-text', 'display_name must not contain bidirectional control characters', { errors: [{ path: '/display_name', message: 'must not contain bidirectional control characters (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F, U+061C)' }] });
+      throw invalid('invalid-text', 'display_name must not contain bidirectional control characters', {
+        errors: [
+          { path: '/display_name', message: 'must not contain bidirectional control characters (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F, U+061C)' },
+        ],
+      });
     }
     const passwordHash = await hash(input.password);
     try {
@@ -136,7 +146,10 @@ export class Auth {
     if ('error' in outcome) {
       const reused = outcome.error === 'refresh-token-reused';
       if (outcome.familyId) await this.revokeFamily(outcome.familyId);
-      throw unauthenticated(outcome.error!, reused ? 'This refresh token was already used; every session of its family was signed out' : 'The refresh token is unknown, expired or revoked');
+      throw unauthenticated(
+        outcome.error!,
+        reused ? 'This refresh token was already used; every session of its family was signed out' : 'The refresh token is unknown, expired or revoked',
+      );
     }
     return outcome.pair;
   }
@@ -154,7 +167,10 @@ export class Auth {
     }
     const principal = await this.verifyAccessToken(token).catch(() => undefined);
     if (principal) {
-      await this.db.query('INSERT INTO revoked_access_tokens (jti, expires_at) VALUES ($1, to_timestamp($2)) ON CONFLICT DO NOTHING', [principal.jti, principal.expiresAt]);
+      await this.db.query('INSERT INTO revoked_access_tokens (jti, expires_at) VALUES ($1, to_timestamp($2)) ON CONFLICT DO NOTHING', [
+        principal.jti,
+        principal.expiresAt,
+      ]);
       await this.announce({ kind: 'token', id: principal.jti, expiresAt: principal.expiresAt });
     }
   }
@@ -214,10 +230,13 @@ export class Auth {
       .setExpirationTime(Math.floor(Date.now() / 1000) + this.settings.accessTtlSeconds)
       .sign(this.key);
     const refreshToken = randomBytes(32).toString('base64url');
-    await sql.query(
-      'INSERT INTO refresh_tokens (id, family_id, user_id, token_hash, expires_at) VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))',
-      [randomUUID(), familyId, userId, sha256(refreshToken), this.settings.refreshTtlSeconds],
-    );
+    await sql.query('INSERT INTO refresh_tokens (id, family_id, user_id, token_hash, expires_at) VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))', [
+      randomUUID(),
+      familyId,
+      userId,
+      sha256(refreshToken),
+      this.settings.refreshTtlSeconds,
+    ]);
     return { access_token: accessToken, token_type: 'Bearer', expires_in: this.settings.accessTtlSeconds, refresh_token: refreshToken, scope: SCOPE };
   }
 

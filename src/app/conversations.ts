@@ -41,7 +41,8 @@ export class Conversations {
   /** Creates a conversation; asking again for an existing private pair returns that one. */
   async create(callerId: number, input: CreateConversation): Promise<ConversationDetails> {
     const ids = [...new Set([callerId, ...input.member_ids])];
-    if (input.type === 'private' && ids.length !== 2) throw invalid('invalid-member-count', 'A private conversation has exactly 2 members (you and one other user)');
+    if (input.type === 'private' && ids.length !== 2)
+      throw invalid('invalid-member-count', 'A private conversation has exactly 2 members (you and one other user)');
     if (input.type === 'group' && (ids.length < 3 || ids.length > this.maxGroupMembers)) {
       throw invalid('invalid-member-count', `A group has between 3 and ${this.maxGroupMembers} members`);
     }
@@ -67,7 +68,12 @@ export class Conversations {
     });
     const details = await this.details(callerId, conversationId);
     if (isNew) {
-      this.notify.toUsers(ids, 'conversation.created', { conversation_id: conversationId, conversation_type: details.type, name: details.name, member_ids: ids });
+      this.notify.toUsers(ids, 'conversation.created', {
+        conversation_id: conversationId,
+        conversation_type: details.type,
+        name: details.name,
+        member_ids: ids,
+      });
     }
     return details;
   }
@@ -109,7 +115,9 @@ export class Conversations {
   /** Details with members and their read cursors; 404/403 for unknown or foreign conversations. */
   async details(userId: number, conversationId: number): Promise<ConversationDetails> {
     await requireMember(this.db, conversationId, userId);
-    const [c] = await this.db.query('SELECT id, type, name, description, history_visibility, created_at, last_seq FROM conversations WHERE id = $1', [conversationId]);
+    const [c] = await this.db.query('SELECT id, type, name, description, history_visibility, created_at, last_seq FROM conversations WHERE id = $1', [
+      conversationId,
+    ]);
     const members = await this.db.query(
       `SELECT m.user_id, u.username, u.display_name, m.role, m.read_seq, m.delivered_seq
          FROM members m JOIN users u ON u.id = m.user_id WHERE m.conversation_id = $1 ORDER BY m.joined_at, m.user_id`,
@@ -143,7 +151,6 @@ export class Conversations {
     const rows = await this.db.query('SELECT conversation_id FROM members WHERE user_id = $1', [userId]);
     return rows.map((r) => Number(r.conversation_id));
   }
-
 }
 
 export async function requireUsersExist(sql: Sql, ids: number[]): Promise<void> {
@@ -158,4 +165,3 @@ export async function usernames(sql: Sql, ids: number[]): Promise<{ id: number; 
   const rows = await sql.query('SELECT id, username FROM users WHERE id = ANY($1::bigint[]) ORDER BY id', [ids]);
   return rows.map((r) => ({ id: Number(r.id), username: String(r.username) }));
 }
-

@@ -1,7 +1,15 @@
 import type { Database } from '../ports/database.ts';
 import { notFound } from '../domain/errors.ts';
 
-export interface DeadLetter { id: number; message_id: string; channel: string; reason: string; attempts: number; created_at: string; replayed_at: string | null }
+export interface DeadLetter {
+  id: number;
+  message_id: string;
+  channel: string;
+  reason: string;
+  attempts: number;
+  created_at: string;
+  replayed_at: string | null;
+}
 
 /** The dead-letter queue: inspect and replay failed channel deliveries. */
 export class DeadLetters {
@@ -13,8 +21,13 @@ export class DeadLetters {
       [options.limit ?? 100],
     );
     return rows.map((r) => ({
-      id: Number(r.id), message_id: String(r.message_id), channel: String(r.channel), reason: String(r.reason), attempts: Number(r.attempts),
-      created_at: new Date(r.created_at as string).toISOString(), replayed_at: r.replayed_at ? new Date(r.replayed_at as string).toISOString() : null,
+      id: Number(r.id),
+      message_id: String(r.message_id),
+      channel: String(r.channel),
+      reason: String(r.reason),
+      attempts: Number(r.attempts),
+      created_at: new Date(r.created_at as string).toISOString(),
+      replayed_at: r.replayed_at ? new Date(r.replayed_at as string).toISOString() : null,
     }));
   }
 
@@ -30,9 +43,16 @@ export class DeadLetters {
       );
       if (ids.length && rows.length === 0) throw notFound('dead-letter-not-found', `No open dead letter with id ${ids.join(', ')}`);
       for (const r of rows) {
-        await tx.query(`UPDATE message_channels SET status = 'pending', attempts = 0, next_attempt_at = now(), error = NULL, updated_at = now() WHERE message_id = $1 AND channel = $2`, [r.message_id, r.channel]);
+        await tx.query(
+          `UPDATE message_channels SET status = 'pending', attempts = 0, next_attempt_at = now(), error = NULL, updated_at = now() WHERE message_id = $1 AND channel = $2`,
+          [r.message_id, r.channel],
+        );
         const moved = await tx.query(`UPDATE messages SET status = 'sent', status_at = now() WHERE id = $1 AND status = 'failed' RETURNING id`, [r.message_id]);
-        if (moved.length) await tx.query(`INSERT INTO message_status_history (message_id, status, channel, detail) VALUES ($1, 'sent', $2, 'replayed from dead-letter queue')`, [r.message_id, r.channel]);
+        if (moved.length)
+          await tx.query(
+            `INSERT INTO message_status_history (message_id, status, channel, detail) VALUES ($1, 'sent', $2, 'replayed from dead-letter queue')`,
+            [r.message_id, r.channel],
+          );
       }
       return rows.length;
     }, 'replay-dead-letters');

@@ -39,16 +39,26 @@ export class Groups {
       );
       const [{ n }] = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM members WHERE conversation_id = $1', [conversationId]);
       if (n > this.maxGroupMembers) throw invalid('invalid-member-count', `A group has at most ${this.maxGroupMembers} members`);
-      return usernames(tx, rows.map((r) => Number(r.user_id)));
+      return usernames(
+        tx,
+        rows.map((r) => Number(r.user_id)),
+      );
     });
     const details = await this.conversations.details(callerId, conversationId);
     for (const u of added) {
       this.notify.toConversation(conversationId, 'member.joined', { conversation_id: conversationId, user_id: u.id, username: u.username });
     }
     if (added.length > 0) {
-      this.notify.toUsers(added.map((u) => u.id), 'conversation.created', {
-        conversation_id: conversationId, conversation_type: details.type, name: details.name, member_ids: details.members.map((m) => m.user_id),
-      });
+      this.notify.toUsers(
+        added.map((u) => u.id),
+        'conversation.created',
+        {
+          conversation_id: conversationId,
+          conversation_type: details.type,
+          name: details.name,
+          member_ids: details.members.map((m) => m.user_id),
+        },
+      );
     }
     return details;
   }
@@ -63,7 +73,10 @@ export class Groups {
       const target = await roleOf(tx, conversationId, userId);
       if (!target) throw notFound('member-not-found', `User ${userId} is not a member of conversation ${conversationId}`);
       if (!canRemove({ userId: callerId, role: me.role }, { userId, role: target })) {
-        throw forbidden('not-allowed', isManager(me.role) ? 'Admins can remove members, not other admins or the owner' : 'Only the group owner and admins can remove other members');
+        throw forbidden(
+          'not-allowed',
+          isManager(me.role) ? 'Admins can remove members, not other admins or the owner' : 'Only the group owner and admins can remove other members',
+        );
       }
       await tx.query('DELETE FROM members WHERE conversation_id = $1 AND user_id = $2', [conversationId, userId]);
       const heir = target === 'owner' ? await passOwnership(tx, conversationId) : undefined;
@@ -72,7 +85,13 @@ export class Groups {
     const event = { conversation_id: conversationId, user_id: removed.id, username: removed.username };
     this.notify.toConversation(conversationId, 'member.left', event);
     this.notify.toUsers([removed.id], 'member.left', event);
-    if (newOwner) this.notify.toConversation(conversationId, 'member.role_changed', { conversation_id: conversationId, user_id: newOwner.id, username: newOwner.username, role: 'owner' });
+    if (newOwner)
+      this.notify.toConversation(conversationId, 'member.role_changed', {
+        conversation_id: conversationId,
+        user_id: newOwner.id,
+        username: newOwner.username,
+        role: 'owner',
+      });
   }
 
   /**
@@ -93,11 +112,19 @@ export class Groups {
       await setRole(tx, conversationId, userId, role);
       if (role !== 'owner') return [{ userId, role }];
       await setRole(tx, conversationId, callerId, 'admin');
-      return [{ userId, role }, { userId: callerId, role: 'admin' as Role }];
+      return [
+        { userId, role },
+        { userId: callerId, role: 'admin' as Role },
+      ];
     });
     for (const c of changed) {
       const [u] = await usernames(this.db, [c.userId]);
-      this.notify.toConversation(conversationId, 'member.role_changed', { conversation_id: conversationId, user_id: c.userId, username: u?.username ?? '', role: c.role });
+      this.notify.toConversation(conversationId, 'member.role_changed', {
+        conversation_id: conversationId,
+        user_id: c.userId,
+        username: u?.username ?? '',
+        role: c.role,
+      });
     }
     return this.conversations.details(callerId, conversationId);
   }
@@ -114,7 +141,10 @@ export class Groups {
     });
     const details = await this.conversations.details(callerId, conversationId);
     this.notify.toConversation(conversationId, 'conversation.updated', {
-      conversation_id: conversationId, name: details.name, description: details.description, history_visibility: details.history_visibility,
+      conversation_id: conversationId,
+      name: details.name,
+      description: details.description,
+      history_visibility: details.history_visibility,
     });
     return details;
   }

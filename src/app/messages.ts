@@ -104,7 +104,9 @@ export class Messages {
     if (fault) throw invalid('invalid-text', `The message text ${fault}`, { errors: [{ path: '/payload/content', message: fault }] });
     const length = codePointLength(content);
     if (length === 0 || length > this.maxTextLength) {
-      throw invalid('validation-failed', `Text must have 1 to ${this.maxTextLength} characters`, { errors: [{ path: '/payload/content', message: `must have 1 to ${this.maxTextLength} characters (code points)` }] });
+      throw invalid('validation-failed', `Text must have 1 to ${this.maxTextLength} characters`, {
+        errors: [{ path: '/payload/content', message: `must have 1 to ${this.maxTextLength} characters (code points)` }],
+      });
     }
   }
 
@@ -113,15 +115,22 @@ export class Messages {
     const { channels, to } = await this.targets.resolve(this.db, req.conversation_id, req.channels, req.payload, req.to);
     const requestHash = fingerprint(senderId, req, channels, to);
     try {
-      const result = req.payload.type === 'file'
-        ? await this.acceptFile(senderId, req, channels, to, requestHash)
-        : await this.acceptInline(senderId, req, inlinePayload(req.payload), channels, to, requestHash);
+      const result =
+        req.payload.type === 'file'
+          ? await this.acceptFile(senderId, req, channels, to, requestHash)
+          : await this.acceptInline(senderId, req, inlinePayload(req.payload), channels, to, requestHash);
       if (result.event) {
         metrics.messagesAccepted.inc();
         this.onAccepted();
         this.notify.toConversation(req.conversation_id, 'message.created', {
-          message_id: req.message_id, conversation_id: req.conversation_id, seq: result.accepted.seq, sender_id: senderId,
-          sender_username: senderUsername, payload: result.event.payload, channels, created_at: result.accepted.created_at,
+          message_id: req.message_id,
+          conversation_id: req.conversation_id,
+          seq: result.accepted.seq,
+          sender_id: senderId,
+          sender_username: senderUsername,
+          payload: result.event.payload,
+          channels,
+          created_at: result.accepted.created_at,
         });
       }
       return { accepted: result.accepted, isReplay: result.isReplay };
@@ -140,13 +149,36 @@ export class Messages {
    * message, sender's cursors and outbox row. A duplicate id fails the whole statement, so a
    * retry never consumes a seq.
    */
-  private async acceptInline(senderId: number, req: SendRequest, payload: Payload, channels: Channel[], to: string | null, requestHash: string): Promise<Acceptance> {
-    const rows = await this.db.query(ACCEPT_SQL, [req.message_id, req.conversation_id, senderId, JSON.stringify(payload), channels, to, requestHash, previewOf(payload), outboxTraceHeaders()]);
+  private async acceptInline(
+    senderId: number,
+    req: SendRequest,
+    payload: Payload,
+    channels: Channel[],
+    to: string | null,
+    requestHash: string,
+  ): Promise<Acceptance> {
+    const rows = await this.db.query(ACCEPT_SQL, [
+      req.message_id,
+      req.conversation_id,
+      senderId,
+      JSON.stringify(payload),
+      channels,
+      to,
+      requestHash,
+      previewOf(payload),
+      outboxTraceHeaders(),
+    ]);
     if (rows.length === 0) {
       await requireMember(this.db, req.conversation_id, senderId); // throws the precise 404/403
       throw new Error('message not accepted although the sender is a member');
     }
-    const accepted: Accepted = { status: 'accepted', message_id: req.message_id, conversation_id: req.conversation_id, seq: Number(rows[0].seq), created_at: iso(rows[0].created_at) };
+    const accepted: Accepted = {
+      status: 'accepted',
+      message_id: req.message_id,
+      conversation_id: req.conversation_id,
+      seq: Number(rows[0].seq),
+      created_at: iso(rows[0].created_at),
+    };
     return { accepted, isReplay: false, event: { payload } };
   }
 
@@ -157,8 +189,24 @@ export class Messages {
       if (replay) return { accepted: replay, isReplay: true };
       await requireMember(tx, req.conversation_id, senderId);
       const payload = await this.storedPayload(tx, senderId, req.payload, req.conversation_id);
-      const rows = await tx.query(ACCEPT_SQL, [req.message_id, req.conversation_id, senderId, JSON.stringify(payload), channels, to, requestHash, previewOf(payload), outboxTraceHeaders()]);
-      const accepted: Accepted = { status: 'accepted', message_id: req.message_id, conversation_id: req.conversation_id, seq: Number(rows[0].seq), created_at: iso(rows[0].created_at) };
+      const rows = await tx.query(ACCEPT_SQL, [
+        req.message_id,
+        req.conversation_id,
+        senderId,
+        JSON.stringify(payload),
+        channels,
+        to,
+        requestHash,
+        previewOf(payload),
+        outboxTraceHeaders(),
+      ]);
+      const accepted: Accepted = {
+        status: 'accepted',
+        message_id: req.message_id,
+        conversation_id: req.conversation_id,
+        seq: Number(rows[0].seq),
+        created_at: iso(rows[0].created_at),
+      };
       return { accepted, isReplay: false, event: { payload } };
     }, 'accept-file-message');
   }
@@ -218,7 +266,10 @@ export class Messages {
           WHERE m.conversation_id = $1 AND m.user_id IS DISTINCT FROM $2 AND ${hiddenUpToSql()} < $3 ORDER BY m.user_id`,
         [view.conversation_id, view.sender_id, view.seq],
       ),
-      this.db.query('SELECT channel, status, updated_at, error, attempts, external_id, provider_code, error_class FROM message_channels WHERE message_id = $1 ORDER BY channel', [messageId]),
+      this.db.query(
+        'SELECT channel, status, updated_at, error, attempts, external_id, provider_code, error_class FROM message_channels WHERE message_id = $1 ORDER BY channel',
+        [messageId],
+      ),
       this.db.query('SELECT status, channel, detail, at FROM message_status_history WHERE message_id = $1 ORDER BY id', [messageId]),
     ]);
     const isRouted = view.status !== 'accepted';
@@ -234,7 +285,12 @@ export class Messages {
           : [],
         channels: channels.map(channelStatusView),
       },
-      history: history.map((h) => ({ status: String(h.status), ...(h.channel ? { channel: String(h.channel) } : {}), ...(h.detail ? { detail: String(h.detail) } : {}), at: iso(h.at) })),
+      history: history.map((h) => ({
+        status: String(h.status),
+        ...(h.channel ? { channel: String(h.channel) } : {}),
+        ...(h.detail ? { detail: String(h.detail) } : {}),
+        at: iso(h.at),
+      })),
     };
   }
 
@@ -251,10 +307,21 @@ export class Messages {
  */
 function channelStatusView(c: Record<string, unknown>) {
   return {
-    channel: String(c.channel), status: String(c.status), at: iso(c.updated_at), attempts: Number(c.attempts),
+    channel: String(c.channel),
+    status: String(c.status),
+    at: iso(c.updated_at),
+    attempts: Number(c.attempts),
     ...(c.external_id ? { external_id: String(c.external_id) } : {}),
     ...(c.error ? { error: String(c.error) } : {}),
-    ...(c.status === 'failed' ? { failure: { code: String(c.error_class ?? 'failed'), provider_code: c.provider_code === null ? null : String(c.provider_code), detail: String(c.error ?? '') } } : {}),
+    ...(c.status === 'failed'
+      ? {
+          failure: {
+            code: String(c.error_class ?? 'failed'),
+            provider_code: c.provider_code === null ? null : String(c.provider_code),
+            detail: String(c.error ?? ''),
+          },
+        }
+      : {}),
   };
 }
 
@@ -267,7 +334,9 @@ async function findReplay(sql: Sql, messageId: string, requestHash: string): Pro
 }
 
 function fingerprint(senderId: number, req: SendRequest, channels: Channel[], to: string | null): string {
-  return createHash('sha256').update(JSON.stringify([senderId, req.conversation_id, canonicalPayload(req.payload), channels, to])).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify([senderId, req.conversation_id, canonicalPayload(req.payload), channels, to]))
+    .digest('hex');
 }
 
 /** The stored form of a payload that needs no lookup (text, template), with only the known keys. */
@@ -295,7 +364,13 @@ export function toView(r: Record<string, unknown>): MessageView {
     sender_username: r.sender_username === null ? null : String(r.sender_username),
     ...(r.sender_contact_id === null || r.sender_contact_id === undefined
       ? {}
-      : { sender_contact: { contact_id: Number(r.sender_contact_id), channel: r.contact_channel as ExternalChannel, display_name: r.contact_name === null ? null : String(r.contact_name) } }),
+      : {
+          sender_contact: {
+            contact_id: Number(r.sender_contact_id),
+            channel: r.contact_channel as ExternalChannel,
+            display_name: r.contact_name === null ? null : String(r.contact_name),
+          },
+        }),
     payload: r.payload as Payload,
     channels: r.channels as Channel[],
     status: String(r.status),

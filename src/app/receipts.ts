@@ -6,7 +6,11 @@ import { iso } from './time.ts';
 import { announce, settle } from './settle.ts';
 import { invalid } from '../domain/errors.ts';
 
-export interface Ack { userId: number; conversationId: number; seq: number }
+export interface Ack {
+  userId: number;
+  conversationId: number;
+  seq: number;
+}
 
 // Acks that arrive within this window are applied in one transaction.
 const ACK_FLUSH_MS = 20;
@@ -95,7 +99,12 @@ export class Receipts {
          RETURNING m.conversation_id, old.previous, m.delivered_seq`,
         [unique.map((a) => a.userId), unique.map((a) => a.conversationId), unique.map((a) => a.seq)],
       );
-      await announce(this.notify, await settle(tx, { ranges: moved.map((r) => ({ conversationId: Number(r.conversation_id), fromSeq: Number(r.previous), toSeq: Number(r.delivered_seq) })) }));
+      await announce(
+        this.notify,
+        await settle(tx, {
+          ranges: moved.map((r) => ({ conversationId: Number(r.conversation_id), fromSeq: Number(r.previous), toSeq: Number(r.delivered_seq) })),
+        }),
+      );
     }, 'apply-acks');
   }
 
@@ -120,10 +129,17 @@ export class Receipts {
       return { readSeq: target, marked: n, readAt: iso(row.read_at) };
     }, 'mark-read');
     if (result.readAt) {
-      this.notify.toConversation(conversationId, 'conversation.read', { conversation_id: conversationId, user_id: userId, username, read_seq: result.readSeq, read_at: result.readAt });
+      this.notify.toConversation(conversationId, 'conversation.read', {
+        conversation_id: conversationId,
+        user_id: userId,
+        username,
+        read_seq: result.readSeq,
+        read_at: result.readAt,
+      });
     }
     return { status: 'success' as const, conversation_id: conversationId, read_seq: result.readSeq, messages_marked_read: result.marked };
   }
 }
 
-const isValidAck = (a: Ack) => Number.isSafeInteger(a.userId) && a.userId > 0 && Number.isSafeInteger(a.conversationId) && a.conversationId > 0 && Number.isSafeInteger(a.seq) && a.seq >= 0;
+const isValidAck = (a: Ack) =>
+  Number.isSafeInteger(a.userId) && a.userId > 0 && Number.isSafeInteger(a.conversationId) && a.conversationId > 0 && Number.isSafeInteger(a.seq) && a.seq >= 0;

@@ -87,15 +87,18 @@ async function lockConversations(tx: Sql, scope: SettleScope): Promise<void> {
       [SETTLE_LOCK, scope.messageIds],
     );
   } else if (scope.ranges.length > 0) {
-    await tx.query(
-      `SELECT pg_advisory_xact_lock($1, (c % 2147483647)::int) FROM (SELECT DISTINCT c FROM unnest($2::bigint[]) AS c ORDER BY 1) s`,
-      [SETTLE_LOCK, scope.ranges.map((r) => r.conversationId)],
-    );
+    await tx.query(`SELECT pg_advisory_xact_lock($1, (c % 2147483647)::int) FROM (SELECT DISTINCT c FROM unnest($2::bigint[]) AS c ORDER BY 1) s`, [
+      SETTLE_LOCK,
+      scope.ranges.map((r) => r.conversationId),
+    ]);
   }
 }
 
 /** Moves messages forward if they are still at their `from` status; returns the moves that happened. */
-export async function applyMoves(tx: Sql, moves: { id: string; from: MessageStatus; to: MessageStatus; row: Record<string, unknown> }[]): Promise<StatusChange[]> {
+export async function applyMoves(
+  tx: Sql,
+  moves: { id: string; from: MessageStatus; to: MessageStatus; row: Record<string, unknown> }[],
+): Promise<StatusChange[]> {
   if (moves.length === 0) return [];
   const updated = await tx.query(
     `UPDATE messages m SET status = u.next, status_at = now() FROM unnest($1::uuid[], $2::text[], $3::text[]) AS u(id, prev, next)
@@ -103,16 +106,27 @@ export async function applyMoves(tx: Sql, moves: { id: string; from: MessageStat
     [moves.map((m) => m.id), moves.map((m) => m.from), moves.map((m) => m.to)],
   );
   const byId = new Map(moves.map((m) => [m.id, m.row]));
-  return recordMoves(tx, updated.map((u) => ({ ...byId.get(String(u.id)), id: u.id, status: u.status, status_at: u.status_at })));
+  return recordMoves(
+    tx,
+    updated.map((u) => ({ ...byId.get(String(u.id)), id: u.id, status: u.status, status_at: u.status_at })),
+  );
 }
 
 /** Writes the history rows of messages that just moved (rows with their new status and status_at) and describes the changes. */
 export async function recordMoves(tx: Sql, moved: Record<string, unknown>[]): Promise<StatusChange[]> {
   if (moved.length === 0) return [];
-  await tx.query('INSERT INTO message_status_history (message_id, status) SELECT * FROM unnest($1::uuid[], $2::text[])', [moved.map((m) => m.id), moved.map((m) => m.status)]);
+  await tx.query('INSERT INTO message_status_history (message_id, status) SELECT * FROM unnest($1::uuid[], $2::text[])', [
+    moved.map((m) => m.id),
+    moved.map((m) => m.status),
+  ]);
   return moved.map((m) => ({
-    message_id: String(m.id), conversation_id: Number(m.conversation_id), seq: Number(m.seq), status: m.status as MessageStatus,
-    at: iso(m.status_at), createdAt: new Date(m.created_at as string).getTime(), senderId: Number(m.sender_id),
+    message_id: String(m.id),
+    conversation_id: Number(m.conversation_id),
+    seq: Number(m.seq),
+    status: m.status as MessageStatus,
+    at: iso(m.status_at),
+    createdAt: new Date(m.created_at as string).getTime(),
+    senderId: Number(m.sender_id),
   }));
 }
 
@@ -136,7 +150,9 @@ export async function announce(notify: Notifier, changes: StatusChange[]): Promi
     metrics.pipelineLatency.observe({ status: c.status }, Math.max(0, now - c.createdAt) / 1000);
   }
   await Promise.all(
-    ordered.map((c) => notify.toUsers([c.senderId], 'message.status', { message_id: c.message_id, conversation_id: c.conversation_id, seq: c.seq, status: c.status, at: c.at })),
+    ordered.map((c) =>
+      notify.toUsers([c.senderId], 'message.status', { message_id: c.message_id, conversation_id: c.conversation_id, seq: c.seq, status: c.status, at: c.at }),
+    ),
   );
 }
 

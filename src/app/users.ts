@@ -1,7 +1,11 @@
 import type { Database } from '../ports/database.ts';
 import { notFound } from '../domain/errors.ts';
 
-export interface UserSummary { user_id: number; username: string; display_name: string }
+export interface UserSummary {
+  user_id: number;
+  username: string;
+  display_name: string;
+}
 
 /** User directory: prefix search and lookup. */
 export class Users {
@@ -10,7 +14,10 @@ export class Users {
   async search(query: string, limit: number): Promise<{ items: UserSummary[] }> {
     // Escape LIKE wildcards: the query is a literal prefix.
     const prefix = query.replace(/[\\%_]/g, (c) => `\\${c}`) + '%';
-    const rows = await this.db.query('SELECT id, username, display_name FROM users WHERE lower(username) LIKE lower($1) ORDER BY username LIMIT $2', [prefix, limit]);
+    const rows = await this.db.query('SELECT id, username, display_name FROM users WHERE lower(username) LIKE lower($1) ORDER BY username LIMIT $2', [
+      prefix,
+      limit,
+    ]);
     return { items: rows.map(toSummary) };
   }
 

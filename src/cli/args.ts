@@ -13,7 +13,10 @@ export interface Parsed {
 /** Parses one command's arguments strictly: unknown options and unexpected arguments are usage errors. */
 export function parseCommand(command: Command, args: string[]): Parsed {
   const spec = SPECS[command];
-  const options = { ...Object.fromEntries(Object.entries(spec.options).map(([n, o]) => [n, o.short ? { type: o.type, short: o.short } : { type: o.type }])), help: { type: 'boolean' as const, short: 'h' } };
+  const options = {
+    ...Object.fromEntries(Object.entries(spec.options).map(([n, o]) => [n, o.short ? { type: o.type, short: o.short } : { type: o.type }])),
+    help: { type: 'boolean' as const, short: 'h' },
+  };
   // --help wins over everything else on the line, even over mistakes in it.
   if (args.some((a) => a === '--help' || a === '-h')) return { isHelp: true, values: {}, positionals: [] };
   let parsed: ReturnType<typeof parseArgs>;

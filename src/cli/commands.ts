@@ -25,7 +25,8 @@ const CONFIG_NOTE = 'Configuration comes from the environment and ./.env (see .e
 export const SPECS: Record<Command, CommandSpec> = {
   start: {
     usage: ['chat4all start'],
-    details: 'Runs the API, the pipeline workers and the upload collector in one process. Without DATABASE_URL,\nKAFKA_BROKERS or REDIS_URL everything is embedded under DATA_DIR (one process per DATA_DIR).',
+    details:
+      'Runs the API, the pipeline workers and the upload collector in one process. Without DATABASE_URL,\nKAFKA_BROKERS or REDIS_URL everything is embedded under DATA_DIR (one process per DATA_DIR).',
     options: {},
     isTakingArguments: false,
   },
@@ -36,7 +37,12 @@ export const SPECS: Record<Command, CommandSpec> = {
     options: { roles: { type: 'string', help: 'comma-separated: relay, router, connectors, status, scheduler (default: all)' } },
     isTakingArguments: false,
   },
-  migrate: { usage: ['chat4all migrate'], details: 'Applies the database migrations that are not applied yet, then exits.', options: {}, isTakingArguments: false },
+  migrate: {
+    usage: ['chat4all migrate'],
+    details: 'Applies the database migrations that are not applied yet, then exits.',
+    options: {},
+    isTakingArguments: false,
+  },
   users: {
     usage: ['chat4all users create <username> <password> [display name…]', 'chat4all users list'],
     details: 'Creates an account (also when registration is closed) or lists the accounts.',
@@ -51,7 +57,8 @@ export const SPECS: Record<Command, CommandSpec> = {
   },
   gc: {
     usage: ['chat4all gc'],
-    details: 'Removes uploads not completed within GC_RETENTION_HOURS and their stored bytes, serves /metrics while\nit runs, pushes to PUSHGATEWAY_URL when set; exits non-zero when anything could not be removed.',
+    details:
+      'Removes uploads not completed within GC_RETENTION_HOURS and their stored bytes, serves /metrics while\nit runs, pushes to PUSHGATEWAY_URL when set; exits non-zero when anything could not be removed.',
     options: {},
     isTakingArguments: false,
   },
@@ -60,12 +67,23 @@ export const SPECS: Record<Command, CommandSpec> = {
 /** The text of `chat4all <command> --help`. */
 export function helpText(command: Command): string {
   const spec = SPECS[command];
-  const options = [...Object.entries(spec.options).map(([name, o]) => `  --${name}${o.type === 'string' ? ' <value>' : ''}`.padEnd(24) + o.help), '  -h, --help'.padEnd(24) + 'show this help and do nothing else'];
+  const options = [
+    ...Object.entries(spec.options).map(([name, o]) => `  --${name}${o.type === 'string' ? ' <value>' : ''}`.padEnd(24) + o.help),
+    '  -h, --help'.padEnd(24) + 'show this help and do nothing else',
+  ];
   return [`usage: ${spec.usage.join('\n       ')}`, '', spec.details, '', 'options:', ...options, '', CONFIG_NOTE, ''].join('\n');
 }
 
 /** The text of `chat4all --help`. */
 export function overviewText(): string {
   const lines = Object.entries(COMMANDS).map(([name, text]) => `  ${name.padEnd(8)} ${text}`);
-  return ['usage: chat4all <command> [options]', '', 'commands:', ...lines, '', 'chat4all <command> --help shows the usage of one command. ' + CONFIG_NOTE, ''].join('\n');
+  return [
+    'usage: chat4all <command> [options]',
+    '',
+    'commands:',
+    ...lines,
+    '',
+    'chat4all <command> --help shows the usage of one command. ' + CONFIG_NOTE,
+    '',
+  ].join('\n');
 }

@@ -42,7 +42,8 @@ async function serve(config: Config, roles: readonly Role[], logger: RootLogger,
   if (isBanner) {
     const docs = config.docs.isEnabled ? ` (API docs: ${running.url}/docs)` : '';
     const demo = config.auth.demoUsers ? ' — sign in as user1 … user5, password "password123"' : '';
-    const local = config.http.host === '127.0.0.1' ? '\nReachable from this machine only. To expose it: DEMO_USERS=false HOST=0.0.0.0 (see the README, "Security").' : '';
+    const local =
+      config.http.host === '127.0.0.1' ? '\nReachable from this machine only. To expose it: DEMO_USERS=false HOST=0.0.0.0 (see the README, "Security").' : '';
     process.stdout.write(`\nChat4All is running at ${running.url}/${docs}${demo}${local}\n\n`);
   }
   logger.info({ url: running.url, roles }, 'listening');
@@ -91,4 +92,3 @@ async function dlq({ values, positionals: [sub, ...ids] }: Parsed, config: Confi
     await app.close();
   }
 }
-

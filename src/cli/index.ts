@@ -27,9 +27,13 @@ async function main(argv: string[]): Promise<number> {
 const isCommand = (name: string | undefined): name is Command => name !== undefined && Object.hasOwn(COMMANDS, name);
 
 function workerRoles(parsed: Parsed): Role[] {
-  const listed = String(parsed.values.roles ?? WORKER_ROLES.join(',')).split(',').map((r) => r.trim()).filter(Boolean);
+  const listed = String(parsed.values.roles ?? WORKER_ROLES.join(','))
+    .split(',')
+    .map((r) => r.trim())
+    .filter(Boolean);
   const unknown = listed.filter((r) => !WORKER_ROLES.includes(r as Role));
-  if (unknown.length || listed.length === 0) throw new UsageError(`unknown worker role(s): ${unknown.join(', ') || '(none given)'}; choose from ${WORKER_ROLES.join(', ')}`);
+  if (unknown.length || listed.length === 0)
+    throw new UsageError(`unknown worker role(s): ${unknown.join(', ') || '(none given)'}; choose from ${WORKER_ROLES.join(', ')}`);
   return listed as Role[];
 }
 

@@ -59,7 +59,8 @@ describe('checkChannelSend', () => {
   });
 
   it('allows a WhatsApp template at any time', () => {
-    for (const last of [lastInboundAt, null]) expect(() => checkChannelSend({ channel: 'whatsapp', payload: template, lastInboundAt: last, now: after(100 * 24 * HOUR) })).not.toThrow();
+    for (const last of [lastInboundAt, null])
+      expect(() => checkChannelSend({ channel: 'whatsapp', payload: template, lastInboundAt: last, now: after(100 * 24 * HOUR) })).not.toThrow();
   });
 
   it('refuses a template on every other channel with 400 template-not-supported', () => {

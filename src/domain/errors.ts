@@ -3,16 +3,7 @@
  * maps kinds to status codes (src/http/problem.ts) and `code` is the stable public identifier
  * documented in docs/errors.md.
  */
-export type ErrorKind =
-  | 'not-found'
-  | 'conflict'
-  | 'forbidden'
-  | 'invalid'
-  | 'unprocessable'
-  | 'unauthenticated'
-  | 'rate-limited'
-  | 'unavailable'
-  | 'too-large';
+export type ErrorKind = 'not-found' | 'conflict' | 'forbidden' | 'invalid' | 'unprocessable' | 'unauthenticated' | 'rate-limited' | 'unavailable' | 'too-large';
 
 export class DomainError extends Error {
   constructor(

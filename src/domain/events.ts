@@ -5,10 +5,26 @@ import type { HistoryVisibility, Role } from './group.ts';
 export interface EventMap {
   /** From a contact (inbound channel message): sender_id and sender_username are null, sender_contact says who. */
   'message.created': {
-    message_id: string; conversation_id: number; seq: number; sender_id: number | null; sender_username: string | null;
-    sender_contact?: { contact_id: number; channel: ExternalChannel; display_name: string | null }; payload: Payload; channels: Channel[]; created_at: string;
+    message_id: string;
+    conversation_id: number;
+    seq: number;
+    sender_id: number | null;
+    sender_username: string | null;
+    sender_contact?: { contact_id: number; channel: ExternalChannel; display_name: string | null };
+    payload: Payload;
+    channels: Channel[];
+    created_at: string;
   };
-  'message.status': { message_id: string; conversation_id: number; seq: number; status: MessageStatus | 'pending'; user_id?: number; channel?: string; at: string; error?: string };
+  'message.status': {
+    message_id: string;
+    conversation_id: number;
+    seq: number;
+    status: MessageStatus | 'pending';
+    user_id?: number;
+    channel?: string;
+    at: string;
+    error?: string;
+  };
   // Not `type`: that key is the frame's event name (the spread in Notifier would overwrite it).
   'conversation.created': { conversation_id: number; conversation_type: string; name: string | null; member_ids: number[] };
   'conversation.read': { conversation_id: number; user_id: number; username: string; read_seq: number; read_at: string };

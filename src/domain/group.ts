@@ -11,7 +11,7 @@ export type HistoryVisibility = (typeof HISTORY_VISIBILITIES)[number];
 
 const RANK: Record<Role, number> = { owner: 2, admin: 1, member: 0 };
 
-export const asRole = (value: string): Role => (ROLES as readonly string[]).includes(value) ? (value as Role) : 'member';
+export const asRole = (value: string): Role => ((ROLES as readonly string[]).includes(value) ? (value as Role) : 'member');
 
 /** Owners and admins add members and change the group's name, description and history visibility. */
 export const isManager = (role: Role): boolean => RANK[role] >= RANK.admin;

@@ -5,10 +5,18 @@
 import type { ExternalChannel } from './message.ts';
 
 /** An accepted message, keyed by conversation so that the router sees each conversation in seq order. */
-export interface MessageAccepted { message_id: string; conversation_id: number; seq: number }
+export interface MessageAccepted {
+  message_id: string;
+  conversation_id: number;
+  seq: number;
+}
 
 /** One attempt at delivering a message to an external channel, keyed by message. */
-export interface ChannelWork { message_id: string; channel: ExternalChannel; attempt: number }
+export interface ChannelWork {
+  message_id: string;
+  channel: ExternalChannel;
+  attempt: number;
+}
 
 /** What a connector, or later the platform's webhook, reported for one delivery; statuses only move forward. */
 export interface ChannelOutcome {
@@ -23,10 +31,18 @@ export interface ChannelOutcome {
 }
 
 /** A verified webhook event stored in webhook_events, keyed by the contact so that one person's events stay in order. */
-export interface InboundReceived { webhook_event_id: number; channel: ExternalChannel }
+export interface InboundReceived {
+  webhook_event_id: number;
+  channel: ExternalChannel;
+}
 
 /** A delivery given up after its retries (for consumers outside Chat4All: alerting, audits). */
-export interface DeadLettered { message_id: string; channel: ExternalChannel; reason: string; attempts: number }
+export interface DeadLettered {
+  message_id: string;
+  channel: ExternalChannel;
+  reason: string;
+  attempts: number;
+}
 
 export type ChannelTopic = `channel.${ExternalChannel}`;
 

@@ -20,7 +20,6 @@ export function canTransition(from: MessageStatus, to: MessageStatus): boolean {
   return rank[to] > rank[from];
 }
 
-
 export type TextPayload = { type: 'text'; content: string };
 /** `caption`: only on media a contact sent (the text that came with the file); senders cannot set it. */
 export type FilePayload = { type: 'file'; file_id: string; filename?: string; size_bytes?: number; mime_type?: string; caption?: string };

@@ -3,11 +3,13 @@ import { codePointLength, firstCodePoints, textFault } from './text.ts';
 
 describe('text rule', () => {
   it('accepts any Unicode text without NUL, bidi controls and other controls included', () => {
-    for (const text of ['', 'plain', 'e\u0301', '\u{1F600}\u{1F468}\u200d\u{1F469}', 'a\u202eb\u2066c', 'tab\tbell\u0007', '\uffff']) expect(textFault(text), text).toBeUndefined();
+    for (const text of ['', 'plain', 'e\u0301', '\u{1F600}\u{1F468}\u200d\u{1F469}', 'a\u202eb\u2066c', 'tab\tbell\u0007', '\uffff'])
+      expect(textFault(text), text).toBeUndefined();
   });
   it('refuses NUL and lone surrogates wherever they are', () => {
     expect(textFault('a\u0000')).toMatch(/NUL/);
-    for (const text of ['\ud800', 'a\ud800b', 'end\ud83d', '\udc00start', 'x\ude00', '\ude00\ud83d', '\u{1F600}\ud800']) expect(textFault(text), JSON.stringify(text)).toMatch(/surrogate/);
+    for (const text of ['\ud800', 'a\ud800b', 'end\ud83d', '\udc00start', 'x\ude00', '\ude00\ud83d', '\u{1F600}\ud800'])
+      expect(textFault(text), JSON.stringify(text)).toMatch(/surrogate/);
   });
 });
 

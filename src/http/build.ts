@@ -70,13 +70,20 @@ export async function build(app: App, config: Config): Promise<{ server: Fastify
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
     const level = reply.statusCode >= 500 ? 'error' : 'debug';
-    request.log[level]({ method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, trace_id: requestTraceId(request) ?? request.id }, 'request');
+    request.log[level](
+      { method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, trace_id: requestTraceId(request) ?? request.id },
+      'request',
+    );
   });
 
   await server.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'Chat4All API', version: '1.0.0', description: 'Unified messaging: conversations, messages, files and external channels. Errors are RFC 9457 problem documents.' },
+      info: {
+        title: 'Chat4All API',
+        version: '1.0.0',
+        description: 'Unified messaging: conversations, messages, files and external channels. Errors are RFC 9457 problem documents.',
+      },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     },
     refResolver: { buildLocalReference: (json, _base, _frag, i) => String(json.$id ?? `def-${i}`) },

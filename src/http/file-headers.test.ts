@@ -24,7 +24,9 @@ describe('parseRange', () => {
 
 describe('contentDisposition', () => {
   it('gives an ASCII fallback without separators or quotes and the exact name in filename*', () => {
-    expect(contentDisposition('résumé "final"/v2.pdf')).toBe(`attachment; filename="r_sum_ _final__v2.pdf"; filename*=UTF-8''r%C3%A9sum%C3%A9%20%22final%22_v2.pdf`);
+    expect(contentDisposition('résumé "final"/v2.pdf')).toBe(
+      `attachment; filename="r_sum_ _final__v2.pdf"; filename*=UTF-8''r%C3%A9sum%C3%A9%20%22final%22_v2.pdf`,
+    );
   });
 });
 
@@ -48,7 +50,9 @@ describe('parseUploadMetadata', () => {
     const b64 = (bytes: Buffer | string) => Buffer.from(bytes).toString('base64');
     expect(parseUploadMetadata(`filename ${b64('\u{1F600}\u202e.txt')}`)).toEqual({ filename: '\u{1F600}\u202e.txt' });
     const refused = (header: string, key: string) =>
-      expect(() => parseUploadMetadata(header)).toThrow(expect.objectContaining({ code: 'invalid-text', details: { errors: [expect.objectContaining({ path: `/headers/upload-metadata/${key}` })] } }));
+      expect(() => parseUploadMetadata(header)).toThrow(
+        expect.objectContaining({ code: 'invalid-text', details: { errors: [expect.objectContaining({ path: `/headers/upload-metadata/${key}` })] } }),
+      );
     refused(`filename ${b64('a\u0000b')}`, 'filename');
     refused(`filename ${b64('ok')},filetype ${b64(Buffer.from([0xff, 0x41]))}`, 'filetype');
     // A surrogate encoded in UTF-8 form (CESU-8) is not UTF-8.

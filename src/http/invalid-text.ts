@@ -38,7 +38,13 @@ type Step = { value: unknown; key: string | undefined; parent: Step | undefined 
 function pathOf(root: string, step: Step): string {
   const keys: string[] = [];
   for (let at: Step | undefined = step; at?.key !== undefined; at = at.parent) keys.push(at.key.replace(/~/g, '~0').replace(/\//g, '~1'));
-  return root + keys.reverse().map((k) => `/${k}`).join('');
+  return (
+    root +
+    keys
+      .reverse()
+      .map((k) => `/${k}`)
+      .join('')
+  );
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });

@@ -19,7 +19,8 @@ export function readJsonBodies(server: FastifyInstance): void {
     const text = decodeUtf8(typeof body === 'string' ? Buffer.from(body) : body);
     if (text === undefined) return done(invalidText('body', { path: '', message: 'is not UTF-8 text' }), undefined);
     // Deep nesting under the size limit would hold the event loop while parsing: a cheap scan first.
-    if (isNestedDeeper(text, MAX_JSON_DEPTH)) return done(invalid('json-too-deep', `JSON nested deeper than ${MAX_JSON_DEPTH} levels is not accepted`, { max_depth: MAX_JSON_DEPTH }), undefined);
+    if (isNestedDeeper(text, MAX_JSON_DEPTH))
+      return done(invalid('json-too-deep', `JSON nested deeper than ${MAX_JSON_DEPTH} levels is not accepted`, { max_depth: MAX_JSON_DEPTH }), undefined);
     if (text.trim() !== '') return parse(request, text, done);
     // Fastify validates a missing body as null, so this is the route's own answer for "no body".
     const validate = request.getValidationFunction('body');

@@ -17,8 +17,18 @@ const STATUS: Record<ErrorKind, number> = {
 };
 
 const TITLES: Record<number, string> = {
-  400: 'Bad request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not found', 405: 'Method not allowed', 409: 'Conflict', 413: 'Payload too large',
-  415: 'Unsupported media type', 422: 'Unprocessable content', 429: 'Too many requests', 500: 'Internal server error', 503: 'Service unavailable',
+  400: 'Bad request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not found',
+  405: 'Method not allowed',
+  409: 'Conflict',
+  413: 'Payload too large',
+  415: 'Unsupported media type',
+  422: 'Unprocessable content',
+  429: 'Too many requests',
+  500: 'Internal server error',
+  503: 'Service unavailable',
 };
 
 export const PROBLEM_BASE = 'https://chat4all.dev/problems/';
@@ -30,7 +40,16 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, status
   return reply
     .code(status)
     .type('application/problem+json')
-    .send({ type: PROBLEM_BASE + code, title: TITLES[status] ?? 'Error', status, detail, code, instance: request.url.split('?')[0], trace_id: requestTraceId(request) ?? request.id, ...extra });
+    .send({
+      type: PROBLEM_BASE + code,
+      title: TITLES[status] ?? 'Error',
+      status,
+      detail,
+      code,
+      instance: request.url.split('?')[0],
+      trace_id: requestTraceId(request) ?? request.id,
+      ...extra,
+    });
 }
 
 /** Fastify error handler: domain errors, schema failures, parser errors, and the unknown (500, nothing leaked). */
@@ -51,13 +70,26 @@ export function handleError(error: FastifyError | DomainError | Error, request: 
   }
   const fe = error as FastifyError;
   if (fe.validation) {
-    const errors = fe.validation.map((v) => ({ path: v.instancePath || `/${(v.params as { missingProperty?: string }).missingProperty ?? ''}`, message: v.message ?? 'is invalid' }));
-    const where = fe.validationContext === 'querystring' ? 'query string' : fe.validationContext ?? 'request';
-    return sendProblem(request, reply, 400, 'validation-failed', `The ${where} is invalid: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, { errors });
+    const errors = fe.validation.map((v) => ({
+      path: v.instancePath || `/${(v.params as { missingProperty?: string }).missingProperty ?? ''}`,
+      message: v.message ?? 'is invalid',
+    }));
+    const where = fe.validationContext === 'querystring' ? 'query string' : (fe.validationContext ?? 'request');
+    return sendProblem(request, reply, 400, 'validation-failed', `The ${where} is invalid: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, {
+      errors,
+    });
   }
-  if (fe.statusCode === 413 || fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendProblem(request, reply, 413, 'payload-too-large', 'The request body is too large');
+  if (fe.statusCode === 413 || fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+    return sendProblem(request, reply, 413, 'payload-too-large', 'The request body is too large');
   if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendProblem(request, reply, 415, 'unsupported-media-type', 'This content type is not accepted here');
-  if (fe.statusCode === 400) return sendProblem(request, reply, 400, 'malformed-request', fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? 'The JSON body is empty' : 'The request body is not valid JSON');
+  if (fe.statusCode === 400)
+    return sendProblem(
+      request,
+      reply,
+      400,
+      'malformed-request',
+      fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? 'The JSON body is empty' : 'The request body is not valid JSON',
+    );
   if (fe.statusCode && fe.statusCode < 500) return sendProblem(request, reply, fe.statusCode, 'bad-request', 'The request could not be processed');
   request.log.error({ err: error }, 'unhandled error');
   return sendProblem(request, reply, 500, 'internal', 'An unexpected error occurred; it was logged with this trace id');

@@ -11,7 +11,10 @@ declare module 'fastify' {
   }
 }
 
-export interface RateLimitSettings { enabled: boolean; perMinute: Record<RateClass, number> }
+export interface RateLimitSettings {
+  enabled: boolean;
+  perMinute: Record<RateClass, number>;
+}
 
 /**
  * Fixed one-minute windows per caller (user id when authenticated, else client address) and

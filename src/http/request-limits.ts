@@ -44,7 +44,8 @@ export function isNestedDeeper(text: string, max: number): boolean {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (isInString) {
-      if (c === 0x5c) i++; // backslash: the next character is escaped
+      if (c === 0x5c)
+        i++; // backslash: the next character is escaped
       else if (c === 0x22) isInString = false;
     } else if (c === 0x22) isInString = true;
     else if (c === 0x5b || c === 0x7b) {
@@ -54,7 +55,10 @@ export function isNestedDeeper(text: string, max: number): boolean {
   return false;
 }
 
-export interface RequestTimes { bodyMs: number; uploadBodyMs: number }
+export interface RequestTimes {
+  bodyMs: number;
+  uploadBodyMs: number;
+}
 
 /**
  * Closes the connection (after a 408 problem document) when a request's head and body have not
@@ -82,10 +86,17 @@ function refuseSlowRequest(request: FastifyRequest, reply: FastifyReply, ms: num
   if (!reply.raw.headersSent && socket.writable) {
     const code = 'request-timeout';
     const body = JSON.stringify({
-      type: PROBLEM_BASE + code, title: 'Request timeout', status: 408, code, detail: `The request did not arrive within ${ms} ms`,
-      instance: request.url.split('?')[0], trace_id: request.id,
+      type: PROBLEM_BASE + code,
+      title: 'Request timeout',
+      status: 408,
+      code,
+      detail: `The request did not arrive within ${ms} ms`,
+      instance: request.url.split('?')[0],
+      trace_id: request.id,
     });
-    socket.write(`HTTP/1.1 408 Request Timeout\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    socket.write(
+      `HTTP/1.1 408 Request Timeout\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   }
   socket.destroy();
 }

@@ -12,8 +12,13 @@ const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
 export const Problem = Type.Object(
   {
-    type: Type.String(), title: Type.String(), status: Type.Integer(), detail: Type.String(), code: Type.String(),
-    instance: Type.String(), trace_id: Type.String(),
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    code: Type.String(),
+    instance: Type.String(),
+    trace_id: Type.String(),
     errors: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
   },
   { $id: 'Problem', additionalProperties: true, description: 'RFC 9457 problem document' },
@@ -45,7 +50,11 @@ export const TokenRequest = Type.Object({
   scope: Type.Optional(Type.String({ maxLength: 512 })),
 });
 export const TokenPair = Type.Object({
-  access_token: Type.String(), token_type: Type.Literal('Bearer'), expires_in: Type.Integer(), refresh_token: Type.String(), scope: Type.String(),
+  access_token: Type.String(),
+  token_type: Type.Literal('Bearer'),
+  expires_in: Type.Integer(),
+  refresh_token: Type.String(),
+  scope: Type.String(),
 });
 
 export const Payload = Type.Union([
@@ -53,7 +62,9 @@ export const Payload = Type.Union([
   Type.Object({ type: Type.Literal('file'), file_id: Uuid }),
   // WhatsApp only (in a channel conversation); `components` as WhatsApp documents them.
   Type.Object({
-    type: Type.Literal('template'), name: Type.String({ minLength: 1, maxLength: 512, pattern: '^[A-Za-z0-9_]+$' }), language: Type.String({ minLength: 2, maxLength: 15, pattern: '^[A-Za-z_]+$' }),
+    type: Type.Literal('template'),
+    name: Type.String({ minLength: 1, maxLength: 512, pattern: '^[A-Za-z0-9_]+$' }),
+    language: Type.String({ minLength: 2, maxLength: 15, pattern: '^[A-Za-z_]+$' }),
     components: Type.Optional(Type.Array(Type.Object({}, { additionalProperties: true }), { maxItems: 20 })),
   }),
 ]);
@@ -68,10 +79,18 @@ export const SendMessage = Type.Object({
 export const Accepted = Type.Object({ status: Type.Literal('accepted'), message_id: Uuid, conversation_id: Id, seq: Type.Integer(), created_at: Timestamp });
 export const Message = Type.Object(
   {
-    message_id: Uuid, conversation_id: Id, seq: Type.Integer(), sender_id: Type.Union([Id, Type.Null()]), sender_username: Type.Union([Type.String(), Type.Null()]),
+    message_id: Uuid,
+    conversation_id: Id,
+    seq: Type.Integer(),
+    sender_id: Type.Union([Id, Type.Null()]),
+    sender_username: Type.Union([Type.String(), Type.Null()]),
     sender_contact: Type.Optional(Type.Object({ contact_id: Type.Integer(), channel: Type.String(), display_name: Type.Union([Type.String(), Type.Null()]) })),
-    payload: Type.Object({}, { additionalProperties: true }), channels: Type.Array(Type.String()), status: Type.String(), created_at: Timestamp,
-    statuses: Type.Optional(Type.Any()), history: Type.Optional(Type.Any()),
+    payload: Type.Object({}, { additionalProperties: true }),
+    channels: Type.Array(Type.String()),
+    status: Type.String(),
+    created_at: Timestamp,
+    statuses: Type.Optional(Type.Any()),
+    history: Type.Optional(Type.Any()),
   },
   { $id: 'Message' },
 );
@@ -101,13 +120,29 @@ export const UpdateConversation = Type.Object(
 export const ChangeRole = Type.Object({ role: Role });
 export const ConversationDetails = Type.Object({
   contact: Type.Optional(Type.Object({}, { additionalProperties: true })),
-  id: Id, conversation_id: Id, type: Type.String(), name: Nullable(Type.String()), description: Nullable(Type.String()), history_visibility: HistoryVisibility,
-  created_at: Timestamp, member_count: Type.Integer(), last_seq: Type.Integer(),
-  members: Type.Array(Type.Object({ user_id: Id, username: Type.String(), display_name: Type.String(), role: Role, read_seq: Type.Integer(), delivered_seq: Type.Integer() })),
+  id: Id,
+  conversation_id: Id,
+  type: Type.String(),
+  name: Nullable(Type.String()),
+  description: Nullable(Type.String()),
+  history_visibility: HistoryVisibility,
+  created_at: Timestamp,
+  member_count: Type.Integer(),
+  last_seq: Type.Integer(),
+  members: Type.Array(
+    Type.Object({ user_id: Id, username: Type.String(), display_name: Type.String(), role: Role, read_seq: Type.Integer(), delivered_seq: Type.Integer() }),
+  ),
 });
 export const ConversationListItem = Type.Object({
-  conversation_id: Id, conversation_type: Type.String(), conversation_name: Nullable(Type.String()), description: Nullable(Type.String()),
-  last_message_timestamp: Nullable(Timestamp), last_message_content: Nullable(Type.String()), last_message_sender: Nullable(Type.String()),
-  last_seq: Type.Integer(), unread_count: Type.Integer(), conversation_created_at: Timestamp,
+  conversation_id: Id,
+  conversation_type: Type.String(),
+  conversation_name: Nullable(Type.String()),
+  description: Nullable(Type.String()),
+  last_message_timestamp: Nullable(Timestamp),
+  last_message_content: Nullable(Type.String()),
+  last_message_sender: Nullable(Type.String()),
+  last_seq: Type.Integer(),
+  unread_count: Type.Integer(),
+  conversation_created_at: Timestamp,
 });
 export const ConversationIdParams = Type.Object({ id: Id });

@@ -18,7 +18,8 @@ export function parseUploadMetadata(header: string | undefined): Record<string, 
   if (header === undefined || header.trim() === '') return pairs;
   for (const item of header.split(',')) {
     const m = /^\s*([^\s,]+)(?:\s+([A-Za-z0-9+/]*={0,2}))?\s*$/.exec(item);
-    if (!m || Object.hasOwn(pairs, m[1])) throw invalid('invalid-upload-metadata', 'Upload-Metadata must be comma-separated "key base64value" pairs with unique keys');
+    if (!m || Object.hasOwn(pairs, m[1]))
+      throw invalid('invalid-upload-metadata', 'Upload-Metadata must be comma-separated "key base64value" pairs with unique keys');
     pairs[m[1]] = decodeText(m[1], Buffer.from(m[2] ?? '', 'base64'));
   }
   return pairs;

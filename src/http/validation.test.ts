@@ -3,11 +3,17 @@ import { Type } from 'typebox';
 import type { FastifyRouteSchemaDef } from 'fastify/types/schema.js';
 import { validatorCompiler, withIntegerBounds } from './validation.ts';
 
-const compile = (schema: object, httpPart: string) => validatorCompiler({ schema, httpPart, method: 'GET', url: '/' } as FastifyRouteSchemaDef<object>) as (data: unknown) => boolean;
+const compile = (schema: object, httpPart: string) =>
+  validatorCompiler({ schema, httpPart, method: 'GET', url: '/' } as FastifyRouteSchemaDef<object>) as (data: unknown) => boolean;
 
 describe('integer bounds', () => {
   it('gives every integer without a bound the range of exact JavaScript integers', () => {
-    const schema = Type.Object({ a: Type.Integer(), b: Type.Integer({ minimum: 0 }), c: Type.Array(Type.Integer({ maximum: 9 })), d: Type.Integer({ exclusiveMaximum: 5 }) });
+    const schema = Type.Object({
+      a: Type.Integer(),
+      b: Type.Integer({ minimum: 0 }),
+      c: Type.Array(Type.Integer({ maximum: 9 })),
+      d: Type.Integer({ exclusiveMaximum: 5 }),
+    });
     expect(withIntegerBounds(schema)).toMatchObject({
       properties: {
         a: { minimum: -Number.MAX_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER },

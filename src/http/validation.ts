@@ -50,7 +50,9 @@ const TEXT_AS = {
 function textValidator(schema: object) {
   const validate = strict.compile(schema);
   const properties = (schema as { properties?: Record<string, { type?: unknown }> }).properties ?? {};
-  const typed = Object.entries(properties).flatMap(([key, s]) => (typeof s.type === 'string' && s.type in TEXT_AS ? [[key, TEXT_AS[s.type as keyof typeof TEXT_AS]] as const] : []));
+  const typed = Object.entries(properties).flatMap(([key, s]) =>
+    typeof s.type === 'string' && s.type in TEXT_AS ? [[key, TEXT_AS[s.type as keyof typeof TEXT_AS]] as const] : [],
+  );
   const check = (data: unknown) => {
     if (data && typeof data === 'object') {
       const values = data as Record<string, unknown>;

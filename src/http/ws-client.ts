@@ -54,7 +54,9 @@ export class WsClient {
     this.lastSeenAt = Date.now();
     const verdict = this.throttle.take();
     if (verdict === 'refuse-first') {
-      this.sendError('rate-limited', 'Too many frames: this one and the next ones until retry_after are dropped', { retry_after: this.throttle.retryAfterSeconds });
+      this.sendError('rate-limited', 'Too many frames: this one and the next ones until retry_after are dropped', {
+        retry_after: this.throttle.retryAfterSeconds,
+      });
     } else if (verdict === 'cut-off') {
       this.log.info({ user_id: this.userId, connection_id: this.id }, 'websocket closed: client kept flooding');
       this.socket.close(CLOSE_POLICY, 'too many frames');

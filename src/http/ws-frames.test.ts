@@ -9,7 +9,9 @@ const codeOf = (text: string) => {
 describe('parseClientFrame', () => {
   it('accepts each action with its arguments, `type` standing for `action`', () => {
     expect(parseClientFrame('{"action":"ack","conversation_id":3,"seq":0}')).toEqual({ frame: { action: 'ack', conversation_id: 3, seq: 0 } });
-    expect(parseClientFrame('{"type":"subscribe","conversation_id":9007199254740991}')).toEqual({ frame: { action: 'subscribe', type: 'subscribe', conversation_id: 9007199254740991 } });
+    expect(parseClientFrame('{"type":"subscribe","conversation_id":9007199254740991}')).toEqual({
+      frame: { action: 'subscribe', type: 'subscribe', conversation_id: 9007199254740991 },
+    });
     expect(parseClientFrame('{"action":"sync","since":{"1":5,"22":0}}')).toEqual({ frame: { action: 'sync', since: { 1: 5, 22: 0 } } });
     expect(parseClientFrame('{"action":"sync"}')).toEqual({ frame: { action: 'sync' } });
     expect(codeOf('{"action":"pong"}')).toBe('ok');
@@ -24,7 +26,19 @@ describe('parseClientFrame', () => {
   });
 
   it('bounds sync: ids as decimal keys within 2^53-1, non-negative seqs, at most MAX_SYNC_CONVERSATIONS keys', () => {
-    for (const since of ['[1]', '5', '{"x":1}', '{"01":1}', '{"-1":1}', '{"1.5":1}', '{"\\u0000":1}', '{"9999999999999999":1}', '{"1":-1}', '{"1":1e300}', '{"1":"2"}']) {
+    for (const since of [
+      '[1]',
+      '5',
+      '{"x":1}',
+      '{"01":1}',
+      '{"-1":1}',
+      '{"1.5":1}',
+      '{"\\u0000":1}',
+      '{"9999999999999999":1}',
+      '{"1":-1}',
+      '{"1":1e300}',
+      '{"1":"2"}',
+    ]) {
       expect(codeOf(`{"action":"sync","since":${since}}`), since).toBe('invalid-frame');
     }
     const many = Object.fromEntries(Array.from({ length: MAX_SYNC_CONVERSATIONS + 1 }, (_, i) => [i + 1, 0]));

@@ -43,7 +43,10 @@ export interface FrameProblem {
 }
 
 const ajv = new Ajv({ allErrors: false, strict: false, coerceTypes: false });
-const validators = Object.fromEntries(Object.entries(SCHEMAS).map(([action, schema]) => [action, ajv.compile(schema)])) as Record<Action, ReturnType<Ajv['compile']>>;
+const validators = Object.fromEntries(Object.entries(SCHEMAS).map(([action, schema]) => [action, ajv.compile(schema)])) as Record<
+  Action,
+  ReturnType<Ajv['compile']>
+>;
 const isAction = (a: string): a is Action => Object.hasOwn(SCHEMAS, a);
 
 // NUL and unpaired UTF-16 surrogates: not text any store or client can keep.
@@ -60,14 +63,29 @@ export function parseClientFrame(text: string): { frame: ClientFrame } | { probl
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return { problem: { code: 'invalid-frame', error: 'Frames are JSON objects' } };
   const fields = raw as Record<string, unknown>;
   const name = fields.action ?? fields.type;
-  if (typeof name !== 'string') return { problem: { code: 'invalid-frame', error: 'A frame names its action in "action"', errors: [{ path: '/action', message: 'must be a string' }] } };
-  if (BAD_TEXT.test(name)) return { problem: { code: 'invalid-text', error: 'The action contains a NUL byte or an unpaired surrogate', errors: [{ path: '/action', message: 'must be valid text' }] } };
+  if (typeof name !== 'string')
+    return { problem: { code: 'invalid-frame', error: 'A frame names its action in "action"', errors: [{ path: '/action', message: 'must be a string' }] } };
+  if (BAD_TEXT.test(name))
+    return {
+      problem: {
+        code: 'invalid-text',
+        error: 'The action contains a NUL byte or an unpaired surrogate',
+        errors: [{ path: '/action', message: 'must be valid text' }],
+      },
+    };
   if (!isAction(name)) return { problem: { code: 'unknown-action', error: `Unknown action "${name.slice(0, 64)}"` } };
   const validate = validators[name];
   if (!validate(fields)) return { problem: schemaProblem(name, validate.errors ?? []) };
   if (name === 'sync' && fields.since) {
     const tooBig = Object.keys(fields.since).find((k) => !Number.isSafeInteger(Number(k)));
-    if (tooBig) return { problem: { code: 'invalid-frame', error: `Invalid sync frame: /since/${tooBig} is beyond 2^53-1`, errors: [{ path: `/since/${tooBig}`, message: 'must be a conversation id' }] } };
+    if (tooBig)
+      return {
+        problem: {
+          code: 'invalid-frame',
+          error: `Invalid sync frame: /since/${tooBig} is beyond 2^53-1`,
+          errors: [{ path: `/since/${tooBig}`, message: 'must be a conversation id' }],
+        },
+      };
   }
   return { frame: { ...fields, action: name } as ClientFrame };
 }

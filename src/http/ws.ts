@@ -148,7 +148,8 @@ export class WsGateway {
       case 'pong':
         return;
       case 'ack':
-        if (!client.conversations.has(frame.conversation_id)) return client.sendError('not-a-member', `Not subscribed to conversation ${frame.conversation_id}`);
+        if (!client.conversations.has(frame.conversation_id))
+          return client.sendError('not-a-member', `Not subscribed to conversation ${frame.conversation_id}`);
         return this.app.receipts.queueAck({ userId: client.userId, conversationId: frame.conversation_id, seq: frame.seq });
       case 'sync':
         return client.inTurn(() => this.sync(client, frame.since ?? {}));
@@ -217,10 +218,19 @@ export class WsGateway {
   private dispatch(topic: string, event: Record<string, unknown>): void {
     if (event.traceparent === undefined) return this.push(topic, event);
     const { traceparent, ...frame } = event;
-    withSpan('ws.push', String(traceparent), (span) => {
-      span?.setAttributes({ 'messaging.destination.name': topic, 'chat4all.event': String(frame.type), 'chat4all.sockets': this.byTopic.get(topic)?.size ?? 0 });
-      this.push(topic, frame);
-    }, { kind: SpanKind.PRODUCER });
+    withSpan(
+      'ws.push',
+      String(traceparent),
+      (span) => {
+        span?.setAttributes({
+          'messaging.destination.name': topic,
+          'chat4all.event': String(frame.type),
+          'chat4all.sockets': this.byTopic.get(topic)?.size ?? 0,
+        });
+        this.push(topic, frame);
+      },
+      { kind: SpanKind.PRODUCER },
+    );
   }
 
   private push(topic: string, event: Record<string, unknown>): void {

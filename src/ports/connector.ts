@@ -2,7 +2,6 @@ import type { Readable } from 'node:stream';
 import type { InboundMedia } from '../domain/inbound-event.ts';
 import type { ExternalChannel, Payload } from '../domain/message.ts';
 
-
 /**
  * The bytes of a file message. A connector uses `url` when the platform can fetch it (and the file
  * is within the platform's by-URL limit), otherwise it uploads what `open()` streams.
@@ -96,16 +95,7 @@ export class MediaTooLarge extends Error {
 
 /** Why a send failed; the first four are worth retrying, the others are not. */
 export type ConnectorErrorClass =
-  | 'rate-limited'
-  | 'unavailable'
-  | 'timeout'
-  | 'network'
-  | 'invalid-recipient'
-  | 'blocked'
-  | 'policy'
-  | 'window-closed'
-  | 'auth'
-  | 'invalid-request';
+  'rate-limited' | 'unavailable' | 'timeout' | 'network' | 'invalid-recipient' | 'blocked' | 'policy' | 'window-closed' | 'auth' | 'invalid-request';
 
 const RETRYABLE: ReadonlySet<ConnectorErrorClass> = new Set(['rate-limited', 'unavailable', 'timeout', 'network']);
 

@@ -6,7 +6,13 @@ import type { Role } from '../config.ts';
 import { metrics } from '../metrics.ts';
 import { detached } from '../tracing.ts';
 
-export async function consume<T extends LogTopic>(log: EventLog, logger: Logger, role: Role, topics: readonly T[], handler: BatchHandler<LogTopics, T>): Promise<Subscription> {
+export async function consume<T extends LogTopic>(
+  log: EventLog,
+  logger: Logger,
+  role: Role,
+  topics: readonly T[],
+  handler: BatchHandler<LogTopics, T>,
+): Promise<Subscription> {
   const roleLog = logger.child({ component: `worker.${role}` });
   return log.subscribe(role, topics, async (records) => {
     try {

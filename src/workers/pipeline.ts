@@ -43,7 +43,9 @@ export class Pipeline {
     if (roles.includes('inbound')) this.subscriptions.push(await startInbound(log, stages.inbound, logger));
     if (roles.includes('scheduler')) {
       this.scheduler = new Scheduler(stages.recovery, stages.housekeeping, logger.child({ component: 'worker.scheduler' }), {
-        pollMs: this.options.schedulerPollMs, unroutedAfterMs: this.options.unroutedAfterMs, isRecoveringAtStart: !log.isDurable,
+        pollMs: this.options.schedulerPollMs,
+        unroutedAfterMs: this.options.unroutedAfterMs,
+        isRecoveringAtStart: !log.isDurable,
       });
       await this.scheduler.start();
     }

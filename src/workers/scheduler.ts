@@ -32,12 +32,23 @@ export class Scheduler {
       const pending = await this.recovery.dispatchDue(100_000, true);
       if (unrouted + pending > 0) this.logger.warn({ unrouted, pending }, 'recovered in-flight work after restart');
     }
-    const guard = (what: string, work: () => Promise<unknown>) => () =>
-      work().catch((e: unknown) => this.logger.error({ err: e }, `${what} failed`));
-    this.timers.every(pollMs, guard('dispatch', () => this.recovery.dispatchDue(1000)));
-    this.timers.every(Math.max(1000, unroutedAfterMs / 2), guard('recovery sweep', () => this.recovery.recoverUnrouted(unroutedAfterMs, 10_000)));
-    this.timers.every(5000, guard('backlog sample', () => this.housekeeping.sampleBacklog()));
-    this.timers.every(60_000, guard('outbox pruning', () => this.housekeeping.pruneOutbox(OUTBOX_RETENTION_MS, 10_000)));
+    const guard = (what: string, work: () => Promise<unknown>) => () => work().catch((e: unknown) => this.logger.error({ err: e }, `${what} failed`));
+    this.timers.every(
+      pollMs,
+      guard('dispatch', () => this.recovery.dispatchDue(1000)),
+    );
+    this.timers.every(
+      Math.max(1000, unroutedAfterMs / 2),
+      guard('recovery sweep', () => this.recovery.recoverUnrouted(unroutedAfterMs, 10_000)),
+    );
+    this.timers.every(
+      5000,
+      guard('backlog sample', () => this.housekeeping.sampleBacklog()),
+    );
+    this.timers.every(
+      60_000,
+      guard('outbox pruning', () => this.housekeeping.pruneOutbox(OUTBOX_RETENTION_MS, 10_000)),
+    );
   }
 
   stop(): void {

@@ -48,7 +48,11 @@ describe('WhatsAppConnector.fetchMedia', () => {
   });
 
   it('classifies an unknown media id and a bad token as permanent Graph errors', async () => {
-    await expect(connector.fetchMedia({ kind: 'image', providerMediaId: '999' }, 1024)).rejects.toMatchObject({ errorClass: 'invalid-request', providerCode: '100/33', isPermanent: true });
+    await expect(connector.fetchMedia({ kind: 'image', providerMediaId: '999' }, 1024)).rejects.toMatchObject({
+      errorClass: 'invalid-request',
+      providerCode: '100/33',
+      isPermanent: true,
+    });
     const wrong = new WhatsAppConnector({ accessToken: 'nope', phoneNumberId: fake.whatsapp.id, baseUrl: fake.url });
     const id = fake.addMedia(png, 'image/png');
     await expect(wrong.fetchMedia({ kind: 'image', providerMediaId: id }, 1024 * 1024)).rejects.toMatchObject({ errorClass: 'auth', providerCode: '190' });
@@ -84,8 +88,14 @@ describe('TelegramConnector.fetchMedia', () => {
 
   it('turns Telegram\'s "file is too big" into MediaTooLarge, an unknown file_id and a 500 into ConnectorErrors', async () => {
     fake.fail({ kind: 'respond', status: 400, body: { ok: false, error_code: 400, description: 'Bad Request: file is too big' } });
-    await expect(connector.fetchMedia({ kind: 'video', providerMediaId: 'x' }, 50 * 1024 ** 2)).rejects.toMatchObject({ name: 'MediaTooLarge', maxBytes: 20 * 1024 ** 2 });
-    await expect(connector.fetchMedia({ kind: 'image', providerMediaId: 'unknown' }, 1024)).rejects.toMatchObject({ errorClass: 'invalid-request', isPermanent: true });
+    await expect(connector.fetchMedia({ kind: 'video', providerMediaId: 'x' }, 50 * 1024 ** 2)).rejects.toMatchObject({
+      name: 'MediaTooLarge',
+      maxBytes: 20 * 1024 ** 2,
+    });
+    await expect(connector.fetchMedia({ kind: 'image', providerMediaId: 'unknown' }, 1024)).rejects.toMatchObject({
+      errorClass: 'invalid-request',
+      isPermanent: true,
+    });
     fake.fail({ kind: 'server-error' });
     await expect(connector.fetchMedia({ kind: 'image', providerMediaId: 'x' }, 1024)).rejects.toMatchObject({ errorClass: 'unavailable', isPermanent: false });
   });
@@ -126,7 +136,10 @@ describe('Messenger and Instagram fetchMedia (attachment CDN links)', () => {
   it('refuses an announced length over the limit, and treats a missing link as a permanent error', async () => {
     const url = fake.addCdnFile(png, 'image/png');
     await expect(messenger.fetchMedia({ kind: 'image', url }, 10)).rejects.toMatchObject({ name: 'MediaTooLarge', sizeBytes: png.length });
-    await expect(messenger.fetchMedia({ kind: 'image', url: `${fake.url}/cdn/v/t1.15752-9/404/x.jpg` }, 1024)).rejects.toMatchObject({ errorClass: 'invalid-request', providerCode: '404' });
+    await expect(messenger.fetchMedia({ kind: 'image', url: `${fake.url}/cdn/v/t1.15752-9/404/x.jpg` }, 1024)).rejects.toMatchObject({
+      errorClass: 'invalid-request',
+      providerCode: '404',
+    });
     await expect(messenger.fetchMedia({ kind: 'image', url: 'file:///etc/passwd' }, 1024)).rejects.toBeInstanceOf(ConnectorError);
     await expect(messenger.fetchMedia({ kind: 'image' }, 1024)).rejects.toBeInstanceOf(ConnectorError);
   });

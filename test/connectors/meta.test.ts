@@ -15,7 +15,8 @@ beforeEach(() => void fake.requests.splice(0));
 
 describe('WhatsAppConnector on the wire', () => {
   const to = '15551234567';
-  const make = (overrides = {}) => new WhatsAppConnector({ accessToken: fake.whatsapp.accessToken, phoneNumberId: fake.whatsapp.id, baseUrl: fake.url, ...overrides });
+  const make = (overrides = {}) =>
+    new WhatsAppConnector({ accessToken: fake.whatsapp.accessToken, phoneNumberId: fake.whatsapp.id, baseUrl: fake.url, ...overrides });
 
   it('posts a text to /{version}/{phone_number_id}/messages with the Bearer token, and returns the wamid', async () => {
     const { externalId } = await make().send(outboundMessage(to, text('olá')));
@@ -58,9 +59,15 @@ describe('WhatsAppConnector on the wire', () => {
   it('classifies the 24 h window error (131047) as window-closed, and a bad token (190) as auth', async () => {
     fake.whatsapp.closedWindow.add(to);
     try {
-      await expect(make().send(outboundMessage(to, text('late')))).rejects.toMatchObject({ errorClass: 'window-closed', providerCode: '131047', isPermanent: true });
+      await expect(make().send(outboundMessage(to, text('late')))).rejects.toMatchObject({
+        errorClass: 'window-closed',
+        providerCode: '131047',
+        isPermanent: true,
+      });
       // A template is still accepted outside the window.
-      await expect(make().send(outboundMessage(to, { type: 'template', name: 'hello_world', language: 'en_US' }))).resolves.toMatchObject({ externalId: expect.stringMatching(/^wamid\./) });
+      await expect(make().send(outboundMessage(to, { type: 'template', name: 'hello_world', language: 'en_US' }))).resolves.toMatchObject({
+        externalId: expect.stringMatching(/^wamid\./),
+      });
     } finally {
       fake.whatsapp.closedWindow.delete(to);
     }
@@ -82,8 +89,12 @@ describe('MessengerConnector on the wire', () => {
   });
 
   it('sends an attachment by URL, and uploads one without a URL as filedata', async () => {
-    await make().send(outboundMessage(psid, { type: 'file', file_id: 'f' }, outboundFile(Buffer.alloc(10), 'image/png', 'a.png', 'https://files.example/a.png')));
-    expect(fake.requests[0].body).toMatchObject({ message: { attachment: { type: 'image', payload: { url: 'https://files.example/a.png', is_reusable: false } } } });
+    await make().send(
+      outboundMessage(psid, { type: 'file', file_id: 'f' }, outboundFile(Buffer.alloc(10), 'image/png', 'a.png', 'https://files.example/a.png')),
+    );
+    expect(fake.requests[0].body).toMatchObject({
+      message: { attachment: { type: 'image', payload: { url: 'https://files.example/a.png', is_reusable: false } } },
+    });
     const bytes = Buffer.from('%PDF-1.4');
     await make().send(outboundMessage(psid, { type: 'file', file_id: 'f' }, outboundFile(bytes, 'application/pdf', 'r.pdf')));
     const upload = fake.requests[1];
@@ -97,13 +108,21 @@ describe('MessengerConnector on the wire', () => {
   it('classifies outside-the-window (10/2018278) and a person who is not available (551)', async () => {
     fake.messenger.closedWindow.add(psid);
     try {
-      await expect(make().send(outboundMessage(psid, text('late')))).rejects.toMatchObject({ errorClass: 'window-closed', providerCode: '10/2018278', isPermanent: true });
+      await expect(make().send(outboundMessage(psid, text('late')))).rejects.toMatchObject({
+        errorClass: 'window-closed',
+        providerCode: '10/2018278',
+        isPermanent: true,
+      });
     } finally {
       fake.messenger.closedWindow.delete(psid);
     }
     fake.messenger.blocked.add(psid);
     try {
-      await expect(make().send(outboundMessage(psid, text('hi')))).rejects.toMatchObject({ errorClass: 'blocked', providerCode: '551/1545041', isPermanent: true });
+      await expect(make().send(outboundMessage(psid, text('hi')))).rejects.toMatchObject({
+        errorClass: 'blocked',
+        providerCode: '551/1545041',
+        isPermanent: true,
+      });
     } finally {
       fake.messenger.blocked.delete(psid);
     }
@@ -122,10 +141,18 @@ describe('InstagramConnector on the wire', () => {
   });
 
   it('sends images by URL and refuses, without a request, what Instagram cannot take', async () => {
-    await make().send(outboundMessage(igsid, { type: 'file', file_id: 'f' }, outboundFile(Buffer.alloc(10), 'image/jpeg', 'a.jpg', 'https://files.example/a.jpg')));
+    await make().send(
+      outboundMessage(igsid, { type: 'file', file_id: 'f' }, outboundFile(Buffer.alloc(10), 'image/jpeg', 'a.jpg', 'https://files.example/a.jpg')),
+    );
     expect(fake.requests[0].body).toMatchObject({ message: { attachment: { type: 'image', payload: { url: 'https://files.example/a.jpg' } } } });
-    await expect(make().send(outboundMessage(igsid, { type: 'file', file_id: 'f' }, outboundFile(Buffer.alloc(10), 'application/pdf', 'a.pdf', 'https://files.example/a.pdf')))).rejects.toMatchObject({ errorClass: 'invalid-request' });
-    await expect(make().send(outboundMessage(igsid, { type: 'file', file_id: 'f' }, outboundFile(Buffer.alloc(10), 'image/png', 'a.png')))).rejects.toMatchObject({ errorClass: 'invalid-request' });
+    await expect(
+      make().send(
+        outboundMessage(igsid, { type: 'file', file_id: 'f' }, outboundFile(Buffer.alloc(10), 'application/pdf', 'a.pdf', 'https://files.example/a.pdf')),
+      ),
+    ).rejects.toMatchObject({ errorClass: 'invalid-request' });
+    await expect(
+      make().send(outboundMessage(igsid, { type: 'file', file_id: 'f' }, outboundFile(Buffer.alloc(10), 'image/png', 'a.png'))),
+    ).rejects.toMatchObject({ errorClass: 'invalid-request' });
     expect(fake.requests).toHaveLength(1);
   });
 });

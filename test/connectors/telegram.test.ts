@@ -5,7 +5,6 @@ import { ConnectorError } from '../../src/ports/connector.ts';
 import { FakeTelegram } from '../fakes/telegram.ts';
 import { outboundFile, outboundMessage } from '../support/outbound.ts';
 
-
 describe('TelegramConnector on the wire', () => {
   const fake = new FakeTelegram({ chats: ['100200300', '555'] });
   let connector: TelegramConnector;
@@ -26,8 +25,12 @@ describe('TelegramConnector on the wire', () => {
   });
 
   it('sends a small photo by URL with sendPhoto', async () => {
-    await connector.send(outboundMessage('100200300', { type: 'file', file_id: 'f1' }, outboundFile(Buffer.alloc(100), 'image/jpeg', 'a.jpg', 'https://files.example/a.jpg')));
-    expect(fake.requests.map((r) => [r.path, r.body])).toEqual([[`/bot${fake.token}/sendPhoto`, { chat_id: '100200300', photo: 'https://files.example/a.jpg' }]]);
+    await connector.send(
+      outboundMessage('100200300', { type: 'file', file_id: 'f1' }, outboundFile(Buffer.alloc(100), 'image/jpeg', 'a.jpg', 'https://files.example/a.jpg')),
+    );
+    expect(fake.requests.map((r) => [r.path, r.body])).toEqual([
+      [`/bot${fake.token}/sendPhoto`, { chat_id: '100200300', photo: 'https://files.example/a.jpg' }],
+    ]);
   });
 
   it('uploads a file with no URL as multipart sendDocument, keeping its name and bytes', async () => {
@@ -42,24 +45,38 @@ describe('TelegramConnector on the wire', () => {
   });
 
   it('uploads a document Telegram would not fetch by URL (only GIF, PDF and ZIP are)', async () => {
-    await connector.send(outboundMessage('555', { type: 'file', file_id: 'f3' }, outboundFile(Buffer.from('plain'), 'text/plain', 'notes.txt', 'https://files.example/notes.txt')));
+    await connector.send(
+      outboundMessage('555', { type: 'file', file_id: 'f3' }, outboundFile(Buffer.from('plain'), 'text/plain', 'notes.txt', 'https://files.example/notes.txt')),
+    );
     expect(fake.requests[0].files.map((f) => f.filename)).toEqual(['notes.txt']);
   });
 
   it('classifies a user who blocked the bot as blocked (403), and a bad token as auth (401)', async () => {
     fake.blocked.add('555');
     try {
-      await expect(connector.send(outboundMessage('555', { type: 'text', content: 'hi' }))).rejects.toMatchObject({ errorClass: 'blocked', providerCode: '403', isPermanent: true });
+      await expect(connector.send(outboundMessage('555', { type: 'text', content: 'hi' }))).rejects.toMatchObject({
+        errorClass: 'blocked',
+        providerCode: '403',
+        isPermanent: true,
+      });
     } finally {
       fake.blocked.delete('555');
     }
     const wrong = new TelegramConnector({ botToken: '1:wrong', baseUrl: fake.url });
-    await expect(wrong.send(outboundMessage('555', { type: 'text', content: 'hi' }))).rejects.toMatchObject({ errorClass: 'auth', providerCode: '401', isPermanent: true });
+    await expect(wrong.send(outboundMessage('555', { type: 'text', content: 'hi' }))).rejects.toMatchObject({
+      errorClass: 'auth',
+      providerCode: '401',
+      isPermanent: true,
+    });
   });
 
   it('reads retry_after from the body of a 429', async () => {
     fake.fail({ kind: 'rate-limit', retryAfterSeconds: 0 });
-    await expect(connector.send(outboundMessage('555', { type: 'text', content: 'hi' }))).rejects.toMatchObject({ errorClass: 'rate-limited', retryAfterMs: 0, providerCode: '429' });
+    await expect(connector.send(outboundMessage('555', { type: 'text', content: 'hi' }))).rejects.toMatchObject({
+      errorClass: 'rate-limited',
+      retryAfterMs: 0,
+      providerCode: '429',
+    });
   });
 
   it('refuses templates and oversized files without calling Telegram', async () => {

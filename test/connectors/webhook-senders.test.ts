@@ -36,7 +36,10 @@ describe('webhook senders', () => {
     expect(r.headers['x-hub-signature-256']).toBe(`sha256=${createHmac('sha256', 's3cret').update(r.raw).digest('hex')}`);
     const body = JSON.parse(r.raw.toString('utf8'));
     expect(body.object).toBe('whatsapp_business_account');
-    expect(body.entry[0].changes[0]).toMatchObject({ field: 'messages', value: { metadata: { phone_number_id: '1' }, statuses: [{ id: 'wamid.X', status: 'delivered', recipient_id: '15551234567' }] } });
+    expect(body.entry[0].changes[0]).toMatchObject({
+      field: 'messages',
+      value: { metadata: { phone_number_id: '1' }, statuses: [{ id: 'wamid.X', status: 'delivered', recipient_id: '15551234567' }] },
+    });
   });
 
   it('can send a wrong signature or none', async () => {

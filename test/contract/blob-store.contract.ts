@@ -21,10 +21,12 @@ async function uploadParts(store: BlobStore, key: string, data: Buffer, partSize
   if (order === 'reverse') numbers.reverse();
   const parts: StoredPart[] = [];
   for (let i = 0; i < numbers.length; i += parallel) {
-    await Promise.all(numbers.slice(i, i + parallel).map(async (n) => {
-      const body = data.subarray((n - 1) * partSize, Math.min(n * partSize, data.length));
-      parts.push({ partNumber: n, token: await store.putPart(key, handle, n, streamOf(body), body.length), size: body.length });
-    }));
+    await Promise.all(
+      numbers.slice(i, i + parallel).map(async (n) => {
+        const body = data.subarray((n - 1) * partSize, Math.min(n * partSize, data.length));
+        parts.push({ partNumber: n, token: await store.putPart(key, handle, n, streamOf(body), body.length), size: body.length });
+      }),
+    );
   }
   parts.sort((a, b) => a.partNumber - b.partNumber);
   return { handle, parts };
@@ -143,11 +145,13 @@ export function describeBlobStore(name: string, open: () => Promise<BlobStore>, 
         return found;
       };
       const future = await listed(new Date(Date.now() + 60_000));
-      expect(future).toEqual(expect.arrayContaining([
-        { kind: 'upload', key: small, handle: a.handle },
-        { kind: 'upload', key: large, handle: b.handle },
-        { kind: 'object', key: scratch },
-      ]));
+      expect(future).toEqual(
+        expect.arrayContaining([
+          { kind: 'upload', key: small, handle: a.handle },
+          { kind: 'upload', key: large, handle: b.handle },
+          { kind: 'object', key: scratch },
+        ]),
+      );
       expect(future.some((s) => s.key === done)).toBe(false);
       const past = await listed(new Date(Date.now() - 60_000));
       expect(past.some((s) => [small, large, scratch].includes(s.key))).toBe(false);
@@ -164,7 +168,11 @@ export function describeBlobStore(name: string, open: () => Promise<BlobStore>, 
       const data = randomBytes(50_000);
       const { handle, parts } = await uploadParts(store, k, data, MiB);
       await store.completeUpload(k, handle, parts);
-      const url = await store.presignGet(k, { expiresSeconds: 60, contentDisposition: 'attachment; filename="a.bin"', contentType: 'application/octet-stream' });
+      const url = await store.presignGet(k, {
+        expiresSeconds: 60,
+        contentDisposition: 'attachment; filename="a.bin"',
+        contentType: 'application/octet-stream',
+      });
       if (store.kind === 'fs') {
         expect(url).toBeUndefined();
         return;

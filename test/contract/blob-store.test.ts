@@ -7,7 +7,16 @@ import { emptyPrefix, testS3 } from '../support/s3.ts';
 import { describeBlobStore } from './blob-store.contract.ts';
 
 let dir = '';
-describeBlobStore('fs', async () => FsBlobStore.open((dir = await mkdtemp(path.join(os.tmpdir(), 'chat4all-blobs-')))), () => rm(dir, { recursive: true, force: true }));
+describeBlobStore(
+  'fs',
+  async () => FsBlobStore.open((dir = await mkdtemp(path.join(os.tmpdir(), 'chat4all-blobs-')))),
+  () => rm(dir, { recursive: true, force: true }),
+);
 
 const s3 = testS3('BlobStore contract');
-if (s3) describeBlobStore('s3', async () => new S3BlobStore(s3.settings), () => emptyPrefix(s3));
+if (s3)
+  describeBlobStore(
+    's3',
+    async () => new S3BlobStore(s3.settings),
+    () => emptyPrefix(s3),
+  );

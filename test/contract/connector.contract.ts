@@ -25,14 +25,16 @@ export interface ConnectorUnderTest {
   close(): Promise<void>;
 }
 
-
 /** A small PNG the platform may fetch by URL or that the connector may upload. */
 export function pngFile(url?: string): OutboundFile {
   return outboundFile(PNG, 'image/png', 'dot.png', url);
 }
 
 async function failureOf(p: Promise<unknown>): Promise<ConnectorError> {
-  const outcome = await p.then(() => undefined, (e: unknown) => e);
+  const outcome = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(outcome).toBeInstanceOf(ConnectorError);
   return outcome as ConnectorError;
 }
@@ -60,12 +62,16 @@ export function describeConnector(name: string, make: () => Promise<ConnectorUnd
     });
 
     it('sends a file', async () => {
-      const sent = await sut.connector.send(outboundMessage(sut.to, { type: 'file', file_id: randomUUID(), filename: 'dot.png', mime_type: 'image/png' }, pngFile('https://files.example/dot.png')));
+      const sent = await sut.connector.send(
+        outboundMessage(sut.to, { type: 'file', file_id: randomUUID(), filename: 'dot.png', mime_type: 'image/png' }, pngFile('https://files.example/dot.png')),
+      );
       expect(sent.externalId).toMatch(/\S/);
     });
 
     it('refuses a text over the platform limit permanently', async () => {
-      const e = await failureOf(sut.connector.send(outboundMessage(sut.to, { type: 'text', content: 'x'.repeat(sut.connector.capabilities.max_text_length + 1) })));
+      const e = await failureOf(
+        sut.connector.send(outboundMessage(sut.to, { type: 'text', content: 'x'.repeat(sut.connector.capabilities.max_text_length + 1) })),
+      );
       expect(e).toMatchObject({ isPermanent: true, errorClass: 'invalid-request' });
     });
 
@@ -113,16 +119,19 @@ export function describeConnector(name: string, make: () => Promise<ConnectorUnd
       expect(Date.now() - started).toBeLessThan((sut.timeoutMs ?? 10_000) + 2000);
     });
 
-    it.skipIf(name === 'mock')(scripted('a platform that is down (connection refused) is a retryable network error, and sends work again once it is back'), async () => {
-      await platform().stop();
-      try {
-        const e = await failureOf(sut.connector.send(outboundMessage(sut.to, { type: 'text', content: 'hi' })));
-        expect(e).toMatchObject({ isPermanent: false, errorClass: 'network' });
-      } finally {
-        await platform().start();
-      }
-      expect((await sut.connector.send(outboundMessage(sut.to, { type: 'text', content: 'back' }))).externalId).toMatch(/\S/);
-    });
+    it.skipIf(name === 'mock')(
+      scripted('a platform that is down (connection refused) is a retryable network error, and sends work again once it is back'),
+      async () => {
+        await platform().stop();
+        try {
+          const e = await failureOf(sut.connector.send(outboundMessage(sut.to, { type: 'text', content: 'hi' })));
+          expect(e).toMatchObject({ isPermanent: false, errorClass: 'network' });
+        } finally {
+          await platform().start();
+        }
+        expect((await sut.connector.send(outboundMessage(sut.to, { type: 'text', content: 'back' }))).externalId).toMatch(/\S/);
+      },
+    );
 
     it('refuses a message without a recipient permanently', async () => {
       if (sut.connector.mode === 'mock') return; // the mock has no addresses

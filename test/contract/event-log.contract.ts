@@ -55,14 +55,17 @@ export function describeEventLog(name: string, make: () => Promise<EventLogUnder
       expect(seen.every((r) => r.topic === topic)).toBe(true);
     });
 
-    it('accepts publishes from many concurrent callers, and keeps each caller\'s order per key', async () => {
+    it("accepts publishes from many concurrent callers, and keeps each caller's order per key", async () => {
       const topic = unique('concurrent');
       const seen: LogRecord[] = [];
       await subscribe(sut.log, unique('g'), [topic], async (records) => void seen.push(...records));
       // 40 callers at once, each publishing its own key three times in a row.
-      await Promise.all(Array.from({ length: 40 }, async (_, caller) => {
-        for (let round = 0; round < 3; round++) await sut.log.publish(Array.from({ length: 5 }, (_, i) => ({ topic, key: `c${caller}`, value: { n: round * 5 + i } })));
-      }));
+      await Promise.all(
+        Array.from({ length: 40 }, async (_, caller) => {
+          for (let round = 0; round < 3; round++)
+            await sut.log.publish(Array.from({ length: 5 }, (_, i) => ({ topic, key: `c${caller}`, value: { n: round * 5 + i } })));
+        }),
+      );
       await eventually(() => seen.length >= 600, timeoutMs);
       for (let caller = 0; caller < 40; caller++) {
         expect(seen.filter((r) => r.key === `c${caller}`).map((r) => (r.value as Value).n)).toEqual(Array.from({ length: 15 }, (_, n) => n));
@@ -141,13 +144,17 @@ export function describeEventLog(name: string, make: () => Promise<EventLogUnder
       await subscribe(sut.log, group, [topic], handler(0));
       await subscribe(sut.peer, group, [topic], handler(1));
       // Both members are in the group once records published now reach both of them.
-      await eventually(async () => {
-        byMember[0].clear();
-        byMember[1].clear();
-        await sut.log.publish(Array.from({ length: 40 }, (_, i) => ({ topic, key: `probe${i}`, value: { n: -1 } })));
-        await new Promise((r) => setTimeout(r, 500));
-        return byMember[0].size > 0 && byMember[1].size > 0;
-      }, timeoutMs * 2, 0);
+      await eventually(
+        async () => {
+          byMember[0].clear();
+          byMember[1].clear();
+          await sut.log.publish(Array.from({ length: 40 }, (_, i) => ({ topic, key: `probe${i}`, value: { n: -1 } })));
+          await new Promise((r) => setTimeout(r, 500));
+          return byMember[0].size > 0 && byMember[1].size > 0;
+        },
+        timeoutMs * 2,
+        0,
+      );
       byMember[0].clear();
       byMember[1].clear();
       seen.length = 0;

@@ -17,8 +17,13 @@ if (hasServices('EventLog contract on Kafka', 'kafka')) {
       const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
       // A prefix of its own: this run's topics and groups never meet another run's.
       const settings: KafkaSettings = {
-        brokers: kafkaBrokers, clientId: 'chat4all-contract', partitions: 4, replicationFactor: 1,
-        topicPrefix: `contract-${randomUUID().slice(0, 8)}.`, sessionTimeoutMs: 6000, topics: [],
+        brokers: kafkaBrokers,
+        clientId: 'chat4all-contract',
+        partitions: 4,
+        replicationFactor: 1,
+        topicPrefix: `contract-${randomUUID().slice(0, 8)}.`,
+        sessionTimeoutMs: 6000,
+        topics: [],
       };
       const log = await KafkaEventLog.open(settings, logger);
       const peer = await KafkaEventLog.open(settings, logger);

@@ -76,11 +76,15 @@ export function describeFanout(name: string, make: () => Promise<FanoutUnderTest
       await sut.peer.subscribe(t, (e) => got.push(e));
       expect(await sut.dropConnections()).toBeGreaterThan(0);
       // Events published while reconnecting may be lost (clients repair with sync); later ones arrive.
-      await eventually(async () => {
-        await sut.fanout.publish(t, { n: got.length });
-        await new Promise((r) => setTimeout(r, 50));
-        return got.length > 0;
-      }, 10_000, 0);
+      await eventually(
+        async () => {
+          await sut.fanout.publish(t, { n: got.length });
+          await new Promise((r) => setTimeout(r, 50));
+          return got.length > 0;
+        },
+        10_000,
+        0,
+      );
     });
   });
 }

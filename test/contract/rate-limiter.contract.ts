@@ -24,7 +24,12 @@ export function describeRateLimiter(name: string, make: () => Promise<RateLimite
       const k = key();
       const decisions = [];
       for (let i = 0; i < 4; i++) decisions.push(await sut.limiter.hit(k, 3, 60));
-      expect(decisions.map((d) => [d.isAllowed, d.remaining, d.limit])).toEqual([[true, 2, 3], [true, 1, 3], [true, 0, 3], [false, 0, 3]]);
+      expect(decisions.map((d) => [d.isAllowed, d.remaining, d.limit])).toEqual([
+        [true, 2, 3],
+        [true, 1, 3],
+        [true, 0, 3],
+        [false, 0, 3],
+      ]);
       for (const d of decisions) {
         expect(d.resetSeconds).toBeGreaterThanOrEqual(59);
         expect(d.resetSeconds).toBeLessThanOrEqual(60);
@@ -43,7 +48,7 @@ export function describeRateLimiter(name: string, make: () => Promise<RateLimite
       expect((await sut.limiter.hit(k, 1, 1)).isAllowed).toBe(true);
       expect((await sut.limiter.hit(k, 1, 1)).isAllowed).toBe(false);
       await new Promise((r) => setTimeout(r, 1100));
-      expect((await sut.limiter.hit(k, 1, 1))).toMatchObject({ isAllowed: true, remaining: 0 });
+      expect(await sut.limiter.hit(k, 1, 1)).toMatchObject({ isAllowed: true, remaining: 0 });
     });
 
     it('counts concurrent hits exactly once each', async () => {

@@ -43,7 +43,10 @@ if (hasServices('Redis contracts', 'redis') && redisUrl) {
       dropConnections: async () => {
         const admin = new Redis(url);
         const list = String(await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub'));
-        const ids = list.split('\n').filter((l) => l.includes(` name=${s.keyPrefix}fanout-sub `)).map((l) => /\bid=(\d+)/.exec(l)?.[1]);
+        const ids = list
+          .split('\n')
+          .filter((l) => l.includes(` name=${s.keyPrefix}fanout-sub `))
+          .map((l) => /\bid=(\d+)/.exec(l)?.[1]);
         for (const id of ids) if (id) await admin.call('CLIENT', 'KILL', 'ID', id);
         admin.disconnect();
         return ids.length;

@@ -55,7 +55,7 @@ export function describeSocketRegistry(name: string, make: () => Promise<SocketR
       await eventually(() => sut.registry.acquire(user, conn(), 2), 5000, 100);
     });
 
-    it('keeps a live instance\'s connections past the TTL by refreshing them', async (ctx) => {
+    it("keeps a live instance's connections past the TTL by refreshing them", async (ctx) => {
       if (!sut.openPeer) return ctx.skip();
       const user = nextUser++;
       const peer = await sut.openPeer(600);

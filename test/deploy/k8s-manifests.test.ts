@@ -71,7 +71,8 @@ describe('Kubernetes manifests', () => {
     (typo.spec as { template: { spec: { containers: Record<string, unknown>[] } } }).template.spec.containers[0].livenesProbe = {};
     expect(validateObject(typo).join()).toMatch(/additional properties.*livenesProbe/);
     const wrongType = clone();
-    (wrongType.spec as { template: { spec: { containers: { ports: Record<string, unknown>[] }[] } } }).template.spec.containers[0].ports[0].containerPort = '8000';
+    (wrongType.spec as { template: { spec: { containers: { ports: Record<string, unknown>[] }[] } } }).template.spec.containers[0].ports[0].containerPort =
+      '8000';
     expect(validateObject(wrongType).join()).toMatch(/containerPort must be integer/);
     const hpa = JSON.parse(JSON.stringify(find(all, 'HorizontalPodAutoscaler', 'api-hpa'))) as ReturnType<typeof find>;
     hpa.apiVersion = 'autoscaling/v2beta2';
@@ -110,13 +111,19 @@ describe('kustomization.yaml', () => {
 
   it('does not apply the secret template (it holds placeholders)', () => {
     expect(kustomization.resources.map((r) => path.normalize(r))).not.toContain(path.normalize(path.relative(K8S_DIR, SECRET_TEMPLATE)));
-    expect(shipped.some((m) => m.doc.kind === 'Secret'), 'no Secret object may be applied by kustomize').toBe(false);
+    expect(
+      shipped.some((m) => m.doc.kind === 'Secret'),
+      'no Secret object may be applied by kustomize',
+    ).toBe(false);
   });
 });
 
 describe('references between objects resolve', () => {
   const ofKind = (kind: string) => shipped.filter((m) => m.doc.kind === kind).map((m) => m.doc);
-  const podLabelSets = workloads(shipped).map((w) => ({ owner: `${w.manifest.doc.kind}/${w.manifest.doc.metadata.name}`, labels: w.template.metadata?.labels ?? {} }));
+  const podLabelSets = workloads(shipped).map((w) => ({
+    owner: `${w.manifest.doc.kind}/${w.manifest.doc.metadata.name}`,
+    labels: w.template.metadata?.labels ?? {},
+  }));
 
   it('workload selectors select their own pod template', () => {
     for (const w of workloads(shipped)) {
@@ -135,7 +142,10 @@ describe('references between objects resolve', () => {
       for (const p of spec.ports) {
         for (const t of targets) {
           const ports = t.template.spec.containers.flatMap((c) => c.ports ?? []);
-          expect(ports.some((cp) => cp.name === p.targetPort || cp.containerPort === p.targetPort), `Service/${svc.metadata.name} targetPort ${p.targetPort}`).toBe(true);
+          expect(
+            ports.some((cp) => cp.name === p.targetPort || cp.containerPort === p.targetPort),
+            `Service/${svc.metadata.name} targetPort ${p.targetPort}`,
+          ).toBe(true);
         }
       }
     }
@@ -143,11 +153,20 @@ describe('references between objects resolve', () => {
 
   it('the Ingress routes to an existing Service port, with TLS from cert-manager', () => {
     for (const ing of ofKind('Ingress')) {
-      const spec = ing.spec as { tls?: { hosts: string[]; secretName: string }[]; rules: { host: string; http: { paths: { backend: { service: { name: string; port: { name?: string; number?: number } } } }[] } }[] };
-      expect(ing.metadata.annotations?.['cert-manager.io/cluster-issuer'] ?? ing.metadata.annotations?.['cert-manager.io/issuer'], 'cert-manager issuer annotation').toBeTruthy();
+      const spec = ing.spec as {
+        tls?: { hosts: string[]; secretName: string }[];
+        rules: { host: string; http: { paths: { backend: { service: { name: string; port: { name?: string; number?: number } } } }[] } }[];
+      };
+      expect(
+        ing.metadata.annotations?.['cert-manager.io/cluster-issuer'] ?? ing.metadata.annotations?.['cert-manager.io/issuer'],
+        'cert-manager issuer annotation',
+      ).toBeTruthy();
       expect(spec.tls?.length, 'tls section').toBeGreaterThan(0);
       for (const rule of spec.rules) {
-        expect(spec.tls?.some((t) => t.hosts.includes(rule.host)), `host ${rule.host} has TLS`).toBe(true);
+        expect(
+          spec.tls?.some((t) => t.hosts.includes(rule.host)),
+          `host ${rule.host} has TLS`,
+        ).toBe(true);
         for (const p of rule.http.paths) {
           const svc = find(shipped, 'Service', p.backend.service.name);
           const ports = (svc.spec as { ports: { name?: string; port: number }[] }).ports;
@@ -166,8 +185,12 @@ describe('references between objects resolve', () => {
 
   it('PodDisruptionBudgets and NetworkPolicies select Chat4All pods', () => {
     for (const obj of [...ofKind('PodDisruptionBudget'), ...ofKind('NetworkPolicy')]) {
-      const selector = (obj.spec as { selector?: LabelSelector; podSelector?: LabelSelector }).selector ?? (obj.spec as { podSelector: LabelSelector }).podSelector;
-      expect(podLabelSets.some((p) => selects(selector, p.labels)), `${obj.kind}/${obj.metadata.name} selects no pod`).toBe(true);
+      const selector =
+        (obj.spec as { selector?: LabelSelector; podSelector?: LabelSelector }).selector ?? (obj.spec as { podSelector: LabelSelector }).podSelector;
+      expect(
+        podLabelSets.some((p) => selects(selector, p.labels)),
+        `${obj.kind}/${obj.metadata.name} selects no pod`,
+      ).toBe(true);
     }
     for (const w of workloads(shipped)) {
       const labels = w.template.metadata?.labels;
@@ -178,8 +201,13 @@ describe('references between objects resolve', () => {
 
   it('NetworkPolicies: API and workers reach PostgreSQL, Redis, Kafka, MinIO; the GC job only PostgreSQL and MinIO', () => {
     const egressPorts = (name: string) =>
-      new Set(((find(shipped, 'NetworkPolicy', name).spec as { egress: { ports?: { port: number }[] }[] }).egress ?? []).flatMap((e) => (e.ports ?? []).map((p) => p.port)));
-    for (const name of ['api', 'worker']) for (const port of [53, 5432, 6379, 9092, 9000]) expect(egressPorts(name).has(port), `${name} egress ${port}`).toBe(true);
+      new Set(
+        ((find(shipped, 'NetworkPolicy', name).spec as { egress: { ports?: { port: number }[] }[] }).egress ?? []).flatMap((e) =>
+          (e.ports ?? []).map((p) => p.port),
+        ),
+      );
+    for (const name of ['api', 'worker'])
+      for (const port of [53, 5432, 6379, 9092, 9000]) expect(egressPorts(name).has(port), `${name} egress ${port}`).toBe(true);
     const gc = egressPorts('upload-gc');
     for (const port of [53, 5432, 9000]) expect(gc.has(port), `upload-gc egress ${port}`).toBe(true);
     for (const port of [6379, 9092]) expect(gc.has(port), `upload-gc must not reach ${port}`).toBe(false);
@@ -192,7 +220,10 @@ describe('references between objects resolve', () => {
       if (sa) expect(() => find(shipped, 'ServiceAccount', sa), `${w.manifest.file}: ServiceAccount ${sa}`).not.toThrow();
     }
     expect(workload('Deployment', 'worker').spec.serviceAccountName).toBe('chat4all-worker');
-    const binding = find(shipped, 'RoleBinding', 'chat4all-worker') as unknown as { roleRef: { kind: string; name: string }; subjects: { kind: string; name: string }[] };
+    const binding = find(shipped, 'RoleBinding', 'chat4all-worker') as unknown as {
+      roleRef: { kind: string; name: string };
+      subjects: { kind: string; name: string }[];
+    };
     expect(() => find(shipped, binding.roleRef.kind, binding.roleRef.name)).not.toThrow();
     for (const s of binding.subjects) expect(() => find(shipped, s.kind, s.name)).not.toThrow();
     const role = find(shipped, 'Role', binding.roleRef.name) as unknown as { rules: { resources: string[]; verbs: string[]; resourceNames?: string[] }[] };

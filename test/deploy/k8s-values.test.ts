@@ -101,7 +101,10 @@ describe('health checks and metrics', () => {
     for (const w of workloads(all).filter((x) => x.manifest.doc.kind === 'Deployment')) {
       for (const c of w.template.spec.containers) {
         const where = `${w.manifest.file} ${c.name}`;
-        expect(c.ports?.map((p) => p.containerPort), `${where} ports`).toEqual([APP_PORT, METRICS_PORT]);
+        expect(
+          c.ports?.map((p) => p.containerPort),
+          `${where} ports`,
+        ).toEqual([APP_PORT, METRICS_PORT]);
         expect(c.livenessProbe?.httpGet?.path, `${where} liveness path`).toBe('/health');
         expect(c.readinessProbe?.httpGet?.path, `${where} readiness path`).toBe('/ready');
         for (const probe of [c.livenessProbe, c.readinessProbe, c.startupProbe]) {
@@ -131,16 +134,22 @@ describe('health checks and metrics', () => {
     expect(configMap.data.DOCS_ENABLED).toBe('false');
   });
 
-  it('the Ingress never routes to the metrics port; only Prometheus\' namespace may reach it', () => {
-    const ingress = find(all, 'Ingress', 'api').spec as { rules: { http: { paths: { backend: { service: { port: { name?: string; number?: number } } } }[] } }[] };
+  it("the Ingress never routes to the metrics port; only Prometheus' namespace may reach it", () => {
+    const ingress = find(all, 'Ingress', 'api').spec as {
+      rules: { http: { paths: { backend: { service: { port: { name?: string; number?: number } } } }[] } }[];
+    };
     for (const p of ingress.rules.flatMap((r) => r.http.paths)) {
       expect(p.backend.service.port.name ?? '', 'ingress backend port').not.toBe('metrics');
       expect(p.backend.service.port.number ?? 0, 'ingress backend port').not.toBe(METRICS_PORT);
     }
     for (const np of all.filter((m) => m.doc.kind === 'NetworkPolicy')) {
-      const rules = (np.doc.spec as { ingress: { from: { namespaceSelector?: { matchLabels?: Record<string, string> } }[]; ports: { port: number }[] }[] }).ingress;
+      const rules = (np.doc.spec as { ingress: { from: { namespaceSelector?: { matchLabels?: Record<string, string> } }[]; ports: { port: number }[] }[] })
+        .ingress;
       for (const r of rules.filter((x) => x.ports.some((p) => p.port === METRICS_PORT))) {
-        expect(r.from.map((f) => f.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name']), np.doc.metadata.name).toEqual(['monitoring']);
+        expect(
+          r.from.map((f) => f.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name']),
+          np.doc.metadata.name,
+        ).toEqual(['monitoring']);
       }
     }
   });
@@ -177,7 +186,10 @@ describe('database migrations', () => {
   it('run before the API and the workers start (init container `chat4all migrate`)', () => {
     for (const name of ['api', 'worker']) {
       const init = workload(all, 'Deployment', name).spec.initContainers ?? [];
-      expect(init.some((c) => cliArgs(c.command, c.args)?.[0] === 'migrate'), `${name} has a migrate init container`).toBe(true);
+      expect(
+        init.some((c) => cliArgs(c.command, c.args)?.[0] === 'migrate'),
+        `${name} has a migrate init container`,
+      ).toBe(true);
     }
   });
 });
@@ -212,11 +224,23 @@ describe('upload garbage collector CronJob', () => {
 describe('Secret template', () => {
   // Channel keys are optional (secretKeyRef optional: true): a deployment without a channel starts.
   const CHANNEL_KEYS = [
-    'telegram-bot-token', 'telegram-webhook-secret', 'meta-app-secret', 'whatsapp-access-token', 'whatsapp-verify-token',
-    'messenger-page-access-token', 'messenger-verify-token', 'instagram-access-token', 'instagram-verify-token',
+    'telegram-bot-token',
+    'telegram-webhook-secret',
+    'meta-app-secret',
+    'whatsapp-access-token',
+    'whatsapp-verify-token',
+    'messenger-page-access-token',
+    'messenger-verify-token',
+    'instagram-access-token',
+    'instagram-verify-token',
   ];
   const KEYS = ['database-url', 'jwt-secret-key', 'minio-access-key', 'minio-secret-key', 'redis-password', ...CHANNEL_KEYS];
-  const [secret] = yamlDocs(SECRET_TEMPLATE) as { kind: string; metadata: { name: string }; data?: Record<string, string>; stringData?: Record<string, string> }[];
+  const [secret] = yamlDocs(SECRET_TEMPLATE) as {
+    kind: string;
+    metadata: { name: string };
+    data?: Record<string, string>;
+    stringData?: Record<string, string>;
+  }[];
 
   it('is the Secret chat4all-secrets with exactly the documented keys', () => {
     expect(secret.kind).toBe('Secret');

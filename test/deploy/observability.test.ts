@@ -46,7 +46,13 @@ function checkExpr(expr: string): string[] {
 
 describe('metric inventory', () => {
   it('reads the metric names from src/metrics.ts', () => {
-    for (const m of ['http_request_duration_seconds_bucket', 'chat4all_outbox_backlog', 'chat4all_consumer_lag', 'uploads_cleaned_total', 'cleanup_duration_seconds']) {
+    for (const m of [
+      'http_request_duration_seconds_bucket',
+      'chat4all_outbox_backlog',
+      'chat4all_consumer_lag',
+      'uploads_cleaned_total',
+      'cleanup_duration_seconds',
+    ]) {
       expect(exported.has(m), m).toBe(true);
     }
   });
@@ -108,16 +114,39 @@ describe('Grafana dashboards', () => {
     ['kafka_lag.json', ['lag by group', 'lag by partition', 'brokers']],
   ] as const)('%s covers %j', (name, topics) => {
     const titles = flatPanels(load(name).panels).map((p) => p.title.toLowerCase());
-    for (const t of topics) expect(titles.some((x) => x.includes(t)), `a panel about "${t}"`).toBe(true);
+    for (const t of topics)
+      expect(
+        titles.some((x) => x.includes(t)),
+        `a panel about "${t}"`,
+      ).toBe(true);
   });
 
   it('each dashboard uses the metrics of its topic', () => {
     const uses = (name: string) => new Set(flatPanels(load(name).panels).flatMap((p) => (p.targets ?? []).flatMap((t) => promqlMetrics(t.expr ?? '').metrics)));
-    expect([...uses('api_health.json')]).toEqual(expect.arrayContaining(['http_request_duration_seconds_count', 'http_request_duration_seconds_bucket', 'chat4all_ws_connections', 'chat4all_rate_limit_hits_total', 'up']));
-    expect([...uses('message_pipeline.json')]).toEqual(
-      expect.arrayContaining(['chat4all_messages_accepted_total', 'chat4all_pipeline_latency_seconds_bucket', 'chat4all_outbox_backlog', 'chat4all_consumer_lag', 'chat4all_dlq_size', 'chat4all_dead_lettered_total', 'chat4all_channel_deliveries_total', 'chat4all_connector_sends_total']),
+    expect([...uses('api_health.json')]).toEqual(
+      expect.arrayContaining([
+        'http_request_duration_seconds_count',
+        'http_request_duration_seconds_bucket',
+        'chat4all_ws_connections',
+        'chat4all_rate_limit_hits_total',
+        'up',
+      ]),
     );
-    expect([...uses('database_performance.json')]).toEqual(expect.arrayContaining(['chat4all_db_transaction_duration_seconds_bucket', 'chat4all_db_pool_connections', 'pg_stat_activity_max_tx_duration']));
+    expect([...uses('message_pipeline.json')]).toEqual(
+      expect.arrayContaining([
+        'chat4all_messages_accepted_total',
+        'chat4all_pipeline_latency_seconds_bucket',
+        'chat4all_outbox_backlog',
+        'chat4all_consumer_lag',
+        'chat4all_dlq_size',
+        'chat4all_dead_lettered_total',
+        'chat4all_channel_deliveries_total',
+        'chat4all_connector_sends_total',
+      ]),
+    );
+    expect([...uses('database_performance.json')]).toEqual(
+      expect.arrayContaining(['chat4all_db_transaction_duration_seconds_bucket', 'chat4all_db_pool_connections', 'pg_stat_activity_max_tx_duration']),
+    );
     expect([...uses('kafka_lag.json')]).toEqual(expect.arrayContaining(['kafka_consumergroup_lag', 'chat4all_consumer_lag']));
   });
 });

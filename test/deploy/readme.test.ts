@@ -28,13 +28,31 @@ const KIND_OF: Record<string, string> = {
 
 describe('k8s/README.md', () => {
   it('keeps the sections users rely on', () => {
-    for (const heading of ['Prerequisites', 'Quick start', 'CronJob', 'Horizontal Pod Autoscaling', 'Health checks', 'Resource', 'Security', 'Monitoring', 'What to monitor', 'Backups', 'Troubleshooting', 'Production checklist', 'Rolling updates', 'Scaling', 'Cleanup']) {
+    for (const heading of [
+      'Prerequisites',
+      'Quick start',
+      'CronJob',
+      'Horizontal Pod Autoscaling',
+      'Health checks',
+      'Resource',
+      'Security',
+      'Monitoring',
+      'What to monitor',
+      'Backups',
+      'Troubleshooting',
+      'Production checklist',
+      'Rolling updates',
+      'Scaling',
+      'Cleanup',
+    ]) {
       expect(readme, heading).toMatch(new RegExp(`^##+ .*${heading}`, 'mi'));
     }
   });
 
   it('every `chat4all <subcommand>` it shows is a real one', () => {
-    const uses = [...code.matchAll(/(?:^|-- )chat4all ((?:[a-z][\w-]*|--\w+|'[^']*'|\d+)(?: (?:[a-z][\w,-]*|--[\w=,-]+|'[^']*'|\d+))*)/gm)].map((m) => m[1].split(' '));
+    const uses = [...code.matchAll(/(?:^|-- )chat4all ((?:[a-z][\w-]*|--\w+|'[^']*'|\d+)(?: (?:[a-z][\w,-]*|--[\w=,-]+|'[^']*'|\d+))*)/gm)].map((m) =>
+      m[1].split(' '),
+    );
     expect(uses.length).toBeGreaterThan(3);
     const problems = uses.flatMap((argv) => checkInvocation(argv, commands, roles).map((p) => `chat4all ${argv.join(' ')}: ${p}`));
     expect(problems).toEqual([]);
@@ -45,14 +63,21 @@ describe('k8s/README.md', () => {
     refs.push(...[...code.matchAll(/kubectl (?:get|describe|delete|patch) (hpa|cronjob|deployment) ([a-z][a-z0-9-]*)/g)]);
     expect(refs.length).toBeGreaterThan(5);
     for (const [, kind, name] of refs) {
-      expect(all.some((m) => m.doc.kind === KIND_OF[kind] && m.doc.metadata.name === name), `${kind}/${name}`).toBe(true);
+      expect(
+        all.some((m) => m.doc.kind === KIND_OF[kind] && m.doc.metadata.name === name),
+        `${kind}/${name}`,
+      ).toBe(true);
     }
   });
 
   it('every file path and label selector it uses exists', () => {
     for (const [, p] of code.matchAll(/\b(k8s\/[\w./-]+|observability\/[\w./-]+)/g)) expect(existsSync(path.join(ROOT, p)), p).toBe(true);
     const labels = workloads(all).map((w) => w.template.metadata?.labels ?? {});
-    for (const [, k, v] of code.matchAll(/-l ([\w.-]+)=([\w.-]+)/g)) expect(labels.some((l) => l[k] === v), `${k}=${v}`).toBe(true);
+    for (const [, k, v] of code.matchAll(/-l ([\w.-]+)=([\w.-]+)/g))
+      expect(
+        labels.some((l) => l[k] === v),
+        `${k}=${v}`,
+      ).toBe(true);
   });
 
   it('container names used with -c or set image exist', () => {

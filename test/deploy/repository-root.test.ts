@@ -9,8 +9,30 @@ import { describe, expect, it } from 'vitest';
 import { ROOT } from './support.ts';
 
 const ALLOWED = [
-  '.ci', '.dockerignore', '.env.example', '.gitignore', 'BENCHMARKS.md', 'Dockerfile', 'README.md', 'bench', 'bin', 'docker-compose.yml', 'docs',
-  'eslint.config.js', 'k8s', 'observability', 'package-lock.json', 'package.json', 'scripts', 'src', 'test', 'tsconfig.json', 'vitest.config.ts', 'web',
+  '.ci',
+  '.dockerignore',
+  '.env.example',
+  '.gitignore',
+  '.prettierignore',
+  '.prettierrc.json',
+  'BENCHMARKS.md',
+  'Dockerfile',
+  'README.md',
+  'bench',
+  'bin',
+  'docker-compose.yml',
+  'docs',
+  'eslint.config.js',
+  'k8s',
+  'observability',
+  'package-lock.json',
+  'package.json',
+  'scripts',
+  'src',
+  'test',
+  'tsconfig.json',
+  'vitest.config.ts',
+  'web',
 ];
 /** Local, git-ignored things a checkout may also hold (used only when git is not available). */
 const LOCAL = ['.git', 'node_modules', 'data', '.tmp', 'coverage', 'test-artifacts', 'dist', '.env'];
@@ -19,7 +41,14 @@ const LOCAL = ['.git', 'node_modules', 'data', '.tmp', 'coverage', 'test-artifac
 function topLevelEntries(): string[] {
   try {
     const tracked = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' });
-    return [...new Set(tracked.split('\0').filter(Boolean).map((f) => f.split('/')[0]))];
+    return [
+      ...new Set(
+        tracked
+          .split('\0')
+          .filter(Boolean)
+          .map((f) => f.split('/')[0]),
+      ),
+    ];
   } catch {
     return readdirSync(ROOT).filter((f) => !LOCAL.includes(f) && !f.endsWith('.log'));
   }

@@ -261,7 +261,10 @@ export function checkInvocation(argv: string[], commands: Set<string>, roles: st
     const i = rest.findIndex((a) => a === '--roles' || a.startsWith('--roles='));
     if (i >= 0) {
       const value = rest[i].includes('=') ? rest[i].split('=')[1] : rest[i + 1];
-      const listed = (value ?? '').split(',').map((r) => r.trim()).filter(Boolean);
+      const listed = (value ?? '')
+        .split(',')
+        .map((r) => r.trim())
+        .filter(Boolean);
       if (listed.length === 0) problems.push('worker --roles has no value');
       for (const r of listed) if (!roles.includes(r)) problems.push(`unknown worker role "${r}" (known: ${roles.join(', ')})`);
     }
@@ -294,11 +297,7 @@ export const EXPORTER_PREFIXES = ['pg_', 'redis_', 'kafka_', 'kube_'];
 export const EXPORTER_NAMES = ['up'];
 
 export function isKnownMetric(name: string, exported: Set<string>): boolean {
-  return (
-    exported.has(name) ||
-    EXPORTER_NAMES.includes(name) ||
-    [...DEFAULT_METRIC_PREFIXES, ...EXPORTER_PREFIXES].some((p) => name.startsWith(p))
-  );
+  return exported.has(name) || EXPORTER_NAMES.includes(name) || [...DEFAULT_METRIC_PREFIXES, ...EXPORTER_PREFIXES].some((p) => name.startsWith(p));
 }
 
 /** Grafana's built-in interval variables, replaced by a duration before parsing. */

@@ -23,10 +23,16 @@ describe.skipIf(!isRunnable)('live channels on a 2 API + 1 worker deployment', (
   beforeAll(async () => {
     meta = await new FakeMeta().start();
     d = await startDeployment({
-      postgresUrl: postgresUrl ?? '', kafkaBrokers, redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', workers: 1,
+      postgresUrl: postgresUrl ?? '',
+      kafkaBrokers,
+      redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+      workers: 1,
       env: {
-        META_APP_SECRET: APP_SECRET, META_GRAPH_BASE_URL: meta.url, WHATSAPP_ACCESS_TOKEN: meta.whatsapp.accessToken,
-        WHATSAPP_PHONE_NUMBER_ID: meta.whatsapp.id, CHANNEL_AGENTS: AGENT,
+        META_APP_SECRET: APP_SECRET,
+        META_GRAPH_BASE_URL: meta.url,
+        WHATSAPP_ACCESS_TOKEN: meta.whatsapp.accessToken,
+        WHATSAPP_PHONE_NUMBER_ID: meta.whatsapp.id,
+        CHANNEL_AGENTS: AGENT,
       },
     });
   }, 180_000);
@@ -40,14 +46,20 @@ describe.skipIf(!isRunnable)('live channels on a 2 API + 1 worker deployment', (
     const token = await signIn((o) => d.request(1, 'POST', '/auth/token', o), AGENT);
     const from = `1555${Date.now() % 10_000_000}`;
     meta.whatsapp.recipients.add(from);
-    const inbound = whatsappMessageWebhook({ phoneNumberId: meta.whatsapp.id }, { wamid: `wamid.in-${randomUUID()}`, from, name: 'Dana', content: { type: 'text', body: 'hi there' } });
+    const inbound = whatsappMessageWebhook(
+      { phoneNumberId: meta.whatsapp.id },
+      { wamid: `wamid.in-${randomUUID()}`, from, name: 'Dana', content: { type: 'text', body: 'hi there' } },
+    );
     expect((await postMetaWebhook(`${d.apis[0].url}/v1/webhooks/whatsapp`, inbound, APP_SECRET)).status).toBe(200);
 
     const conversation = await eventually(async () => {
       const list = await d.request(1, 'GET', '/v1/conversations', { token });
       return list.body.items?.find((c: any) => c.conversation_type === 'channel');
     }, 30_000);
-    const reply = await d.request(1, 'POST', '/v1/messages', { token, body: { message_id: randomUUID(), conversation_id: conversation.conversation_id, payload: { type: 'text', content: 'hello Dana' } } });
+    const reply = await d.request(1, 'POST', '/v1/messages', {
+      token,
+      body: { message_id: randomUUID(), conversation_id: conversation.conversation_id, payload: { type: 'text', content: 'hello Dana' } },
+    });
     expect(reply.status).toBe(202);
     const sent = await eventually(() => meta.received(`/${meta.whatsapp.id}/messages`).find((r) => r.body.to === from), 30_000);
     expect(sent.body).toMatchObject({ messaging_product: 'whatsapp', text: { body: 'hello Dana' } });
@@ -56,7 +68,14 @@ describe.skipIf(!isRunnable)('live channels on a 2 API + 1 worker deployment', (
       const rows = await d.sql(`SELECT external_id, status FROM message_channels WHERE message_id = $1 AND status = 'sent'`, [reply.body.message_id]);
       return rows.length ? rows : undefined;
     }, 30_000);
-    await postMetaWebhook(`${d.apis[1].url}/v1/webhooks/whatsapp`, whatsappStatusWebhook({ phoneNumberId: meta.whatsapp.id }, { wamid: delivery.external_id, status: 'read', recipientId: from }), APP_SECRET);
-    await eventually(async () => (await d.request(0, 'GET', `/v1/messages/${reply.body.message_id}`, { token })).body.statuses?.channels?.[0]?.status === 'read', 30_000);
+    await postMetaWebhook(
+      `${d.apis[1].url}/v1/webhooks/whatsapp`,
+      whatsappStatusWebhook({ phoneNumberId: meta.whatsapp.id }, { wamid: delivery.external_id, status: 'read', recipientId: from }),
+      APP_SECRET,
+    );
+    await eventually(
+      async () => (await d.request(0, 'GET', `/v1/messages/${reply.body.message_id}`, { token })).body.statuses?.channels?.[0]?.status === 'read',
+      30_000,
+    );
   }, 120_000);
 });

@@ -86,7 +86,10 @@ describe.skipIf(!isRunnable)('distributed deployment under faults', { retry: 2 }
     await eventually(async () => (await s.accepted()) >= 200, 60_000, 50);
     await redis.restart();
     await sending;
-    expect(d.apis.some((p) => p.output().includes('Redis connection lost')), 'the API instances saw Redis go away').toBe(true);
+    expect(
+      d.apis.some((p) => p.output().includes('Redis connection lost')),
+      'the API instances saw Redis go away',
+    ).toBe(true);
     await expectAllFinal(d, s.conversations, 600, 60_000);
     // The sockets stayed open; events published while Redis was down are gone. Clients sync from their last contiguous seq.
     for (const [k, c] of s.conversations.entries()) {
@@ -100,7 +103,10 @@ describe.skipIf(!isRunnable)('distributed deployment under faults', { retry: 2 }
       ws.send({ action: 'sync', since: { [c]: last } });
       const synced = await ws.next((f) => f.type === 'synced' && ws.frames.indexOf(f) >= before, 10_000);
       expect(synced.conversations).toEqual({ [c]: 60 });
-      const caughtUp = ws.frames.slice(before).filter((f) => f.type === 'message.created').map((f) => f.seq);
+      const caughtUp = ws.frames
+        .slice(before)
+        .filter((f) => f.type === 'message.created')
+        .map((f) => f.seq);
       expect(caughtUp, `sync of conversation ${c} after seq ${last}`).toEqual(range(last + 1, 60));
       await expectCompleteHistory(d, 1, s.recipients[k].token, c, 60);
     }

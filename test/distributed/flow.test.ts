@@ -73,7 +73,10 @@ describe.skipIf(!isRunnable)('distributed deployment: 2 API + 2 worker processes
   it('delivers to recipients on API B what was sent through API A, in seq order', async () => {
     const sender = await d.user('sender');
     const recipients = [await d.user('r'), await d.user('r'), await d.user('r')];
-    const group = await d.request(0, 'POST', '/v1/conversations', { token: sender.token, body: { type: 'group', name: 'cross', member_ids: recipients.map((r) => r.id) } });
+    const group = await d.request(0, 'POST', '/v1/conversations', {
+      token: sender.token,
+      body: { type: 'group', name: 'cross', member_ids: recipients.map((r) => r.id) },
+    });
     const conversationId = group.body.conversation_id;
     const senderWs = await connect(0, sender.token);
     const recipientWs = await Promise.all(recipients.map((r) => connect(1, r.token, true)));
@@ -86,7 +89,9 @@ describe.skipIf(!isRunnable)('distributed deployment: 2 API + 2 worker processes
     await expectAllFinal(d, [conversationId], 200);
     await eventually(() => (seqsByConversation(senderWs, 'message.status', 'delivered').get(conversationId)?.length ?? 0) === 200, 15_000);
     expect(seqsByConversation(senderWs, 'message.status', 'sent').get(conversationId)).toEqual(range(1, 200));
-    expect(seqsByConversation(senderWs, 'message.status', 'delivered').get(conversationId), 'one delivered event per message, in seq order').toEqual(range(1, 200));
+    expect(seqsByConversation(senderWs, 'message.status', 'delivered').get(conversationId), 'one delivered event per message, in seq order').toEqual(
+      range(1, 200),
+    );
   }, 60_000);
 
   it('keeps per-conversation order for 5,000 messages over 50 conversations through two routers', async () => {
@@ -116,7 +121,10 @@ describe.skipIf(!isRunnable)('distributed deployment: 2 API + 2 worker processes
     for (const [k, c] of conversations.entries()) if (k % 10 === 0) await expectCompleteHistory(d, 1 - (k % 2), recipients[k].token, c, 100);
     // Both routers did part of the work.
     const routed = await Promise.all(d.workers.map((w) => eventsConsumed(w.metricsUrl, { topic: 'messages', group: 'router' })));
-    expect(routed.every((n) => n > 0), `messages routed per worker: ${routed.join(', ')}`).toBe(true);
+    expect(
+      routed.every((n) => n > 0),
+      `messages routed per worker: ${routed.join(', ')}`,
+    ).toBe(true);
   }, 150_000);
 
   it('serves /health, /ready and /metrics on every process, with Kafka and Redis in the readiness checks', async () => {
@@ -137,12 +145,16 @@ describe.skipIf(!isRunnable)('distributed deployment: 2 API + 2 worker processes
     const fourth = await TestSocket.connect(d.wsUrl(1, carol.token));
     expect(await fourth.closed()).toBe(4008);
     open[0].close();
-    await eventually(async () => {
-      const again = await TestSocket.connect(d.wsUrl(1, carol.token));
-      const frame = await again.next((f) => f.type === 'connected', 2000).catch(() => undefined);
-      if (frame) sockets.push(again);
-      else again.close();
-      return frame;
-    }, 10_000, 200);
+    await eventually(
+      async () => {
+        const again = await TestSocket.connect(d.wsUrl(1, carol.token));
+        const frame = await again.next((f) => f.type === 'connected', 2000).catch(() => undefined);
+        if (frame) sockets.push(again);
+        else again.close();
+        return frame;
+      },
+      10_000,
+      200,
+    );
   });
 });

@@ -50,7 +50,10 @@ export async function history(d: Deployment, api: number, token: string, convers
 /** Asserts a member's history holds every message exactly once, in seq order 1..n. */
 export async function expectCompleteHistory(d: Deployment, api: number, token: string, conversationId: number, n: number): Promise<void> {
   const messages = await history(d, api, token, conversationId);
-  expect(messages.map((m) => m.seq), `history of conversation ${conversationId}`).toEqual(range(1, n));
+  expect(
+    messages.map((m) => m.seq),
+    `history of conversation ${conversationId}`,
+  ).toEqual(range(1, n));
   expect(new Set(messages.map((m) => m.message_id)).size).toBe(n);
 }
 
@@ -59,10 +62,16 @@ export async function expectCompleteHistory(d: Deployment, api: number, token: s
  * asserts each reached exactly one final state: one final history row, and no message left behind.
  */
 export async function expectAllFinal(d: Deployment, conversationIds: number[], expectedCount: number, timeoutMs = 60_000): Promise<void> {
-  await eventually(async () => {
-    const [row] = await d.sql(`SELECT count(*)::int AS n FROM messages WHERE conversation_id = ANY($1) AND status IN ('delivered', 'read', 'failed')`, [conversationIds]);
-    return row.n === expectedCount;
-  }, timeoutMs, 200);
+  await eventually(
+    async () => {
+      const [row] = await d.sql(`SELECT count(*)::int AS n FROM messages WHERE conversation_id = ANY($1) AND status IN ('delivered', 'read', 'failed')`, [
+        conversationIds,
+      ]);
+      return row.n === expectedCount;
+    },
+    timeoutMs,
+    200,
+  );
   const [{ n }] = await d.sql(`SELECT count(*)::int AS n FROM messages WHERE conversation_id = ANY($1)`, [conversationIds]);
   expect(n).toBe(expectedCount);
   const twice = await d.sql(
@@ -86,7 +95,13 @@ export async function sendSeries(
   const ids: string[] = [];
   for (let i = 0; i < count; i++) {
     const id = uuid();
-    const body = { message_id: id, conversation_id: conversationId, payload: { type: 'text', content: `m${i}` }, channels: options.channels, to: options.channels?.includes('whatsapp') ? '+15550100' : undefined };
+    const body = {
+      message_id: id,
+      conversation_id: conversationId,
+      payload: { type: 'text', content: `m${i}` },
+      channels: options.channels,
+      to: options.channels?.includes('whatsapp') ? '+15550100' : undefined,
+    };
     // A retry reuses the message id: idempotency makes it safe even when the first attempt committed.
     for (let attempt = 1; ; attempt++) {
       const res = await d.request(apiOf(i), 'POST', '/v1/messages', { token, body }).catch((e: unknown) => ({ status: 0, body: String(e), headers: {} }));

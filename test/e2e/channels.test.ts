@@ -30,7 +30,13 @@ describe.skipIf(!hasChromium())('channel conversations in the web client', () =>
     expect(res.status).toBe(200);
   };
   const fromWhatsApp = async (from: string, name: string, text: string, ageMs: number) => {
-    const payload = whatsappMessageWebhook(business, { wamid: `wamid.${uuid()}`, from, name, timestampMs: Date.now() - ageMs, content: { type: 'text', body: text } });
+    const payload = whatsappMessageWebhook(business, {
+      wamid: `wamid.${uuid()}`,
+      from,
+      name,
+      timestampMs: Date.now() - ageMs,
+      content: { type: 'text', body: text },
+    });
     const res = await postMetaWebhook(`${url}v1/webhooks/whatsapp`, payload, META_SECRET);
     expect(res.status).toBe(200);
   };

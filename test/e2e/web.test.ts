@@ -11,8 +11,23 @@ import { startInstance, uuid, type TestInstance } from '../support/harness.ts';
 import { hasChromium, launchPerson, screenshot, type Person } from '../support/browser.ts';
 import { noisyPng } from '../support/png.ts';
 import {
-  WAIT, focusedId, loadTimeMs, openConversationId, pageScrollWidth, scrollTimelineToTop, send, setStoredAccessToken, showConversationList,
-  signIn, statusOf, storedSession, texts, waitForReceivedImage, waitForUploadProgress, watchConnection, watchStatuses,
+  WAIT,
+  focusedId,
+  loadTimeMs,
+  openConversationId,
+  pageScrollWidth,
+  scrollTimelineToTop,
+  send,
+  setStoredAccessToken,
+  showConversationList,
+  signIn,
+  statusOf,
+  storedSession,
+  texts,
+  waitForReceivedImage,
+  waitForUploadProgress,
+  watchConnection,
+  watchStatuses,
 } from '../support/chat-page.ts';
 
 const WEB_DIR = new URL('../../web/', import.meta.url).pathname;
@@ -23,16 +38,21 @@ async function seedOtherChats(instance: TestInstance): Promise<void> {
   const [t1, t4, t5] = await Promise.all(['user1', 'user4', 'user5'].map((u) => instance.login(u)));
   const me = (await instance.request('GET', '/auth/me', { token: t1 })).body.user_id as number;
   const say = async (token: string, conversationId: number, content: string) => {
-    const res = await instance.request('POST', '/v1/messages', { token, body: { message_id: uuid(), conversation_id: conversationId, payload: { type: 'text', content } } });
+    const res = await instance.request('POST', '/v1/messages', {
+      token,
+      body: { message_id: uuid(), conversation_id: conversationId, payload: { type: 'text', content } },
+    });
     expect(res.status).toBe(202);
   };
-  const lunch = (await instance.request('POST', '/v1/conversations', { token: t4, body: { type: 'private', member_ids: [me] } })).body.conversation_id as number;
+  const lunch = (await instance.request('POST', '/v1/conversations', { token: t4, body: { type: 'private', member_ids: [me] } })).body
+    .conversation_id as number;
   // A long history: more than two pages of 50.
   for (let n = 1; n <= HISTORY; n++) await say(t4, lunch, `Older message ${n}`);
   await say(t4, lunch, 'Are we still on for lunch tomorrow?');
   expect((await instance.request('POST', `/v1/conversations/${lunch}/read`, { token: t1, body: {} })).status).toBe(200);
   await say(t1, lunch, 'Yes! 12:30 at the usual place.');
-  const slides = (await instance.request('POST', '/v1/conversations', { token: t5, body: { type: 'private', member_ids: [me] } })).body.conversation_id as number;
+  const slides = (await instance.request('POST', '/v1/conversations', { token: t5, body: { type: 'private', member_ids: [me] } })).body
+    .conversation_id as number;
   await say(t5, slides, 'Here are my notes from the design review.');
   await say(t5, slides, 'Call me when you have a minute?');
 }
@@ -159,7 +179,10 @@ describe.skipIf(!hasChromium())('web client in chromium', () => {
     const connectionStates = await watchConnection(b);
     for (const socket of instance.server.websocketServer.clients) socket.terminate();
     for (const n of [1, 2]) {
-      const res = await instance.request('POST', '/v1/messages', { token, body: { message_id: uuid(), conversation_id: conversationId, payload: { type: 'text', content: `During the outage ${n}` } } });
+      const res = await instance.request('POST', '/v1/messages', {
+        token,
+        body: { message_id: uuid(), conversation_id: conversationId, payload: { type: 'text', content: `During the outage ${n}` } },
+      });
       expect(res.status).toBe(202);
     }
     // The indicator shows the outage, then the automatic reconnect.
@@ -288,11 +311,17 @@ describe.skipIf(!hasChromium())('web client in chromium', () => {
     await a.locator('.conv', { hasText: 'User 4' }).click();
     await a.waitForSelector('#messages .msg >> text=Yes! 12:30 at the usual place.', WAIT);
     expect((await texts(a)).length).toBeLessThanOrEqual(50);
-    const all = [...Array.from({ length: HISTORY }, (_, i) => `Older message ${i + 1}`), 'Are we still on for lunch tomorrow?', 'Yes! 12:30 at the usual place.'];
-    await expect.poll(async () => {
-      await scrollTimelineToTop(a);
-      return a.textContent('#history-status');
-    }, WAIT).toBe('This is the beginning of the conversation.');
+    const all = [
+      ...Array.from({ length: HISTORY }, (_, i) => `Older message ${i + 1}`),
+      'Are we still on for lunch tomorrow?',
+      'Yes! 12:30 at the usual place.',
+    ];
+    await expect
+      .poll(async () => {
+        await scrollTimelineToTop(a);
+        return a.textContent('#history-status');
+      }, WAIT)
+      .toBe('This is the beginning of the conversation.');
     expect(await texts(a)).toEqual(all);
   });
 

@@ -39,18 +39,30 @@ const seconds = (ms = Date.now()) => String(Math.floor(ms / 1000));
 
 // ---- WhatsApp ----
 
-export interface WhatsAppBusiness { phoneNumberId: string; displayPhoneNumber?: string; wabaId?: string }
+export interface WhatsAppBusiness {
+  phoneNumberId: string;
+  displayPhoneNumber?: string;
+  wabaId?: string;
+}
 
 function whatsappEnvelope(business: WhatsAppBusiness, value: object): object {
   return {
     object: 'whatsapp_business_account',
-    entry: [{
-      id: business.wabaId ?? '102290129340398',
-      changes: [{
-        field: 'messages',
-        value: { messaging_product: 'whatsapp', metadata: { display_phone_number: business.displayPhoneNumber ?? '15550783881', phone_number_id: business.phoneNumberId }, ...value },
-      }],
-    }],
+    entry: [
+      {
+        id: business.wabaId ?? '102290129340398',
+        changes: [
+          {
+            field: 'messages',
+            value: {
+              messaging_product: 'whatsapp',
+              metadata: { display_phone_number: business.displayPhoneNumber ?? '15550783881', phone_number_id: business.phoneNumberId },
+              ...value,
+            },
+          },
+        ],
+      },
+    ],
   };
 }
 
@@ -70,7 +82,8 @@ export function whatsappStatusWebhook(business: WhatsAppBusiness, s: WhatsAppSta
     status.conversation = { id: 'CONVERSATION_ID', origin: { type: 'service' } };
     status.pricing = { billable: true, pricing_model: 'PMP', category: 'service' };
   }
-  if (s.error) status.errors = [{ code: s.error.code, title: s.error.title, message: s.error.title, error_data: { details: s.error.details ?? s.error.title } }];
+  if (s.error)
+    status.errors = [{ code: s.error.code, title: s.error.title, message: s.error.title, error_data: { details: s.error.details ?? s.error.title } }];
   return whatsappEnvelope(business, { statuses: [status] });
 }
 
@@ -80,11 +93,16 @@ export type WhatsAppInboundContent =
   | { type: 'document'; mediaId: string; mimeType: string; filename: string; caption?: string };
 
 /** A `messages` notification: one inbound message from `from` (with the contact's profile name). */
-export function whatsappMessageWebhook(business: WhatsAppBusiness, m: { wamid: string; from: string; name: string; timestampMs?: number; content: WhatsAppInboundContent }): object {
+export function whatsappMessageWebhook(
+  business: WhatsAppBusiness,
+  m: { wamid: string; from: string; name: string; timestampMs?: number; content: WhatsAppInboundContent },
+): object {
   const c = m.content;
   const content =
-    c.type === 'text' ? { text: { body: c.body } }
-      : c.type === 'image' ? { image: { id: c.mediaId, mime_type: c.mimeType, sha256: 'SHA256', ...(c.caption ? { caption: c.caption } : {}) } }
+    c.type === 'text'
+      ? { text: { body: c.body } }
+      : c.type === 'image'
+        ? { image: { id: c.mediaId, mime_type: c.mimeType, sha256: 'SHA256', ...(c.caption ? { caption: c.caption } : {}) } }
         : { document: { id: c.mediaId, mime_type: c.mimeType, sha256: 'SHA256', filename: c.filename, ...(c.caption ? { caption: c.caption } : {}) } };
   return whatsappEnvelope(business, {
     contacts: [{ profile: { name: m.name }, wa_id: m.from }],
@@ -99,7 +117,10 @@ function messagingEnvelope(object: 'page' | 'instagram', accountId: string, even
   return { object, entry: [{ id: accountId, time, messaging: [{ timestamp: time, ...event }] }] };
 }
 
-export interface InboundAttachment { type: 'image' | 'video' | 'audio' | 'file'; url: string }
+export interface InboundAttachment {
+  type: 'image' | 'video' | 'audio' | 'file';
+  url: string;
+}
 
 function inboundMessage(mid: string, text?: string, attachments?: InboundAttachment[]): object {
   return {
@@ -131,5 +152,9 @@ export function instagramReadWebhook(accountId: string, igsid: string, mid: stri
 
 /** Instagram `messages`: text and/or attachments from a person. */
 export function instagramMessageWebhook(accountId: string, igsid: string, m: { mid: string; text?: string; attachments?: InboundAttachment[] }): object {
-  return messagingEnvelope('instagram', accountId, { sender: { id: igsid }, recipient: { id: accountId }, message: inboundMessage(m.mid, m.text, m.attachments) });
+  return messagingEnvelope('instagram', accountId, {
+    sender: { id: igsid },
+    recipient: { id: accountId },
+    message: inboundMessage(m.mid, m.text, m.attachments),
+  });
 }

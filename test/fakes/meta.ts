@@ -28,11 +28,16 @@ export interface Account {
 }
 
 const account = (id: string, accessToken: string, recipient: string): Account => ({
-  id, accessToken, recipients: new Set([recipient]), blocked: new Set(), closedWindow: new Set(),
+  id,
+  accessToken,
+  recipients: new Set([recipient]),
+  blocked: new Set(),
+  closedWindow: new Set(),
 });
 
 const graphFail = (status: number, code: number, message: string, extra: object = {}): Answer => ({
-  status, body: { error: { message, type: 'OAuthException', code, ...extra, fbtrace_id: randomBytes(8).toString('base64url') } },
+  status,
+  body: { error: { message, type: 'OAuthException', code, ...extra, fbtrace_id: randomBytes(8).toString('base64url') } },
 });
 const invalidParam = (what: string) => graphFail(400, 100, `(#100) ${what}`);
 
@@ -79,7 +84,13 @@ export class FakeMeta extends FakePlatform {
     const token = tokenOf(r);
     if (r.method === 'GET' && !edge) return this.mediaInfo(node, token);
     const product = this.productOf(node, token);
-    if (!product) return graphFail(400, 100, `Unsupported post request. Object with ID '${node}' does not exist, cannot be loaded due to missing permissions, or does not support this operation`, { error_subcode: 33 });
+    if (!product)
+      return graphFail(
+        400,
+        100,
+        `Unsupported post request. Object with ID '${node}' does not exist, cannot be loaded due to missing permissions, or does not support this operation`,
+        { error_subcode: 33 },
+      );
     const acc = this[product];
     if (!token || token !== acc.accessToken) return graphFail(401, 190, 'Invalid OAuth access token - Cannot parse access token');
     if (r.method !== 'POST') return graphFail(400, 100, '(#100) Unsupported get request');
@@ -93,14 +104,20 @@ export class FakeMeta extends FakePlatform {
     switch (fault.kind) {
       case 'rate-limit': {
         const answer = isWhatsApp
-          ? graphFail(429, 130429, '(#130429) Rate limit hit', { error_data: { messaging_product: 'whatsapp', details: 'Cloud API message throughput has been reached.' } })
+          ? graphFail(429, 130429, '(#130429) Rate limit hit', {
+              error_data: { messaging_product: 'whatsapp', details: 'Cloud API message throughput has been reached.' },
+            })
           : graphFail(429, 613, '(#613) Calls to this API have exceeded the rate limit.');
         return { ...answer, headers: { 'retry-after': String(fault.retryAfterSeconds) } };
       }
       case 'server-error':
-        return isWhatsApp ? graphFail(500, 131000, '(#131000) Something went wrong') : graphFail(500, 2, 'An unexpected error has occurred. Please retry your request later.', { is_transient: true });
+        return isWhatsApp
+          ? graphFail(500, 131000, '(#131000) Something went wrong')
+          : graphFail(500, 2, 'An unexpected error has occurred. Please retry your request later.', { is_transient: true });
       case 'permanent':
-        return isWhatsApp ? graphFail(400, 131026, '(#131026) Message undeliverable') : graphFail(400, 551, "(#551) This person isn't available right now.", { error_subcode: 1545041 });
+        return isWhatsApp
+          ? graphFail(400, 131026, '(#131026) Message undeliverable')
+          : graphFail(400, 551, "(#551) This person isn't available right now.", { error_subcode: 1545041 });
       case 'respond':
         return { status: fault.status, body: fault.body, headers: fault.headers };
     }
@@ -121,11 +138,22 @@ export class FakeMeta extends FakePlatform {
     if (!to) return invalidParam('The parameter to is required.');
     const problem = this.whatsappContentProblem(body);
     if (problem) return problem;
-    if (!this.whatsapp.recipients.has(to)) return graphFail(400, 131030, '(#131030) Recipient phone number not in allowed list', { error_data: { messaging_product: 'whatsapp', details: 'Recipient phone number not in allowed list' } });
+    if (!this.whatsapp.recipients.has(to))
+      return graphFail(400, 131030, '(#131030) Recipient phone number not in allowed list', {
+        error_data: { messaging_product: 'whatsapp', details: 'Recipient phone number not in allowed list' },
+      });
     if (body.type !== 'template' && this.whatsapp.closedWindow.has(to)) {
-      return graphFail(400, 131047, '(#131047) Re-engagement message', { error_data: { messaging_product: 'whatsapp', details: 'Message failed to send because more than 24 hours have passed since the customer last replied to this number.' } });
+      return graphFail(400, 131047, '(#131047) Re-engagement message', {
+        error_data: {
+          messaging_product: 'whatsapp',
+          details: 'Message failed to send because more than 24 hours have passed since the customer last replied to this number.',
+        },
+      });
     }
-    return { status: 200, body: { messaging_product: 'whatsapp', contacts: [{ input: to, wa_id: to }], messages: [{ id: `wamid.${randomBytes(24).toString('base64url')}` }] } };
+    return {
+      status: 200,
+      body: { messaging_product: 'whatsapp', contacts: [{ input: to, wa_id: to }], messages: [{ id: `wamid.${randomBytes(24).toString('base64url')}` }] },
+    };
   }
 
   private whatsappContentProblem(body: Record<string, unknown>): Answer | undefined {
@@ -134,7 +162,9 @@ export class FakeMeta extends FakePlatform {
     if (type === 'text') return typeof part?.body === 'string' && part.body !== '' ? undefined : invalidParam("Param text['body'] is required.");
     if (type === 'template') {
       const language = part?.language as { code?: unknown } | undefined;
-      return typeof part?.name === 'string' && typeof language?.code === 'string' ? undefined : invalidParam('Param template is invalid: name and language.code are required.');
+      return typeof part?.name === 'string' && typeof language?.code === 'string'
+        ? undefined
+        : invalidParam('Param template is invalid: name and language.code are required.');
     }
     if (type === 'image' || type === 'document') {
       if (typeof part?.link === 'string') return undefined;
@@ -157,7 +187,14 @@ export class FakeMeta extends FakePlatform {
     if (!media) return graphFail(400, 100, `Unsupported get request. Object with ID '${id}' does not exist`, { error_subcode: 33 });
     return {
       status: 200,
-      body: { messaging_product: 'whatsapp', url: `${this.url}/media-download/${id}`, mime_type: media.mimeType, sha256: '', file_size: media.bytes.length, id },
+      body: {
+        messaging_product: 'whatsapp',
+        url: `${this.url}/media-download/${id}`,
+        mime_type: media.mimeType,
+        sha256: '',
+        file_size: media.bytes.length,
+        id,
+      },
     };
   }
 
@@ -165,7 +202,8 @@ export class FakeMeta extends FakePlatform {
     const recipient = jsonField(r.body.recipient) as { id?: unknown } | undefined;
     const message = jsonField(r.body.message) as { text?: unknown; attachment?: { type?: unknown; payload?: { url?: unknown } } } | undefined;
     if (typeof recipient?.id !== 'string') return invalidParam('The parameter recipient is required');
-    if (!['RESPONSE', 'UPDATE', 'MESSAGE_TAG'].includes(String(r.body.messaging_type))) return invalidParam('param messaging_type must be one of {RESPONSE, UPDATE, MESSAGE_TAG}');
+    if (!['RESPONSE', 'UPDATE', 'MESSAGE_TAG'].includes(String(r.body.messaging_type)))
+      return invalidParam('param messaging_type must be one of {RESPONSE, UPDATE, MESSAGE_TAG}');
     const hasText = typeof message?.text === 'string' && message.text !== '';
     const attachment = message?.attachment;
     if (!hasText && !attachment) return invalidParam('Must send either message or state');

@@ -10,7 +10,9 @@ import { FakeTelegram } from './telegram.ts';
 
 const show = (r: RecordedRequest, a: Answer) => {
   const answer = Buffer.isBuffer(a.body) ? `<${a.body.length} bytes>` : JSON.stringify(a.body);
-  console.log(`${r.method} ${r.path} ${JSON.stringify(r.body)}${r.files.map((f) => ` +file ${f.field}=${f.filename} (${f.bytes.length} B)`).join('')}\n  → ${a.status} ${answer}`);
+  console.log(
+    `${r.method} ${r.path} ${JSON.stringify(r.body)}${r.files.map((f) => ` +file ${f.field}=${f.filename} (${f.bytes.length} B)`).join('')}\n  → ${a.status} ${answer}`,
+  );
 };
 
 class LoggedTelegram extends FakeTelegram {

@@ -14,7 +14,8 @@ export interface FakeTelegramOptions {
 }
 
 const fail = (status: number, description: string, parameters?: object): Answer => ({
-  status, body: { ok: false, error_code: status, description, ...(parameters ? { parameters } : {}) },
+  status,
+  body: { ok: false, error_code: status, description, ...(parameters ? { parameters } : {}) },
 });
 
 export class FakeTelegram extends FakePlatform {
@@ -49,21 +50,31 @@ export class FakeTelegram extends FakePlatform {
     if (call[1] !== this.token) return fail(401, 'Unauthorized');
     const params = { ...r.query, ...r.body };
     switch (call[2]) {
-      case 'getMe': return { status: 200, body: { ok: true, result: { id: 123456, is_bot: true, first_name: 'Fake', username: 'fake_bot' } } };
-      case 'getFile': return this.getFile(String(params.file_id ?? ''));
-      case 'sendMessage': return this.sendMessage(params);
-      case 'sendPhoto': return this.sendFile(r, params, 'photo');
-      case 'sendDocument': return this.sendFile(r, params, 'document');
-      default: return fail(404, 'Not Found');
+      case 'getMe':
+        return { status: 200, body: { ok: true, result: { id: 123456, is_bot: true, first_name: 'Fake', username: 'fake_bot' } } };
+      case 'getFile':
+        return this.getFile(String(params.file_id ?? ''));
+      case 'sendMessage':
+        return this.sendMessage(params);
+      case 'sendPhoto':
+        return this.sendFile(r, params, 'photo');
+      case 'sendDocument':
+        return this.sendFile(r, params, 'document');
+      default:
+        return fail(404, 'Not Found');
     }
   }
 
   protected faultAnswer(fault: Exclude<Fault, { kind: 'timeout' }>): Answer {
     switch (fault.kind) {
-      case 'rate-limit': return fail(429, `Too Many Requests: retry after ${fault.retryAfterSeconds}`, { retry_after: fault.retryAfterSeconds });
-      case 'server-error': return fail(500, 'Internal Server Error');
-      case 'permanent': return fail(403, 'Forbidden: bot was blocked by the user');
-      case 'respond': return { status: fault.status, body: fault.body, headers: fault.headers };
+      case 'rate-limit':
+        return fail(429, `Too Many Requests: retry after ${fault.retryAfterSeconds}`, { retry_after: fault.retryAfterSeconds });
+      case 'server-error':
+        return fail(500, 'Internal Server Error');
+      case 'permanent':
+        return fail(403, 'Forbidden: bot was blocked by the user');
+      case 'respond':
+        return { status: fault.status, body: fault.body, headers: fault.headers };
     }
   }
 
@@ -94,23 +105,29 @@ export class FakeTelegram extends FakePlatform {
     }
     const fileId = `BQAC${randomUUID().replaceAll('-', '')}`;
     const size = upload?.bytes.length ?? 0;
-    const meta = field === 'photo'
-      ? { photo: [{ file_id: fileId, file_unique_id: fileId.slice(0, 16), width: 90, height: 90, file_size: size }] }
-      : { document: { file_id: fileId, file_unique_id: fileId.slice(0, 16), file_name: upload?.filename, mime_type: upload?.type, file_size: size } };
+    const meta =
+      field === 'photo'
+        ? { photo: [{ file_id: fileId, file_unique_id: fileId.slice(0, 16), width: 90, height: 90, file_size: size }] }
+        : { document: { file_id: fileId, file_unique_id: fileId.slice(0, 16), file_name: upload?.filename, mime_type: upload?.type, file_size: size } };
     return this.sent(params.chat_id, meta);
   }
 
   private getFile(fileId: string): Answer {
     const file = this.files.get(fileId);
     if (!file) return fail(400, 'Bad Request: invalid file_id');
-    return { status: 200, body: { ok: true, result: { file_id: fileId, file_unique_id: fileId.slice(0, 16), file_size: file.bytes.length, file_path: file.path } } };
+    return {
+      status: 200,
+      body: { ok: true, result: { file_id: fileId, file_unique_id: fileId.slice(0, 16), file_size: file.bytes.length, file_path: file.path } },
+    };
   }
 
   private sent(chatId: unknown, content: object): Answer {
     const message = {
-      message_id: this.nextMessageId++, date: Math.floor(Date.now() / 1000),
+      message_id: this.nextMessageId++,
+      date: Math.floor(Date.now() / 1000),
       from: { id: 123456, is_bot: true, first_name: 'Fake', username: 'fake_bot' },
-      chat: { id: Number(chatId), type: 'private' }, ...content,
+      chat: { id: Number(chatId), type: 'private' },
+      ...content,
     };
     return { status: 200, body: { ok: true, result: message } };
   }
@@ -118,7 +135,12 @@ export class FakeTelegram extends FakePlatform {
 
 // ---- Telegram towards our server (https://core.telegram.org/bots/api#setwebhook, #update) ----
 
-export interface TelegramSender { id: number; first_name: string; last_name?: string; username?: string }
+export interface TelegramSender {
+  id: number;
+  first_name: string;
+  last_name?: string;
+  username?: string;
+}
 
 /** POSTs an update the way Telegram does: JSON, with `X-Telegram-Bot-Api-Secret-Token` when a secret is given. */
 export function postTelegramUpdate(url: string, update: object, secretToken?: string): Promise<Response> {
@@ -127,16 +149,23 @@ export function postTelegramUpdate(url: string, update: object, secretToken?: st
   return fetch(url, { method: 'POST', headers, body: JSON.stringify(update) });
 }
 
-interface UpdateBase { updateId: number; messageId: number; from: TelegramSender; date?: number }
+interface UpdateBase {
+  updateId: number;
+  messageId: number;
+  from: TelegramSender;
+  date?: number;
+}
 
 function messageUpdate(base: UpdateBase, content: object): object {
   const { updateId, messageId, from } = base;
   return {
     update_id: updateId,
     message: {
-      message_id: messageId, from: { ...from, is_bot: false },
+      message_id: messageId,
+      from: { ...from, is_bot: false },
       chat: { id: from.id, type: 'private', first_name: from.first_name, ...(from.username ? { username: from.username } : {}) },
-      date: base.date ?? Math.floor(Date.now() / 1000), ...content,
+      date: base.date ?? Math.floor(Date.now() / 1000),
+      ...content,
     },
   };
 }
@@ -148,11 +177,19 @@ export function telegramTextUpdate(base: UpdateBase & { text: string }): object 
 
 /** A photo update: Telegram sends several sizes of the same picture, largest last. */
 export function telegramPhotoUpdate(base: UpdateBase & { fileId: string; caption?: string; fileSize?: number }): object {
-  const sizes = [90, 320, 800].map((w, i) => ({ file_id: i === 2 ? base.fileId : `${base.fileId}-${w}`, file_unique_id: `u${w}`, width: w, height: w, file_size: base.fileSize }));
+  const sizes = [90, 320, 800].map((w, i) => ({
+    file_id: i === 2 ? base.fileId : `${base.fileId}-${w}`,
+    file_unique_id: `u${w}`,
+    width: w,
+    height: w,
+    file_size: base.fileSize,
+  }));
   return messageUpdate(base, { photo: sizes, ...(base.caption ? { caption: base.caption } : {}) });
 }
 
 /** A document update. */
 export function telegramDocumentUpdate(base: UpdateBase & { fileId: string; fileName: string; mimeType: string; fileSize: number }): object {
-  return messageUpdate(base, { document: { file_id: base.fileId, file_unique_id: 'udoc', file_name: base.fileName, mime_type: base.mimeType, file_size: base.fileSize } });
+  return messageUpdate(base, {
+    document: { file_id: base.fileId, file_unique_id: 'udoc', file_name: base.fileName, mime_type: base.mimeType, file_size: base.fileSize },
+  });
 }

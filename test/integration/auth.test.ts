@@ -51,7 +51,8 @@ describe.each(targetKinds())('auth and users contract on %s', (kind) => {
 
     it('treats usernames that differ only in case as one name: 409 username-taken, and any case signs in', async () => {
       expect((await register({ username: 'Case_User', password: 'password123' })).status).toBe(201);
-      for (const twin of ['case_user', 'CASE_USER', 'cASE_uSER']) expectProblem(await register({ username: twin, password: 'password123' }), 409, 'username-taken');
+      for (const twin of ['case_user', 'CASE_USER', 'cASE_uSER'])
+        expectProblem(await register({ username: twin, password: 'password123' }), 409, 'username-taken');
       expect((await c4.query('SELECT count(*)::int AS n FROM users WHERE lower(username) = $1', ['case_user']))[0].n).toBe(1);
       const res = await token({ username: 'CASE_user', password: 'password123' });
       expect(res.status).toBe(200);
@@ -89,7 +90,13 @@ describe.each(targetKinds())('auth and users contract on %s', (kind) => {
     it('issues a token pair for the password grant (the default) in JSON', async () => {
       const res = await token({ username: 'user1', password: 'password123' });
       expect(res.status).toBe(200);
-      expect(res.body).toEqual({ access_token: expect.any(String), token_type: 'Bearer', expires_in: 900, refresh_token: expect.any(String), scope: expect.any(String) });
+      expect(res.body).toEqual({
+        access_token: expect.any(String),
+        token_type: 'Bearer',
+        expires_in: 900,
+        refresh_token: expect.any(String),
+        scope: expect.any(String),
+      });
       expect((await me(res.body.access_token)).body).toMatchObject({ username: 'user1', display_name: 'User 1' });
     });
 

@@ -75,7 +75,16 @@ describe.each(targetKinds())('bad input on every route on %s', (kind) => {
       ...malformed('POST', '/v1/conversations'),
       ...malformed('POST', `/v1/conversations/${group}/members`),
       ...malformed('POST', '/v1/messages'),
-      { name: 'form token body too large', method: 'POST', url: '/auth/token', raw: `username=${'x'.repeat(20_000)}`, contentType: 'application/x-www-form-urlencoded', status: 413, code: 'payload-too-large', isPublic: true },
+      {
+        name: 'form token body too large',
+        method: 'POST',
+        url: '/auth/token',
+        raw: `username=${'x'.repeat(20_000)}`,
+        contentType: 'application/x-www-form-urlencoded',
+        status: 413,
+        code: 'payload-too-large',
+        isPublic: true,
+      },
       { name: 'read cursor, truncated JSON', method: 'POST', url: `/v1/conversations/${direct}/read`, raw: '{"up_to_seq":', code: 'malformed-request' },
     ]);
   });
@@ -83,9 +92,30 @@ describe.each(targetKinds())('bad input on every route on %s', (kind) => {
   it('rejects missing and wrong-typed auth fields without coercion', async () => {
     await expectAll([
       { name: 'register without password', method: 'POST', url: '/auth/register', body: { username: 'nopass_user' }, path: '/password', isPublic: true },
-      { name: 'register with numeric username', method: 'POST', url: '/auth/register', body: { username: 12345, password: 'password123' }, path: '/username', isPublic: true },
-      { name: 'register with empty display name', method: 'POST', url: '/auth/register', body: { username: 'empty_dn', password: 'password123', display_name: '' }, path: '/display_name', isPublic: true },
-      { name: 'token with numeric password', method: 'POST', url: '/auth/token', body: { username: 'user1', password: 123456789 }, path: '/password', isPublic: true },
+      {
+        name: 'register with numeric username',
+        method: 'POST',
+        url: '/auth/register',
+        body: { username: 12345, password: 'password123' },
+        path: '/username',
+        isPublic: true,
+      },
+      {
+        name: 'register with empty display name',
+        method: 'POST',
+        url: '/auth/register',
+        body: { username: 'empty_dn', password: 'password123', display_name: '' },
+        path: '/display_name',
+        isPublic: true,
+      },
+      {
+        name: 'token with numeric password',
+        method: 'POST',
+        url: '/auth/token',
+        body: { username: 'user1', password: 123456789 },
+        path: '/password',
+        isPublic: true,
+      },
       { name: 'refresh without token', method: 'POST', url: '/auth/refresh', body: {}, path: '/refresh_token', isPublic: true },
       { name: 'refresh with a number', method: 'POST', url: '/auth/refresh', body: { refresh_token: 42 }, path: '/refresh_token', isPublic: true },
       { name: 'revoke without token', method: 'POST', url: '/auth/revoke', body: { token_type_hint: 'access_token' }, path: '/token', isPublic: true },
@@ -97,7 +127,13 @@ describe.each(targetKinds())('bad input on every route on %s', (kind) => {
       { name: 'no type', method: 'POST', url: '/v1/conversations', body: { member_ids: [member.id] }, path: '/type' },
       { name: 'unknown type', method: 'POST', url: '/v1/conversations', body: { type: 'channel', member_ids: [member.id] }, path: '/type' },
       { name: 'member_ids a string', method: 'POST', url: '/v1/conversations', body: { type: 'private', member_ids: String(member.id) }, path: '/member_ids' },
-      { name: 'member id a string', method: 'POST', url: '/v1/conversations', body: { type: 'private', member_ids: [String(member.id)] }, path: '/member_ids/0' },
+      {
+        name: 'member id a string',
+        method: 'POST',
+        url: '/v1/conversations',
+        body: { type: 'private', member_ids: [String(member.id)] },
+        path: '/member_ids/0',
+      },
       { name: 'member id zero', method: 'POST', url: '/v1/conversations', body: { type: 'private', member_ids: [0] }, path: '/member_ids/0' },
       { name: 'member id fractional', method: 'POST', url: '/v1/conversations', body: { type: 'private', member_ids: [1.5] }, path: '/member_ids/0' },
       { name: 'no members', method: 'POST', url: '/v1/conversations', body: { type: 'group', member_ids: [] }, path: '/member_ids' },
@@ -156,9 +192,23 @@ describe.each(targetKinds())('bad input on every route on %s', (kind) => {
       { name: 'details', method: 'GET', url: `/v1/conversations/${unknown}`, status: 404, code: 'conversation-not-found' },
       { name: 'history', method: 'GET', url: `/v1/conversations/${unknown}/messages`, status: 404, code: 'conversation-not-found' },
       { name: 'read', method: 'POST', url: `/v1/conversations/${unknown}/read`, body: {}, status: 404, code: 'conversation-not-found' },
-      { name: 'add members', method: 'POST', url: `/v1/conversations/${unknown}/members`, body: { user_ids: [member.id] }, status: 404, code: 'conversation-not-found' },
+      {
+        name: 'add members',
+        method: 'POST',
+        url: `/v1/conversations/${unknown}/members`,
+        body: { user_ids: [member.id] },
+        status: 404,
+        code: 'conversation-not-found',
+      },
       { name: 'remove unknown member', method: 'DELETE', url: `/v1/conversations/${group}/members/${unknown}`, status: 404, code: 'member-not-found' },
-      { name: 'send', method: 'POST', url: '/v1/messages', body: { message_id: uuid(), conversation_id: unknown, payload: { type: 'text', content: 'x' } }, status: 404, code: 'conversation-not-found' },
+      {
+        name: 'send',
+        method: 'POST',
+        url: '/v1/messages',
+        body: { message_id: uuid(), conversation_id: unknown, payload: { type: 'text', content: 'x' } },
+        status: 404,
+        code: 'conversation-not-found',
+      },
       { name: 'message', method: 'GET', url: `/v1/messages/${uuid()}`, status: 404, code: 'message-not-found' },
       { name: 'user', method: 'GET', url: `/v1/users/${unknown}`, status: 404, code: 'user-not-found' },
       { name: 'route', method: 'GET', url: '/v1/nothing-here', status: 404, code: 'route-not-found' },
@@ -187,7 +237,10 @@ describe.each(targetKinds())('bad input on every route on %s', (kind) => {
     });
   const base64 = (text: string | Buffer) => Buffer.from(text).toString('base64');
   const tusCreate = (metadata: string): Case => ({
-    name: `tus metadata ${metadata}`, method: 'POST', url: '/v1/tus', code: 'invalid-text',
+    name: `tus metadata ${metadata}`,
+    method: 'POST',
+    url: '/v1/tus',
+    code: 'invalid-text',
     headers: { 'tus-resumable': '1.0.0', 'upload-length': '5', 'upload-metadata': metadata },
   });
 
@@ -210,7 +263,16 @@ describe.each(targetKinds())('bad input on every route on %s', (kind) => {
       ...invalidText('conversation description', 'POST', '/v1/conversations', conversation, '/description'),
       ...invalidText('filename', 'POST', '/v1/files/initiate', file, '/filename'),
       ...invalidText('mime type', 'POST', '/v1/files/initiate', file, '/mime_type'),
-      { name: 'form-encoded login', method: 'POST', url: '/auth/token', raw: `username=a%00b&password=password123`, contentType: 'application/x-www-form-urlencoded', code: 'invalid-text', path: '/username', isPublic: true },
+      {
+        name: 'form-encoded login',
+        method: 'POST',
+        url: '/auth/token',
+        raw: `username=a%00b&password=password123`,
+        contentType: 'application/x-www-form-urlencoded',
+        code: 'invalid-text',
+        path: '/username',
+        isPublic: true,
+      },
       { name: 'NUL in a property name', method: 'POST', url: '/v1/messages', raw: '{"a\\u0000":1}', code: 'invalid-text', path: '/a\u0000' },
       { name: 'user search', method: 'GET', url: '/v1/users?query=a%00b', code: 'invalid-text', path: '/query' },
       { name: 'numeric query', method: 'GET', url: '/v1/conversations?limit=%00', code: 'invalid-text', path: '/limit' },
@@ -229,7 +291,11 @@ describe.each(targetKinds())('bad input on every route on %s', (kind) => {
     const before = await counts();
     const header = await c4.request('GET', '/v1/conversations', { token: owner.token, headers: { 'x-note': 'a\u0000b' } });
     expect(expectProblem(header, 400, 'invalid-text').errors).toEqual([expect.objectContaining({ path: '/headers/x-note' })]);
-    const latin1 = Buffer.concat([Buffer.from(`{"message_id":"${uuid()}","conversation_id":${group},"payload":{"type":"text","content":"caf`), Buffer.from([0xe9]), Buffer.from('"}}')]);
+    const latin1 = Buffer.concat([
+      Buffer.from(`{"message_id":"${uuid()}","conversation_id":${group},"payload":{"type":"text","content":"caf`),
+      Buffer.from([0xe9]),
+      Buffer.from('"}}'),
+    ]);
     const body = await c4.request('POST', '/v1/messages', { token: owner.token, body: latin1, headers: { 'content-type': JSON_TYPE } });
     expect(expectProblem(body, 400, 'invalid-text').errors).toEqual([expect.objectContaining({ path: '' })]);
     expect(await counts()).toEqual(before);
@@ -237,7 +303,10 @@ describe.each(targetKinds())('bad input on every route on %s', (kind) => {
 
   it('accepts bidi controls and other valid Unicode in message text', async () => {
     const content = 'abc \u202edcba\u202c \u2067x\u2069 \u{1F600} e\u0301';
-    const res = await c4.request('POST', '/v1/messages', { token: owner.token, body: { message_id: uuid(), conversation_id: group, payload: { type: 'text', content } } });
+    const res = await c4.request('POST', '/v1/messages', {
+      token: owner.token,
+      body: { message_id: uuid(), conversation_id: group, payload: { type: 'text', content } },
+    });
     expect(res.status, JSON.stringify(res.body)).toBe(202);
     expect((await c4.request('GET', `/v1/messages/${res.body.message_id}`, { token: member.token })).body.payload.content).toBe(content);
   });
@@ -255,18 +324,50 @@ describe.each(targetKinds())('bad input on every route on %s', (kind) => {
         { name: `history after_seq ${n}`, method: 'GET', url: `${history}?after_seq=${n}`, path: '/after_seq' },
         { name: `history before_seq ${n}`, method: 'GET', url: `${history}?before_seq=${n}`, path: '/before_seq' },
         { name: `user search limit ${n}`, method: 'GET', url: `/v1/users?limit=${n}`, path: '/limit' },
-        { name: `chunk number ${n}`, method: 'POST', url: `/v1/files/${upload}/chunks?chunk_number=${n}`, raw: 'hello', contentType: 'application/octet-stream', path: '/chunk_number' },
-        { name: `chunk number in path ${n}`, method: 'PATCH', url: `/v1/files/upload/${upload}/${n}`, raw: 'hello', contentType: 'application/octet-stream', path: '/chunk_number' },
+        {
+          name: `chunk number ${n}`,
+          method: 'POST',
+          url: `/v1/files/${upload}/chunks?chunk_number=${n}`,
+          raw: 'hello',
+          contentType: 'application/octet-stream',
+          path: '/chunk_number',
+        },
+        {
+          name: `chunk number in path ${n}`,
+          method: 'PATCH',
+          url: `/v1/files/upload/${upload}/${n}`,
+          raw: 'hello',
+          contentType: 'application/octet-stream',
+          path: '/chunk_number',
+        },
         { name: `user id ${n}`, method: 'GET', url: `/v1/users/${n}`, path: '/user_id' },
       ]),
       ...['9223372036854775808', '99999999999999999999', '1e300', '-1', '1.5', '9007199254740992'].flatMap((n): Case[] => [
         { name: `read up_to_seq ${n}`, method: 'POST', url: `/v1/conversations/${direct}/read`, raw: `{"up_to_seq":${n}}`, path: '/up_to_seq' },
-        { name: `send conversation_id ${n}`, method: 'POST', url: '/v1/messages', raw: `{"message_id":"${uuid()}","conversation_id":${n},"payload":{"type":"text","content":"x"}}`, path: '/conversation_id' },
+        {
+          name: `send conversation_id ${n}`,
+          method: 'POST',
+          url: '/v1/messages',
+          raw: `{"message_id":"${uuid()}","conversation_id":${n},"payload":{"type":"text","content":"x"}}`,
+          path: '/conversation_id',
+        },
         { name: `create member id ${n}`, method: 'POST', url: '/v1/conversations', raw: `{"type":"private","member_ids":[${n}]}`, path: '/member_ids/0' },
         { name: `add member id ${n}`, method: 'POST', url: `/v1/conversations/${group}/members`, raw: `{"user_ids":[${n}]}`, path: '/user_ids/0' },
         { name: `initiate file_size ${n}`, method: 'POST', url: '/v1/files/initiate', raw: `{"filename":"a","file_size":${n}}`, path: '/file_size' },
-        { name: `initiate chunk_size ${n}`, method: 'POST', url: '/v1/files/initiate', raw: `{"filename":"a","file_size":5,"chunk_size":${n}}`, path: '/chunk_size' },
-        { name: `initiate conversation_id ${n}`, method: 'POST', url: '/v1/files/initiate', raw: `{"filename":"a","file_size":5,"conversation_id":${n}}`, path: '/conversation_id' },
+        {
+          name: `initiate chunk_size ${n}`,
+          method: 'POST',
+          url: '/v1/files/initiate',
+          raw: `{"filename":"a","file_size":5,"chunk_size":${n}}`,
+          path: '/chunk_size',
+        },
+        {
+          name: `initiate conversation_id ${n}`,
+          method: 'POST',
+          url: '/v1/files/initiate',
+          raw: `{"filename":"a","file_size":5,"conversation_id":${n}}`,
+          path: '/conversation_id',
+        },
       ]),
     ]);
   });
@@ -289,7 +390,11 @@ describe.each(targetKinds())('bad input on every route on %s', (kind) => {
     const init = await c4.request('POST', '/v1/files/initiate', { token: owner.token, body: { filename: 'a.txt', file_size: 5, mime_type: 'text/plain' } });
     expect(init.status, JSON.stringify(init.body)).toBe(201);
     // No chunk was sent: the answer is about the upload, not about the body.
-    expectProblem(await c4.request('POST', `/v1/files/${init.body.upload_id}/complete`, { token: owner.token, body: '', headers: { 'content-type': JSON_TYPE } }), 400, 'upload-incomplete');
+    expectProblem(
+      await c4.request('POST', `/v1/files/${init.body.upload_id}/complete`, { token: owner.token, body: '', headers: { 'content-type': JSON_TYPE } }),
+      400,
+      'upload-incomplete',
+    );
   });
 
   it('keeps conversations, seqs and messages exactly as they were', async () => {

@@ -26,12 +26,21 @@ describe.each(storeKinds())('live channels on %s', (kind) => {
     telegram = await new FakeTelegram().start();
     meta = await new FakeMeta().start();
     c4 = await startInstance(kind, {
-      TELEGRAM_BOT_TOKEN: telegram.token, TELEGRAM_API_BASE_URL: telegram.url, TELEGRAM_WEBHOOK_SECRET: TG_SECRET,
-      META_APP_SECRET: APP_SECRET, META_GRAPH_BASE_URL: meta.url,
-      WHATSAPP_ACCESS_TOKEN: meta.whatsapp.accessToken, WHATSAPP_PHONE_NUMBER_ID: meta.whatsapp.id, WHATSAPP_VERIFY_TOKEN: WA_VERIFY,
-      MESSENGER_PAGE_ID: meta.messenger.id, MESSENGER_PAGE_ACCESS_TOKEN: meta.messenger.accessToken,
-      INSTAGRAM_ACCOUNT_ID: meta.instagram.id, INSTAGRAM_ACCESS_TOKEN: meta.instagram.accessToken,
-      CHANNEL_AGENTS: 'user1', DELIVERY_MAX_ATTEMPTS: '3', DELIVERY_BACKOFF_MS: '50',
+      TELEGRAM_BOT_TOKEN: telegram.token,
+      TELEGRAM_API_BASE_URL: telegram.url,
+      TELEGRAM_WEBHOOK_SECRET: TG_SECRET,
+      META_APP_SECRET: APP_SECRET,
+      META_GRAPH_BASE_URL: meta.url,
+      WHATSAPP_ACCESS_TOKEN: meta.whatsapp.accessToken,
+      WHATSAPP_PHONE_NUMBER_ID: meta.whatsapp.id,
+      WHATSAPP_VERIFY_TOKEN: WA_VERIFY,
+      MESSENGER_PAGE_ID: meta.messenger.id,
+      MESSENGER_PAGE_ACCESS_TOKEN: meta.messenger.accessToken,
+      INSTAGRAM_ACCOUNT_ID: meta.instagram.id,
+      INSTAGRAM_ACCESS_TOKEN: meta.instagram.accessToken,
+      CHANNEL_AGENTS: 'user1',
+      DELIVERY_MAX_ATTEMPTS: '3',
+      DELIVERY_BACKOFF_MS: '50',
     });
     agentToken = await c4.login('user1');
   });
@@ -44,18 +53,32 @@ describe.each(storeKinds())('live channels on %s', (kind) => {
   /** Posts a signed WhatsApp text from `from` and waits until its channel conversation exists; returns the conversation id. */
   const inboundWhatsApp = async (from: string, body: string) => {
     meta.whatsapp.recipients.add(from);
-    const res = await postMetaWebhook(webhook('whatsapp'), whatsappMessageWebhook(wa(), { wamid: `wamid.in-${randomUUID()}`, from, name: `Person ${from}`, content: { type: 'text', body } }), APP_SECRET);
+    const res = await postMetaWebhook(
+      webhook('whatsapp'),
+      whatsappMessageWebhook(wa(), { wamid: `wamid.in-${randomUUID()}`, from, name: `Person ${from}`, content: { type: 'text', body } }),
+      APP_SECRET,
+    );
     expect(res.status).toBe(200);
-    return eventually(async () => (await c4.query('SELECT conversation_id FROM contacts WHERE channel = $1 AND external_id = $2', ['whatsapp', from]))[0]?.conversation_id as number | undefined);
+    return eventually(
+      async () =>
+        (await c4.query('SELECT conversation_id FROM contacts WHERE channel = $1 AND external_id = $2', ['whatsapp', from]))[0]?.conversation_id as
+          number | undefined,
+    );
   };
   const send = (conversationId: number, payload: object) =>
     c4.request('POST', '/v1/messages', { token: agentToken, body: { message_id: randomUUID(), conversation_id: Number(conversationId), payload } });
-  const deliveryOf = async (messageId: string, channel: string) => (await c4.query('SELECT * FROM message_channels WHERE message_id = $1 AND channel = $2', [messageId, channel]))[0];
+  const deliveryOf = async (messageId: string, channel: string) =>
+    (await c4.query('SELECT * FROM message_channels WHERE message_id = $1 AND channel = $2', [messageId, channel]))[0];
 
   it('lists the four channels as live with their capabilities and health', async () => {
     const res = await c4.request('GET', '/v1/channels', { token: agentToken });
     expect(res.status).toBe(200);
-    expect(res.body.map((c: any) => [c.channel, c.mode, c.enabled])).toEqual([['whatsapp', 'live', true], ['instagram', 'live', true], ['messenger', 'live', true], ['telegram', 'live', true]]);
+    expect(res.body.map((c: any) => [c.channel, c.mode, c.enabled])).toEqual([
+      ['whatsapp', 'live', true],
+      ['instagram', 'live', true],
+      ['messenger', 'live', true],
+      ['telegram', 'live', true],
+    ]);
     expect(res.body[0].capabilities).toMatchObject({ templates: true });
     expect(res.body[0].health).toMatchObject({ consecutive_failures: expect.any(Number) });
   });
@@ -66,7 +89,11 @@ describe.each(storeKinds())('live channels on %s', (kind) => {
     const from = `1555${Date.now() % 10_000_000}`;
     const conversationId = await inboundWhatsApp(from, 'Hello, is my order shipped?');
     const created = await socket.next((f) => f.type === 'message.created' && f.conversation_id === Number(conversationId));
-    expect(created).toMatchObject({ sender_id: null, sender_contact: { channel: 'whatsapp', display_name: `Person ${from}` }, payload: { type: 'text', content: 'Hello, is my order shipped?' } });
+    expect(created).toMatchObject({
+      sender_id: null,
+      sender_contact: { channel: 'whatsapp', display_name: `Person ${from}` },
+      payload: { type: 'text', content: 'Hello, is my order shipped?' },
+    });
     socket.close();
 
     const details = await c4.request('GET', `/v1/conversations/${conversationId}`, { token: agentToken });
@@ -87,9 +114,17 @@ describe.each(storeKinds())('live channels on %s', (kind) => {
 
     // Status webhooks, out of order: read first, then a late delivered that must change nothing.
     await postMetaWebhook(webhook('whatsapp'), whatsappStatusWebhook(wa(), { wamid: delivery.external_id, status: 'read', recipientId: from }), APP_SECRET);
-    await postMetaWebhook(webhook('whatsapp'), whatsappStatusWebhook(wa(), { wamid: delivery.external_id, status: 'delivered', recipientId: from }), APP_SECRET);
+    await postMetaWebhook(
+      webhook('whatsapp'),
+      whatsappStatusWebhook(wa(), { wamid: delivery.external_id, status: 'delivered', recipientId: from }),
+      APP_SECRET,
+    );
     await eventually(async () => (await deliveryOf(reply.body.message_id, 'whatsapp'))?.status === 'read');
-    await eventually(async () => (await c4.query('SELECT processed_at FROM webhook_events WHERE provider_event_id LIKE $1', [`${delivery.external_id}%`])).every((r: any) => r.processed_at));
+    await eventually(async () =>
+      (await c4.query('SELECT processed_at FROM webhook_events WHERE provider_event_id LIKE $1', [`${delivery.external_id}%`])).every(
+        (r: any) => r.processed_at,
+      ),
+    );
     expect((await deliveryOf(reply.body.message_id, 'whatsapp')).status).toBe('read');
   });
 
@@ -111,7 +146,10 @@ describe.each(storeKinds())('live channels on %s', (kind) => {
     const unsigned = await fetch(webhook('whatsapp'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) });
     expect(unsigned.status).toBe(401);
     expect(await unsigned.json()).toMatchObject({ code: 'invalid-signature' });
-    expect((await postTelegramUpdate(webhook('telegram'), telegramTextUpdate({ updateId: 1, messageId: 1, from: { id: 1, first_name: 'M' }, text: 'x' }), 'wrong')).status).toBe(401);
+    expect(
+      (await postTelegramUpdate(webhook('telegram'), telegramTextUpdate({ updateId: 1, messageId: 1, from: { id: 1, first_name: 'M' }, text: 'x' }), 'wrong'))
+        .status,
+    ).toBe(401);
     expect((await verifyMetaSubscription(webhook('whatsapp'), 'wrong-token', '12345')).status).toBe(403);
     const ok = await verifyMetaSubscription(webhook('whatsapp'), WA_VERIFY, '12345');
     expect([ok.status, await ok.text()]).toEqual([200, '12345']);
@@ -123,9 +161,16 @@ describe.each(storeKinds())('live channels on %s', (kind) => {
   it('answers Telegram and Messenger contacts on their own channel', async () => {
     const chatId = 500_000 + (Date.now() % 100_000);
     telegram.chats.add(String(chatId));
-    const res = await postTelegramUpdate(webhook('telegram'), telegramTextUpdate({ updateId: chatId, messageId: 7, from: { id: chatId, first_name: 'Ana' }, text: 'Olá' }), TG_SECRET);
+    const res = await postTelegramUpdate(
+      webhook('telegram'),
+      telegramTextUpdate({ updateId: chatId, messageId: 7, from: { id: chatId, first_name: 'Ana' }, text: 'Olá' }),
+      TG_SECRET,
+    );
     expect(res.status).toBe(200);
-    const tgConversation = await eventually(async () => (await c4.query(`SELECT conversation_id FROM contacts WHERE channel = 'telegram' AND external_id = $1`, [String(chatId)]))[0]?.conversation_id);
+    const tgConversation = await eventually(
+      async () =>
+        (await c4.query(`SELECT conversation_id FROM contacts WHERE channel = 'telegram' AND external_id = $1`, [String(chatId)]))[0]?.conversation_id,
+    );
     const tgReply = await send(tgConversation, { type: 'text', content: 'Oi Ana' });
     await eventually(async () => (await deliveryOf(tgReply.body.message_id, 'telegram'))?.status === 'sent');
     const sent = telegram.received('/sendMessage').find((r) => String(r.body.chat_id) === String(chatId))!;
@@ -135,10 +180,15 @@ describe.each(storeKinds())('live channels on %s', (kind) => {
     const psid = `${Date.now()}`;
     meta.messenger.recipients.add(psid);
     await postMetaWebhook(webhook('messenger'), messengerMessageWebhook(meta.messenger.id, psid, { mid: `m_${randomUUID()}`, text: 'hey' }), APP_SECRET);
-    const msConversation = await eventually(async () => (await c4.query(`SELECT conversation_id FROM contacts WHERE channel = 'messenger' AND external_id = $1`, [psid]))[0]?.conversation_id);
+    const msConversation = await eventually(
+      async () => (await c4.query(`SELECT conversation_id FROM contacts WHERE channel = 'messenger' AND external_id = $1`, [psid]))[0]?.conversation_id,
+    );
     const msReply = await send(msConversation, { type: 'text', content: 'hello back' });
     await eventually(async () => (await deliveryOf(msReply.body.message_id, 'messenger'))?.status === 'sent');
-    expect(meta.received(`/${meta.messenger.id}/messages`).find((r) => (r.body.recipient as any)?.id === psid)?.body).toMatchObject({ messaging_type: 'RESPONSE', message: { text: 'hello back' } });
+    expect(meta.received(`/${meta.messenger.id}/messages`).find((r) => (r.body.recipient as any)?.id === psid)?.body).toMatchObject({
+      messaging_type: 'RESPONSE',
+      message: { text: 'hello back' },
+    });
   });
 
   it('lets an agent add a colleague to a channel conversation, who then sees the contact', async () => {
@@ -173,7 +223,11 @@ describe.each(storeKinds())('live channels on %s', (kind) => {
     expect([d.attempts, d.provider_code]).toEqual([1, '131026']);
     const details = await c4.request('GET', `/v1/messages/${reply.body.message_id}`, { token: agentToken });
     expect(details.body.status).toBe('failed');
-    expect(details.body.statuses.channels[0]).toMatchObject({ channel: 'whatsapp', status: 'failed', failure: { code: 'invalid-recipient', provider_code: '131026' } });
+    expect(details.body.statuses.channels[0]).toMatchObject({
+      channel: 'whatsapp',
+      status: 'failed',
+      failure: { code: 'invalid-recipient', provider_code: '131026' },
+    });
     expect(details.body.history.some((h: any) => h.status === 'failed' && h.detail?.startsWith('131026'))).toBe(true);
   });
 

@@ -60,34 +60,46 @@ describe('chat4all --help and errors', () => {
   const chat4all = (...args: string[]) => run(process.execPath, [BIN, ...args], { env, timeout: 30_000 });
   const isOneLine = (text: string) => text.trim().split('\n').length === 1 && !/\n\s+at /.test(text);
 
-  it.each([['start'], ['api'], ['worker'], ['migrate'], ['gc'], ['users'], ['dlq'], ['dlq', 'replay', '999'], ['users', 'create', 'x', 'y']])('chat4all %s --help prints its usage and does nothing else', async (...argv) => {
-    const { stdout, stderr } = await chat4all(...argv, '--help');
-    expect(stdout).toMatch(new RegExp(`^usage: chat4all ${argv[0]}`));
-    expect(stdout).toContain('--help');
-    expect(stderr).toBe('');
-    expect(existsSync(env.DATA_DIR), 'DATA_DIR was created').toBe(false);
-  });
+  it.each([['start'], ['api'], ['worker'], ['migrate'], ['gc'], ['users'], ['dlq'], ['dlq', 'replay', '999'], ['users', 'create', 'x', 'y']])(
+    'chat4all %s --help prints its usage and does nothing else',
+    async (...argv) => {
+      const { stdout, stderr } = await chat4all(...argv, '--help');
+      expect(stdout).toMatch(new RegExp(`^usage: chat4all ${argv[0]}`));
+      expect(stdout).toContain('--help');
+      expect(stderr).toBe('');
+      expect(existsSync(env.DATA_DIR), 'DATA_DIR was created').toBe(false);
+    },
+  );
 
   it('chat4all --help and chat4all help <command> list the commands and their usage', async () => {
     expect((await chat4all('--help')).stdout).toMatch(/^usage: chat4all <command>[\s\S]*\bgc\b/);
     expect((await chat4all('help', 'dlq')).stdout).toMatch(/^usage: chat4all dlq list/);
   });
 
-  it.each([['gc', '--dry-run'], ['start', 'now'], ['worker', '--role', 'relay'], ['dlq', 'replay', '--all', '3'], ['users', 'create', 'alice'], ['nonsense']])('chat4all %s is one line on stderr and exit 2, and does nothing', async (...argv) => {
-    const failure = await chat4all(...argv).then(() => undefined, (e: { code: number; stderr: string; stdout: string }) => e);
-    expect(failure?.code).toBe(2);
-    expect(failure?.stdout).toBe('');
-    expect(isOneLine(failure?.stderr ?? ''), failure?.stderr).toBe(true);
-    expect(failure?.stderr).toMatch(/^chat4all: /);
-    expect(existsSync(env.DATA_DIR), 'DATA_DIR was created').toBe(false);
-  });
+  it.each([['gc', '--dry-run'], ['start', 'now'], ['worker', '--role', 'relay'], ['dlq', 'replay', '--all', '3'], ['users', 'create', 'alice'], ['nonsense']])(
+    'chat4all %s is one line on stderr and exit 2, and does nothing',
+    async (...argv) => {
+      const failure = await chat4all(...argv).then(
+        () => undefined,
+        (e: { code: number; stderr: string; stdout: string }) => e,
+      );
+      expect(failure?.code).toBe(2);
+      expect(failure?.stdout).toBe('');
+      expect(isOneLine(failure?.stderr ?? ''), failure?.stderr).toBe(true);
+      expect(failure?.stderr).toMatch(/^chat4all: /);
+      expect(existsSync(env.DATA_DIR), 'DATA_DIR was created').toBe(false);
+    },
+  );
 
   it('reads ./.env under the real environment, which wins', async () => {
     const cwd = path.join(scratch, 'project');
     await mkdir(cwd, { recursive: true });
     await writeFile(path.join(cwd, '.env'), 'PORT=not-a-port\nLOG_LEVEL=loud\n');
     const { PORT: _port, ...withoutPort } = env;
-    const failure = await run(process.execPath, [BIN, 'migrate'], { cwd, env: withoutPort, timeout: 30_000 }).then(() => undefined, (e: { code: number; stderr: string }) => e);
+    const failure = await run(process.execPath, [BIN, 'migrate'], { cwd, env: withoutPort, timeout: 30_000 }).then(
+      () => undefined,
+      (e: { code: number; stderr: string }) => e,
+    );
     expect(failure?.code).toBe(1);
     expect(failure?.stderr).toContain('PORT must be an integer');
     // LOG_LEVEL=warn from the environment overrides the file's "loud".
@@ -98,7 +110,10 @@ describe('chat4all --help and errors', () => {
   it('a domain error is one line with its documented code and exit 1, never a stack', async () => {
     const db = await freshDatabase('pglite');
     try {
-      const failure = await run(process.execPath, [BIN, 'dlq', 'replay', '999'], { env: { ...env, ...db.env }, timeout: 60_000 }).then(() => undefined, (e: { code: number; stderr: string }) => e);
+      const failure = await run(process.execPath, [BIN, 'dlq', 'replay', '999'], { env: { ...env, ...db.env }, timeout: 60_000 }).then(
+        () => undefined,
+        (e: { code: number; stderr: string }) => e,
+      );
       expect(failure?.code).toBe(1);
       const lines = (failure?.stderr ?? '').split('\n').filter((l) => l && !l.startsWith('{'));
       expect(lines).toEqual([expect.stringMatching(/^chat4all: .*\(dead-letter-not-found\)$/)]);
@@ -116,10 +131,15 @@ describe('one process per embedded database', () => {
     const chat4all = (...args: string[]) => run(process.execPath, [BIN, ...args], { env, timeout: 60_000 });
     const server = await spawnChat4all(['start'], env, await freePort(), 90_000);
     try {
-      const refused = await chat4all('users', 'create', 'cliuser', 'password123').then(() => undefined, (e: { code: number; stderr: string; stdout: string }) => e);
+      const refused = await chat4all('users', 'create', 'cliuser', 'password123').then(
+        () => undefined,
+        (e: { code: number; stderr: string; stdout: string }) => e,
+      );
       expect(refused?.code).toBe(1);
       expect(refused?.stdout).toBe('');
-      expect(refused?.stderr.trim()).toMatch(new RegExp(`^chat4all: the embedded database is in use by another chat4all process \\(pid ${server.child.pid}, lock [^)]*db\\.lock\\)`));
+      expect(refused?.stderr.trim()).toMatch(
+        new RegExp(`^chat4all: the embedded database is in use by another chat4all process \\(pid ${server.child.pid}, lock [^)]*db\\.lock\\)`),
+      );
       expect(refused?.stderr.trim().split('\n')).toHaveLength(1);
       await server.kill();
       // SIGKILL left the lock behind with a pid that no longer runs.
@@ -140,10 +160,21 @@ describe('npm start under a service manager', () => {
     const root = fileURLToPath(new URL('../..', import.meta.url));
     const npm = spawn('npm', ['start'], {
       cwd: root,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'warn', DATA_DIR: dataDir, PORT: String(port), METRICS_PORT: String(port) },
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/tmp',
+        LOG_LEVEL: 'warn',
+        DATA_DIR: dataDir,
+        PORT: String(port),
+        METRICS_PORT: String(port),
+      },
       stdio: 'ignore',
     });
-    const health = () => fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false);
+    const health = () =>
+      fetch(`http://127.0.0.1:${port}/health`).then(
+        (r) => r.ok,
+        () => false,
+      );
     try {
       const deadline = Date.now() + 120_000;
       while (!(await health())) {

@@ -86,9 +86,16 @@ describe.each(targetKinds())('conversations contract on %s', (kind) => {
       const { items } = await list(alice);
       expect(items.map((i: { conversation_id: number }) => i.conversation_id)).toEqual([withBob, withCarol]);
       expect(items[0]).toEqual({
-        conversation_id: withBob, conversation_type: 'private', conversation_name: null, description: null,
-        last_message_timestamp: expect.stringMatching(/Z$/), last_message_content: long.slice(0, 100), last_message_sender: bob.username,
-        last_seq: 4, unread_count: 3, conversation_created_at: expect.stringMatching(/Z$/),
+        conversation_id: withBob,
+        conversation_type: 'private',
+        conversation_name: null,
+        description: null,
+        last_message_timestamp: expect.stringMatching(/Z$/),
+        last_message_content: long.slice(0, 100),
+        last_message_sender: bob.username,
+        last_seq: 4,
+        unread_count: 3,
+        conversation_created_at: expect.stringMatching(/Z$/),
       });
       expect(items[0].last_message_content).toHaveLength(100);
       expect(items[1]).toMatchObject({ last_message_content: null, last_message_timestamp: null, last_seq: 0, unread_count: 0 });
@@ -119,14 +126,20 @@ describe.each(targetKinds())('conversations contract on %s', (kind) => {
       await read(bob, id, { up_to_seq: 1 });
       const d = await details(alice, id);
       expect(d).toMatchObject({ conversation_id: id, member_count: 2, last_seq: 2 });
-      expect(d.members).toEqual(expect.arrayContaining([
-        expect.objectContaining({ user_id: alice.id, read_seq: 2 }),
-        expect.objectContaining({ user_id: bob.id, username: bob.username, read_seq: 1, role: 'member' }),
-      ]));
+      expect(d.members).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ user_id: alice.id, read_seq: 2 }),
+          expect.objectContaining({ user_id: bob.id, username: bob.username, read_seq: 1, role: 'member' }),
+        ]),
+      );
       expectProblem(await c4.request('GET', `/v1/conversations/${id}`, { token: eve.token }), 403, 'not-a-member');
       expectProblem(await c4.request('GET', '/v1/conversations/987654321', { token: eve.token }), 404, 'conversation-not-found');
       expectProblem(await c4.request('POST', `/v1/conversations/${id}/members`, { token: eve.token, body: { user_ids: [eve.id] } }), 403, 'not-a-member');
-      expectProblem(await c4.request('POST', '/v1/conversations/987654321/members', { token: eve.token, body: { user_ids: [eve.id] } }), 404, 'conversation-not-found');
+      expectProblem(
+        await c4.request('POST', '/v1/conversations/987654321/members', { token: eve.token, body: { user_ids: [eve.id] } }),
+        404,
+        'conversation-not-found',
+      );
     });
 
     it('adds members to a group (ignoring ones already in), up to MAX_GROUP_MEMBERS', async () => {
@@ -136,8 +149,16 @@ describe.each(targetKinds())('conversations contract on %s', (kind) => {
       expect(added.status).toBe(200);
       expect(added.body.member_count).toBe(4);
       const before = await tableCounts(c4);
-      expectProblem(await c4.request('POST', `/v1/conversations/${id}/members`, { token: owner.token, body: { user_ids: [d.id, e.id] } }), 400, 'invalid-member-count');
-      expectProblem(await c4.request('POST', `/v1/conversations/${id}/members`, { token: owner.token, body: { user_ids: [987654321] } }), 400, 'user-not-found');
+      expectProblem(
+        await c4.request('POST', `/v1/conversations/${id}/members`, { token: owner.token, body: { user_ids: [d.id, e.id] } }),
+        400,
+        'invalid-member-count',
+      );
+      expectProblem(
+        await c4.request('POST', `/v1/conversations/${id}/members`, { token: owner.token, body: { user_ids: [987654321] } }),
+        400,
+        'user-not-found',
+      );
       expect(await tableCounts(c4)).toEqual(before);
       expect((await details(owner, id)).member_count).toBe(4);
     });
@@ -163,7 +184,7 @@ describe.each(targetKinds())('conversations contract on %s', (kind) => {
   });
 
   describe('read cursor', () => {
-    it('defaults to the latest seq, counts only others\' messages and never moves backwards', async () => {
+    it("defaults to the latest seq, counts only others' messages and never moves backwards", async () => {
       const [alice, bob] = await users(2);
       const id = await privateConversation(c4, alice, bob);
       for (const text of ['a1', 'a2']) await send(c4, alice.token, id, text);

@@ -25,7 +25,10 @@ const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR
 
 type Case = { store: StoreKind; blobs: 'fs' | 's3'; s3?: TestS3 };
 const s3 = testS3('files suite');
-const cases: Case[] = [...storeKinds().map((store) => ({ store, blobs: 'fs' as const })), ...(s3 ? [{ store: 'pglite' as const, blobs: 's3' as const, s3 }] : [])];
+const cases: Case[] = [
+  ...storeKinds().map((store) => ({ store, blobs: 'fs' as const })),
+  ...(s3 ? [{ store: 'pglite' as const, blobs: 's3' as const, s3 }] : []),
+];
 
 describe.each(cases)('files on $store with $blobs blobs', ({ store, blobs, s3 }) => {
   let c4: TestInstance;
@@ -43,13 +46,23 @@ describe.each(cases)('files on $store with $blobs blobs', ({ store, blobs, s3 })
 
   const initiate = (token: string, body: object) => c4.request('POST', '/v1/files/initiate', { token, body });
   const putChunk = (token: string, id: string, n: number, bytes: Buffer, query = '', headers: Record<string, string> = {}) =>
-    c4.request('POST', `/v1/files/${id}/chunks?chunk_number=${n}${query}`, { token, body: bytes, headers: { 'content-type': 'application/octet-stream', ...headers } });
+    c4.request('POST', `/v1/files/${id}/chunks?chunk_number=${n}${query}`, {
+      token,
+      body: bytes,
+      headers: { 'content-type': 'application/octet-stream', ...headers },
+    });
   const chunkOf = (data: Buffer, size: number, n: number) => data.subarray((n - 1) * size, n * size);
 
   /** Initiates, sends every chunk (in the given order, all at once) and completes. */
   async function upload(token: string, data: Buffer, options: { chunkSize?: number; mime?: string; filename?: string; order?: 'reverse' } = {}) {
     const chunkSize = options.chunkSize ?? MiB;
-    const init = await initiate(token, { filename: options.filename ?? 'data.bin', file_size: data.length, mime_type: options.mime ?? 'application/octet-stream', chunk_size: chunkSize, checksum_sha256: sha(data) });
+    const init = await initiate(token, {
+      filename: options.filename ?? 'data.bin',
+      file_size: data.length,
+      mime_type: options.mime ?? 'application/octet-stream',
+      chunk_size: chunkSize,
+      checksum_sha256: sha(data),
+    });
     expect(init.status, JSON.stringify(init.body)).toBe(201);
     const numbers = Array.from({ length: init.body.total_chunks }, (_, i) => i + 1);
     if (options.order === 'reverse') numbers.reverse();
@@ -64,7 +77,12 @@ describe.each(cases)('files on $store with $blobs blobs', ({ store, blobs, s3 })
     const res = await c4.server.inject({ method: 'GET', url: `/v1/files/${id}/download`, headers: { authorization: `Bearer ${token}`, ...headers } });
     if (res.statusCode !== 302) return { status: res.statusCode, headers: res.headers as Record<string, unknown>, bytes: res.rawPayload, redirected: false };
     const followed = await fetch(String(res.headers.location), { headers });
-    return { status: followed.status, headers: Object.fromEntries(followed.headers) as Record<string, unknown>, bytes: Buffer.from(await followed.arrayBuffer()), redirected: true };
+    return {
+      status: followed.status,
+      headers: Object.fromEntries(followed.headers) as Record<string, unknown>,
+      bytes: Buffer.from(await followed.arrayBuffer()),
+      redirected: true,
+    };
   }
 
   it('uploads a few MiB in 1 MiB chunks sent out of order and in parallel, and serves the same bytes', async () => {
@@ -75,9 +93,26 @@ describe.each(cases)('files on $store with $blobs blobs', ({ store, blobs, s3 })
     expect(done.body).toEqual({ upload_id: id, status: 'completed', file_id: id });
 
     const status = await c4.request('GET', `/v1/files/${id}/status`, { token: alice.token });
-    expect(status.body).toMatchObject({ status: 'completed', uploaded_chunks: 4, total_chunks: 4, percentage: 100, missing_chunks: [], file_id: id, download_url: `/v1/files/${id}/download`, error: null });
+    expect(status.body).toMatchObject({
+      status: 'completed',
+      uploaded_chunks: 4,
+      total_chunks: 4,
+      percentage: 100,
+      missing_chunks: [],
+      file_id: id,
+      download_url: `/v1/files/${id}/download`,
+      error: null,
+    });
     const meta = await c4.request('GET', `/v1/files/${id}`, { token: alice.token });
-    expect(meta.body).toEqual({ file_id: id, filename: 'data.bin', size_bytes: data.length, mime_type: 'application/octet-stream', sha256: sha(data), uploader_id: alice.id, created_at: expect.any(String) });
+    expect(meta.body).toEqual({
+      file_id: id,
+      filename: 'data.bin',
+      size_bytes: data.length,
+      mime_type: 'application/octet-stream',
+      sha256: sha(data),
+      uploader_id: alice.id,
+      created_at: expect.any(String),
+    });
     const got = await download(alice.token, id);
     expect(got.status).toBe(200);
     expect(got.redirected).toBe(blobs === 's3');
@@ -93,9 +128,20 @@ describe.each(cases)('files on $store with $blobs blobs', ({ store, blobs, s3 })
     const second = await putChunk(alice.token, id, 2, chunkOf(data, 5 * MiB, 2));
     expect(second.body).toEqual({ upload_id: id, chunk_number: 2, uploaded_chunks: 1, total_chunks: 3, percentage: 33.33 });
     const status = await c4.request('GET', `/v1/files/${id}/status`, { token: alice.token });
-    expect(status.body).toMatchObject({ status: 'uploading', uploaded_chunks: 1, missing_chunks: [1, 3], percentage: 33.33, file_id: null, download_url: null });
+    expect(status.body).toMatchObject({
+      status: 'uploading',
+      uploaded_chunks: 1,
+      missing_chunks: [1, 3],
+      percentage: 33.33,
+      file_id: null,
+      download_url: null,
+    });
     // The PATCH form of the same operation.
-    const third = await c4.request('PATCH', `/v1/files/upload/${id}/3`, { token: alice.token, body: chunkOf(data, 5 * MiB, 3), headers: { 'content-type': 'application/octet-stream' } });
+    const third = await c4.request('PATCH', `/v1/files/upload/${id}/3`, {
+      token: alice.token,
+      body: chunkOf(data, 5 * MiB, 3),
+      headers: { 'content-type': 'application/octet-stream' },
+    });
     expect(third.body.uploaded_chunks).toBe(2);
     expect((await putChunk(alice.token, id, 1, chunkOf(data, 5 * MiB, 1))).body.percentage).toBe(100);
     const done = await c4.request('POST', `/v1/files/${id}/complete`, { token: alice.token, body: { checksum_sha256: sha(data) } });
@@ -142,10 +188,16 @@ describe.each(cases)('files on $store with $blobs blobs', ({ store, blobs, s3 })
     expectProblem(await putChunk(bob.token, id, 1, chunkOf(data, MiB, 1)), 404, 'upload-not-found');
     expectProblem(await c4.request('GET', `/v1/files/${id}/status`, { token: bob.token }), 404, 'upload-not-found');
     expectProblem(await c4.request('POST', `/v1/files/${id}/complete`, { token: bob.token, body: {} }), 404, 'upload-not-found');
-    expect((await c4.request('GET', `/v1/files/${id}/status`, { token: alice.token })).body).toMatchObject({ status: 'pending', uploaded_chunks: 0, missing_chunks: [1, 2, 3] });
+    expect((await c4.request('GET', `/v1/files/${id}/status`, { token: alice.token })).body).toMatchObject({
+      status: 'pending',
+      uploaded_chunks: 0,
+      missing_chunks: [1, 2, 3],
+    });
 
     const good = chunkOf(data, MiB, 1);
-    const stored = await putChunk(alice.token, id, 1, good, `&checksum_sha256=${sha(good)}`, { 'upload-checksum': `sha256 ${createHash('sha256').update(good).digest('base64')}` });
+    const stored = await putChunk(alice.token, id, 1, good, `&checksum_sha256=${sha(good)}`, {
+      'upload-checksum': `sha256 ${createHash('sha256').update(good).digest('base64')}`,
+    });
     expect(stored.status).toBe(200);
     expectProblem(await putChunk(alice.token, id, 1, good), 409, 'chunk-already-uploaded');
     const incomplete = expectProblem(await c4.request('POST', `/v1/files/${id}/complete`, { token: alice.token, body: {} }), 400, 'upload-incomplete');
@@ -158,7 +210,13 @@ describe.each(cases)('files on $store with $blobs blobs', ({ store, blobs, s3 })
     const id = init.body.upload_id;
     const port = new URL(c4.wsUrl('x').replace(/^ws/, 'http')).port;
     await new Promise<void>((resolve) => {
-      const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: `/v1/files/${id}/chunks?chunk_number=1`, headers: { authorization: `Bearer ${alice.token}`, 'content-type': 'application/octet-stream', 'content-length': data.length } });
+      const req = http.request({
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: `/v1/files/${id}/chunks?chunk_number=1`,
+        headers: { authorization: `Bearer ${alice.token}`, 'content-type': 'application/octet-stream', 'content-length': data.length },
+      });
       req.on('error', () => resolve());
       req.write(data.subarray(0, 200_000), () => setTimeout(() => req.destroy(), 100));
     });
@@ -188,7 +246,11 @@ describe.each(cases)('files on $store with $blobs blobs', ({ store, blobs, s3 })
     await putChunk(alice.token, id, 2, chunkOf(data, MiB, 2));
     expectProblem(await c4.request('POST', `/v1/files/${id}/complete`, { token: alice.token, body: {} }), 422, 'checksum-mismatch');
     expectProblem(await c4.request('POST', `/v1/files/${id}/complete`, { token: alice.token, body: {} }), 422, 'checksum-mismatch');
-    expect((await c4.request('GET', `/v1/files/${id}/status`, { token: alice.token })).body).toMatchObject({ status: 'failed', error: { code: 'checksum-mismatch' }, file_id: null });
+    expect((await c4.request('GET', `/v1/files/${id}/status`, { token: alice.token })).body).toMatchObject({
+      status: 'failed',
+      error: { code: 'checksum-mismatch' },
+      file_id: null,
+    });
     expectProblem(await c4.request('GET', `/v1/files/${id}`, { token: alice.token }), 404, 'file-not-found');
     expectProblem(await putChunk(alice.token, id, 1, chunkOf(data, MiB, 1)), 409, 'upload-not-accepting-chunks');
   });
@@ -225,7 +287,11 @@ describe.each(cases)('files on $store with $blobs blobs', ({ store, blobs, s3 })
     const data = randomBytes(2 * MiB + 10);
     const init = await initiate(alice.token, { filename: 'empty-complete.bin', file_size: data.length, chunk_size: MiB });
     for (let n = 1; n <= 3; n++) expect((await putChunk(alice.token, init.body.upload_id, n, chunkOf(data, MiB, n))).status).toBe(200);
-    const done = await c4.request('POST', `/v1/files/${init.body.upload_id}/complete`, { token: alice.token, body: '', headers: { 'content-type': 'application/json' } });
+    const done = await c4.request('POST', `/v1/files/${init.body.upload_id}/complete`, {
+      token: alice.token,
+      body: '',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(done.status, JSON.stringify(done.body)).toBe(202);
     expect(done.body).toEqual({ upload_id: init.body.upload_id, status: 'completed', file_id: init.body.upload_id });
     expect((await download(alice.token, init.body.upload_id)).bytes.equals(data)).toBe(true);
@@ -244,7 +310,10 @@ describe.each(cases)('files on $store with $blobs blobs', ({ store, blobs, s3 })
       expect(got.bytes.toString()).toBe('hello');
       expect(String(got.headers['content-disposition'])).toMatch(/^attachment; filename="[^"/\\]*"; filename\*=UTF-8''/);
     }
-    expect((await c4.request('GET', `/v1/files/${(await upload(alice.token, Buffer.from('x'), { filename: '../../etc/passwd' })).id}`, { token: alice.token })).body.filename).toBe('../../etc/passwd');
+    expect(
+      (await c4.request('GET', `/v1/files/${(await upload(alice.token, Buffer.from('x'), { filename: '../../etc/passwd' })).id}`, { token: alice.token })).body
+        .filename,
+    ).toBe('../../etc/passwd');
     if (blobs === 'fs') {
       const objects = await readdir(path.join(c4.env.DATA_DIR, 'blobs', 'objects'), { recursive: true });
       expect(objects.every((p) => /^files(\/[0-9a-f-]{36})?$/.test(p))).toBe(true);
@@ -261,7 +330,10 @@ describe.each(cases)('files on $store with $blobs blobs', ({ store, blobs, s3 })
     const bobWs = await TestSocket.connect(c4.wsUrl(bob.token));
     await bobWs.next((f) => f.type === 'connected');
     const messageId = uuid();
-    const sent = await c4.request('POST', '/v1/messages', { token: alice.token, body: { message_id: messageId, conversation_id: conversationId, payload: { type: 'file', file_id: id } } });
+    const sent = await c4.request('POST', '/v1/messages', {
+      token: alice.token,
+      body: { message_id: messageId, conversation_id: conversationId, payload: { type: 'file', file_id: id } },
+    });
     expect(sent.status, JSON.stringify(sent.body)).toBe(202);
     const payload = { type: 'file', file_id: id, filename: 'holiday.png', size_bytes: data.length, mime_type: 'image/png' };
     expect((await bobWs.next((f) => f.type === 'message.created' && f.message_id === messageId)).payload).toEqual(payload);
@@ -277,23 +349,45 @@ describe.each(cases)('files on $store with $blobs blobs', ({ store, blobs, s3 })
     expect((await download(carol.token, id)).status).toBe(404);
     // Carol may not share a file she cannot see; Bob may pass it on to a conversation of his.
     const carolConv = await privateConversation(c4, carol, bob);
-    const stolen = await c4.request('POST', '/v1/messages', { token: carol.token, body: { message_id: uuid(), conversation_id: carolConv, payload: { type: 'file', file_id: id } } });
+    const stolen = await c4.request('POST', '/v1/messages', {
+      token: carol.token,
+      body: { message_id: uuid(), conversation_id: carolConv, payload: { type: 'file', file_id: id } },
+    });
     expectProblem(stolen, 400, 'file-not-found');
-    const forwarded = await c4.request('POST', '/v1/messages', { token: bob.token, body: { message_id: uuid(), conversation_id: carolConv, payload: { type: 'file', file_id: id } } });
+    const forwarded = await c4.request('POST', '/v1/messages', {
+      token: bob.token,
+      body: { message_id: uuid(), conversation_id: carolConv, payload: { type: 'file', file_id: id } },
+    });
     expect(forwarded.status).toBe(202);
     expect((await download(carol.token, id)).status).toBe(200);
   });
 
   describe('tus', () => {
     const tusHeaders = (token: string, extra: Record<string, string> = {}) => ({ authorization: `Bearer ${token}`, 'tus-resumable': '1.0.0', ...extra });
-    const meta = (pairs: Record<string, string>) => Object.entries(pairs).map(([k, v]) => `${k} ${Buffer.from(v).toString('base64')}`).join(',');
-    const endpoint = () => `${c4.wsUrl('x').replace(/^ws/, 'http').replace(/\/ws\?.*$/, '')}/v1/tus/`;
+    const meta = (pairs: Record<string, string>) =>
+      Object.entries(pairs)
+        .map(([k, v]) => `${k} ${Buffer.from(v).toString('base64')}`)
+        .join(',');
+    const endpoint = () =>
+      `${c4
+        .wsUrl('x')
+        .replace(/^ws/, 'http')
+        .replace(/\/ws\?.*$/, '')}/v1/tus/`;
 
     it('advertises the protocol and refuses other versions with 412', async () => {
       const options = await c4.server.inject({ method: 'OPTIONS', url: '/v1/tus/' });
       expect(options.statusCode).toBe(204);
-      expect(options.headers).toMatchObject({ 'tus-version': '1.0.0', 'tus-extension': 'creation,creation-with-upload,termination,expiration,checksum', 'tus-checksum-algorithm': 'sha256', 'tus-max-size': String(2 * 1024 ** 3) });
-      const old = await c4.server.inject({ method: 'POST', url: '/v1/tus/', headers: { authorization: `Bearer ${alice.token}`, 'tus-resumable': '0.2.2', 'upload-length': '10' } });
+      expect(options.headers).toMatchObject({
+        'tus-version': '1.0.0',
+        'tus-extension': 'creation,creation-with-upload,termination,expiration,checksum',
+        'tus-checksum-algorithm': 'sha256',
+        'tus-max-size': String(2 * 1024 ** 3),
+      });
+      const old = await c4.server.inject({
+        method: 'POST',
+        url: '/v1/tus/',
+        headers: { authorization: `Bearer ${alice.token}`, 'tus-resumable': '0.2.2', 'upload-length': '10' },
+      });
       expect(old.statusCode).toBe(412);
       expect(old.headers['tus-version']).toBe('1.0.0');
       const anonymous = await c4.server.inject({ method: 'POST', url: '/v1/tus/', headers: { 'tus-resumable': '1.0.0', 'upload-length': '10' } });
@@ -308,7 +402,10 @@ describe.each(cases)('files on $store with $blobs blobs', ({ store, blobs, s3 })
       // First attempt: stop after the first 3 MiB piece, as a dropped connection would.
       await new Promise<void>((resolve, reject) => {
         const first: tus.Upload = new tus.Upload(data, {
-          endpoint: endpoint(), headers: { Authorization: `Bearer ${alice.token}` }, chunkSize: 3 * MiB, retryDelays: [],
+          endpoint: endpoint(),
+          headers: { Authorization: `Bearer ${alice.token}` },
+          chunkSize: 3 * MiB,
+          retryDelays: [],
           metadata: { filename: 'video.bin', filetype: 'application/octet-stream' },
           onChunkComplete: () => {
             uploadUrl = first.url ?? '';
@@ -325,7 +422,14 @@ describe.each(cases)('files on $store with $blobs blobs', ({ store, blobs, s3 })
       expect(head.headers['upload-expires']).toBeDefined();
 
       await new Promise<void>((resolve, reject) => {
-        const second = new tus.Upload(data, { uploadUrl, headers: { Authorization: `Bearer ${alice.token}` }, chunkSize: 3 * MiB, retryDelays: [], onSuccess: () => resolve(), onError: reject });
+        const second = new tus.Upload(data, {
+          uploadUrl,
+          headers: { Authorization: `Bearer ${alice.token}` },
+          chunkSize: 3 * MiB,
+          retryDelays: [],
+          onSuccess: () => resolve(),
+          onError: reject,
+        });
         second.start();
       });
       const file = await c4.request('GET', `/v1/files/${id}`, { token: alice.token });
@@ -339,8 +443,14 @@ describe.each(cases)('files on $store with $blobs blobs', ({ store, blobs, s3 })
     it('creates with an upload, checks Upload-Checksum (460, nothing kept), offsets (409) and terminates', async () => {
       const data = randomBytes(300_000);
       const created = await c4.server.inject({
-        method: 'POST', url: '/v1/tus/', payload: data.subarray(0, 100_000),
-        headers: tusHeaders(alice.token, { 'upload-length': String(data.length), 'upload-metadata': meta({ filename: 'notes.bin' }), 'content-type': 'application/offset+octet-stream' }),
+        method: 'POST',
+        url: '/v1/tus/',
+        payload: data.subarray(0, 100_000),
+        headers: tusHeaders(alice.token, {
+          'upload-length': String(data.length),
+          'upload-metadata': meta({ filename: 'notes.bin' }),
+          'content-type': 'application/offset+octet-stream',
+        }),
       });
       expect(created.statusCode).toBe(201);
       expect(created.headers['upload-offset']).toBe('100000');
@@ -349,7 +459,12 @@ describe.each(cases)('files on $store with $blobs blobs', ({ store, blobs, s3 })
       const id = location.split('/').pop()!;
       const url = `/v1/tus/${id}`;
       const patch = (offset: number, body: Buffer, extra: Record<string, string> = {}) =>
-        c4.server.inject({ method: 'PATCH', url, payload: body, headers: tusHeaders(alice.token, { 'upload-offset': String(offset), 'content-type': 'application/offset+octet-stream', ...extra }) });
+        c4.server.inject({
+          method: 'PATCH',
+          url,
+          payload: body,
+          headers: tusHeaders(alice.token, { 'upload-offset': String(offset), 'content-type': 'application/offset+octet-stream', ...extra }),
+        });
       const piece = data.subarray(100_000, 200_000);
       const badSum = `sha256 ${createHash('sha256').update('nope').digest('base64')}`;
       expect((await patch(100_000, piece, { 'upload-checksum': badSum })).statusCode).toBe(460);
@@ -369,15 +484,28 @@ describe.each(cases)('files on $store with $blobs blobs', ({ store, blobs, s3 })
     });
 
     it('keeps tus and chunk uploads apart, takes an empty filetype as none, and forgets expired uploads', async () => {
-      const created = await c4.server.inject({ method: 'POST', url: '/v1/tus/', headers: tusHeaders(alice.token, { 'upload-length': '2000', 'upload-metadata': `filename ${Buffer.from('a.bin').toString('base64')},filetype ` }) });
+      const created = await c4.server.inject({
+        method: 'POST',
+        url: '/v1/tus/',
+        headers: tusHeaders(alice.token, { 'upload-length': '2000', 'upload-metadata': `filename ${Buffer.from('a.bin').toString('base64')},filetype ` }),
+      });
       expect(created.statusCode).toBe(201);
       const id = String(created.headers.location).split('/').pop()!;
       expectProblem(await putChunk(alice.token, id, 1, randomBytes(2000)), 409, 'upload-protocol-mismatch');
-      expect((await c4.request('GET', `/v1/files/${id}/status`, { token: alice.token })).body).toMatchObject({ upload_id: id, status: 'pending', total_chunks: 1 });
+      expect((await c4.request('GET', `/v1/files/${id}/status`, { token: alice.token })).body).toMatchObject({
+        upload_id: id,
+        status: 'pending',
+        total_chunks: 1,
+      });
       const chunked = await initiate(alice.token, { filename: 'b.bin', file_size: 10 });
       await c4.app.db.query(`UPDATE uploads SET expires_at = now() - interval '1 second' WHERE id = ANY($1::uuid[])`, [[id, chunked.body.upload_id]]);
       expect((await c4.server.inject({ method: 'HEAD', url: `/v1/tus/${id}`, headers: tusHeaders(alice.token) })).statusCode).toBe(404);
-      const late = await c4.server.inject({ method: 'PATCH', url: `/v1/tus/${id}`, payload: randomBytes(2000), headers: tusHeaders(alice.token, { 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' }) });
+      const late = await c4.server.inject({
+        method: 'PATCH',
+        url: `/v1/tus/${id}`,
+        payload: randomBytes(2000),
+        headers: tusHeaders(alice.token, { 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' }),
+      });
       expect(late.statusCode).toBe(404);
       expectProblem(await putChunk(alice.token, chunked.body.upload_id, 1, randomBytes(10)), 404, 'upload-expired');
     });
@@ -385,17 +513,36 @@ describe.each(cases)('files on $store with $blobs blobs', ({ store, blobs, s3 })
     it('finishes a tus upload in one request and refuses bytes past Upload-Length', async () => {
       const data = Buffer.concat([PNG, randomBytes(5000)]);
       const created = await c4.server.inject({
-        method: 'POST', url: '/v1/tus/', headers: tusHeaders(alice.token, { 'upload-length': String(data.length), 'upload-metadata': `${meta({ filename: 'p.png', filetype: 'image/png' })},is_confidential` }),
+        method: 'POST',
+        url: '/v1/tus/',
+        headers: tusHeaders(alice.token, {
+          'upload-length': String(data.length),
+          'upload-metadata': `${meta({ filename: 'p.png', filetype: 'image/png' })},is_confidential`,
+        }),
       });
       expect(created.statusCode).toBe(201);
       const url = new URL(String(created.headers.location)).pathname;
-      const over = await c4.server.inject({ method: 'PATCH', url, payload: Buffer.concat([data, Buffer.from('x')]), headers: tusHeaders(alice.token, { 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' }) });
+      const over = await c4.server.inject({
+        method: 'PATCH',
+        url,
+        payload: Buffer.concat([data, Buffer.from('x')]),
+        headers: tusHeaders(alice.token, { 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' }),
+      });
       expect(over.statusCode).toBe(413);
-      const done = await c4.server.inject({ method: 'PATCH', url, payload: data, headers: tusHeaders(alice.token, { 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' }) });
+      const done = await c4.server.inject({
+        method: 'PATCH',
+        url,
+        payload: data,
+        headers: tusHeaders(alice.token, { 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' }),
+      });
       expect(done.statusCode).toBe(204);
       expect(done.headers['upload-offset']).toBe(String(data.length));
       const id = url.split('/').pop()!;
-      expect((await c4.request('GET', `/v1/files/${id}`, { token: alice.token })).body).toMatchObject({ filename: 'p.png', mime_type: 'image/png', sha256: sha(data) });
+      expect((await c4.request('GET', `/v1/files/${id}`, { token: alice.token })).body).toMatchObject({
+        filename: 'p.png',
+        mime_type: 'image/png',
+        sha256: sha(data),
+      });
       const head = await c4.server.inject({ method: 'HEAD', url, headers: tusHeaders(alice.token) });
       expect(head.headers['upload-metadata']).toContain('is_confidential');
       expect(head.headers['upload-expires']).toBeUndefined();
@@ -404,7 +551,8 @@ describe.each(cases)('files on $store with $blobs blobs', ({ store, blobs, s3 })
 
   describe('garbage collection', () => {
     /** Moves an upload's creation (and expiry) two days into the past. */
-    const age = (id: string) => c4.app.db.query(`UPDATE uploads SET created_at = now() - interval '2 days', expires_at = now() - interval '1 day' WHERE id = $1`, [id]);
+    const age = (id: string) =>
+      c4.app.db.query(`UPDATE uploads SET created_at = now() - interval '2 days', expires_at = now() - interval '1 day' WHERE id = $1`, [id]);
     const storedFor = async (id: string): Promise<string[]> => {
       if (blobs === 's3') {
         const { objects, uploads } = await listPrefix(s3!);
@@ -445,7 +593,10 @@ describe.each(cases)('files on $store with $blobs blobs', ({ store, blobs, s3 })
     it('runs by itself in embedded mode', async () => {
       const init = await initiate(alice.token, { filename: 'forgotten.bin', file_size: 10 });
       await age(init.body.upload_id);
-      const worker = new UploadGcWorker(c4.app.files.collector, { retentionHours: 24, batchSize: 10 }, c4.app.logger, { firstRunMs: 10, intervalMs: 50 }).start();
+      const worker = new UploadGcWorker(c4.app.files.collector, { retentionHours: 24, batchSize: 10 }, c4.app.logger, {
+        firstRunMs: 10,
+        intervalMs: 50,
+      }).start();
       try {
         await eventually(async () => (await c4.request('GET', `/v1/files/${init.body.upload_id}/status`, { token: alice.token })).status === 404);
       } finally {
@@ -461,8 +612,15 @@ describe.each(cases)('files on $store with $blobs blobs', ({ store, blobs, s3 })
       await putChunk(alice.token, id, 2, chunkOf(data, MiB, 2));
       expect((await c4.request('POST', `/v1/files/${id}/complete`, { token: alice.token, body: {} })).status).toBe(422);
       const created = await c4.server.inject({
-        method: 'POST', url: '/v1/tus/', payload: randomBytes(1000),
-        headers: { authorization: `Bearer ${alice.token}`, 'tus-resumable': '1.0.0', 'upload-length': '5000', 'content-type': 'application/offset+octet-stream' },
+        method: 'POST',
+        url: '/v1/tus/',
+        payload: randomBytes(1000),
+        headers: {
+          authorization: `Bearer ${alice.token}`,
+          'tus-resumable': '1.0.0',
+          'upload-length': '5000',
+          'content-type': 'application/offset+octet-stream',
+        },
       });
       const tusId = String(created.headers.location).split('/').pop()!;
       expect(await storedFor(tusId)).not.toEqual([]);
@@ -501,7 +659,10 @@ describe('chat4all gc, as the CronJob runs it', () => {
   /** Runs `chat4all gc` on the instance's data (the instance must be stopped: PGlite has one writer). */
   function gc(extraEnv: Record<string, string>): Promise<{ code: number | null; output: string }> {
     const bin = fileURLToPath(new URL('../../bin/chat4all.js', import.meta.url));
-    const child = spawn(process.execPath, [bin, 'gc'], { env: { PATH: process.env.PATH ?? '', ...c4.env, LOG_LEVEL: 'info', PORT: '0', ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, 'gc'], {
+      env: { PATH: process.env.PATH ?? '', ...c4.env, LOG_LEVEL: 'info', PORT: '0', ...extraEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
@@ -511,7 +672,11 @@ describe('chat4all gc, as the CronJob runs it', () => {
   it('removes expired uploads, logs a summary, pushes its metrics and exits 0; exits 1 when it cannot do its work', async () => {
     const alice = await c4.user('alice');
     const init = await c4.request('POST', '/v1/files/initiate', { token: alice.token, body: { filename: 'old.bin', file_size: 2 * MiB, chunk_size: MiB } });
-    const put = await c4.request('POST', `/v1/files/${init.body.upload_id}/chunks?chunk_number=1`, { token: alice.token, body: randomBytes(MiB), headers: { 'content-type': 'application/octet-stream' } });
+    const put = await c4.request('POST', `/v1/files/${init.body.upload_id}/chunks?chunk_number=1`, {
+      token: alice.token,
+      body: randomBytes(MiB),
+      headers: { 'content-type': 'application/octet-stream' },
+    });
     expect(put.status).toBe(200);
     await c4.app.db.query(`UPDATE uploads SET created_at = now() - interval '3 days' WHERE id = $1`, [init.body.upload_id]);
     await c4.stop();
@@ -521,7 +686,11 @@ describe('chat4all gc, as the CronJob runs it', () => {
     const gateway_url = `http://127.0.0.1:${(gateway.address() as AddressInfo).port}`;
     const run = await gc({ PUSHGATEWAY_URL: gateway_url });
     expect(run.code, run.output).toBe(0);
-    const summary = run.output.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((l) => l.msg === 'upload garbage collection finished');
+    const summary = run.output
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+      .find((l) => l.msg === 'upload garbage collection finished');
     expect(summary).toMatchObject({ uploads_removed: 1, failures: 0, retention_hours: 24, batch_size: 100 });
     expect(await readdir(uploadsDir)).toHaveLength(0);
     expect(pushed).toHaveLength(1);
@@ -532,7 +701,11 @@ describe('chat4all gc, as the CronJob runs it', () => {
     // A database that does not answer: the run fails (exit 1), and still pushes what it measured.
     gatewayStatus = 500;
     pushed = [];
-    const failing = await gc({ PUSHGATEWAY_URL: gateway_url, DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', JWT_SECRET_KEY: 'test-secret-key-0123456789abcdef' });
+    const failing = await gc({
+      PUSHGATEWAY_URL: gateway_url,
+      DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none',
+      JWT_SECRET_KEY: 'test-secret-key-0123456789abcdef',
+    });
     expect(failing.code).toBe(1);
     expect(failing.output).toContain('upload garbage collection failed');
     expect(pushed).toHaveLength(1);

@@ -24,7 +24,8 @@ describe.each(targetKinds())('group roles and history visibility on %s', (kind) 
   };
   const roles = async (u: TestUser, id: number) =>
     Object.fromEntries((await details(u, id)).members.map((m: Member) => [m.user_id, m.role])) as Record<number, string>;
-  const add = (by: TestUser, id: number, who: TestUser[]) => c4.request('POST', `/v1/conversations/${id}/members`, { token: by.token, body: { user_ids: who.map((u) => u.id) } });
+  const add = (by: TestUser, id: number, who: TestUser[]) =>
+    c4.request('POST', `/v1/conversations/${id}/members`, { token: by.token, body: { user_ids: who.map((u) => u.id) } });
   const remove = (by: TestUser, id: number, who: TestUser) => c4.request('DELETE', `/v1/conversations/${id}/members/${who.id}`, { token: by.token });
   const setRole = (by: TestUser, id: number, who: TestUser | number, role: unknown) =>
     c4.request('PATCH', `/v1/conversations/${id}/members/${typeof who === 'number' ? who : who.id}`, { token: by.token, body: { role } });
@@ -149,7 +150,10 @@ describe.each(targetKinds())('group roles and history visibility on %s', (kind) 
 
     it('joined: a newcomer sees only messages from their join, in history, details, the list, unread counts, reads and sync', async () => {
       const [owner, a, b, late] = await users(4);
-      const created = await c4.request('POST', '/v1/conversations', { token: owner.token, body: { type: 'group', name: 'private club', member_ids: [a.id, b.id], history_visibility: 'joined' } });
+      const created = await c4.request('POST', '/v1/conversations', {
+        token: owner.token,
+        body: { type: 'group', name: 'private club', member_ids: [a.id, b.id], history_visibility: 'joined' },
+      });
       expect(created.status).toBe(201);
       expect(created.body.history_visibility).toBe('joined');
       const id = created.body.conversation_id;
@@ -157,7 +161,13 @@ describe.each(targetKinds())('group roles and history visibility on %s', (kind) 
       await add(owner, id, [late]);
 
       // Nothing visible yet: no preview of the earlier messages, no unread.
-      expect(await listItem(late, id)).toMatchObject({ last_seq: 2, unread_count: 0, last_message_content: null, last_message_sender: null, last_message_timestamp: null });
+      expect(await listItem(late, id)).toMatchObject({
+        last_seq: 2,
+        unread_count: 0,
+        last_message_content: null,
+        last_message_sender: null,
+        last_message_timestamp: null,
+      });
       expect(await history(late, id)).toMatchObject({ messages: [], total: 0, has_more: false });
 
       const after = await send(c4, owner.token, id, 'after');
@@ -182,7 +192,12 @@ describe.each(targetKinds())('group roles and history visibility on %s', (kind) 
       await socket.next((f) => f.type === 'connected');
       socket.send({ action: 'sync', since: { [id]: 0 } });
       const synced = await socket.next((f) => f.type === 'synced');
-      expect(socket.frames.slice(0, socket.frames.indexOf(synced)).filter((f) => f.type === 'message.created').map((f) => f.seq)).toEqual([3]);
+      expect(
+        socket.frames
+          .slice(0, socket.frames.indexOf(synced))
+          .filter((f) => f.type === 'message.created')
+          .map((f) => f.seq),
+      ).toEqual([3]);
 
       const read = await c4.request('POST', `/v1/conversations/${id}/read`, { token: late.token });
       expect(read.body).toMatchObject({ read_seq: 3, messages_marked_read: 1 });
@@ -190,7 +205,10 @@ describe.each(targetKinds())('group roles and history visibility on %s', (kind) 
 
     it('joined: settles earlier messages without the newcomers who cannot see them', async () => {
       const [owner, a, b, late] = await users(4);
-      const created = await c4.request('POST', '/v1/conversations', { token: owner.token, body: { type: 'group', member_ids: [a.id, b.id], history_visibility: 'joined' } });
+      const created = await c4.request('POST', '/v1/conversations', {
+        token: owner.token,
+        body: { type: 'group', member_ids: [a.id, b.id], history_visibility: 'joined' },
+      });
       const id = created.body.conversation_id;
       const first = await send(c4, owner.token, id, 'before');
       const status = async () => (await c4.request('GET', `/v1/messages/${first.message_id}`, { token: owner.token })).body.status;
@@ -231,7 +249,11 @@ describe.each(targetKinds())('group roles and history visibility on %s', (kind) 
     it('is a setting of groups only (400 not-a-group for private conversations)', async () => {
       const [alice, bob, carol] = await users(3);
       const before = await tableCounts(c4);
-      expectProblem(await c4.request('POST', '/v1/conversations', { token: alice.token, body: { type: 'private', member_ids: [bob.id], history_visibility: 'joined' } }), 400, 'not-a-group');
+      expectProblem(
+        await c4.request('POST', '/v1/conversations', { token: alice.token, body: { type: 'private', member_ids: [bob.id], history_visibility: 'joined' } }),
+        400,
+        'not-a-group',
+      );
       expect(await tableCounts(c4)).toEqual(before);
       const id = await privateConversation(c4, alice, carol);
       expectProblem(await update(alice, id, { history_visibility: 'joined' }), 400, 'not-a-group');

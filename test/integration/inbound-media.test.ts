@@ -37,11 +37,17 @@ describe.each(storeKinds())('inbound media on %s', (store) => {
     await telegram.start();
     await meta.start();
     c4 = await startInstance(store, {
-      TELEGRAM_BOT_TOKEN: telegram.token, TELEGRAM_API_BASE_URL: telegram.url, TELEGRAM_WEBHOOK_SECRET: TELEGRAM_SECRET,
-      META_APP_SECRET: APP_SECRET, META_GRAPH_BASE_URL: meta.url,
-      WHATSAPP_ACCESS_TOKEN: meta.whatsapp.accessToken, WHATSAPP_PHONE_NUMBER_ID: meta.whatsapp.id,
-      MESSENGER_PAGE_ID: meta.messenger.id, MESSENGER_PAGE_ACCESS_TOKEN: meta.messenger.accessToken,
-      CHANNEL_AGENTS: 'user1', CHANNEL_MAX_INBOUND_MEDIA_BYTES: String(LIMIT),
+      TELEGRAM_BOT_TOKEN: telegram.token,
+      TELEGRAM_API_BASE_URL: telegram.url,
+      TELEGRAM_WEBHOOK_SECRET: TELEGRAM_SECRET,
+      META_APP_SECRET: APP_SECRET,
+      META_GRAPH_BASE_URL: meta.url,
+      WHATSAPP_ACCESS_TOKEN: meta.whatsapp.accessToken,
+      WHATSAPP_PHONE_NUMBER_ID: meta.whatsapp.id,
+      MESSENGER_PAGE_ID: meta.messenger.id,
+      MESSENGER_PAGE_ACCESS_TOKEN: meta.messenger.accessToken,
+      CHANNEL_AGENTS: 'user1',
+      CHANNEL_MAX_INBOUND_MEDIA_BYTES: String(LIMIT),
     });
     base = `http://127.0.0.1:${(c4.server.server.address() as AddressInfo).port}`;
     agent = await c4.login('user1');
@@ -74,7 +80,14 @@ describe.each(storeKinds())('inbound media on %s', (store) => {
   it('a Telegram photo becomes a file message whose download is the exact bytes, visible to the agent only', async () => {
     const photo = noisyPng(30, 30);
     const from = sender('Ana');
-    const update = telegramPhotoUpdate({ updateId: nextId++, messageId: 1, from, fileId: telegram.addFile(photo, 'png'), caption: 'my receipt', fileSize: photo.length });
+    const update = telegramPhotoUpdate({
+      updateId: nextId++,
+      messageId: 1,
+      from,
+      fileId: telegram.addFile(photo, 'png'),
+      caption: 'my receipt',
+      fileSize: photo.length,
+    });
     expect((await postTelegramUpdate(`${base}/v1/webhooks/telegram`, update, TELEGRAM_SECRET)).status).toBe(200);
 
     const message = await messageFrom('telegram', String(from.id));
@@ -97,9 +110,15 @@ describe.each(storeKinds())('inbound media on %s', (store) => {
 
   it('a WhatsApp document keeps its name and type; the media is fetched with the access token', async () => {
     const mediaId = meta.addMedia(PDF, 'application/pdf');
-    const webhook = whatsappMessageWebhook({ phoneNumberId: meta.whatsapp.id }, {
-      wamid: `wamid.doc${nextId++}`, from: '5511987650001', name: 'Bruno', content: { type: 'document', mediaId, mimeType: 'application/pdf', filename: 'invoice.pdf' },
-    });
+    const webhook = whatsappMessageWebhook(
+      { phoneNumberId: meta.whatsapp.id },
+      {
+        wamid: `wamid.doc${nextId++}`,
+        from: '5511987650001',
+        name: 'Bruno',
+        content: { type: 'document', mediaId, mimeType: 'application/pdf', filename: 'invoice.pdf' },
+      },
+    );
     expect((await postMetaWebhook(`${base}/v1/webhooks/whatsapp`, webhook, APP_SECRET)).status).toBe(200);
 
     const message = await messageFrom('whatsapp', '5511987650001');
@@ -140,14 +159,30 @@ describe.each(storeKinds())('inbound media on %s', (store) => {
     const doc = Buffer.from(PDF);
     const from = sender('Dora');
     telegram.fail({ kind: 'server-error' }, 2);
-    const update = telegramDocumentUpdate({ updateId: nextId++, messageId: 3, from, fileId: telegram.addFile(doc, 'pdf'), fileName: 'contract.pdf', mimeType: 'application/pdf', fileSize: doc.length });
+    const update = telegramDocumentUpdate({
+      updateId: nextId++,
+      messageId: 3,
+      from,
+      fileId: telegram.addFile(doc, 'pdf'),
+      fileName: 'contract.pdf',
+      mimeType: 'application/pdf',
+      fileSize: doc.length,
+    });
     expect((await postTelegramUpdate(`${base}/v1/webhooks/telegram`, update, TELEGRAM_SECRET)).status).toBe(200);
     const message = await messageFrom('telegram', String(from.id));
     expect(message.payload).toMatchObject({ type: 'file', filename: 'contract.pdf', mime_type: 'application/pdf' });
     expect((await download(message.payload.file_id, agent)).bytes.equals(doc)).toBe(true);
 
     const other = sender('Eva');
-    const refused = telegramDocumentUpdate({ updateId: nextId++, messageId: 4, from: other, fileId: 'no-such-file', fileName: 'lost.pdf', mimeType: 'application/pdf', fileSize: 10 });
+    const refused = telegramDocumentUpdate({
+      updateId: nextId++,
+      messageId: 4,
+      from: other,
+      fileId: 'no-such-file',
+      fileName: 'lost.pdf',
+      mimeType: 'application/pdf',
+      fileSize: 10,
+    });
     expect((await postTelegramUpdate(`${base}/v1/webhooks/telegram`, refused, TELEGRAM_SECRET)).status).toBe(200);
     expect((await messageFrom('telegram', String(other.id))).payload).toEqual({ type: 'text', content: '[document: lost.pdf]' });
   });
@@ -158,7 +193,12 @@ describe.each(storeKinds())('inbound media on %s', (store) => {
     const media = new ChannelMediaImport(c4.app.db, blobs, [connector], { maxBytes: LIMIT }, pino({ level: 'silent' }));
     const photo = noisyPng(10, 10);
     const event: InboundMessage = {
-      kind: 'message', channel: 'telegram', providerEventId: String(nextId++), externalUserId: '1', externalMessageId: '1', at: new Date(),
+      kind: 'message',
+      channel: 'telegram',
+      providerEventId: String(nextId++),
+      externalUserId: '1',
+      externalMessageId: '1',
+      at: new Date(),
       media: { kind: 'image', providerMediaId: telegram.addFile(photo, 'png') },
     };
     const first = await media.import(event, event.media!);

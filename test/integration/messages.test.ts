@@ -18,7 +18,11 @@ describe.each(targetKinds())('messages contract on %s', (kind) => {
     return { alice, bob, conversationId: await privateConversation(c4, alice, bob) };
   };
   const post = (u: TestUser, body: unknown) => c4.request('POST', '/v1/messages', { token: u.token, body });
-  const text = (conversationId: number, content: string, messageId: string = uuid()) => ({ message_id: messageId, conversation_id: conversationId, payload: { type: 'text', content } });
+  const text = (conversationId: number, content: string, messageId: string = uuid()) => ({
+    message_id: messageId,
+    conversation_id: conversationId,
+    payload: { type: 'text', content },
+  });
   const history = async (u: TestUser, id: number, qs = '') => {
     const res = await c4.request('GET', `/v1/conversations/${id}/messages${qs}`, { token: u.token });
     expect(res.status).toBe(200);
@@ -46,7 +50,12 @@ describe.each(targetKinds())('messages contract on %s', (kind) => {
       await send(c4, alice.token, conversationId, 'later');
       const before = await tableCounts(c4);
       // Same body with keys in another order is the same request.
-      const retry = await post(alice, { payload: { content: 'once', type: 'text' }, conversation_id: conversationId, message_id: first.message_id, channels: ['internal'] });
+      const retry = await post(alice, {
+        payload: { content: 'once', type: 'text' },
+        conversation_id: conversationId,
+        message_id: first.message_id,
+        channels: ['internal'],
+      });
       expect(retry.status).toBe(202);
       expect(retry.headers['idempotent-replayed']).toBe('true');
       expect(retry.body).toEqual(first);
@@ -58,7 +67,11 @@ describe.each(targetKinds())('messages contract on %s', (kind) => {
       const first = await send(c4, alice.token, conversationId, 'original');
       const before = await tableCounts(c4);
       expectProblem(await post(alice, text(conversationId, 'edited', first.message_id)), 409, 'idempotency-conflict');
-      expectProblem(await post(alice, { ...text(conversationId, 'original', first.message_id), channels: ['internal', 'telegram'] }), 409, 'idempotency-conflict');
+      expectProblem(
+        await post(alice, { ...text(conversationId, 'original', first.message_id), channels: ['internal', 'telegram'] }),
+        409,
+        'idempotency-conflict',
+      );
       expectProblem(await post(bob, text(conversationId, 'original', first.message_id)), 409, 'idempotency-conflict');
       expect(await tableCounts(c4)).toEqual(before);
       const h = await history(alice, conversationId);
@@ -137,7 +150,14 @@ describe.each(targetKinds())('messages contract on %s', (kind) => {
       const newest = await history(bob, conversationId, '?limit=3');
       expect(seqs(newest)).toEqual([7, 6, 5]);
       expect(newest).toMatchObject({ total: 7, limit: 3, offset: 0, has_more: true });
-      expect(newest.messages[0]).toMatchObject({ seq: 7, sender_id: alice.id, sender_username: alice.username, payload: { type: 'text', content: 'm7' }, channels: ['internal'], conversation_id: conversationId });
+      expect(newest.messages[0]).toMatchObject({
+        seq: 7,
+        sender_id: alice.id,
+        sender_username: alice.username,
+        payload: { type: 'text', content: 'm7' },
+        channels: ['internal'],
+        conversation_id: conversationId,
+      });
       const last = await history(bob, conversationId, '?limit=3&offset=6');
       expect(seqs(last)).toEqual([1]);
       expect(last.has_more).toBe(false);
@@ -171,8 +191,14 @@ describe.each(targetKinds())('messages contract on %s', (kind) => {
         return res.body.history?.length > 0 && res.body;
       });
       expect(details).toMatchObject({
-        message_id: sent.message_id, conversation_id: conversationId, seq: 1, sender_id: alice.id, sender_username: alice.username,
-        payload: { type: 'text', content: 'track me' }, channels: ['internal'], created_at: sent.created_at,
+        message_id: sent.message_id,
+        conversation_id: conversationId,
+        seq: 1,
+        sender_id: alice.id,
+        sender_username: alice.username,
+        payload: { type: 'text', content: 'track me' },
+        channels: ['internal'],
+        created_at: sent.created_at,
         statuses: { recipients: [expect.objectContaining({ user_id: bob.id, status: expect.any(String) })], channels: [] },
       });
       expect(details.history[0]).toEqual({ status: 'sent', at: expect.stringMatching(/Z$/) });

@@ -21,7 +21,10 @@ describe.each(targetKinds())('messaging end to end on %s', (kind) => {
     await aliceWs.next((f) => f.type === 'connected');
 
     const id = uuid();
-    const sent = await c4.request('POST', '/v1/messages', { token: alice.token, body: { message_id: id, conversation_id: conversationId, payload: { type: 'text', content: 'hello bob' } } });
+    const sent = await c4.request('POST', '/v1/messages', {
+      token: alice.token,
+      body: { message_id: id, conversation_id: conversationId, payload: { type: 'text', content: 'hello bob' } },
+    });
     expect(sent.status).toBe(202);
     expect(sent.body).toMatchObject({ status: 'accepted', message_id: id, conversation_id: conversationId, seq: 1 });
 
@@ -49,7 +52,16 @@ describe.each(targetKinds())('messaging end to end on %s', (kind) => {
     const bob = await c4.user('bob');
     const conv = await c4.request('POST', '/v1/conversations', { token: alice.token, body: { type: 'private', member_ids: [bob.id] } });
     const id = uuid();
-    await c4.request('POST', '/v1/messages', { token: alice.token, body: { message_id: id, conversation_id: conv.body.conversation_id, payload: { type: 'text', content: 'via whatsapp' }, channels: ['whatsapp'], to: '+15550001' } });
+    await c4.request('POST', '/v1/messages', {
+      token: alice.token,
+      body: {
+        message_id: id,
+        conversation_id: conv.body.conversation_id,
+        payload: { type: 'text', content: 'via whatsapp' },
+        channels: ['whatsapp'],
+        to: '+15550001',
+      },
+    });
     const done = await eventually(async () => {
       const r = await c4.request('GET', `/v1/messages/${id}`, { token: alice.token });
       return r.body.status === 'delivered' && r.body;

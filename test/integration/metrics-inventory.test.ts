@@ -32,7 +32,10 @@ function observabilityExpressions(): { where: string; expr: string }[] {
   const out: { where: string; expr: string }[] = [];
   const dir = path.join(ROOT, 'observability');
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
-    const dashboard = JSON.parse(read(path.join(dir, file))) as { panels?: unknown; templating?: { list?: { name: string; type: string; query?: unknown; definition?: string }[] } };
+    const dashboard = JSON.parse(read(path.join(dir, file))) as {
+      panels?: unknown;
+      templating?: { list?: { name: string; type: string; query?: unknown; definition?: string }[] };
+    };
     const walk = (node: unknown, title: string): void => {
       if (Array.isArray(node)) return node.forEach((n) => walk(n, title));
       if (!node || typeof node !== 'object') return;
@@ -64,7 +67,14 @@ describe.skipIf(!hasStack)('metrics used by dashboards and alerts have samples i
 
   beforeAll(async () => {
     // A low auth limit, so that a burst of sign-ins is refused (chat4all_rate_limit_hits_total).
-    d = await startDeployment({ postgresUrl: postgresUrl ?? '', kafkaBrokers, redisUrl: redisUrl ?? '', apis: 1, workers: 1, env: { RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_AUTH_PER_MINUTE: '6' } });
+    d = await startDeployment({
+      postgresUrl: postgresUrl ?? '',
+      kafkaBrokers,
+      redisUrl: redisUrl ?? '',
+      apis: 1,
+      workers: 1,
+      env: { RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_AUTH_PER_MINUTE: '6' },
+    });
     const alice = await d.user('alice');
     const bob = await d.user('bob');
     const conversation = await d.request(0, 'POST', '/v1/conversations', { token: alice.token, body: { type: 'private', member_ids: [bob.id] } });
@@ -73,22 +83,32 @@ describe.skipIf(!hasStack)('metrics used by dashboards and alerts have samples i
     // Delivered on WhatsApp; refused for good by Instagram (over its 1000 characters): a dead letter.
     const send = async (content: string, channels: string[]) => {
       const id = randomUUID();
-      const res = await d!.request(0, 'POST', '/v1/messages', { token: alice.token, body: { message_id: id, conversation_id: conversationId, payload: { type: 'text', content }, channels } });
+      const res = await d!.request(0, 'POST', '/v1/messages', {
+        token: alice.token,
+        body: { message_id: id, conversation_id: conversationId, payload: { type: 'text', content }, channels },
+      });
       expect(res.status, JSON.stringify(res.body)).toBe(202);
       return id;
     };
     const delivered = await send('hello', ['whatsapp']);
     const dead = await send('x'.repeat(1500), ['instagram']);
     const statusOf = async (id: string) => (await d!.request(0, 'GET', `/v1/messages/${id}`, { token: alice.token })).body?.status;
-    for (const [id, final] of [[delivered, 'delivered'], [dead, 'failed']]) {
+    for (const [id, final] of [
+      [delivered, 'delivered'],
+      [dead, 'failed'],
+    ]) {
       const deadline = Date.now() + 60_000;
       while ((await statusOf(id)) !== final && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
       expect(await statusOf(id), `message ${id}`).toBe(final);
     }
-    for (let i = 0; i < 10; i++) if ((await d.request(0, 'POST', '/auth/token', { body: { username: 'nobody', password: 'wrong-password' } })).status === 429) break;
+    for (let i = 0; i < 10; i++)
+      if ((await d.request(0, 'POST', '/auth/token', { body: { username: 'nobody', password: 'wrong-password' } })).status === 429) break;
     // Gauges and lag are refreshed periodically.
     await new Promise((r) => setTimeout(r, 3000));
-    for (const [role, p] of [['api', d.apis[0]], ['worker', d.workers[0]]] as const) {
+    for (const [role, p] of [
+      ['api', d.apis[0]],
+      ['worker', d.workers[0]],
+    ] as const) {
       const res = await fetch(`${p.metricsUrl}/metrics`);
       expect(res.status, `${role} /metrics`).toBe(200);
       scraped[role] = sampledNames(await res.text());
@@ -112,7 +132,10 @@ describe.skipIf(!hasStack)('metrics used by dashboards and alerts have samples i
       return metrics.map((metric) => ({ where, metric }));
     });
     expect(used.length, 'the dashboards and rules use metrics').toBeGreaterThan(20);
-    expect(used.some((u) => u.metric === 'chat4all_db_transaction_duration_seconds_bucket'), 'the database dashboard').toBe(true);
+    expect(
+      used.some((u) => u.metric === 'chat4all_db_transaction_duration_seconds_bucket'),
+      'the database dashboard',
+    ).toBe(true);
     const missing = used.filter((u) => !sampled.has(u.metric) && !isNamedExporter(u.metric)).map((u) => `${u.where}: ${u.metric}`);
     expect(missing).toEqual([]);
   });

@@ -32,7 +32,13 @@ describe.each(storeKinds())('operations endpoints on %s', (kind) => {
     expect(res.status).toBe(200);
     expect(String(res.headers['content-type'])).toMatch(/^text\/plain/);
     const text = String(res.body);
-    for (const name of ['chat4all_messages_accepted_total', 'http_request_duration_seconds_bucket', 'chat4all_ws_connections', 'chat4all_outbox_backlog', 'process_cpu_user_seconds_total']) {
+    for (const name of [
+      'chat4all_messages_accepted_total',
+      'http_request_duration_seconds_bucket',
+      'chat4all_ws_connections',
+      'chat4all_outbox_backlog',
+      'process_cpu_user_seconds_total',
+    ]) {
       expect(text).toContain(`# TYPE ${name.replace(/_bucket$/, '')}`);
     }
     expect(Number(/^chat4all_messages_accepted_total (\d+)/m.exec(text)?.[1])).toBeGreaterThanOrEqual(1);
@@ -43,11 +49,16 @@ describe.each(storeKinds())('operations endpoints on %s', (kind) => {
     const alice = await c4.user('alice');
     const bob = await c4.user('bob');
     await send(c4, alice.token, await privateConversation(c4, alice, bob), 'relayed in a transaction');
-    const count = async () => Number(/^chat4all_db_transaction_duration_seconds_count\{name="relay-outbox"\} (\d+)/m.exec(String((await c4.request('GET', '/metrics')).body))?.[1] ?? 0);
+    const count = async () =>
+      Number(
+        /^chat4all_db_transaction_duration_seconds_count\{name="relay-outbox"\} (\d+)/m.exec(String((await c4.request('GET', '/metrics')).body))?.[1] ?? 0,
+      );
     const deadline = Date.now() + 10_000;
     while ((await count()) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(await count()).toBeGreaterThan(0);
-    expect(String((await c4.request('GET', '/metrics')).body)).toMatch(/^chat4all_db_transaction_duration_seconds_bucket\{le="\+Inf",name="relay-outbox"\} [1-9]/m);
+    expect(String((await c4.request('GET', '/metrics')).body)).toMatch(
+      /^chat4all_db_transaction_duration_seconds_bucket\{le="\+Inf",name="relay-outbox"\} [1-9]/m,
+    );
   });
 
   it('/docs serves the OpenAPI UI as HTML', async () => {
@@ -67,9 +78,17 @@ describe.each(storeKinds())('operations endpoints on %s', (kind) => {
     const sendOp = doc.paths['/v1/messages'].post;
     expect(sendOp.security).toEqual([{ bearer: [] }]);
     expect(Object.keys(sendOp.responses)).toEqual(expect.arrayContaining(['202', '400', '401', '409']));
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining([
-      '/auth/token', '/auth/register', '/v1/conversations', '/v1/conversations/{id}', '/v1/conversations/{id}/messages', '/v1/messages/{message_id}', '/v1/users',
-    ]));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        '/auth/token',
+        '/auth/register',
+        '/v1/conversations',
+        '/v1/conversations/{id}',
+        '/v1/conversations/{id}/messages',
+        '/v1/messages/{message_id}',
+        '/v1/users',
+      ]),
+    );
     expect(Object.keys(doc.paths)).not.toContain('/health');
   });
 

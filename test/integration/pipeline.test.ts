@@ -16,7 +16,10 @@ describe.each(storeKinds())('delivery pipeline on %s', (kind) => {
 
   const send = async (channels: string[], content = 'hi') => {
     const id = uuid();
-    const res = await c4.request('POST', '/v1/messages', { token, body: { message_id: id, conversation_id: conversationId, payload: { type: 'text', content }, channels } });
+    const res = await c4.request('POST', '/v1/messages', {
+      token,
+      body: { message_id: id, conversation_id: conversationId, payload: { type: 'text', content }, channels },
+    });
     expect(res.status).toBe(202);
     return id;
   };

@@ -6,7 +6,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInstance, type TestInstance } from '../support/harness.ts';
 
-const PRODUCTION = { ENVIRONMENT: 'production', DEMO_USERS: 'false', REGISTRATION: 'closed', JWT_SECRET_KEY: 'production-test-key-0123456789abcdef', METRICS_PORT: '0' };
+const PRODUCTION = {
+  ENVIRONMENT: 'production',
+  DEMO_USERS: 'false',
+  REGISTRATION: 'closed',
+  JWT_SECRET_KEY: 'production-test-key-0123456789abcdef',
+  METRICS_PORT: '0',
+};
 
 function expectSecurityHeaders(headers: Record<string, unknown>, where: string): void {
   expect(headers['x-frame-options'], where).toBe('DENY');

@@ -12,19 +12,27 @@ const LOGIN_MAX_FAILURES = 4;
 describe.each(targetKinds())('rate limits and closed registration on %s', (kind) => {
   let c4: TestTarget;
   beforeAll(async () => {
-    c4 = checkingProblems(await startTarget(kind, {
-      RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_AUTH_PER_MINUTE: String(AUTH_PER_MINUTE), REGISTRATION: 'closed',
-      LOGIN_MAX_FAILURES: String(LOGIN_MAX_FAILURES), TRUST_PROXY: 'loopback',
-    }));
+    c4 = checkingProblems(
+      await startTarget(kind, {
+        RATE_LIMIT_ENABLED: 'true',
+        RATE_LIMIT_AUTH_PER_MINUTE: String(AUTH_PER_MINUTE),
+        REGISTRATION: 'closed',
+        LOGIN_MAX_FAILURES: String(LOGIN_MAX_FAILURES),
+        TRUST_PROXY: 'loopback',
+      }),
+    );
   }, startTimeoutMs);
   afterAll(async () => c4?.close(), startTimeoutMs);
 
   // Each test is its own client address (the server trusts X-Forwarded-For from loopback), so budgets never mix.
   let address = 0;
   const client = () => ({ 'x-forwarded-for': `203.0.113.${++address}` });
-  const login = (headers: Record<string, string>, password = 'password123', username = 'user1') => c4.request('POST', '/auth/token', { headers, body: { username, password } });
+  const login = (headers: Record<string, string>, password = 'password123', username = 'user1') =>
+    c4.request('POST', '/auth/token', { headers, body: { username, password } });
   const limitHeaders = (res: Reply) => ({
-    limit: res.headers['ratelimit-limit'], remaining: res.headers['ratelimit-remaining'], reset: Number(res.headers['ratelimit-reset']),
+    limit: res.headers['ratelimit-limit'],
+    remaining: res.headers['ratelimit-remaining'],
+    reset: Number(res.headers['ratelimit-reset']),
   });
 
   it(`refuses the ${AUTH_PER_MINUTE + 1}th auth attempt a minute with 429 rate-limited and Retry-After`, async () => {
@@ -55,7 +63,11 @@ describe.each(targetKinds())('rate limits and closed registration on %s', (kind)
   it('counts malformed attempts too: the limit applies before the body is read', async () => {
     const headers = client();
     for (let i = 0; i < AUTH_PER_MINUTE; i++) {
-      expectProblem(await c4.request('POST', '/auth/token', { headers: { ...headers, 'content-type': 'application/json' }, body: '{"username":' }), 400, 'malformed-request');
+      expectProblem(
+        await c4.request('POST', '/auth/token', { headers: { ...headers, 'content-type': 'application/json' }, body: '{"username":' }),
+        400,
+        'malformed-request',
+      );
     }
     expectProblem(await login(headers), 429, 'rate-limited');
   });
@@ -85,7 +97,14 @@ describe.each(targetKinds())('rate limits and closed registration on %s', (kind)
       expect(problem.retry_after).toBe(retryAfter);
       // Other spellings of the name and the client_credentials grant count for the same account.
       expectProblem(await attempt('USER2', 'password123'), 429, 'too-many-login-failures');
-      expectProblem(await c4.request('POST', '/auth/token', { headers: client(), body: { grant_type: 'client_credentials', client_id: 'user2', client_secret: 'password123' } }), 429, 'too-many-login-failures');
+      expectProblem(
+        await c4.request('POST', '/auth/token', {
+          headers: client(),
+          body: { grant_type: 'client_credentials', client_id: 'user2', client_secret: 'password123' },
+        }),
+        429,
+        'too-many-login-failures',
+      );
       // Other accounts are not affected.
       expect((await attempt('user3', 'password123')).status).toBe(200);
     });
@@ -111,8 +130,16 @@ describe.each(targetKinds())('rate limits and closed registration on %s', (kind)
 
   it('hides registration (404 registration-closed) and creates nobody when REGISTRATION=closed', async () => {
     const before = await tableCounts(c4);
-    expectProblem(await c4.request('POST', '/auth/register', { headers: client(), body: { username: 'newcomer', password: 'password123' } }), 404, 'registration-closed');
+    expectProblem(
+      await c4.request('POST', '/auth/register', { headers: client(), body: { username: 'newcomer', password: 'password123' } }),
+      404,
+      'registration-closed',
+    );
     expect(await tableCounts(c4)).toEqual(before);
-    expectProblem(await c4.request('POST', '/auth/token', { headers: client(), body: { username: 'newcomer', password: 'password123' } }), 401, 'invalid-credentials');
+    expectProblem(
+      await c4.request('POST', '/auth/token', { headers: client(), body: { username: 'newcomer', password: 'password123' } }),
+      401,
+      'invalid-credentials',
+    );
   });
 });

@@ -24,14 +24,24 @@ describe.each(storeKinds())('crash recovery on %s', (kind) => {
     drop = db.drop;
     const env = {
       // ENVIRONMENT=test: production (the default on PostgreSQL) refuses demo users.
-      ...db.env, ENVIRONMENT: 'test', DEMO_USERS: 'true', RATE_LIMIT_ENABLED: 'false', REGISTRATION: 'open',
+      ...db.env,
+      ENVIRONMENT: 'test',
+      DEMO_USERS: 'true',
+      RATE_LIMIT_ENABLED: 'false',
+      REGISTRATION: 'open',
       // Slow, flaky platforms keep deliveries in flight when the process dies.
-      CONNECTOR_MOCK_LATENCY_MS: '300', CONNECTOR_MOCK_FAILURE_RATE: '0.3', DELIVERY_BACKOFF_MS: '50', DELIVERY_MAX_ATTEMPTS: '4',
+      CONNECTOR_MOCK_LATENCY_MS: '300',
+      CONNECTOR_MOCK_FAILURE_RATE: '0.3',
+      DELIVERY_BACKOFF_MS: '50',
+      DELIVERY_MAX_ATTEMPTS: '4',
     };
     const port = await freePort();
     instance = await spawnChat4all(['start'], env, port);
     const api = (path: string, init: RequestInit & { token?: string } = {}) =>
-      fetch(`${instance!.url}${path}`, { ...init, headers: { 'content-type': 'application/json', ...(init.token ? { authorization: `Bearer ${init.token}` } : {}) } }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+      fetch(`${instance!.url}${path}`, {
+        ...init,
+        headers: { 'content-type': 'application/json', ...(init.token ? { authorization: `Bearer ${init.token}` } : {}) },
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
 
     const token = (await api('/auth/token', { method: 'POST', body: JSON.stringify({ username: 'user1', password: 'password123' }) })).body.access_token;
     const conv = await api('/v1/conversations', { method: 'POST', token, body: JSON.stringify({ type: 'group', member_ids: [2, 3], name: 'crash' }) });
@@ -40,7 +50,11 @@ describe.each(storeKinds())('crash recovery on %s', (kind) => {
       Array.from({ length: MESSAGES }, async (_, i) => {
         const id = randomUUID();
         const channels = i % 3 === 0 ? ['whatsapp', 'telegram'] : ['messenger'];
-        const res = await api('/v1/messages', { method: 'POST', token, body: JSON.stringify({ message_id: id, conversation_id: conv.body.conversation_id, payload: { type: 'text', content: `m${i}` }, channels }) });
+        const res = await api('/v1/messages', {
+          method: 'POST',
+          token,
+          body: JSON.stringify({ message_id: id, conversation_id: conv.body.conversation_id, payload: { type: 'text', content: `m${i}` }, channels }),
+        });
         expect(res.status).toBe(202);
         ids.push(id);
       }),

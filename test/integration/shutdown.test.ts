@@ -15,11 +15,17 @@ describe('graceful shutdown', () => {
     const port = await freePort();
     const server = await spawnChat4all(['start'], env, port);
     const post = (path: string, body: unknown, token?: string) =>
-      fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+      fetch(`${server.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify(body),
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
     const token = (await post('/auth/token', { username: 'user1', password: 'password123' })).body.access_token;
     const conv = (await post('/v1/conversations', { type: 'private', member_ids: [2] }, token)).body.conversation_id;
     const id = randomUUID();
-    expect((await post('/v1/messages', { message_id: id, conversation_id: conv, payload: { type: 'text', content: 'before shutdown' } }, token)).status).toBe(202);
+    expect((await post('/v1/messages', { message_id: id, conversation_id: conv, payload: { type: 'text', content: 'before shutdown' } }, token)).status).toBe(
+      202,
+    );
     const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?token=${token}`);
     await new Promise((resolve) => ws.once('message', resolve));
     const closed = new Promise<number>((resolve) => ws.once('close', resolve));

@@ -9,8 +9,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { freshDatabase, eventually } from '../support/harness.ts';
 import { freePort, spawnChat4all } from '../support/process.ts';
 
-interface OtlpSpan { name: string; traceId: string; parentSpanId?: string }
-interface OtlpExport { resourceSpans: { resource: { attributes: { key: string; value: { stringValue?: string } }[] }; scopeSpans: { spans: OtlpSpan[] }[] }[] }
+interface OtlpSpan {
+  name: string;
+  traceId: string;
+  parentSpanId?: string;
+}
+interface OtlpExport {
+  resourceSpans: { resource: { attributes: { key: string; value: { stringValue?: string } }[] }; scopeSpans: { spans: OtlpSpan[] }[] }[];
+}
 
 /** A stand-in OTLP/HTTP collector that keeps every JSON export it receives. */
 async function fakeCollector(): Promise<{ url: string; exports: { path: string; body: OtlpExport }[]; server: Server }> {
@@ -39,7 +45,11 @@ describe('OTLP export from a running process', () => {
     const db = await freshDatabase('pglite');
     cleanup.push(db.drop);
     const port = await freePort();
-    const c4 = await spawnChat4all(['start'], { ...db.env, OTEL_EXPORTER_OTLP_ENDPOINT: `${collector.url}/`, LOG_LEVEL: 'debug', RATE_LIMIT_ENABLED: 'false' }, port);
+    const c4 = await spawnChat4all(
+      ['start'],
+      { ...db.env, OTEL_EXPORTER_OTLP_ENDPOINT: `${collector.url}/`, LOG_LEVEL: 'debug', RATE_LIMIT_ENABLED: 'false' },
+      port,
+    );
     cleanup.push(() => (c4.child.exitCode === null ? c4.stop() : Promise.resolve()));
     const post = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
       const res = await fetch(`${c4.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
@@ -50,17 +60,26 @@ describe('OTLP export from a running process', () => {
     const conversationId = (await post('/v1/conversations', { type: 'private', member_ids: [2] }, auth)).body.conversation_id;
     const traceId = randomBytes(16).toString('hex');
     const id = randomUUID();
-    const sent = await post('/v1/messages', { message_id: id, conversation_id: conversationId, payload: { type: 'text', content: 'exported' } }, { ...auth, traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` });
+    const sent = await post(
+      '/v1/messages',
+      { message_id: id, conversation_id: conversationId, payload: { type: 'text', content: 'exported' } },
+      { ...auth, traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` },
+    );
     expect(sent.status).toBe(202);
     await eventually(async () => ((await (await fetch(`${c4.url}/v1/messages/${id}`, { headers: auth })).json()) as any).status === 'sent');
 
     expect(await c4.stop()).toBe(0); // SIGTERM flushes what the batch processor still holds
     const spans = collector.exports.flatMap((e) => e.body.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)));
     expect(collector.exports.every((e) => e.path === '/v1/traces')).toBe(true);
-    expect(spans.filter((s) => s.traceId === traceId).map((s) => s.name)).toEqual(expect.arrayContaining(['POST /v1/messages', 'message.accept', 'message.route']));
+    expect(spans.filter((s) => s.traceId === traceId).map((s) => s.name)).toEqual(
+      expect.arrayContaining(['POST /v1/messages', 'message.accept', 'message.route']),
+    );
     const resource = Object.fromEntries(collector.exports[0].body.resourceSpans[0].resource.attributes.map((a) => [a.key, a.value.stringValue]));
     expect(resource).toMatchObject({ 'service.name': 'chat4all', 'chat4all.roles': 'api,relay,router,connectors,status,inbound,scheduler' });
-    const requestLog = c4.output().split('\n').find((l) => l.includes('"msg":"request"') && l.includes('"route":"/v1/messages"'));
+    const requestLog = c4
+      .output()
+      .split('\n')
+      .find((l) => l.includes('"msg":"request"') && l.includes('"route":"/v1/messages"'));
     expect(requestLog, 'the request log line').toBeDefined();
     expect(JSON.parse(requestLog ?? '{}').trace_id).toBe(traceId);
   }, 90_000);

@@ -25,7 +25,17 @@ const traceId = (s: ReadableSpan) => s.spanContext().traceId;
 const topologies: [string, StoreKind, Record<string, string>][] = storeKinds().map((kind) => [`embedded on ${kind}`, kind, {}]);
 if (hasServices('tracing through Kafka and Redis', 'kafka', 'redis', 'postgres')) {
   const run = uuid().slice(0, 8);
-  topologies.push(['through Kafka and Redis', 'postgres', { KAFKA_BROKERS: kafkaBrokers.join(','), KAFKA_TOPIC_PREFIX: `trace-${run}.`, KAFKA_PARTITIONS: '2', REDIS_URL: redisUrl ?? '', REDIS_KEY_PREFIX: `trace-${run}:` }]);
+  topologies.push([
+    'through Kafka and Redis',
+    'postgres',
+    {
+      KAFKA_BROKERS: kafkaBrokers.join(','),
+      KAFKA_TOPIC_PREFIX: `trace-${run}.`,
+      KAFKA_PARTITIONS: '2',
+      REDIS_URL: redisUrl ?? '',
+      REDIS_KEY_PREFIX: `trace-${run}:`,
+    },
+  ]);
 }
 
 describe.each(topologies)('tracing, %s', (_name, kind, env) => {
@@ -43,7 +53,10 @@ describe.each(topologies)('tracing, %s', (_name, kind, env) => {
   };
   const one = (spans: ReadableSpan[], name: string, match: (s: ReadableSpan) => boolean = () => true) => {
     const found = spans.filter((s) => s.name === name && match(s));
-    expect(found.map((s) => s.name), `exactly one ${name}`).toEqual([name]);
+    expect(
+      found.map((s) => s.name),
+      `exactly one ${name}`,
+    ).toEqual([name]);
     return found[0];
   };
   const expectChild = (child: ReadableSpan, parent: ReadableSpan) => {
@@ -68,7 +81,13 @@ describe.each(topologies)('tracing, %s', (_name, kind, env) => {
     const sent = await c4.request('POST', '/v1/messages', {
       token: alice.token,
       headers: { traceparent: `00-${callerTrace}-${callerSpan}-01` },
-      body: { message_id: id, conversation_id: conversationId, payload: { type: 'text', content: 'traced' }, channels: ['internal', 'whatsapp'], to: '+15550001' },
+      body: {
+        message_id: id,
+        conversation_id: conversationId,
+        payload: { type: 'text', content: 'traced' },
+        channels: ['internal', 'whatsapp'],
+        to: '+15550001',
+      },
     });
     expect(sent.status).toBe(202);
     await aliceWs.next((f) => f.type === 'message.status' && f.message_id === id && f.channel === 'whatsapp' && f.status === 'delivered');
@@ -101,7 +120,10 @@ describe.each(topologies)('tracing, %s', (_name, kind, env) => {
     expect(pushes.map((p) => p.parentSpanContext?.spanId).sort()).toEqual(expect.arrayContaining([spanId(route), spanId(status)].sort()));
     for (const p of pushes) expect(traceId(p)).toBe(callerTrace);
     for (const s of [route, deliver, status]) expect(s.kind).toBe(SpanKind.CONSUMER);
-    expect([...bobWs.frames, ...aliceWs.frames].filter((f) => 'traceparent' in f), 'clients never see the trace context').toEqual([]);
+    expect(
+      [...bobWs.frames, ...aliceWs.frames].filter((f) => 'traceparent' in f),
+      'clients never see the trace context',
+    ).toEqual([]);
     bobWs.close();
     aliceWs.close();
   });
@@ -112,7 +134,10 @@ describe.each(topologies)('tracing, %s', (_name, kind, env) => {
     const conversationId = await privateConversation(c4, alice, bob);
     const ids = [uuid(), uuid()];
     for (const id of ids) {
-      const res = await c4.request('POST', '/v1/messages', { token: alice.token, body: { message_id: id, conversation_id: conversationId, payload: { type: 'text', content: id } } });
+      const res = await c4.request('POST', '/v1/messages', {
+        token: alice.token,
+        body: { message_id: id, conversation_id: conversationId, payload: { type: 'text', content: id } },
+      });
       expect(res.status).toBe(202);
     }
     const [first, second] = await Promise.all(ids.map((id) => eventually(() => spansOf(id).find((s) => s.name === 'message.route') && spansOf(id))));
@@ -124,7 +149,11 @@ describe.each(topologies)('tracing, %s', (_name, kind, env) => {
   it('problem documents carry the trace id of the request', async () => {
     const alice = await c4.user('alice');
     const trace = hex(16);
-    const res = await c4.request('POST', '/v1/messages', { token: alice.token, headers: { traceparent: `00-${trace}-${hex(8)}-01` }, body: { message_id: 'not-a-uuid' } });
+    const res = await c4.request('POST', '/v1/messages', {
+      token: alice.token,
+      headers: { traceparent: `00-${trace}-${hex(8)}-01` },
+      body: { message_id: 'not-a-uuid' },
+    });
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ code: 'validation-failed', trace_id: trace });
   });
@@ -132,6 +161,11 @@ describe.each(topologies)('tracing, %s', (_name, kind, env) => {
   it('does not trace probes and scrapes', async () => {
     const before = exporter.getFinishedSpans().length;
     for (const url of ['/health', '/ready', '/metrics']) expect((await c4.request('GET', url)).status).toBe(200);
-    expect(exporter.getFinishedSpans().slice(before).filter((s) => s.kind === SpanKind.SERVER)).toEqual([]);
+    expect(
+      exporter
+        .getFinishedSpans()
+        .slice(before)
+        .filter((s) => s.kind === SpanKind.SERVER),
+    ).toEqual([]);
   });
 });

@@ -19,15 +19,30 @@ const octets = { 'content-type': 'application/octet-stream' };
 const tus = (token: string, extra: Record<string, string> = {}) => ({ authorization: `Bearer ${token}`, 'tus-resumable': '1.0.0', ...extra });
 
 /** Sends `headers` and the first `sent` bytes of a body announced as `length` bytes, then leaves the request hanging. */
-function startBody(port: number, method: string, path: string, headers: Record<string, string | number>, bytes: Buffer, sent: number): Promise<http.ClientRequest> {
+function startBody(
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string | number>,
+  bytes: Buffer,
+  sent: number,
+): Promise<http.ClientRequest> {
   const req = http.request({ host: '127.0.0.1', port, method, path, headers: { ...headers, 'content-length': bytes.length } });
   req.on('error', () => undefined); // the server is killed under it
   return new Promise((resolve) => req.write(bytes.subarray(0, sent), () => resolve(req)));
 }
 
 async function post(url: string, body: unknown, token?: string) {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
-  return { status: res.status, headers: res.headers, body: (res.headers.get('content-type')?.includes('json') ? await res.json() : {}) as Record<string, string> };
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
+  return {
+    status: res.status,
+    headers: res.headers,
+    body: (res.headers.get('content-type')?.includes('json') ? await res.json() : {}) as Record<string, string>,
+  };
 }
 
 describe.each(storeKinds())('upload claims after a crash on %s', (kind) => {
@@ -62,7 +77,11 @@ describe.each(storeKinds())('upload claims after a crash on %s', (kind) => {
   it('accepts a chunk again at once after the process storing it was killed mid-body, and completes', { timeout: CRASH_TEST_MS }, async () => {
     const server = await crashingServer();
     const data = randomBytes(2 * MiB);
-    const init = await post(`${server.url}/v1/files/initiate`, { filename: 'crash.bin', file_size: data.length, chunk_size: MiB, checksum_sha256: sha(data) }, server.token);
+    const init = await post(
+      `${server.url}/v1/files/initiate`,
+      { filename: 'crash.bin', file_size: data.length, chunk_size: MiB, checksum_sha256: sha(data) },
+      server.token,
+    );
     const id = init.body.upload_id;
     const chunk1 = data.subarray(0, MiB);
     await startBody(server.port, 'POST', `/v1/files/${id}/chunks?chunk_number=1`, { authorization: `Bearer ${server.token}`, ...octets }, chunk1, 300_000);
@@ -73,7 +92,9 @@ describe.each(storeKinds())('upload claims after a crash on %s', (kind) => {
     expect(await after.query('SELECT chunk_number FROM upload_chunks WHERE upload_id = $1 AND part_token IS NULL', [id])).toEqual([{ chunk_number: 1 }]);
     const retried = await after.request('POST', `/v1/files/${id}/chunks?chunk_number=1`, { token: server.token, body: chunk1, headers: octets });
     expect(retried.status, JSON.stringify(retried.body)).toBe(200);
-    expect((await after.request('POST', `/v1/files/${id}/chunks?chunk_number=2`, { token: server.token, body: data.subarray(MiB), headers: octets })).status).toBe(200);
+    expect(
+      (await after.request('POST', `/v1/files/${id}/chunks?chunk_number=2`, { token: server.token, body: data.subarray(MiB), headers: octets })).status,
+    ).toBe(200);
     const done = await after.request('POST', `/v1/files/${id}/complete`, { token: server.token, body: {} });
     expect(done.body).toMatchObject({ status: 'completed', file_id: id });
     expect((await after.request('GET', `/v1/files/${id}`, { token: server.token })).body.sha256).toBe(sha(data));
@@ -90,12 +111,24 @@ describe.each(storeKinds())('upload claims after a crash on %s', (kind) => {
     await new Promise((r) => setTimeout(r, 1000));
 
     const after = await server.restart();
-    expect((await after.query('SELECT tus_lock IS NOT NULL AS locked, tus_offset FROM uploads WHERE id = $1', [id]))[0]).toEqual({ locked: true, tus_offset: 0 });
+    expect((await after.query('SELECT tus_lock IS NOT NULL AS locked, tus_offset FROM uploads WHERE id = $1', [id]))[0]).toEqual({
+      locked: true,
+      tus_offset: 0,
+    });
     const head = await after.server.inject({ method: 'HEAD', url: path, headers: tus(server.token) });
     expect(head.headers['upload-offset']).toBe('0');
-    const patched = await after.server.inject({ method: 'PATCH', url: path, payload: data, headers: tus(server.token, { 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' }) });
+    const patched = await after.server.inject({
+      method: 'PATCH',
+      url: path,
+      payload: data,
+      headers: tus(server.token, { 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' }),
+    });
     expect(patched.statusCode, patched.body).toBe(204);
-    expect((await after.request('GET', `/v1/files/${id}`, { token: server.token })).body).toMatchObject({ file_id: id, size_bytes: data.length, sha256: sha(data) });
+    expect((await after.request('GET', `/v1/files/${id}`, { token: server.token })).body).toMatchObject({
+      file_id: id,
+      size_bytes: data.length,
+      sha256: sha(data),
+    });
   });
 });
 
@@ -110,14 +143,20 @@ describe.each(storeKinds())('who holds an upload claim on %s', (kind) => {
 
   const liveElsewhere = async (heartbeatAgo = '0 seconds') => {
     const id = randomUUID();
-    await c4.query(`INSERT INTO instances (id, hostname, pid, process_started_at, heartbeat_at) VALUES ($1, 'another-host', 1, now(), now() - $2::interval)`, [id, heartbeatAgo]);
+    await c4.query(`INSERT INTO instances (id, hostname, pid, process_started_at, heartbeat_at) VALUES ($1, 'another-host', 1, now(), now() - $2::interval)`, [
+      id,
+      heartbeatAgo,
+    ]);
     return id;
   };
   /** An upload whose chunk 1 is claimed by `owner`, last renewed `claimedAgo`. */
   async function claimedBy(owner: string, claimedAgo = '0 seconds') {
     const init = await c4.request('POST', '/v1/files/initiate', { token, body: { filename: 'c.bin', file_size: MiB, chunk_size: MiB } });
     const id = init.body.upload_id as string;
-    await c4.query(`INSERT INTO upload_chunks (upload_id, chunk_number, size_bytes, claim_id, claim_owner, claimed_at) VALUES ($1, 1, $2, $3, $4, now() - $5::interval)`, [id, MiB, randomUUID(), owner, claimedAgo]);
+    await c4.query(
+      `INSERT INTO upload_chunks (upload_id, chunk_number, size_bytes, claim_id, claim_owner, claimed_at) VALUES ($1, 1, $2, $3, $4, now() - $5::interval)`,
+      [id, MiB, randomUUID(), owner, claimedAgo],
+    );
     return id;
   }
   const put = (id: string) => c4.request('POST', `/v1/files/${id}/chunks?chunk_number=1`, { token, body: randomBytes(MiB), headers: octets });
@@ -142,10 +181,20 @@ describe.each(storeKinds())('who holds an upload claim on %s', (kind) => {
     const create = async (owner: string) => {
       const created = await c4.server.inject({ method: 'POST', url: '/v1/tus/', headers: tus(token, { 'upload-length': '1000' }) });
       const path = new URL(String(created.headers.location), 'http://x').pathname;
-      await c4.query('UPDATE uploads SET tus_lock = $2, tus_lock_owner = $3, tus_locked_at = now() WHERE id = $1', [path.split('/').pop(), randomUUID(), owner]);
+      await c4.query('UPDATE uploads SET tus_lock = $2, tus_lock_owner = $3, tus_locked_at = now() WHERE id = $1', [
+        path.split('/').pop(),
+        randomUUID(),
+        owner,
+      ]);
       return path;
     };
-    const patch = (path: string) => c4.server.inject({ method: 'PATCH', url: path, payload: randomBytes(1000), headers: tus(token, { 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' }) });
+    const patch = (path: string) =>
+      c4.server.inject({
+        method: 'PATCH',
+        url: path,
+        payload: randomBytes(1000),
+        headers: tus(token, { 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' }),
+      });
     const held = await patch(await create(await liveElsewhere()));
     expect({ status: held.statusCode, code: JSON.parse(held.body).code }).toEqual({ status: 409, code: 'upload-locked' });
     expect((await patch(await create(randomUUID()))).statusCode).toBe(204);

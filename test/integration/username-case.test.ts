@@ -25,12 +25,24 @@ describe('usernames that differ only by case, from before migration 003', () => 
     await db.query('CREATE TABLE schema_migrations (version TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())');
     for (const version of BEFORE) {
       const sql = await readFile(path.join(MIGRATIONS, `${version}.sql`), 'utf8');
-      for (const statement of sql.split(/;\s*$/m).map((s) => s.replace(/^\s*--.*$/gm, '').trim()).filter(Boolean)) await db.query(statement);
+      for (const statement of sql
+        .split(/;\s*$/m)
+        .map((s) => s.replace(/^\s*--.*$/gm, '').trim())
+        .filter(Boolean))
+        await db.query(statement);
       await db.query('INSERT INTO schema_migrations (version) VALUES ($1)', [version]);
     }
     ids = {};
-    for (const [name, password] of [['Twin', 'password-one'], ['TWIN', 'password-two'], ['twin', 'password-three'], ['solo', 'password-four']]) {
-      const [row] = await db.query<{ id: number }>('INSERT INTO users (username, display_name, password_hash) VALUES ($1, $1, $2) RETURNING id', [name, await hash(password)]);
+    for (const [name, password] of [
+      ['Twin', 'password-one'],
+      ['TWIN', 'password-two'],
+      ['twin', 'password-three'],
+      ['solo', 'password-four'],
+    ]) {
+      const [row] = await db.query<{ id: number }>('INSERT INTO users (username, display_name, password_hash) VALUES ($1, $1, $2) RETURNING id', [
+        name,
+        await hash(password),
+      ]);
       ids[name] = Number(row.id);
     }
     await db.close();
@@ -62,6 +74,7 @@ describe('usernames that differ only by case, from before migration 003', () => 
   });
 
   it('registers no further twin', async () => {
-    for (const username of ['tWIN', 'Solo']) expectProblem(await c4.request('POST', '/auth/register', { body: { username, password: 'password123' } }), 409, 'username-taken');
+    for (const username of ['tWIN', 'Solo'])
+      expectProblem(await c4.request('POST', '/auth/register', { body: { username, password: 'password123' } }), 409, 'username-taken');
   });
 });

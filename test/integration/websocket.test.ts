@@ -45,7 +45,12 @@ describe.each(targetKinds())('WebSocket contract on %s', (kind) => {
       const u = await c4.user('ws');
       const socket = await connect(u.token);
       expect(socket.frames[0]).toEqual({
-        type: 'connected', user_id: u.id, username: u.username, connection_id: expect.any(String), server_instance: expect.any(String), timestamp: expect.stringMatching(/Z$/),
+        type: 'connected',
+        user_id: u.id,
+        username: u.username,
+        connection_id: expect.any(String),
+        server_instance: expect.any(String),
+        timestamp: expect.stringMatching(/Z$/),
       });
     });
 
@@ -85,11 +90,22 @@ describe.each(targetKinds())('WebSocket contract on %s', (kind) => {
       const bob = await c4.user('bob');
       const bobWs = await connect(bob.token);
       const conversationId = await privateConversation(c4, alice, bob);
-      expect(await bobWs.next((f) => f.type === 'conversation.created')).toMatchObject({ conversation_id: conversationId, conversation_type: 'private', member_ids: expect.arrayContaining([alice.id, bob.id]) });
+      expect(await bobWs.next((f) => f.type === 'conversation.created')).toMatchObject({
+        conversation_id: conversationId,
+        conversation_type: 'private',
+        member_ids: expect.arrayContaining([alice.id, bob.id]),
+      });
       const sent = await send(c4, alice.token, conversationId, 'fresh conversation');
       expect(await bobWs.next((f) => f.type === 'message.created')).toMatchObject({
-        message_id: sent.message_id, conversation_id: conversationId, seq: 1, sender_id: alice.id, sender_username: alice.username,
-        payload: { type: 'text', content: 'fresh conversation' }, channels: ['internal'], created_at: sent.created_at, timestamp: expect.any(String),
+        message_id: sent.message_id,
+        conversation_id: conversationId,
+        seq: 1,
+        sender_id: alice.id,
+        sender_username: alice.username,
+        payload: { type: 'text', content: 'fresh conversation' },
+        channels: ['internal'],
+        created_at: sent.created_at,
+        timestamp: expect.any(String),
       });
     });
 
@@ -131,7 +147,9 @@ describe.each(targetKinds())('WebSocket contract on %s', (kind) => {
       expect(synced.conversations).toEqual({ [id]: 5 });
       const replayed = bobWs.frames.slice(from).filter((f) => f.type === 'message.created');
       expect(replayed.map((f) => [f.conversation_id, f.seq, f.payload.content])).toEqual([
-        [id, 3, 'missed 3'], [id, 4, 'missed 4'], [id, 5, 'missed 5'],
+        [id, 3, 'missed 3'],
+        [id, 4, 'missed 4'],
+        [id, 5, 'missed 5'],
       ]);
       expect(bobWs.frames.indexOf(synced)).toBeGreaterThan(bobWs.frames.indexOf(replayed[2]));
 
@@ -147,7 +165,12 @@ describe.each(targetKinds())('WebSocket contract on %s', (kind) => {
       const u = await c4.user('ws');
       const socket = await connect(u.token);
       socket.send({ action: 'dance' });
-      expect(await socket.next((f) => f.type === 'error')).toEqual({ type: 'error', code: 'unknown-action', error: expect.any(String), timestamp: expect.any(String) });
+      expect(await socket.next((f) => f.type === 'error')).toEqual({
+        type: 'error',
+        code: 'unknown-action',
+        error: expect.any(String),
+        timestamp: expect.any(String),
+      });
       socket.ws.send('{not json');
       expect(await socket.next((f) => f.type === 'error' && f.code === 'invalid-frame')).toMatchObject({ error: expect.any(String) });
       socket.ws.send('[1,2]');

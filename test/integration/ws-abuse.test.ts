@@ -15,7 +15,12 @@ describe.each(storeKinds())('WebSocket abuse on %s', (kind) => {
   let c4: TestInstance;
   const sockets: TestSocket[] = [];
   beforeAll(async () => {
-    c4 = await startInstance(kind, { WS_FRAMES_PER_SECOND: '5', WS_FRAME_BURST: String(BURST), WS_HIGH_WATER_BYTES: String(HIGH_WATER), WS_DRAIN_TIMEOUT_MS: '2000' });
+    c4 = await startInstance(kind, {
+      WS_FRAMES_PER_SECOND: '5',
+      WS_FRAME_BURST: String(BURST),
+      WS_HIGH_WATER_BYTES: String(HIGH_WATER),
+      WS_DRAIN_TIMEOUT_MS: '2000',
+    });
   }, 60_000);
   afterAll(async () => {
     for (const s of sockets) s.close();
@@ -43,7 +48,9 @@ describe.each(storeKinds())('WebSocket abuse on %s', (kind) => {
     for (let i = 0; i < 10 * BURST; i++) floodWs.send({ action: 'ping' });
     expect(await floodWs.closed()).toBe(1008);
     const limited = floodWs.ofType('error');
-    expect(limited).toEqual([{ type: 'error', code: 'rate-limited', error: expect.any(String), retry_after: expect.any(Number), timestamp: expect.any(String) }]);
+    expect(limited).toEqual([
+      { type: 'error', code: 'rate-limited', error: expect.any(String), retry_after: expect.any(Number), timestamp: expect.any(String) },
+    ]);
     // The burst, and what refilled meanwhile; the rest was dropped.
     expect(floodWs.ofType('pong').length).toBeLessThan(2 * BURST);
     calmWs.send({ action: 'ping' });
@@ -108,10 +115,14 @@ describe.each(storeKinds())('WebSocket abuse on %s', (kind) => {
     for (let i = 0; i < syncs; i++) slow.send({ action: 'sync', since: { [id]: 0 } });
 
     let mostBuffered = 0;
-    await eventually(() => {
-      mostBuffered = Math.max(mostBuffered, server.bufferedAmount);
-      return !c4.server.websocketServer.clients.has(server);
-    }, 30_000, 5);
+    await eventually(
+      () => {
+        mostBuffered = Math.max(mostBuffered, server.bufferedAmount);
+        return !c4.server.websocketServer.clients.has(server);
+      },
+      30_000,
+      5,
+    );
     // Never more than the high-water mark plus the frame that crossed it (and small error frames).
     expect(mostBuffered).toBeLessThan(HIGH_WATER + 64 * 1024);
     slow.ws.resume();
@@ -133,7 +144,11 @@ describe.each(storeKinds())('WebSocket abuse on %s', (kind) => {
 
     bobWs.send({ action: 'sync', since: { [id]: 0 } });
     expect(await bobWs.next((f) => f.type === 'error')).toEqual({
-      type: 'error', code: 'dependency-unavailable', error: expect.any(String), retry_after: expect.any(Number), timestamp: expect.any(String),
+      type: 'error',
+      code: 'dependency-unavailable',
+      error: expect.any(String),
+      retry_after: expect.any(Number),
+      timestamp: expect.any(String),
     });
     bobWs.send({ action: 'subscribe', conversation_id: id });
     await bobWs.next((f) => f.type === 'error' && bobWs.ofType('error').length === 2);

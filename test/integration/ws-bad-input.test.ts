@@ -51,7 +51,8 @@ function hostileFrames(conversationId: number): string[] {
     // `since` must be an object; an object value is a valid shape, its keys are tested above.
     if (!v.startsWith('{')) frames.push(`{"action":"sync","since":${v}}`);
   }
-  for (const action of ['ack', 'sync', 'subscribe', 'pong']) frames.push(`{"action":"${action}\\u0000"}`, `{"action":"\\ud83d${action}"}`, `{"action":"${action}\\u202e"}`);
+  for (const action of ['ack', 'sync', 'subscribe', 'pong'])
+    frames.push(`{"action":"${action}\\u0000"}`, `{"action":"\\ud83d${action}"}`, `{"action":"${action}\\u202e"}`);
   frames.push('{"action":"ack","conversation_id":1}', '{"action":"subscribe"}', '[]', '"sync"', '{"action":"sync"', '');
   return frames;
 }
@@ -74,7 +75,8 @@ describe.each(storeKinds())('WebSocket bad input on %s', (kind) => {
     await socket.next((f) => f.type === 'connected');
     return socket;
   };
-  const cursors = () => c4.query('SELECT conversation_id, user_id, delivered_seq, read_seq, delivered_at, read_at FROM members ORDER BY conversation_id, user_id');
+  const cursors = () =>
+    c4.query('SELECT conversation_id, user_id, delivered_seq, read_seq, delivered_at, read_at FROM members ORDER BY conversation_id, user_id');
 
   it('answers every hostile frame of every action with one client-error frame and changes nothing in the database', async () => {
     const alice = await c4.user('alice');
@@ -103,7 +105,9 @@ describe.each(storeKinds())('WebSocket bad input on %s', (kind) => {
     expect({ counts: await tableCounts(c4), cursors: await cursors() }).toEqual(before);
     // The socket still works: a valid ack after all that moves the cursor.
     bobWs.send({ action: 'ack', conversation_id: id, seq: 3 });
-    await eventually(async () => (await c4.query('SELECT delivered_seq FROM members WHERE conversation_id = $1 AND user_id = $2', [id, bob.id]))[0].delivered_seq == 3);
+    await eventually(
+      async () => (await c4.query('SELECT delivered_seq FROM members WHERE conversation_id = $1 AND user_id = $2', [id, bob.id]))[0].delivered_seq == 3,
+    );
   });
 
   it('lists the failing field of an invalid frame', async () => {
@@ -111,7 +115,11 @@ describe.each(storeKinds())('WebSocket bad input on %s', (kind) => {
     const socket = await connect(u.token);
     socket.ws.send('{"action":"ack","conversation_id":1e300,"seq":1}');
     expect(await socket.next((f) => f.type === 'error')).toEqual({
-      type: 'error', code: 'invalid-frame', error: expect.any(String), errors: [{ path: '/conversation_id', message: expect.any(String) }], timestamp: expect.any(String),
+      type: 'error',
+      code: 'invalid-frame',
+      error: expect.any(String),
+      errors: [{ path: '/conversation_id', message: expect.any(String) }],
+      timestamp: expect.any(String),
     });
   });
 
@@ -142,7 +150,10 @@ describe.each(storeKinds())('WebSocket bad input on %s', (kind) => {
     await send(c4, alice.token, id, 'hello bob');
     await send(c4, alice.token, mine, 'hello mallory');
     // Past the gateway's validation (an internal caller): PostgreSQL refuses 1e300 as a bigint.
-    const batch = c4.app.receipts.acknowledgeMany([{ userId: mallory.id, conversationId: mine, seq: 1e300 }, { userId: bob.id, conversationId: id, seq: 1 }]);
+    const batch = c4.app.receipts.acknowledgeMany([
+      { userId: mallory.id, conversationId: mine, seq: 1e300 },
+      { userId: bob.id, conversationId: id, seq: 1 },
+    ]);
     await expect(batch).rejects.toThrow('1 of 2 acks could not be applied');
     const delivered = await c4.query('SELECT user_id, delivered_seq FROM members WHERE user_id = ANY($1::bigint[])', [[bob.id, mallory.id]]);
     expect(Object.fromEntries(delivered.map((r) => [r.user_id, Number(r.delivered_seq)]))).toEqual({ [bob.id]: 1, [mallory.id]: 0 });

@@ -96,19 +96,27 @@ export const showConversationList = (page: Page) => page.evaluate(() => (locatio
 
 /** Waits until an outgoing upload's progress bar reads at least `percent` (and less than 100). */
 export function waitForUploadProgress(page: Page, percent: number): Promise<unknown> {
-  return page.waitForFunction((min) => {
-    const value = document.querySelector('#messages .msg.out progress')?.value ?? 0;
-    return value >= min && value < 100;
-  }, percent, WAIT);
+  return page.waitForFunction(
+    (min) => {
+      const value = document.querySelector('#messages .msg.out progress')?.value ?? 0;
+      return value >= min && value < 100;
+    },
+    percent,
+    WAIT,
+  );
 }
 
 /** Waits until the incoming image bubble mentioning `name` shows a decoded image `width` pixels wide. */
 export function waitForReceivedImage(page: Page, name: string, width: number): Promise<unknown> {
-  return page.waitForFunction(([wanted, w]) => {
-    const li = [...document.querySelectorAll('#messages .msg.in')].find((el) => el.textContent?.includes(wanted));
-    const img = li?.querySelector('img');
-    return Boolean(img?.complete && img.naturalWidth === w);
-  }, [name, width] as const, WAIT);
+  return page.waitForFunction(
+    ([wanted, w]) => {
+      const li = [...document.querySelectorAll('#messages .msg.in')].find((el) => el.textContent?.includes(wanted));
+      const img = li?.querySelector('img');
+      return Boolean(img?.complete && img.naturalWidth === w);
+    },
+    [name, width] as const,
+    WAIT,
+  );
 }
 
 /** Scrolls the message timeline to its top (which asks for older messages). */
@@ -125,8 +133,11 @@ export const storedSession = (page: Page): Promise<StoredSession> => page.evalua
 
 /** Replaces the stored access token (e.g. with one the server rejects). */
 export function setStoredAccessToken(page: Page, token: string): Promise<void> {
-  return page.evaluate(([key, value]) => {
-    const session = JSON.parse(localStorage.getItem(key)!);
-    localStorage.setItem(key, JSON.stringify({ ...session, access_token: value }));
-  }, [SESSION_KEY, token] as const);
+  return page.evaluate(
+    ([key, value]) => {
+      const session = JSON.parse(localStorage.getItem(key)!);
+      localStorage.setItem(key, JSON.stringify({ ...session, access_token: value }));
+    },
+    [SESSION_KEY, token] as const,
+  );
 }

@@ -55,11 +55,23 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
   const id = randomUUID().slice(0, 8);
   const db = await createDatabase(options.postgresUrl, `chat4all_dist_${id}`);
   const env: Record<string, string> = {
-    DATABASE_URL: db.url, JWT_SECRET_KEY: `dist-secret-${id}-0123456789`,
-    KAFKA_BROKERS: options.kafkaBrokers.join(','), KAFKA_TOPIC_PREFIX: `dist-${id}.`, KAFKA_PARTITIONS: '8', KAFKA_SESSION_TIMEOUT_MS: '6000',
-    REDIS_URL: options.redisUrl, REDIS_KEY_PREFIX: `dist-${id}:`,
-    ENVIRONMENT: 'test', REGISTRATION: 'open', DEMO_USERS: 'false', RATE_LIMIT_ENABLED: 'false', DATABASE_POOL_SIZE: '6',
-    CONNECTOR_MOCK_LATENCY_MS: '5', DELIVERY_BACKOFF_MS: '50', DELIVERY_LEASE_MS: '5000', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+    DATABASE_URL: db.url,
+    JWT_SECRET_KEY: `dist-secret-${id}-0123456789`,
+    KAFKA_BROKERS: options.kafkaBrokers.join(','),
+    KAFKA_TOPIC_PREFIX: `dist-${id}.`,
+    KAFKA_PARTITIONS: '8',
+    KAFKA_SESSION_TIMEOUT_MS: '6000',
+    REDIS_URL: options.redisUrl,
+    REDIS_KEY_PREFIX: `dist-${id}:`,
+    ENVIRONMENT: 'test',
+    REGISTRATION: 'open',
+    DEMO_USERS: 'false',
+    RATE_LIMIT_ENABLED: 'false',
+    DATABASE_POOL_SIZE: '6',
+    CONNECTOR_MOCK_LATENCY_MS: '5',
+    DELIVERY_BACKOFF_MS: '50',
+    DELIVERY_LEASE_MS: '5000',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
     ...options.env,
   };
   await promisify(execFile)(process.execPath, [BIN, 'migrate'], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env } });

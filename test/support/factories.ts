@@ -67,7 +67,10 @@ export async function groupConversation(c4: TestTarget, owner: TestUser, others:
 
 /** Sends a text message and expects it accepted; returns the 202 body. */
 export async function send(c4: TestTarget, token: string, conversationId: number, text: string, messageId: string = uuid()) {
-  const res = await c4.request('POST', '/v1/messages', { token, body: { message_id: messageId, conversation_id: conversationId, payload: { type: 'text', content: text } } });
+  const res = await c4.request('POST', '/v1/messages', {
+    token,
+    body: { message_id: messageId, conversation_id: conversationId, payload: { type: 'text', content: text } },
+  });
   expect(res.status, JSON.stringify(res.body)).toBe(202);
   return res.body as { status: 'accepted'; message_id: string; conversation_id: number; seq: number; created_at: string };
 }

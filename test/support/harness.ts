@@ -17,7 +17,11 @@ export interface TestInstance extends Running {
   kind: StoreKind;
   env: Record<string, string>;
   /** HTTP request through Fastify's inject (no socket). */
-  request(method: string, url: string, options?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Record<string, unknown> }>;
+  request(
+    method: string,
+    url: string,
+    options?: { token?: string; body?: unknown; headers?: Record<string, string> },
+  ): Promise<{ status: number; body: any; headers: Record<string, unknown> }>;
   /** Signs in and returns an access token. */
   login(username: string, password?: string): Promise<string>;
   /** Registers a fresh user with a unique name; returns its id, name and token. */
@@ -53,26 +57,49 @@ export async function freshDatabase(kind: StoreKind): Promise<{ env: Record<stri
   };
 }
 
-export async function startInstance(kind: StoreKind, env: Record<string, string> = {}, options: RunOptions & { roles?: readonly Role[] } = {}): Promise<TestInstance> {
+export async function startInstance(
+  kind: StoreKind,
+  env: Record<string, string> = {},
+  options: RunOptions & { roles?: readonly Role[] } = {},
+): Promise<TestInstance> {
   const db = await freshDatabase(kind);
   return startOn(kind, db, env, options);
 }
 
 /** Starts an instance on an existing database (e.g. to restart on the same data). */
-export async function startOn(kind: StoreKind, db: { env: Record<string, string>; drop: () => Promise<void> }, env: Record<string, string> = {}, options: RunOptions & { roles?: readonly Role[] } = {}): Promise<TestInstance> {
+export async function startOn(
+  kind: StoreKind,
+  db: { env: Record<string, string>; drop: () => Promise<void> },
+  env: Record<string, string> = {},
+  options: RunOptions & { roles?: readonly Role[] } = {},
+): Promise<TestInstance> {
   const fullEnv = {
-    PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', DEMO_USERS: 'true', REGISTRATION: 'open',
-    RATE_LIMIT_ENABLED: 'false', CONNECTOR_MOCK_LATENCY_MS: '5', DELIVERY_BACKOFF_MS: '20', ENVIRONMENT: 'test',
-    ...db.env, ...env,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    DEMO_USERS: 'true',
+    REGISTRATION: 'open',
+    RATE_LIMIT_ENABLED: 'false',
+    CONNECTOR_MOCK_LATENCY_MS: '5',
+    DELIVERY_BACKOFF_MS: '20',
+    ENVIRONMENT: 'test',
+    ...db.env,
+    ...env,
   };
   const config = loadConfig(fullEnv);
   const logger = createLogger(config.logLevel);
-  const running = await run(config, options.roles ?? ALL_ROLES, logger, { deliveryLeaseMs: 2000, ...options, pipeline: { relayPollMs: 20, schedulerPollMs: 50, unroutedAfterMs: 2000, ...options.pipeline } });
+  const running = await run(config, options.roles ?? ALL_ROLES, logger, {
+    deliveryLeaseMs: 2000,
+    ...options,
+    pipeline: { relayPollMs: 20, schedulerPollMs: 50, unroutedAfterMs: 2000, ...options.pipeline },
+  });
   const request: TestInstance['request'] = async (method, url, o = {}) => {
     const headers: Record<string, string> = { ...(o.headers ?? {}) };
     if (o.token) headers.authorization = `Bearer ${o.token}`;
     const res = await running.server.inject({
-      method: method as 'GET', url, headers,
+      method: method as 'GET',
+      url,
+      headers,
       ...(o.body === undefined ? {} : typeof o.body === 'string' ? { payload: o.body } : { payload: o.body as object }),
     });
     let body: unknown = res.body;
@@ -100,7 +127,7 @@ export async function startOn(kind: StoreKind, db: { env: Record<string, string>
     login,
     user,
     wsUrl: (token: string) => `ws://127.0.0.1:${address.port}/ws?token=${encodeURIComponent(token)}`,
-    query: <T,>(text: string, params?: unknown[]) => running.app.db.query(text, params) as Promise<T[]>,
+    query: <T>(text: string, params?: unknown[]) => running.app.db.query(text, params) as Promise<T[]>,
     close: async () => {
       await running.stop();
       await db.drop();
@@ -136,7 +163,10 @@ export class TestSocket {
     const seen = this.frames.find(match);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no matching frame within ${timeoutMs} ms; got ${JSON.stringify(this.frames.map((f) => f.type))}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`no matching frame within ${timeoutMs} ms; got ${JSON.stringify(this.frames.map((f) => f.type))}`)),
+        timeoutMs,
+      );
       this.waiters.push({ match, resolve: (f) => (clearTimeout(timer), resolve(f)) });
     });
   }

@@ -55,7 +55,13 @@ export async function startPrivateRedis(): Promise<PrivateService> {
     for (let attempt = 0; ; attempt++) {
       const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
       probe.on('error', () => undefined);
-      const isUp = await probe.connect().then(() => probe.ping()).then(() => true, () => false);
+      const isUp = await probe
+        .connect()
+        .then(() => probe.ping())
+        .then(
+          () => true,
+          () => false,
+        );
       probe.disconnect();
       if (isUp) return;
       if (attempt > 200) throw new Error(`redis-server on port ${port} did not start`);

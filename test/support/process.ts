@@ -21,7 +21,15 @@ export async function spawnChat4all(args: string[], env: Record<string, string>,
   const nodeArgs = process.env.CHAT4ALL_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const metricsPort = env.METRICS_PORT ?? String(await freePort());
   const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'warn', ...env, PORT: String(port), HOST: '127.0.0.1', METRICS_PORT: metricsPort },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      LOG_LEVEL: 'warn',
+      ...env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      METRICS_PORT: metricsPort,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

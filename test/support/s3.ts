@@ -29,7 +29,15 @@ export function testS3(suite: string): TestS3 | undefined {
   const region = process.env.S3_REGION ?? 'us-east-1';
   const prefix = `test-${randomUUID()}/`;
   return {
-    env: { S3_ENDPOINT: endpoint, S3_BUCKET: bucket, S3_ACCESS_KEY: accessKey, S3_SECRET_KEY: secretKey, S3_REGION: region, S3_FORCE_PATH_STYLE: 'true', S3_PREFIX: prefix },
+    env: {
+      S3_ENDPOINT: endpoint,
+      S3_BUCKET: bucket,
+      S3_ACCESS_KEY: accessKey,
+      S3_SECRET_KEY: secretKey,
+      S3_REGION: region,
+      S3_FORCE_PATH_STYLE: 'true',
+      S3_PREFIX: prefix,
+    },
     settings: { endpoint, bucket, accessKey, secretKey, region, forcePathStyle: true, prefix },
   };
 }
@@ -37,7 +45,14 @@ export function testS3(suite: string): TestS3 | undefined {
 /** A raw client for assertions about what the bucket holds. */
 export function rawClient(s3: TestS3): S3Client {
   const s = s3.settings;
-  return new S3Client({ endpoint: s.endpoint, region: s.region, forcePathStyle: true, credentials: { accessKeyId: s.accessKey, secretAccessKey: s.secretKey }, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
+  return new S3Client({
+    endpoint: s.endpoint,
+    region: s.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: s.accessKey, secretAccessKey: s.secretKey },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
 }
 
 /** Every object key under the prefix (without it) and every unfinished multipart upload's key. */

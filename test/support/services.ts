@@ -6,7 +6,10 @@
 import { Admin } from '@platformatic/kafka';
 import { isCi, postgresUrl } from './stores.ts';
 
-export const kafkaBrokers = (process.env.KAFKA_BROKERS ?? process.env.KAFKA_BOOTSTRAP_SERVERS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+export const kafkaBrokers = (process.env.KAFKA_BROKERS ?? process.env.KAFKA_BOOTSTRAP_SERVERS ?? '')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 export const redisUrl = process.env.REDIS_URL;
 
 const HINT = 'start them with: eval "$(scripts/services.sh up kafka redis pg)"';

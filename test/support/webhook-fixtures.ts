@@ -21,4 +21,7 @@ export const webhookFixtureBytes = (platform: Platform, name: string) => Buffer.
 
 /** Every fixture name of a platform, so a test can prove each one is covered. */
 export const webhookFixtureNames = (platform: Platform) =>
-  readdirSync(dir(platform)).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -'.json'.length)).sort();
+  readdirSync(dir(platform))
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => f.slice(0, -'.json'.length))
+    .sort();

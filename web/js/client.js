@@ -231,10 +231,13 @@ export class Client extends EventTarget {
 
   #refreshDetailsSoon(id) {
     clearTimeout(this.#detailTimers.get(id));
-    this.#detailTimers.set(id, setTimeout(() => {
-      this.#detailTimers.delete(id);
-      this.details(id).catch(() => undefined);
-    }, 200));
+    this.#detailTimers.set(
+      id,
+      setTimeout(() => {
+        this.#detailTimers.delete(id);
+        this.details(id).catch(() => undefined);
+      }, 200),
+    );
   }
 
   // The server refused a send for good; a closed WhatsApp window means our copy of the contact's
@@ -290,7 +293,10 @@ export class Client extends EventTarget {
   }
 
   async #prefetchUnread() {
-    const unread = this.store.sortedConversations().filter((c) => c.unread > 0 && c.id !== this.openId).slice(0, PREFETCH);
+    const unread = this.store
+      .sortedConversations()
+      .filter((c) => c.unread > 0 && c.id !== this.openId)
+      .slice(0, PREFETCH);
     await Promise.all(unread.map((c) => (this.store.timeline(c.id).isLoaded ? undefined : this.#loadLatest(c.id).catch(() => undefined))));
   }
 }

@@ -11,7 +11,12 @@ export function h(tag, attrs = {}, ...children) {
     if (key.startsWith('on') && typeof value === 'function') el.addEventListener(key.slice(2), value);
     else if (key === 'class') el.className = value;
     else if (key === 'dataset') Object.assign(el.dataset, value);
-    else if (key === 'style') for (const [name, v] of Object.entries(value)) el.style.setProperty(name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`), v);
+    else if (key === 'style')
+      for (const [name, v] of Object.entries(value))
+        el.style.setProperty(
+          name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`),
+          v,
+        );
     else if (value === true) el.setAttribute(key, '');
     else el.setAttribute(key, String(value));
   }

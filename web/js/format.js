@@ -57,7 +57,10 @@ export function bytes(n) {
 
 /** Up to two initials for an avatar. */
 export function initials(name) {
-  const parts = String(name || '?').replace(/[_.-]+/g, ' ').trim().split(/\s+/);
+  const parts = String(name || '?')
+    .replace(/[_.-]+/g, ' ')
+    .trim()
+    .split(/\s+/);
   const letters = parts.length > 1 ? parts[0][0] + parts[1][0] : parts[0].slice(0, 2);
   return letters.toUpperCase();
 }

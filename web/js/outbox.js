@@ -66,12 +66,21 @@ export class Outbox {
     try {
       const accepted = await this.api.post('/v1/messages', { message_id: item.message_id, conversation_id: item.conversation_id, payload: item.payload });
       this.#next(queue, conversationId);
-      this.store.update(item.message_id, { seq: accepted.seq, created_at: accepted.created_at, status: 'accepted', payload: { ...item.display, ...item.payload }, local: { error: undefined, state: undefined } });
+      this.store.update(item.message_id, {
+        seq: accepted.seq,
+        created_at: accepted.created_at,
+        status: 'accepted',
+        payload: { ...item.display, ...item.payload },
+        local: { error: undefined, state: undefined },
+      });
     } catch (e) {
       if (e.isTransient) {
         const wait = Math.max(backoff(item.attempt++), (e.retryAfterSeconds ?? 0) * 1000);
         this.store.update(item.message_id, { local: { error: 'Waiting for the network…' } });
-        this.#timers.set(conversationId, setTimeout(() => this.#pump(conversationId), wait));
+        this.#timers.set(
+          conversationId,
+          setTimeout(() => this.#pump(conversationId), wait),
+        );
         return;
       }
       // The server refused it (not a member any more, too long, …): sending it again unchanged will not help.
@@ -93,7 +102,9 @@ export class Outbox {
   }
 
   #persist() {
-    const items = [...this.#queues.values()].flat().map(({ message_id, conversation_id, payload, display }) => ({ message_id, conversation_id, payload, display }));
+    const items = [...this.#queues.values()]
+      .flat()
+      .map(({ message_id, conversation_id, payload, display }) => ({ message_id, conversation_id, payload, display }));
     if (items.length) localStorage.setItem(this.key, JSON.stringify(items));
     else localStorage.removeItem(this.key);
   }

@@ -34,7 +34,10 @@ export class Receipts {
   /** Marks what is on screen as read, shortly (a burst of messages costs one request). */
   markReadSoon(conversationId) {
     clearTimeout(this.#readTimers.get(conversationId));
-    this.#readTimers.set(conversationId, setTimeout(() => this.#markRead(conversationId).catch(() => undefined), 150));
+    this.#readTimers.set(
+      conversationId,
+      setTimeout(() => this.#markRead(conversationId).catch(() => undefined), 150),
+    );
   }
 
   async #markRead(id) {

@@ -51,7 +51,8 @@ export class Session extends EventTarget {
   async logout() {
     const token = this.state?.refresh_token;
     // Revoke before forgetting: forgetting reloads the page, which would cancel the request.
-    if (token) await Promise.race([fetchJson('POST', '/auth/revoke', { body: { token, token_type_hint: 'refresh_token' } }).catch(() => undefined), sleep(2000)]);
+    if (token)
+      await Promise.race([fetchJson('POST', '/auth/revoke', { body: { token, token_type_hint: 'refresh_token' } }).catch(() => undefined), sleep(2000)]);
     this.#forget();
   }
 

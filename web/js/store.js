@@ -72,7 +72,13 @@ export class Store extends EventTarget {
     Object.assign(c, { type: item.conversation_type, name: item.conversation_name, description: item.description, createdAt: item.conversation_created_at });
     // A live frame may already have brought something newer than this (older) answer.
     if (item.last_seq >= c.lastSeq) {
-      Object.assign(c, { lastAt: item.last_message_timestamp, preview: item.last_message_content, lastSender: item.last_message_sender, unread: item.unread_count, lastSeq: item.last_seq });
+      Object.assign(c, {
+        lastAt: item.last_message_timestamp,
+        preview: item.last_message_content,
+        lastSender: item.last_message_sender,
+        unread: item.unread_count,
+        lastSeq: item.last_seq,
+      });
     }
     return c;
   }
@@ -92,7 +98,18 @@ export class Store extends EventTarget {
   #conversation(id) {
     let c = this.conversations.get(id);
     if (!c) {
-      c = { id, type: 'private', name: null, lastSeq: 0, readSeq: 0, unread: 0, preview: null, lastAt: null, createdAt: new Date().toISOString(), members: undefined };
+      c = {
+        id,
+        type: 'private',
+        name: null,
+        lastSeq: 0,
+        readSeq: 0,
+        unread: 0,
+        preview: null,
+        lastAt: null,
+        createdAt: new Date().toISOString(),
+        members: undefined,
+      };
       this.conversations.set(id, c);
     }
     return c;
@@ -158,7 +175,18 @@ export class Store extends EventTarget {
   /** Shows a message the user just wrote before the server has it. */
   addLocal(conversationId, message) {
     const t = this.timeline(conversationId);
-    const full = { seq: null, status: 'pending', created_at: new Date().toISOString(), sender_id: this.me.user_id, sender_username: this.me.username, conversation_id: conversationId, localOrder: localCounter++, v: 0, local: {}, ...message };
+    const full = {
+      seq: null,
+      status: 'pending',
+      created_at: new Date().toISOString(),
+      sender_id: this.me.user_id,
+      sender_username: this.me.username,
+      conversation_id: conversationId,
+      localOrder: localCounter++,
+      v: 0,
+      local: {},
+      ...message,
+    };
     t.byId.set(full.message_id, full);
     this.dispatchEvent(new CustomEvent('timeline', { detail: { conversationId } }));
     return full;

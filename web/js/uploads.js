@@ -37,7 +37,10 @@ export class Uploads {
     for (const r of this.#records) {
       this.store.addLocal(r.conversation_id, { message_id: r.message_id, payload: display(r), local: { state: 'paused', progress: 0 } });
       if (r.upload_id) {
-        this.api.get(`/v1/files/${r.upload_id}/status`).then((s) => this.store.progress(r.message_id, s.percentage / 100), () => undefined);
+        this.api.get(`/v1/files/${r.upload_id}/status`).then(
+          (s) => this.store.progress(r.message_id, s.percentage / 100),
+          () => undefined,
+        );
       }
     }
   }
@@ -46,10 +49,21 @@ export class Uploads {
   send(conversationId, file) {
     const unfinished = this.#records.find((r) => r.conversation_id === conversationId && isSameFile(r, file) && !this.#files.has(r.message_id));
     if (unfinished) return this.resume(unfinished.message_id, file);
-    const record = { message_id: uuid(), conversation_id: conversationId, name: file.name, size: file.size, type: file.type || 'application/octet-stream', modified: file.lastModified };
+    const record = {
+      message_id: uuid(),
+      conversation_id: conversationId,
+      name: file.name,
+      size: file.size,
+      type: file.type || 'application/octet-stream',
+      modified: file.lastModified,
+    };
     this.#records.push(record);
     this.#save();
-    this.store.addLocal(conversationId, { message_id: record.message_id, payload: display(record), local: { state: 'uploading', progress: 0, previewUrl: previewOf(file) } });
+    this.store.addLocal(conversationId, {
+      message_id: record.message_id,
+      payload: display(record),
+      local: { state: 'uploading', progress: 0, previewUrl: previewOf(file) },
+    });
     // Files upload in parallel but are sent in the order they were picked.
     const previous = this.#turns.get(conversationId) ?? Promise.resolve();
     let release;
@@ -64,7 +78,9 @@ export class Uploads {
     file ??= this.#files.get(messageId);
     if (!file) throw new Error('Choose the file again to resume');
     if (!isSameFile(record, file)) throw new Error(`That is not ${record.name} (${record.size} bytes)`);
-    this.store.update(messageId, { local: { state: 'uploading', error: undefined, previewUrl: this.store.find(messageId)?.local?.previewUrl ?? previewOf(file) } });
+    this.store.update(messageId, {
+      local: { state: 'uploading', error: undefined, previewUrl: this.store.find(messageId)?.local?.previewUrl ?? previewOf(file) },
+    });
     this.#run(record, file);
   }
 
@@ -117,7 +133,13 @@ export class Uploads {
 
   async #ensureUpload(record) {
     if (record.upload_id) return;
-    const created = await this.api.post('/v1/files/initiate', { filename: record.name, file_size: record.size, mime_type: record.type, conversation_id: record.conversation_id, chunk_size: CHUNK_SIZE });
+    const created = await this.api.post('/v1/files/initiate', {
+      filename: record.name,
+      file_size: record.size,
+      mime_type: record.type,
+      conversation_id: record.conversation_id,
+      chunk_size: CHUNK_SIZE,
+    });
     Object.assign(record, { upload_id: created.upload_id, chunk_size: created.chunk_size, total_chunks: created.total_chunks });
     this.#save();
   }
@@ -197,7 +219,17 @@ export class Uploads {
   }
 
   #save() {
-    const records = this.#records.map(({ message_id, conversation_id, name, size, type, modified, upload_id, chunk_size, total_chunks }) => ({ message_id, conversation_id, name, size, type, modified, upload_id, chunk_size, total_chunks }));
+    const records = this.#records.map(({ message_id, conversation_id, name, size, type, modified, upload_id, chunk_size, total_chunks }) => ({
+      message_id,
+      conversation_id,
+      name,
+      size,
+      type,
+      modified,
+      upload_id,
+      chunk_size,
+      total_chunks,
+    }));
     if (records.length) localStorage.setItem(this.key, JSON.stringify(records));
     else localStorage.removeItem(this.key);
   }

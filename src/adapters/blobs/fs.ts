@@ -118,7 +118,13 @@ export class FsBlobStore implements BlobStore {
     // first two levels, which stay so that concurrent writers never see their parent vanish.
     const keep = path.join(this.root, 'objects', ...key.split('/').slice(0, 2));
     for (let dir = path.dirname(file); dir.startsWith(keep + path.sep); dir = path.dirname(dir)) {
-      if (!(await rmdir(dir).then(() => true, () => false))) break;
+      if (
+        !(await rmdir(dir).then(
+          () => true,
+          () => false,
+        ))
+      )
+        break;
     }
   }
 
@@ -126,7 +132,7 @@ export class FsBlobStore implements BlobStore {
     for (const handle of await readdir(path.join(this.root, 'uploads'))) {
       if (!HANDLE.test(handle)) continue;
       const dir = this.uploadDir(handle);
-      const touched = await lastModified(path.join(dir, 'data')) ?? (await lastModified(path.join(dir, 'meta.json')));
+      const touched = (await lastModified(path.join(dir, 'data'))) ?? (await lastModified(path.join(dir, 'meta.json')));
       if (touched === undefined || touched >= before.getTime()) continue;
       const meta = await readMeta(dir);
       if (meta) yield { kind: 'upload', key: meta.key, handle };

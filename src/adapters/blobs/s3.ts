@@ -1,9 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
-  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, DeleteObjectsCommand,
-  GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, S3Client,
-  UploadPartCommand, type _Object,
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+  type _Object,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { BlobNotFound, type BlobStore, type PresignOptions, type StaleBlob, type StoredPart } from '../../ports/blob-store.ts';
@@ -68,11 +79,15 @@ export class S3BlobStore implements BlobStore {
     const h = parseHandle(handle);
     if (h.isStaged) {
       const out = await sendChecked(body, size, (Body, abortSignal) =>
-        this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.stagedKey(key, h.id, partNumber), Body, ContentLength: size }), { abortSignal }));
+        this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.stagedKey(key, h.id, partNumber), Body, ContentLength: size }), { abortSignal }),
+      );
       return out.ETag ?? '';
     }
     const out = await sendChecked(body, size, (Body, abortSignal) =>
-      this.client.send(new UploadPartCommand({ Bucket: this.bucket, Key: this.k(key), UploadId: h.id, PartNumber: partNumber, Body, ContentLength: size }), { abortSignal }));
+      this.client.send(new UploadPartCommand({ Bucket: this.bucket, Key: this.k(key), UploadId: h.id, PartNumber: partNumber, Body, ContentLength: size }), {
+        abortSignal,
+      }),
+    );
     if (!out.ETag) throw new Error('S3 returned no ETag for the part');
     return out.ETag;
   }
@@ -82,10 +97,14 @@ export class S3BlobStore implements BlobStore {
     try {
       if (h.isStaged) await this.assembleStaged(key, h.id, parts);
       else {
-        await this.client.send(new CompleteMultipartUploadCommand({
-          Bucket: this.bucket, Key: this.k(key), UploadId: h.id,
-          MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.token })) },
-        }));
+        await this.client.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: this.bucket,
+            Key: this.k(key),
+            UploadId: h.id,
+            MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.token })) },
+          }),
+        );
       }
     } catch (e) {
       // A second call after success: the upload (or the staged parts) are gone, the object is there.
@@ -120,14 +139,23 @@ export class S3BlobStore implements BlobStore {
           const size = group.reduce((s, p) => s + p.size, 0);
           const body = Readable.from(this.concat(group.map((p) => this.stagedKey(key, nonce, p.partNumber))));
           const out = await sendChecked(body, size, (Body, abortSignal) =>
-            this.client.send(new UploadPartCommand({ Bucket: this.bucket, Key: this.k(key), UploadId: uploadId, PartNumber: i + 1, Body, ContentLength: size }), { abortSignal }));
+            this.client.send(
+              new UploadPartCommand({ Bucket: this.bucket, Key: this.k(key), UploadId: uploadId, PartNumber: i + 1, Body, ContentLength: size }),
+              { abortSignal },
+            ),
+          );
           etags[i] = out.ETag ?? '';
         }
       };
       await Promise.all(Array.from({ length: Math.min(ASSEMBLY_CONCURRENCY, groups.length) }, worker));
-      await this.client.send(new CompleteMultipartUploadCommand({
-        Bucket: this.bucket, Key: this.k(key), UploadId: uploadId, MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
-      }));
+      await this.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: this.k(key),
+          UploadId: uploadId,
+          MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+        }),
+      );
     } catch (e) {
       await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.k(key), UploadId: uploadId })).catch(() => undefined);
       throw e;
@@ -156,12 +184,16 @@ export class S3BlobStore implements BlobStore {
   }
 
   async put(key: string, body: Readable, size: number): Promise<void> {
-    await sendChecked(body, size, (Body, abortSignal) => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.k(key), Body, ContentLength: size }), { abortSignal }));
+    await sendChecked(body, size, (Body, abortSignal) =>
+      this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.k(key), Body, ContentLength: size }), { abortSignal }),
+    );
   }
 
   async read(key: string, range?: { start: number; end: number }): Promise<Readable> {
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.k(key), Range: range ? `bytes=${range.start}-${range.end}` : undefined }));
+      const out = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: this.k(key), Range: range ? `bytes=${range.start}-${range.end}` : undefined }),
+      );
       return out.Body as Readable;
     } catch (e) {
       throw translate(e, key);
@@ -170,7 +202,10 @@ export class S3BlobStore implements BlobStore {
 
   async presignGet(key: string, options: PresignOptions): Promise<string> {
     const command = new GetObjectCommand({
-      Bucket: this.bucket, Key: this.k(key), ResponseContentDisposition: options.contentDisposition, ResponseContentType: options.contentType,
+      Bucket: this.bucket,
+      Key: this.k(key),
+      ResponseContentDisposition: options.contentDisposition,
+      ResponseContentType: options.contentType,
     });
     return getSignedUrl(this.client, command, { expiresIn: options.expiresSeconds });
   }
@@ -183,7 +218,9 @@ export class S3BlobStore implements BlobStore {
     let keyMarker: string | undefined;
     let uploadIdMarker: string | undefined;
     do {
-      const page = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: this.prefix || undefined, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }));
+      const page = await this.client.send(
+        new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: this.prefix || undefined, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
+      );
       for (const u of page.Uploads ?? []) {
         if (u.Key && u.UploadId && u.Initiated && u.Initiated < before) yield { kind: 'upload', key: this.unprefixed(u.Key), handle: `m:${u.UploadId}` };
       }

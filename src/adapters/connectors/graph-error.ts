@@ -64,8 +64,7 @@ export function classifyGraphError(status: number, error: GraphError | undefined
 export function graphError(what: string, response: PlatformResponse): ConnectorError {
   const error = readGraphError(response.body);
   const errorClass = classifyGraphError(response.status, error);
-  const providerCode =
-    error?.code === undefined ? String(response.status) : error.error_subcode ? `${error.code}/${error.error_subcode}` : String(error.code);
+  const providerCode = error?.code === undefined ? String(response.status) : error.error_subcode ? `${error.code}/${error.error_subcode}` : String(error.code);
   const detail = error?.error_data?.details ?? error?.message ?? `HTTP ${response.status}`;
   return new ConnectorError(`${what}: ${detail}`, errorClass, { providerCode, retryAfterMs: parseRetryAfter(response.headers.get('retry-after')) });
 }

@@ -32,7 +32,11 @@ export async function downloadMedia(url: string, what: string, options: Download
   let response: Response;
   try {
     // Redirects are followed (CDN links move); fetch drops Authorization when one leaves the origin.
-    response = await fetch(url, { headers: { 'user-agent': USER_AGENT, ...options.headers }, signal: AbortSignal.timeout(options.timeoutMs), redirect: 'follow' });
+    response = await fetch(url, {
+      headers: { 'user-agent': USER_AGENT, ...options.headers },
+      signal: AbortSignal.timeout(options.timeoutMs),
+      redirect: 'follow',
+    });
   } catch (e) {
     throw transportError(what, options.timeoutMs, e);
   }
@@ -107,7 +111,8 @@ function contentType(headers: Headers): string | undefined {
 function downloadError(what: string, response: PlatformResponse): ConnectorError {
   const { status } = response;
   const detail = `${what}: HTTP ${status}`;
-  if (status === 429) return new ConnectorError(detail, 'rate-limited', { providerCode: '429', retryAfterMs: parseRetryAfter(response.headers.get('retry-after')) });
+  if (status === 429)
+    return new ConnectorError(detail, 'rate-limited', { providerCode: '429', retryAfterMs: parseRetryAfter(response.headers.get('retry-after')) });
   if (status >= 500) return new ConnectorError(detail, 'unavailable', { providerCode: String(status) });
   return new ConnectorError(detail, status === 401 ? 'auth' : 'invalid-request', { providerCode: String(status) });
 }

@@ -33,11 +33,25 @@ export class MockConnector implements Connector {
       throw new ConnectorError(`${this.channel} rejects texts over ${this.capabilities.max_text_length} characters`, 'invalid-request');
     }
     if (Math.random() < this.failureRate) {
-      this.log.info({ channel: this.channel, message_id: m.messageId, attempt: m.attempt, outcome: 'failed', latency_ms: Math.round(latency) }, 'mock connector send');
+      this.log.info(
+        { channel: this.channel, message_id: m.messageId, attempt: m.attempt, outcome: 'failed', latency_ms: Math.round(latency) },
+        'mock connector send',
+      );
       throw new ConnectorError(`${this.channel} platform unavailable (simulated)`, 'unavailable');
     }
     const externalId = `${this.channel}-${randomUUID()}`;
-    this.log.info({ channel: this.channel, message_id: m.messageId, to: m.to, attempt: m.attempt, outcome: 'delivered', external_id: externalId, latency_ms: Math.round(latency) }, 'mock connector send');
+    this.log.info(
+      {
+        channel: this.channel,
+        message_id: m.messageId,
+        to: m.to,
+        attempt: m.attempt,
+        outcome: 'delivered',
+        external_id: externalId,
+        latency_ms: Math.round(latency),
+      },
+      'mock connector send',
+    );
     return { externalId, status: 'delivered' };
   }
 }

@@ -76,7 +76,8 @@ export class SendApiConnector implements Connector {
     const p = m.payload;
     if (p.type === 'template') throw new ConnectorError(`${this.channel} has no WhatsApp-style templates`, 'invalid-request');
     // RESPONSE: a reply within the standard messaging window, which is all Chat4All sends.
-    if (p.type === 'text') return this.post(this.throttle, { json: { recipient, messaging_type: 'RESPONSE', message: { text: textOf(p.content, this.capabilities) } } });
+    if (p.type === 'text')
+      return this.post(this.throttle, { json: { recipient, messaging_type: 'RESPONSE', message: { text: textOf(p.content, this.capabilities) } } });
     const file = fileOf(m, this.capabilities);
     const type = this.profile.attachmentTypeOf(file.mimeType);
     if (!type) throw new ConnectorError(`${this.channel} does not take ${file.mimeType} attachments`, 'invalid-request');
@@ -110,7 +111,11 @@ export class SendApiConnector implements Connector {
   private async post(throttle: Throttle, body: { json?: unknown; form?: FormData }): Promise<{ externalId: string }> {
     await throttle.take();
     const what = `${this.channel} send`;
-    const response = await postToPlatform(this.url, what, { ...body, headers: { authorization: `Bearer ${this.settings.accessToken}` }, timeoutMs: this.timeoutMs });
+    const response = await postToPlatform(this.url, what, {
+      ...body,
+      headers: { authorization: `Bearer ${this.settings.accessToken}` },
+      timeoutMs: this.timeoutMs,
+    });
     if (response.status < 200 || response.status >= 300) {
       const error = graphError(what, response);
       if (error.retryAfterMs !== undefined) throttle.pause(error.retryAfterMs);

@@ -6,7 +6,15 @@
  * download files up to 20 MB): https://core.telegram.org/bots/api#getfile
  */
 import type { InboundMedia } from '../../domain/inbound-event.ts';
-import { ConnectorError, MediaTooLarge, type Connector, type ConnectorErrorClass, type FetchedMedia, type OutboundFile, type OutboundMessage } from '../../ports/connector.ts';
+import {
+  ConnectorError,
+  MediaTooLarge,
+  type Connector,
+  type ConnectorErrorClass,
+  type FetchedMedia,
+  type OutboundFile,
+  type OutboundMessage,
+} from '../../ports/connector.ts';
 import { CAPABILITIES } from './capabilities.ts';
 import { parseRetryAfter, postToPlatform, type PlatformResponse } from './http.ts';
 import { downloadMedia, filenameOfPath } from './media-download.ts';
@@ -70,7 +78,10 @@ export class TelegramConnector implements Connector {
   /** getFile for the path (valid for at least an hour), then the download from the file endpoint. */
   async fetchMedia(media: InboundMedia, maxBytes: number): Promise<FetchedMedia> {
     if (!media.providerMediaId) throw new ConnectorError('telegram getFile: the message names no file_id', 'invalid-request');
-    const response = await postToPlatform(`${this.baseUrl}/bot${this.settings.botToken}/getFile`, 'telegram getFile', { json: { file_id: media.providerMediaId }, timeoutMs: this.timeoutMs });
+    const response = await postToPlatform(`${this.baseUrl}/bot${this.settings.botToken}/getFile`, 'telegram getFile', {
+      json: { file_id: media.providerMediaId },
+      timeoutMs: this.timeoutMs,
+    });
     const result = okResult(response) as { file_path?: unknown; file_size?: unknown } | undefined;
     if (!result) {
       const error = telegramError('getFile', response);
@@ -80,14 +91,20 @@ export class TelegramConnector implements Connector {
     if (typeof result.file_path !== 'string' || result.file_path === '') throw new ConnectorError('telegram getFile: answer without file_path', 'unavailable');
     const path = result.file_path.split('/').map(encodeURIComponent).join('/');
     return downloadMedia(`${this.baseUrl}/file/bot${this.settings.botToken}/${path}`, 'telegram file download', {
-      timeoutMs: this.mediaTimeoutMs, maxBytes, statedSize: typeof result.file_size === 'number' ? result.file_size : undefined,
-      filename: filenameOfPath(result.file_path), errorOf: (_what, r) => telegramError('file download', r),
+      timeoutMs: this.mediaTimeoutMs,
+      maxBytes,
+      statedSize: typeof result.file_size === 'number' ? result.file_size : undefined,
+      filename: filenameOfPath(result.file_path),
+      errorOf: (_what, r) => telegramError('file download', r),
     });
   }
 
   private async call(method: string, body: { json?: unknown; form?: FormData }): Promise<{ externalId: string }> {
     await this.throttle.take();
-    const response = await postToPlatform(`${this.baseUrl}/bot${this.settings.botToken}/${method}`, `telegram ${method}`, { ...body, timeoutMs: this.timeoutMs });
+    const response = await postToPlatform(`${this.baseUrl}/bot${this.settings.botToken}/${method}`, `telegram ${method}`, {
+      ...body,
+      timeoutMs: this.timeoutMs,
+    });
     const result = okResult(response);
     if (!result) {
       const error = telegramError(method, response);
@@ -109,7 +126,11 @@ function okResult(response: PlatformResponse): unknown {
   return response.status === 200 && body?.ok === true && body.result && typeof body.result === 'object' ? body.result : undefined;
 }
 
-interface TelegramFailure { error_code?: number; description?: string; parameters?: { retry_after?: number; migrate_to_chat_id?: number } }
+interface TelegramFailure {
+  error_code?: number;
+  description?: string;
+  parameters?: { retry_after?: number; migrate_to_chat_id?: number };
+}
 
 /** Classifies `{ok:false,...}` by its code, and a 400 by the documented cause in its description. */
 export function telegramError(method: string, response: PlatformResponse): ConnectorError {

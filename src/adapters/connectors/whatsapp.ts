@@ -62,7 +62,11 @@ export class WhatsAppConnector implements Connector {
     const p = m.payload;
     if (p.type === 'text') return this.sendMessage({ ...base, type: 'text', text: { body: textOf(p.content, this.capabilities) } });
     if (p.type === 'template') {
-      return this.sendMessage({ ...base, type: 'template', template: { name: p.name, language: { code: p.language }, ...(p.components ? { components: p.components } : {}) } });
+      return this.sendMessage({
+        ...base,
+        type: 'template',
+        template: { name: p.name, language: { code: p.language }, ...(p.components ? { components: p.components } : {}) },
+      });
     }
     const file = fileOf(m, this.capabilities);
     const isImage = IMAGE_TYPES.has(file.mimeType) && file.sizeBytes <= 5 * MB;
@@ -78,15 +82,27 @@ export class WhatsAppConnector implements Connector {
     // phone_number_id makes Meta check that the media was sent to our number.
     const query = new URLSearchParams({ phone_number_id: this.settings.phoneNumberId });
     const what = 'whatsapp media info';
-    const response = await getFromPlatform(`${this.graphRoot}/${encodeURIComponent(media.providerMediaId)}?${query}`, what, { headers: auth, timeoutMs: this.timeoutMs });
+    const response = await getFromPlatform(`${this.graphRoot}/${encodeURIComponent(media.providerMediaId)}?${query}`, what, {
+      headers: auth,
+      timeoutMs: this.timeoutMs,
+    });
     if (response.status < 200 || response.status >= 300) throw graphError(what, response);
     const info = (response.body ?? {}) as { url?: unknown; mime_type?: unknown; file_size?: unknown };
     if (typeof info.url !== 'string') throw new ConnectorError(`${what}: answer without a url`, 'unavailable');
     // Documented as a number, seen as a numeric string.
-    const size = typeof info.file_size === 'number' ? info.file_size : typeof info.file_size === 'string' && /^\d+$/.test(info.file_size) ? Number(info.file_size) : undefined;
+    const size =
+      typeof info.file_size === 'number'
+        ? info.file_size
+        : typeof info.file_size === 'string' && /^\d+$/.test(info.file_size)
+          ? Number(info.file_size)
+          : undefined;
     return downloadMedia(info.url, 'whatsapp media download', {
-      headers: auth, timeoutMs: this.mediaTimeoutMs, maxBytes, statedSize: size,
-      statedMimeType: typeof info.mime_type === 'string' ? info.mime_type : undefined, errorOf: graphError,
+      headers: auth,
+      timeoutMs: this.mediaTimeoutMs,
+      maxBytes,
+      statedSize: size,
+      statedMimeType: typeof info.mime_type === 'string' ? info.mime_type : undefined,
+      errorOf: graphError,
     });
   }
 
@@ -112,7 +128,9 @@ export class WhatsAppConnector implements Connector {
   private async post(edge: 'messages' | 'media', body: { json?: unknown; form?: FormData }): Promise<PlatformResponse> {
     await this.throttle.take();
     const response = await postToPlatform(`${this.endpoint}/${edge}`, `whatsapp ${edge}`, {
-      ...body, headers: { authorization: `Bearer ${this.settings.accessToken}` }, timeoutMs: this.timeoutMs,
+      ...body,
+      headers: { authorization: `Bearer ${this.settings.accessToken}` },
+      timeoutMs: this.timeoutMs,
     });
     if (response.status >= 200 && response.status < 300) return response;
     const error = graphError(`whatsapp ${edge}`, response);

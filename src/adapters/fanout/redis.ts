@@ -8,7 +8,12 @@ type Handler = (event: Record<string, unknown>) => void;
 /** A publish Redis has not answered by then is given up (it may still arrive). */
 const PUBLISH_TIMEOUT_MS = 1000;
 
-interface Queued { channel: string; message: string; resolve: () => void; reject: (e: unknown) => void }
+interface Queued {
+  channel: string;
+  message: string;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
 
 /**
  * Fan-out across API instances over Redis pub/sub: one connection publishes (so one instance's

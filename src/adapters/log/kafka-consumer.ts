@@ -87,10 +87,17 @@ export class KafkaGroupConsumer implements Subscription {
     const { brokers, clientId, groupId, topics, sessionTimeoutMs } = this.settings;
     this.failure = undefined;
     const consumer = new Consumer({
-      clientId, groupId, bootstrapBrokers: brokers, deserializers: stringDeserializers, autocommit: false,
+      clientId,
+      groupId,
+      bootstrapBrokers: brokers,
+      deserializers: stringDeserializers,
+      autocommit: false,
       // The rebalance timeout bounds how long a rebalance waits for a member that died mid-way.
-      sessionTimeout: sessionTimeoutMs, rebalanceTimeout: sessionTimeoutMs, heartbeatInterval: Math.min(1000, sessionTimeoutMs / 3),
-      maxWaitTime: 500, highWaterMark: 2 * MAX_BATCH,
+      sessionTimeout: sessionTimeoutMs,
+      rebalanceTimeout: sessionTimeoutMs,
+      heartbeatInterval: Math.min(1000, sessionTimeoutMs / 3),
+      maxWaitTime: 500,
+      highWaterMark: 2 * MAX_BATCH,
     });
     this.consumer = consumer;
     // A failed re-join is reported as an 'error' event; unhandled it would crash the process.
@@ -202,15 +209,17 @@ export class KafkaGroupConsumer implements Subscription {
       }
     }
     const lastOfPartition = new Map(owned.map((m) => [`${m.topic}:${m.partition}`, m]));
-    await Promise.all([...lastOfPartition].map(async ([key, last]) => {
-      this.nextOffsets.set(key, last.offset + 1n);
-      try {
-        await last.commit();
-      } catch (e) {
-        // A rebalance in progress rejects commits; the next owner handles these records again (handlers are idempotent).
-        this.log.debug({ err: e, topic: last.topic, partition: last.partition }, 'offset commit refused');
-      }
-    }));
+    await Promise.all(
+      [...lastOfPartition].map(async ([key, last]) => {
+        this.nextOffsets.set(key, last.offset + 1n);
+        try {
+          await last.commit();
+        } catch (e) {
+          // A rebalance in progress rejects commits; the next owner handles these records again (handlers are idempotent).
+          this.log.debug({ err: e, topic: last.topic, partition: last.partition }, 'offset commit refused');
+        }
+      }),
+    );
   }
 
   private toRecord(m: KafkaMessage): RawRecord[] {

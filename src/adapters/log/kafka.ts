@@ -76,8 +76,14 @@ export class KafkaEventLog<M extends object = Record<string, unknown>> implement
     const { brokers, clientId, topicPrefix, sessionTimeoutMs, onLag } = this.settings;
     const consumer = new KafkaGroupConsumer(
       {
-        brokers, clientId, group, groupId: `${topicPrefix}${group}`, topics: topics.map((t) => this.kafkaTopic(t)),
-        toLogical: (t) => t.slice(topicPrefix.length), sessionTimeoutMs, onLag,
+        brokers,
+        clientId,
+        group,
+        groupId: `${topicPrefix}${group}`,
+        topics: topics.map((t) => this.kafkaTopic(t)),
+        toLogical: (t) => t.slice(topicPrefix.length),
+        sessionTimeoutMs,
+        onLag,
       },
       // Records on these topics were written by publish() with M's types.
       (records: RawRecord[]) => handler(records as LogRecord<M, T>[]),
@@ -144,8 +150,12 @@ export class KafkaEventLog<M extends object = Record<string, unknown>> implement
 
   private createProducer(): Producer<string, string, string, string> {
     const producer = new Producer({
-      clientId: this.settings.clientId, bootstrapBrokers: this.settings.brokers,
-      serializers: stringSerializers, idempotent: true, acks: ProduceAcks.ALL, partitioner: compatibilityPartitioner,
+      clientId: this.settings.clientId,
+      bootstrapBrokers: this.settings.brokers,
+      serializers: stringSerializers,
+      idempotent: true,
+      acks: ProduceAcks.ALL,
+      partitioner: compatibilityPartitioner,
     });
     producer.on('error', (e: Error) => this.log.warn({ err: e }, 'Kafka producer error'));
     return producer;

@@ -89,4 +89,3 @@ export class PgliteDatabase implements Database {
     }
   }
 }
-

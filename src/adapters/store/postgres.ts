@@ -99,4 +99,3 @@ export class PostgresDatabase implements Database {
     await this.pool.end();
   }
 }
-

@@ -7,7 +7,10 @@ import { invalid } from '../../domain/errors.ts';
 import { checkChannelSend } from '../../domain/channel-send.ts';
 import { CHANNELS, normaliseChannels, type Channel, type ExternalChannel, type Payload } from '../../domain/message.ts';
 
-export interface Resolved { channels: Channel[]; to: string | null }
+export interface Resolved {
+  channels: Channel[];
+  to: string | null;
+}
 
 // A conversation's type never changes: remembering the ones that are not channel conversations
 // saves the send path a query. Bounded so that a long-running process does not grow without end.
@@ -33,7 +36,8 @@ export class ChannelTargets {
       if (disabled.length > 0) throw invalid('channel-disabled', `Channel ${disabled.join(', ')} is not configured on this server`, { channels: disabled });
       return { channels, to: to ?? null };
     }
-    if (!this.enabled.has(contact.channel)) throw invalid('channel-disabled', `Channel ${contact.channel} is not configured on this server`, { channels: [contact.channel] });
+    if (!this.enabled.has(contact.channel))
+      throw invalid('channel-disabled', `Channel ${contact.channel} is not configured on this server`, { channels: [contact.channel] });
     checkChannelSend({ channel: contact.channel, payload, lastInboundAt: contact.lastInboundAt, now: this.now(), windowHours: this.windowHours });
     return { channels: ['internal', contact.channel], to: contact.externalId };
   }
@@ -50,7 +54,11 @@ export class ChannelTargets {
       this.plain.add(conversationId);
       return undefined;
     }
-    return { channel: row.channel as ExternalChannel, externalId: String(row.external_id), lastInboundAt: row.last_inbound_at ? new Date(row.last_inbound_at as string) : null };
+    return {
+      channel: row.channel as ExternalChannel,
+      externalId: String(row.external_id),
+      lastInboundAt: row.last_inbound_at ? new Date(row.last_inbound_at as string) : null,
+    };
   }
 }
 

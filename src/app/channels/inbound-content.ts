@@ -12,7 +12,11 @@ export function inboundContent(importMedia?: MediaImporter) {
       if (file) return file;
     }
     // Nothing a person sent is dropped: media we could not fetch is kept as a note with its caption.
-    if (m.media) return { type: 'text', content: [`[${m.media.kind}${m.media.filename ? `: ${m.media.filename}` : ''}]`, m.media.caption ?? m.text].filter(Boolean).join(' ') };
+    if (m.media)
+      return {
+        type: 'text',
+        content: [`[${m.media.kind}${m.media.filename ? `: ${m.media.filename}` : ''}]`, m.media.caption ?? m.text].filter(Boolean).join(' '),
+      };
     return { type: 'text', content: m.text && m.text.length > 0 ? m.text : '[unsupported message]' };
   };
 }

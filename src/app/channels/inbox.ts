@@ -13,7 +13,11 @@ import type { Notifier } from '../notify.ts';
 import type { Logger } from '../logger.ts';
 import { iso } from '../time.ts';
 
-interface ContactRow { id: number; conversationId: number | null; displayName: string | null }
+interface ContactRow {
+  id: number;
+  conversationId: number | null;
+  displayName: string | null;
+}
 
 export class ChannelInbox {
   constructor(
@@ -55,11 +59,23 @@ export class ChannelInbox {
     this.onAccepted();
     const { conversationId, contact, created } = result;
     if (created) {
-      await this.notify.toUsers(created.memberIds, 'conversation.created', { conversation_id: conversationId, conversation_type: 'channel', name: created.name, member_ids: created.memberIds });
+      await this.notify.toUsers(created.memberIds, 'conversation.created', {
+        conversation_id: conversationId,
+        conversation_type: 'channel',
+        name: created.name,
+        member_ids: created.memberIds,
+      });
     }
     await this.notify.toConversation(conversationId, 'message.created', {
-      message_id: messageId, conversation_id: conversationId, seq: result.seq, sender_id: null, sender_username: null,
-      sender_contact: { contact_id: contact.id, channel: m.channel, display_name: contact.displayName }, payload, channels: ['internal'], created_at: result.createdAt,
+      message_id: messageId,
+      conversation_id: conversationId,
+      seq: result.seq,
+      sender_id: null,
+      sender_username: null,
+      sender_contact: { contact_id: contact.id, channel: m.channel, display_name: contact.displayName },
+      payload,
+      channels: ['internal'],
+      created_at: result.createdAt,
     });
   }
 
@@ -68,9 +84,15 @@ export class ChannelInbox {
     const name = contact.displayName ?? m.externalUserId;
     const [conv] = await tx.query(`INSERT INTO conversations (type, name, contact_id) VALUES ('channel', $1, $2) RETURNING id`, [name, contact.id]);
     const conversationId = Number(conv.id);
-    const agents = await tx.query('SELECT id FROM users WHERE lower(username) = ANY($1::text[]) ORDER BY id', [this.agents[m.channel].map((a) => a.toLowerCase())]);
+    const agents = await tx.query('SELECT id FROM users WHERE lower(username) = ANY($1::text[]) ORDER BY id', [
+      this.agents[m.channel].map((a) => a.toLowerCase()),
+    ]);
     const memberIds = agents.map((a) => Number(a.id));
-    if (memberIds.length === 0) this.logger.warn({ channel: m.channel, conversation_id: conversationId }, 'no agents configured for this channel (CHANNEL_AGENTS): its conversation has no members yet');
+    if (memberIds.length === 0)
+      this.logger.warn(
+        { channel: m.channel, conversation_id: conversationId },
+        'no agents configured for this channel (CHANNEL_AGENTS): its conversation has no members yet',
+      );
     // Admins: the channel's agents may add colleagues to the conversation, or leave it.
     await tx.query(`INSERT INTO members (conversation_id, user_id, role) SELECT $1, u, 'admin' FROM unnest($2::bigint[]) AS u`, [conversationId, memberIds]);
     await tx.query('UPDATE contacts SET conversation_id = $2 WHERE id = $1', [contact.id, conversationId]);
@@ -100,7 +122,11 @@ async function upsertContact(tx: Sql, m: InboundMessage): Promise<ContactRow> {
      RETURNING id, conversation_id, display_name`,
     [m.channel, m.externalUserId, m.displayName ?? null, m.at.toISOString()],
   );
-  return { id: Number(row.id), conversationId: row.conversation_id === null ? null : Number(row.conversation_id), displayName: row.display_name === null ? null : String(row.display_name) };
+  return {
+    id: Number(row.id),
+    conversationId: row.conversation_id === null ? null : Number(row.conversation_id),
+    displayName: row.display_name === null ? null : String(row.display_name),
+  };
 }
 
 /** The same provider event always becomes the same message id (a UUID derived from it). */

@@ -79,7 +79,10 @@ export class ChannelMediaImport {
           await sleep(Math.min(e.retryAfterMs ?? this.retryDelayMs * 2 ** (attempt - 1), MAX_RETRY_WAIT_MS));
           continue;
         }
-        this.logger.warn({ ...log, err: e, error_class: e.errorClass, provider_code: e.providerCode, attempts: attempt }, 'inbound media could not be downloaded: kept as a note');
+        this.logger.warn(
+          { ...log, err: e, error_class: e.errorClass, provider_code: e.providerCode, attempts: attempt },
+          'inbound media could not be downloaded: kept as a note',
+        );
         return undefined;
       }
     }
@@ -151,7 +154,9 @@ export class ChannelMediaImport {
 
   private async completed(fileId: string): Promise<FilePayload | undefined> {
     const [row] = await this.db.query(`SELECT filename, size_bytes, mime_type FROM uploads WHERE id = $1 AND status = 'completed'`, [fileId]);
-    return row ? { type: 'file', file_id: fileId, filename: String(row.filename), size_bytes: Number(row.size_bytes), mime_type: String(row.mime_type) } : undefined;
+    return row
+      ? { type: 'file', file_id: fileId, filename: String(row.filename), size_bytes: Number(row.size_bytes), mime_type: String(row.mime_type) }
+      : undefined;
   }
 }
 
@@ -168,7 +173,17 @@ export function inboundFileId(channel: ExternalChannel, providerEventId: string)
 
 // Names for files the platform sent without one ("image.jpg" rather than "image").
 const EXTENSIONS: Record<string, string> = {
-  'image/jpeg': '.jpg', 'image/png': '.png', 'image/webp': '.webp', 'image/gif': '.gif', 'video/mp4': '.mp4', 'video/3gpp': '.3gp',
-  'audio/ogg': '.ogg', 'audio/mpeg': '.mp3', 'audio/mp4': '.m4a', 'audio/aac': '.aac', 'audio/amr': '.amr', 'application/pdf': '.pdf',
+  'image/jpeg': '.jpg',
+  'image/png': '.png',
+  'image/webp': '.webp',
+  'image/gif': '.gif',
+  'video/mp4': '.mp4',
+  'video/3gpp': '.3gp',
+  'audio/ogg': '.ogg',
+  'audio/mpeg': '.mp3',
+  'audio/mp4': '.m4a',
+  'audio/aac': '.aac',
+  'audio/amr': '.amr',
+  'application/pdf': '.pdf',
 };
 const extensionOf = (mime: string) => EXTENSIONS[mime] ?? '';

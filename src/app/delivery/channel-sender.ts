@@ -33,11 +33,16 @@ export class ChannelSender {
   async deliver(records: LogRecord<LogTopics, ChannelTopic>[]): Promise<void> {
     await Promise.all(
       records.map((r) =>
-        withSpan('channel.deliver', traceparentOf(r), (span) => {
-          const work = r.value;
-          span?.setAttributes({ 'chat4all.message_id': work.message_id, 'chat4all.channel': work.channel, 'chat4all.attempt': work.attempt });
-          return this.deliverOne(work);
-        }, { kind: SpanKind.CONSUMER }),
+        withSpan(
+          'channel.deliver',
+          traceparentOf(r),
+          (span) => {
+            const work = r.value;
+            span?.setAttributes({ 'chat4all.message_id': work.message_id, 'chat4all.channel': work.channel, 'chat4all.attempt': work.attempt });
+            return this.deliverOne(work);
+          },
+          { kind: SpanKind.CONSUMER },
+        ),
       ),
     );
   }
@@ -58,14 +63,24 @@ export class ChannelSender {
       if (!connector) throw new ConnectorError(`channel ${work.channel} is not enabled`, 'invalid-request');
       const payload = row.payload as Payload;
       const result = await connector.send({
-        messageId: work.message_id, conversationId: Number(row.conversation_id), senderId: Number(row.sender_id),
-        to: (row.recipient as string | null) ?? undefined, payload, attempt: work.attempt,
+        messageId: work.message_id,
+        conversationId: Number(row.conversation_id),
+        senderId: Number(row.sender_id),
+        to: (row.recipient as string | null) ?? undefined,
+        payload,
+        attempt: work.attempt,
         ...(payload.type === 'file' && this.fileOf ? { file: await this.fileOf(payload.file_id) } : {}),
       });
       metrics.connectorSends.inc({ channel: work.channel, result: 'success' });
       metrics.connectorSendDuration.observe({ channel: work.channel }, (performance.now() - started) / 1000);
       await this.recordHealth(work.channel, undefined);
-      await publishTraced(this.log, [{ topic: STATUS_TOPIC, key: work.message_id, value: { message_id: work.message_id, channel: work.channel, status: result.status ?? 'sent', external_id: result.externalId } }]);
+      await publishTraced(this.log, [
+        {
+          topic: STATUS_TOPIC,
+          key: work.message_id,
+          value: { message_id: work.message_id, channel: work.channel, status: result.status ?? 'sent', external_id: result.externalId },
+        },
+      ]);
     } catch (e) {
       metrics.connectorSends.inc({ channel: work.channel, result: 'failure' });
       const failure = failureOf(e);
@@ -96,28 +111,51 @@ export class ChannelSender {
         WHERE message_id = $1 AND channel = $2 AND attempts = $3 AND status = 'pending'`,
       [work.message_id, work.channel, work.attempt, delayMs / 1000, reason],
     );
-    this.logger.info({ message_id: work.message_id, channel: work.channel, attempt: work.attempt, retry_in_ms: Math.round(delayMs), reason }, 'delivery failed, will retry');
+    this.logger.info(
+      { message_id: work.message_id, channel: work.channel, attempt: work.attempt, retry_in_ms: Math.round(delayMs), reason },
+      'delivery failed, will retry',
+    );
   }
 
   private async deadLetter(work: ChannelWork, failure: Failure): Promise<void> {
     const { reason } = failure;
-    await this.db.query('INSERT INTO dead_letters (message_id, channel, reason, attempts) VALUES ($1, $2, $3, $4)', [work.message_id, work.channel, reason, work.attempt]);
+    await this.db.query('INSERT INTO dead_letters (message_id, channel, reason, attempts) VALUES ($1, $2, $3, $4)', [
+      work.message_id,
+      work.channel,
+      reason,
+      work.attempt,
+    ]);
     metrics.deadLettered.inc({ channel: work.channel });
     this.logger.warn({ message_id: work.message_id, channel: work.channel, attempts: work.attempt, reason }, 'delivery dead-lettered');
     await publishTraced(this.log, [
       {
-        topic: STATUS_TOPIC, key: work.message_id,
-        value: { message_id: work.message_id, channel: work.channel, status: 'failed', error: reason, error_class: failure.errorClass, ...(failure.providerCode ? { provider_code: failure.providerCode } : {}) },
+        topic: STATUS_TOPIC,
+        key: work.message_id,
+        value: {
+          message_id: work.message_id,
+          channel: work.channel,
+          status: 'failed',
+          error: reason,
+          error_class: failure.errorClass,
+          ...(failure.providerCode ? { provider_code: failure.providerCode } : {}),
+        },
       },
       { topic: DEAD_LETTER_TOPIC, key: work.message_id, value: { message_id: work.message_id, channel: work.channel, reason, attempts: work.attempt } },
     ]);
   }
 }
 
-interface Failure { reason: string; isPermanent: boolean; errorClass: string; providerCode?: string; retryAfterMs?: number }
+interface Failure {
+  reason: string;
+  isPermanent: boolean;
+  errorClass: string;
+  providerCode?: string;
+  retryAfterMs?: number;
+}
 
 /** A connector's classified error, or anything else thrown on the way (retryable). */
 function failureOf(e: unknown): Failure {
-  if (e instanceof ConnectorError) return { reason: e.message, isPermanent: e.isPermanent, errorClass: e.errorClass, providerCode: e.providerCode, retryAfterMs: e.retryAfterMs };
+  if (e instanceof ConnectorError)
+    return { reason: e.message, isPermanent: e.isPermanent, errorClass: e.errorClass, providerCode: e.providerCode, retryAfterMs: e.retryAfterMs };
   return { reason: e instanceof Error ? e.message : String(e), isPermanent: false, errorClass: 'internal' };
 }

@@ -31,24 +31,31 @@ export class InboundProcessor {
     for (const row of rows) {
       const event = revive(row.event as StorableEvent);
       if (event.kind === 'message') await this.inbox.receive(event, await this.contentOf(event));
-      else await publishTraced(this.log, (await this.outcomesOf(event)).map((o) => ({ topic: STATUS_TOPIC, key: o.message_id, value: o })));
+      else
+        await publishTraced(
+          this.log,
+          (await this.outcomesOf(event)).map((o) => ({ topic: STATUS_TOPIC, key: o.message_id, value: o })),
+        );
       await this.db.query('UPDATE webhook_events SET processed_at = now() WHERE id = $1', [row.id]);
     }
   }
 
   /** The platform's report on messages we sent, as outcomes for their deliveries (unknown ids are ignored). */
   private async outcomesOf(e: InboundStatus | InboundWatermark): Promise<ChannelOutcome[]> {
-    const rows = e.kind === 'status'
-      ? await this.db.query('SELECT message_id FROM message_channels WHERE channel = $1 AND external_id = $2', [e.channel, e.externalMessageId])
-      : await this.db.query(
-          `SELECT mc.message_id FROM contacts ct JOIN messages m ON m.conversation_id = ct.conversation_id
+    const rows =
+      e.kind === 'status'
+        ? await this.db.query('SELECT message_id FROM message_channels WHERE channel = $1 AND external_id = $2', [e.channel, e.externalMessageId])
+        : await this.db.query(
+            `SELECT mc.message_id FROM contacts ct JOIN messages m ON m.conversation_id = ct.conversation_id
              JOIN message_channels mc ON mc.message_id = m.id AND mc.channel = ct.channel
             WHERE ct.channel = $1 AND ct.external_id = $2 AND mc.status IN ('sent', 'delivered') AND m.created_at <= $3`,
-          [e.channel, e.externalUserId, e.watermark.toISOString()],
-        );
+            [e.channel, e.externalUserId, e.watermark.toISOString()],
+          );
     if (rows.length === 0) this.logger.debug({ channel: e.channel, event: e.providerEventId }, 'status for no message of ours');
     return rows.map((r) => ({
-      message_id: String(r.message_id), channel: e.channel, status: e.status,
+      message_id: String(r.message_id),
+      channel: e.channel,
+      status: e.status,
       ...(e.kind === 'status' && e.error ? { error: e.error.detail, provider_code: e.error.providerCode, error_class: 'platform' } : {}),
     }));
   }

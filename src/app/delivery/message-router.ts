@@ -19,7 +19,13 @@ export class MessageRouter {
 
   /** Routes accepted messages: internal members are handed the message, external channels get work items. */
   async route(records: LogRecord<LogTopics, 'messages'>[]): Promise<void> {
-    await withBatchSpans('message.route', records, { keyOf: (r: LogRecord<LogTopics, 'messages'>) => r.value.message_id, parentOf: traceparentOf }, (headersFor) => this.routeBatch(records, headersFor), { kind: SpanKind.CONSUMER });
+    await withBatchSpans(
+      'message.route',
+      records,
+      { keyOf: (r: LogRecord<LogTopics, 'messages'>) => r.value.message_id, parentOf: traceparentOf },
+      (headersFor) => this.routeBatch(records, headersFor),
+      { kind: SpanKind.CONSUMER },
+    );
   }
 
   /** `headersFor(messageId)`: the trace context its work items continue. */
@@ -49,7 +55,10 @@ export class MessageRouter {
       await announce(this.notify, [...sent, ...(await settle(tx, { messageIds: routed.map((m) => String(m.id)) }))]);
       return work;
     }, 'route-messages');
-    await publishTraced(this.log, work.map((w) => ({ topic: channelTopic(w.channel), key: w.message_id, value: w, headers: headersFor(w.message_id) })));
+    await publishTraced(
+      this.log,
+      work.map((w) => ({ topic: channelTopic(w.channel), key: w.message_id, value: w, headers: headersFor(w.message_id) })),
+    );
   }
 }
 

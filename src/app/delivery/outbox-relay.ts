@@ -22,7 +22,12 @@ export class OutboxRelay {
       const rows = await tx.query('SELECT id, topic, key, payload, headers FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1', [limit]);
       if (rows.length === 0) return 0;
       // The outbox holds what messages.ts wrote for these topics (see LogTopics).
-      await publishTraced(this.log, rows.map((r) => ({ topic: r.topic, key: String(r.key), value: r.payload, headers: (r.headers as Record<string, string> | null) ?? undefined }) as LogRecord));
+      await publishTraced(
+        this.log,
+        rows.map(
+          (r) => ({ topic: r.topic, key: String(r.key), value: r.payload, headers: (r.headers as Record<string, string> | null) ?? undefined }) as LogRecord,
+        ),
+      );
       await tx.query('UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])', [rows.map((r) => r.id)]);
       return rows.length;
     }, 'relay-outbox');

@@ -27,10 +27,17 @@ export class Recovery {
        RETURNING message_id, channel, attempts`,
       [limit, this.leaseMs / 1000, ignoreLeases],
     );
-    await publishTraced(this.log, due.map((d) => {
-      const channel = d.channel as ExternalChannel;
-      return { topic: channelTopic(channel), key: String(d.message_id), value: { message_id: String(d.message_id), channel, attempt: Number(d.attempts) + 1 } };
-    }));
+    await publishTraced(
+      this.log,
+      due.map((d) => {
+        const channel = d.channel as ExternalChannel;
+        return {
+          topic: channelTopic(channel),
+          key: String(d.message_id),
+          value: { message_id: String(d.message_id), channel, attempt: Number(d.attempts) + 1 },
+        };
+      }),
+    );
     return due.length;
   }
 
@@ -44,7 +51,14 @@ export class Recovery {
         ORDER BY conversation_id, seq LIMIT $2`,
       [olderThanMs / 1000, limit],
     );
-    await publishTraced(this.log, rows.map((r) => ({ topic: MESSAGES_TOPIC, key: String(r.conversation_id), value: { message_id: String(r.id), conversation_id: Number(r.conversation_id), seq: Number(r.seq) } })));
+    await publishTraced(
+      this.log,
+      rows.map((r) => ({
+        topic: MESSAGES_TOPIC,
+        key: String(r.conversation_id),
+        value: { message_id: String(r.id), conversation_id: Number(r.conversation_id), seq: Number(r.seq) },
+      })),
+    );
     return rows.length;
   }
 }

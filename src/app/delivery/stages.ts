@@ -31,8 +31,15 @@ export interface DeliveryStages {
 }
 
 export function createDeliveryStages(deps: {
-  db: Database; log: EventLog; notify: Notifier; connectors: readonly Connector[]; settings: DeliverySettings; logger: Logger;
-  inbox: ChannelInbox; contentOf: InboundContent; fileOf?: OutboundFileSource;
+  db: Database;
+  log: EventLog;
+  notify: Notifier;
+  connectors: readonly Connector[];
+  settings: DeliverySettings;
+  logger: Logger;
+  inbox: ChannelInbox;
+  contentOf: InboundContent;
+  fileOf?: OutboundFileSource;
 }): DeliveryStages {
   const { db, log, notify, settings } = deps;
   const connectors = new Map<ExternalChannel, Connector>(deps.connectors.map((c) => [c.channel, c]));

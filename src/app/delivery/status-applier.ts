@@ -18,7 +18,13 @@ export class StatusApplier {
 
   /** Applies channel delivery reports: monotonic per channel, then the message's aggregate status. */
   async apply(records: LogRecord<LogTopics, 'status'>[]): Promise<void> {
-    await withBatchSpans('status.apply', records, { keyOf: (r: LogRecord<LogTopics, 'status'>) => r.value.message_id, parentOf: traceparentOf }, () => this.applyBatch(records.map((r) => r.value)), { kind: SpanKind.CONSUMER });
+    await withBatchSpans(
+      'status.apply',
+      records,
+      { keyOf: (r: LogRecord<LogTopics, 'status'>) => r.value.message_id, parentOf: traceparentOf },
+      () => this.applyBatch(records.map((r) => r.value)),
+      { kind: SpanKind.CONSUMER },
+    );
   }
 
   /**
@@ -29,8 +35,8 @@ export class StatusApplier {
   private async applyBatch(events: ChannelOutcome[]): Promise<void> {
     // The log may repeat an event; per message and channel the most advanced one counts (a batch
     // may hold 'sent' from the connector and 'read' from the platform's webhook).
-    const latest = [...new Map(events.map((e) => [`${e.message_id}:${e.channel}`, e])).values()].map(
-      (e) => events.filter((x) => x.message_id === e.message_id && x.channel === e.channel).reduce((a, b) => (canMoveDelivery(a.status, b.status) ? b : a)),
+    const latest = [...new Map(events.map((e) => [`${e.message_id}:${e.channel}`, e])).values()].map((e) =>
+      events.filter((x) => x.message_id === e.message_id && x.channel === e.channel).reduce((a, b) => (canMoveDelivery(a.status, b.status) ? b : a)),
     );
     const applied = await this.db.transaction(async (tx) => {
       // Forward only (canMoveDelivery in SQL): a late 'delivered' after 'read' changes nothing, and
@@ -43,13 +49,25 @@ export class StatusApplier {
             AND (CASE WHEN e.status = 'failed' THEN mc.status IN ('pending', 'sent')
                       ELSE array_position(ARRAY['pending', 'sent', 'delivered', 'read'], e.status) > array_position(ARRAY['pending', 'sent', 'delivered', 'read'], mc.status) END)
          RETURNING mc.message_id, mc.channel, mc.status, mc.error, mc.provider_code, m.conversation_id, m.seq, m.sender_id, mc.updated_at`,
-        [latest.map((e) => e.message_id), latest.map((e) => e.channel), latest.map((e) => e.status), latest.map((e) => e.error ?? null), latest.map((e) => e.external_id ?? null),
-          latest.map((e) => e.provider_code ?? null), latest.map((e) => e.error_class ?? null)],
+        [
+          latest.map((e) => e.message_id),
+          latest.map((e) => e.channel),
+          latest.map((e) => e.status),
+          latest.map((e) => e.error ?? null),
+          latest.map((e) => e.external_id ?? null),
+          latest.map((e) => e.provider_code ?? null),
+          latest.map((e) => e.error_class ?? null),
+        ],
       );
       if (rows.length === 0) return [];
       await tx.query(
         'INSERT INTO message_status_history (message_id, status, channel, detail) SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[])',
-        [rows.map((r) => r.message_id), rows.map((r) => r.status), rows.map((r) => r.channel), rows.map((r) => (r.status === 'failed' ? failureDetail(r) : null))],
+        [
+          rows.map((r) => r.message_id),
+          rows.map((r) => r.status),
+          rows.map((r) => r.channel),
+          rows.map((r) => (r.status === 'failed' ? failureDetail(r) : null)),
+        ],
       );
       const changes = await settle(tx, { messageIds: [...new Set(rows.map((r) => String(r.message_id)))] });
       // Under the settle lock, like every tick of the conversation (see announce); by conversation and seq.
@@ -57,8 +75,13 @@ export class StatusApplier {
       await Promise.all(
         ordered.map((r) =>
           this.notify.toUsers([Number(r.sender_id)], 'message.status', {
-            message_id: String(r.message_id), conversation_id: Number(r.conversation_id), seq: Number(r.seq), status: r.status as ChannelOutcome['status'],
-            channel: r.channel as ExternalChannel, at: iso(r.updated_at), ...(r.error ? { error: String(r.error) } : {}),
+            message_id: String(r.message_id),
+            conversation_id: Number(r.conversation_id),
+            seq: Number(r.seq),
+            status: r.status as ChannelOutcome['status'],
+            channel: r.channel as ExternalChannel,
+            at: iso(r.updated_at),
+            ...(r.error ? { error: String(r.error) } : {}),
           }),
         ),
       );
@@ -70,4 +93,5 @@ export class StatusApplier {
 }
 
 /** The history's words for a failure: the platform's code with its text. */
-const failureDetail = (r: Record<string, unknown>) => (r.provider_code ? `${String(r.provider_code)}: ${String(r.error ?? '')}` : r.error === null ? null : String(r.error));
+const failureDetail = (r: Record<string, unknown>) =>
+  r.provider_code ? `${String(r.provider_code)}: ${String(r.error ?? '')}` : r.error === null ? null : String(r.error);

@@ -55,7 +55,12 @@ export class UploadCollector {
     }
     const orphans = await this.removeOrphans(cutoff);
     metrics.uploadsCleaned.inc(orphans.removed);
-    const summary = { uploads_removed: removed, orphans_removed: orphans.removed, failures: failed.size + orphans.failures, duration_seconds: (performance.now() - started) / 1000 };
+    const summary = {
+      uploads_removed: removed,
+      orphans_removed: orphans.removed,
+      failures: failed.size + orphans.failures,
+      duration_seconds: (performance.now() - started) / 1000,
+    };
     metrics.cleanupDuration.set(summary.duration_seconds);
     return summary;
   }

@@ -9,10 +9,21 @@ export type ContentVerdict = { mimeType: string } | { mismatch: string };
 
 // Names in use for the same type.
 const ALIASES: Record<string, string> = {
-  'image/jpg': 'image/jpeg', 'image/pjpeg': 'image/jpeg', 'image/x-png': 'image/png', 'image/x-ms-bmp': 'image/bmp',
-  'audio/mp3': 'audio/mpeg', 'audio/x-mp3': 'audio/mpeg', 'audio/x-wav': 'audio/wav', 'audio/wave': 'audio/wav', 'audio/vnd.wave': 'audio/wav',
-  'application/x-zip-compressed': 'application/zip', 'application/x-pdf': 'application/pdf', 'text/xml': 'application/xml',
-  'application/gzip': 'application/gzip', 'application/x-gzip': 'application/gzip', 'video/x-matroska': 'video/matroska',
+  'image/jpg': 'image/jpeg',
+  'image/pjpeg': 'image/jpeg',
+  'image/x-png': 'image/png',
+  'image/x-ms-bmp': 'image/bmp',
+  'audio/mp3': 'audio/mpeg',
+  'audio/x-mp3': 'audio/mpeg',
+  'audio/x-wav': 'audio/wav',
+  'audio/wave': 'audio/wav',
+  'audio/vnd.wave': 'audio/wav',
+  'application/x-zip-compressed': 'application/zip',
+  'application/x-pdf': 'application/pdf',
+  'text/xml': 'application/xml',
+  'application/gzip': 'application/gzip',
+  'application/x-gzip': 'application/gzip',
+  'video/x-matroska': 'video/matroska',
 };
 const canonical = (mime: string) => ALIASES[mime] ?? mime;
 
@@ -47,5 +58,7 @@ export async function checkContentType(declared: string, head: Buffer): Promise<
   if (detected) {
     return isCompatible(declared, detected.mime) ? { mimeType: declared } : { mismatch: `declared ${declared}, but the content is ${detected.mime}` };
   }
-  return isSignatureless(canonical(declared)) ? { mimeType: declared } : { mismatch: `declared ${declared}, but the content does not start with its signature` };
+  return isSignatureless(canonical(declared))
+    ? { mimeType: declared }
+    : { mismatch: `declared ${declared}, but the content does not start with its signature` };
 }

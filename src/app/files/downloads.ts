@@ -40,7 +40,11 @@ export class Downloads {
     const key = blobKey(fileId);
     const filename = String(row.filename);
     const mimeType = String(row.mime_type);
-    const url = await this.blobs.presignGet(key, { expiresSeconds: PRESIGN_SECONDS * 12, contentDisposition: `attachment; filename="${filename.replace(/["\\\r\n]/g, '_')}"`, contentType: mimeType });
+    const url = await this.blobs.presignGet(key, {
+      expiresSeconds: PRESIGN_SECONDS * 12,
+      contentDisposition: `attachment; filename="${filename.replace(/["\\\r\n]/g, '_')}"`,
+      contentType: mimeType,
+    });
     return { filename, mimeType, sizeBytes: Number(row.size_bytes), ...(url ? { url } : {}), open: () => this.blobs.read(key) };
   }
 
@@ -49,8 +53,13 @@ export class Downloads {
     const [row] = await this.db.query(VISIBLE_FILE, [fileId, userId]);
     if (!row) throw notFound('file-not-found', `File ${fileId} does not exist or is not shared with you`);
     return {
-      file_id: String(row.id), filename: String(row.filename), size_bytes: Number(row.size_bytes), mime_type: String(row.mime_type),
-      sha256: String(row.sha256), uploader_id: row.uploader_id === null ? null : Number(row.uploader_id), created_at: iso(row.completed_at),
+      file_id: String(row.id),
+      filename: String(row.filename),
+      size_bytes: Number(row.size_bytes),
+      mime_type: String(row.mime_type),
+      sha256: String(row.sha256),
+      uploader_id: row.uploader_id === null ? null : Number(row.uploader_id),
+      created_at: iso(row.completed_at),
     };
   }
 

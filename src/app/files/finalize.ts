@@ -61,7 +61,8 @@ export class Finalizer {
     }
     const sha256 = digest.hex();
     if (digest.bytes !== up.sizeBytes) return this.fail(up, 'size-mismatch', `assembled ${digest.bytes} bytes, declared ${up.sizeBytes}`);
-    if (up.declaredSha256 && up.declaredSha256 !== sha256) return this.fail(up, 'checksum-mismatch', `SHA-256 of the file is ${sha256}, declared ${up.declaredSha256}`);
+    if (up.declaredSha256 && up.declaredSha256 !== sha256)
+      return this.fail(up, 'checksum-mismatch', `SHA-256 of the file is ${sha256}, declared ${up.declaredSha256}`);
     const verdict = await checkContentType(up.declaredType, digest.head());
     if ('mismatch' in verdict) return this.fail(up, 'content-type-mismatch', verdict.mismatch);
     const rows = await this.db.transaction(async (tx) => {
@@ -91,7 +92,10 @@ export class Finalizer {
   }
 
   private async storedParts(id: string): Promise<StoredPart[]> {
-    const rows = await this.db.query('SELECT chunk_number, part_token, size_bytes FROM upload_chunks WHERE upload_id = $1 AND part_token IS NOT NULL ORDER BY chunk_number', [id]);
+    const rows = await this.db.query(
+      'SELECT chunk_number, part_token, size_bytes FROM upload_chunks WHERE upload_id = $1 AND part_token IS NOT NULL ORDER BY chunk_number',
+      [id],
+    );
     return rows.map((r) => ({ partNumber: Number(r.chunk_number), token: String(r.part_token), size: Number(r.size_bytes) }));
   }
 }

@@ -71,7 +71,7 @@ export function toUpload(r: Row): Upload {
     storageHandle: nullable(r.storage_handle, String),
     tusOffset: Number(r.tus_offset),
     tusMetadata: nullable(r.tus_metadata, String),
-    tusSegments: (typeof r.tus_segments === 'string' ? JSON.parse(r.tus_segments) : r.tus_segments ?? []) as TusSegment[],
+    tusSegments: (typeof r.tus_segments === 'string' ? JSON.parse(r.tus_segments) : (r.tus_segments ?? [])) as TusSegment[],
     createdAt: date(r.created_at),
     expiresAt: date(r.expires_at),
     completedAt: nullable(r.completed_at, date),
@@ -88,19 +88,24 @@ export async function requireOwnUpload(sql: Sql, id: string, userId: number, pro
   const up = await findUpload(sql, id);
   if (!up || up.uploaderId !== userId) throw notFound('upload-not-found', `Upload ${id} does not exist`);
   if (protocol && up.protocol !== protocol) {
-    throw conflict('upload-protocol-mismatch', protocol === 'tus' ? `Upload ${id} was started with the chunk API, not tus` : `Upload ${id} is a tus upload: continue it at /v1/tus/${id}`);
+    throw conflict(
+      'upload-protocol-mismatch',
+      protocol === 'tus' ? `Upload ${id} was started with the chunk API, not tus` : `Upload ${id} is a tus upload: continue it at /v1/tus/${id}`,
+    );
   }
   return up;
 }
 
 /** Refuses more bytes for an upload that is finished, failed or expired. */
 export function requireAcceptingBytes(up: Upload, now = new Date()): void {
-  if (up.status === 'completed' || up.status === 'merging') throw conflict('upload-not-accepting-chunks', `Upload ${up.id} is ${up.status}: it takes no more bytes`);
+  if (up.status === 'completed' || up.status === 'merging')
+    throw conflict('upload-not-accepting-chunks', `Upload ${up.id} is ${up.status}: it takes no more bytes`);
   if (up.status === 'failed') throw conflict('upload-not-accepting-chunks', `Upload ${up.id} failed (${up.errorCode}): start a new upload`);
   requireUnexpired(up, now);
 }
 
 /** An unfinished upload past its expiry is gone for its client (the collector removes it later). */
 export function requireUnexpired(up: Upload, now = new Date()): void {
-  if (up.status !== 'completed' && up.expiresAt <= now) throw notFound('upload-expired', `Upload ${up.id} expired at ${up.expiresAt.toISOString()}; start a new upload`);
+  if (up.status !== 'completed' && up.expiresAt <= now)
+    throw notFound('upload-expired', `Upload ${up.id} expired at ${up.expiresAt.toISOString()}; start a new upload`);
 }

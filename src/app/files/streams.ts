@@ -61,9 +61,11 @@ export const discard = () => new Writable({ write: (_chunk, _encoding, callback)
 
 /** Several streams, opened lazily one after the other, as one. */
 export function concatenate(parts: (() => Promise<Readable> | Readable)[]): Readable {
-  return Readable.from((async function* () {
-    for (const open of parts) for await (const chunk of await open()) yield chunk as Buffer;
-  })());
+  return Readable.from(
+    (async function* () {
+      for (const open of parts) for await (const chunk of await open()) yield chunk as Buffer;
+    })(),
+  );
 }
 
 /**

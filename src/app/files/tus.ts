@@ -60,9 +60,11 @@ export class TusUploads {
   async append(userId: number, id: string, body: Readable, input: TusAppend): Promise<Upload> {
     const up = await this.find(userId, id);
     requireAcceptingBytes(up);
-    if (input.offset !== up.tusOffset) throw conflict('upload-offset-mismatch', `The upload is at offset ${up.tusOffset}, not ${input.offset}`, { upload_offset: up.tusOffset });
+    if (input.offset !== up.tusOffset)
+      throw conflict('upload-offset-mismatch', `The upload is at offset ${up.tusOffset}, not ${input.offset}`, { upload_offset: up.tusOffset });
     if (input.contentLength === undefined) throw invalid('content-length-required', 'Send the PATCH with a Content-Length header');
-    if (input.offset + input.contentLength > up.sizeBytes) throw tooLarge('upload-length-exceeded', `The body would take the upload past its Upload-Length of ${up.sizeBytes}`);
+    if (input.offset + input.contentLength > up.sizeBytes)
+      throw tooLarge('upload-length-exceeded', `The body would take the upload past its Upload-Length of ${up.sizeBytes}`);
     const lock = await this.lock(up);
     let after: Upload;
     let isTakenOver = false;
@@ -151,7 +153,13 @@ export class TusUploads {
     return (await findUpload(this.db, up.id)) ?? up;
   }
 
-  private async commit(id: string, chunks: { chunk: number; token: string; size: number }[], offset: number, segments: TusSegment[], consumed: TusSegment[]): Promise<void> {
+  private async commit(
+    id: string,
+    chunks: { chunk: number; token: string; size: number }[],
+    offset: number,
+    segments: TusSegment[],
+    consumed: TusSegment[],
+  ): Promise<void> {
     await this.db.transaction(async (tx) => {
       for (const c of chunks) {
         await tx.query(

@@ -5,7 +5,16 @@ import type { Database } from '../../ports/database.ts';
 import type { BlobStore } from '../../ports/blob-store.ts';
 import { conflict, invalid, isDomainError, tooLarge, unavailable, unprocessable } from '../../domain/errors.ts';
 import {
-  DEFAULT_CHUNK_BYTES, MAX_CHUNK_BYTES, MAX_CHUNKS, MIN_CHUNK_BYTES, displayFilename, expectedChunkBytes, missingChunks, normaliseMime, percentage, totalChunks,
+  DEFAULT_CHUNK_BYTES,
+  MAX_CHUNK_BYTES,
+  MAX_CHUNKS,
+  MIN_CHUNK_BYTES,
+  displayFilename,
+  expectedChunkBytes,
+  missingChunks,
+  normaliseMime,
+  percentage,
+  totalChunks,
 } from '../../domain/upload.ts';
 import { requireMember } from '../membership.ts';
 import type { Logger } from '../logger.ts';
@@ -61,12 +70,28 @@ export class Uploads {
     const rows = await this.db.query(
       `INSERT INTO uploads (id, uploader_id, protocol, filename, declared_type, size_bytes, chunk_size, total_chunks, conversation_id, declared_sha256, tus_metadata, expires_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now() + $12 * interval '1 hour') RETURNING *`,
-      [id, userId, protocol, displayFilename(req.filename), mime, req.file_size, chunkSize, chunks, req.conversation_id ?? null, req.checksum_sha256?.toLowerCase() ?? null, tusMetadata ?? null, this.settings.retentionHours],
+      [
+        id,
+        userId,
+        protocol,
+        displayFilename(req.filename),
+        mime,
+        req.file_size,
+        chunkSize,
+        chunks,
+        req.conversation_id ?? null,
+        req.checksum_sha256?.toLowerCase() ?? null,
+        tusMetadata ?? null,
+        this.settings.retentionHours,
+      ],
     );
     const handle = await this.storage(() => this.blobs.createUpload(blobKey(id), chunkSize));
     await this.db.query('UPDATE uploads SET storage_handle = $2 WHERE id = $1', [id, handle]);
     const up = { ...toUpload(rows[0]), storageHandle: handle };
-    return { upload: up, view: { upload_id: id, status: up.status, filename: up.filename, total_chunks: chunks, chunk_size: chunkSize, expires_at: iso(up.expiresAt) } };
+    return {
+      upload: up,
+      view: { upload_id: id, status: up.status, filename: up.filename, total_chunks: chunks, chunk_size: chunkSize, expires_at: iso(up.expiresAt) },
+    };
   }
 
   /**
@@ -83,18 +108,30 @@ export class Uploads {
     const expected = expectedChunkBytes(up.sizeBytes, up.chunkSize, chunkNumber);
     if (input.contentLength === undefined) throw invalid('content-length-required', 'Send the chunk with a Content-Length header');
     if (input.contentLength !== expected) {
-      throw invalid('chunk-size-mismatch', `Chunk ${chunkNumber} must have exactly ${expected} bytes (got ${input.contentLength})`, { expected_bytes: expected });
+      throw invalid('chunk-size-mismatch', `Chunk ${chunkNumber} must have exactly ${expected} bytes (got ${input.contentLength})`, {
+        expected_bytes: expected,
+      });
     }
     const claim = await this.claimChunk(up, chunkNumber, expected);
     let isTakenOver = false;
     const digest = through(body, new Digest());
     const stopRenewing = keepClaim(
       () => digest.bytes,
-      async () => (await this.db.query('UPDATE upload_chunks SET claimed_at = now() WHERE upload_id = $1 AND chunk_number = $2 AND claim_id = $3 RETURNING 1', [up.id, chunkNumber, claim])).length > 0,
+      async () =>
+        (
+          await this.db.query('UPDATE upload_chunks SET claimed_at = now() WHERE upload_id = $1 AND chunk_number = $2 AND claim_id = $3 RETURNING 1', [
+            up.id,
+            chunkNumber,
+            claim,
+          ])
+        ).length > 0,
       () => ((isTakenOver = true), body.destroy(new Error('chunk claim taken over'))),
     );
     try {
-      const token = await this.storage(() => this.blobs.putPart(blobKey(up.id), up.storageHandle ?? '', chunkNumber, digest, expected), () => body.readableAborted || (body.destroyed && !body.readableEnded))
+      const token = await this.storage(
+        () => this.blobs.putPart(blobKey(up.id), up.storageHandle ?? '', chunkNumber, digest, expected),
+        () => body.readableAborted || (body.destroyed && !body.readableEnded),
+      )
         .catch((e: unknown) => {
           throw isTakenOver ? conflict('chunk-in-progress', `Chunk ${chunkNumber} stalled and was taken over by another request`, {}, e) : e;
         })
@@ -110,27 +147,51 @@ export class Uploads {
       if (recorded.length === 0) throw conflict('chunk-already-uploaded', `Chunk ${chunkNumber} was stored by another request`);
       await this.db.query(`UPDATE uploads SET status = 'uploading' WHERE id = $1 AND status = 'pending'`, [up.id]);
     } catch (e) {
-      await this.db.query('DELETE FROM upload_chunks WHERE upload_id = $1 AND chunk_number = $2 AND claim_id = $3 AND part_token IS NULL', [up.id, chunkNumber, claim]);
+      await this.db.query('DELETE FROM upload_chunks WHERE upload_id = $1 AND chunk_number = $2 AND claim_id = $3 AND part_token IS NULL', [
+        up.id,
+        chunkNumber,
+        claim,
+      ]);
       throw e;
     }
     const [count] = await this.db.query('SELECT count(*) AS n FROM upload_chunks WHERE upload_id = $1 AND part_token IS NOT NULL', [up.id]);
     const uploaded = Number(count.n);
-    return { upload_id: up.id, chunk_number: chunkNumber, uploaded_chunks: uploaded, total_chunks: up.totalChunks, percentage: percentage(uploaded, up.totalChunks) };
+    return {
+      upload_id: up.id,
+      chunk_number: chunkNumber,
+      uploaded_chunks: uploaded,
+      total_chunks: up.totalChunks,
+      percentage: percentage(uploaded, up.totalChunks),
+    };
   }
 
   /** Progress of the caller's upload: what is stored, what is missing, and the outcome once there is one. */
   async status(userId: number, uploadId: string) {
     const up = await requireOwnUpload(this.db, uploadId, userId);
-    const stored = up.status === 'completed' ? [] : (await this.db.query('SELECT chunk_number FROM upload_chunks WHERE upload_id = $1 AND part_token IS NOT NULL', [up.id])).map((r) => Number(r.chunk_number));
+    const stored =
+      up.status === 'completed'
+        ? []
+        : (await this.db.query('SELECT chunk_number FROM upload_chunks WHERE upload_id = $1 AND part_token IS NOT NULL', [up.id])).map((r) =>
+            Number(r.chunk_number),
+          );
     const uploaded = up.status === 'completed' ? up.totalChunks : stored.length;
     const isDone = up.status === 'completed';
     return {
-      upload_id: up.id, status: up.status, filename: up.filename, file_size: up.sizeBytes, chunk_size: up.chunkSize,
-      uploaded_chunks: uploaded, total_chunks: up.totalChunks, percentage: percentage(uploaded, up.totalChunks),
+      upload_id: up.id,
+      status: up.status,
+      filename: up.filename,
+      file_size: up.sizeBytes,
+      chunk_size: up.chunkSize,
+      uploaded_chunks: uploaded,
+      total_chunks: up.totalChunks,
+      percentage: percentage(uploaded, up.totalChunks),
       missing_chunks: isDone ? [] : missingChunks(up.totalChunks, stored),
-      file_id: isDone ? up.id : null, download_url: isDone ? `/v1/files/${up.id}/download` : null,
+      file_id: isDone ? up.id : null,
+      download_url: isDone ? `/v1/files/${up.id}/download` : null,
       error: up.errorCode ? { code: up.errorCode, detail: up.errorDetail ?? '' } : null,
-      created_at: iso(up.createdAt), expires_at: iso(up.expiresAt), completed_at: up.completedAt ? iso(up.completedAt) : null,
+      created_at: iso(up.createdAt),
+      expires_at: iso(up.expiresAt),
+      completed_at: up.completedAt ? iso(up.completedAt) : null,
     };
   }
 
@@ -143,7 +204,10 @@ export class Uploads {
     if (up.status === 'pending' || up.status === 'uploading') {
       requireAcceptingBytes(up);
       const stored = await this.db.query('SELECT chunk_number FROM upload_chunks WHERE upload_id = $1 AND part_token IS NOT NULL', [up.id]);
-      const missing = missingChunks(up.totalChunks, stored.map((r) => Number(r.chunk_number)));
+      const missing = missingChunks(
+        up.totalChunks,
+        stored.map((r) => Number(r.chunk_number)),
+      );
       if (missing.length > 0) throw invalid('upload-incomplete', `${missing.length} of ${up.totalChunks} chunks are missing`, { missing_chunks: missing });
     }
     const claimed = up.status === 'completed' || up.status === 'failed' ? undefined : await this.finalizer.claimMerge(up.id, checksumSha256?.toLowerCase());
@@ -157,7 +221,8 @@ export class Uploads {
     return this.db.transaction(async (tx) => {
       // FOR SHARE: a complete() that moves the upload to `merging` waits for this claim to commit.
       const [row] = await tx.query(`SELECT status FROM uploads WHERE id = $1 AND expires_at > now() FOR SHARE`, [up.id]);
-      if (!row || (row.status !== 'pending' && row.status !== 'uploading')) throw conflict('upload-not-accepting-chunks', `Upload ${up.id} takes no more chunks`);
+      if (!row || (row.status !== 'pending' && row.status !== 'uploading'))
+        throw conflict('upload-not-accepting-chunks', `Upload ${up.id} takes no more chunks`);
       const claimed = await tx.query(
         `INSERT INTO upload_chunks (upload_id, chunk_number, size_bytes, claim_id, claim_owner) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (upload_id, chunk_number) DO UPDATE SET claim_id = EXCLUDED.claim_id, claim_owner = EXCLUDED.claim_owner, claimed_at = now()
@@ -168,7 +233,10 @@ export class Uploads {
       if (claimed.length === 0) {
         const [existing] = await tx.query('SELECT part_token FROM upload_chunks WHERE upload_id = $1 AND chunk_number = $2', [up.id, chunkNumber]);
         if (existing?.part_token) throw conflict('chunk-already-uploaded', `Chunk ${chunkNumber} is already stored`);
-        throw conflict('chunk-in-progress', `Chunk ${chunkNumber} is being stored by another request; retry if that one fails (a crashed request's claim is void at once, a stalled one's after ${CLAIM_LEASE_SECONDS} s)`);
+        throw conflict(
+          'chunk-in-progress',
+          `Chunk ${chunkNumber} is being stored by another request; retry if that one fails (a crashed request's claim is void at once, a stalled one's after ${CLAIM_LEASE_SECONDS} s)`,
+        );
       }
       return claim;
     });
@@ -190,7 +258,10 @@ export class Uploads {
 /** The answer to complete, the same however often it is asked. */
 export function completionAnswer(up: Upload) {
   if (up.status === 'failed' && up.errorCode === 'checksum-mismatch') {
-    throw unprocessable('checksum-mismatch', up.errorDetail ?? 'The SHA-256 of the file does not match the declared one', { upload_id: up.id, upload_status: 'failed' });
+    throw unprocessable('checksum-mismatch', up.errorDetail ?? 'The SHA-256 of the file does not match the declared one', {
+      upload_id: up.id,
+      upload_status: 'failed',
+    });
   }
   return {
     upload_id: up.id,

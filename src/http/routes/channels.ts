@@ -7,24 +7,44 @@ import { problems } from '../schemas.ts';
 import { bearer, protect } from './guard.ts';
 
 const Health = Type.Object({
-  last_success_at: Type.Union([Type.String(), Type.Null()]), last_error_at: Type.Union([Type.String(), Type.Null()]),
-  last_error: Type.Union([Type.String(), Type.Null()]), consecutive_failures: Type.Integer(),
+  last_success_at: Type.Union([Type.String(), Type.Null()]),
+  last_error_at: Type.Union([Type.String(), Type.Null()]),
+  last_error: Type.Union([Type.String(), Type.Null()]),
+  consecutive_failures: Type.Integer(),
 });
 const ChannelView = Type.Object({
-  channel: Type.String(), enabled: Type.Boolean(), mode: Type.Union([Type.Literal('live'), Type.Literal('mock'), Type.Literal('disabled')]),
-  capabilities: Type.Object({}, { additionalProperties: true }), health: Health,
+  channel: Type.String(),
+  enabled: Type.Boolean(),
+  mode: Type.Union([Type.Literal('live'), Type.Literal('mock'), Type.Literal('disabled')]),
+  capabilities: Type.Object({}, { additionalProperties: true }),
+  health: Health,
 });
 
 export const channelRoutes = (app: App, config: Config) => async (server: FastifyInstance) => {
   protect(server, app, config);
-  server.get('/v1/channels', {
-    config: { rateClass: 'read' },
-    schema: { tags: ['channels'], security: bearer, summary: 'External channels: mode (live, mock, disabled), capabilities and health', response: { 200: Type.Array(ChannelView), ...problems(401) } },
-  }, async () => {
-    const health = await app.channelHealth();
-    return CHANNELS.map((channel) => {
-      const connector = app.connectors.find((c) => c.channel === channel);
-      return { channel, enabled: app.channelModes[channel] !== 'disabled', mode: app.channelModes[channel], capabilities: connector?.capabilities ?? {}, health: health[channel] };
-    });
-  });
+  server.get(
+    '/v1/channels',
+    {
+      config: { rateClass: 'read' },
+      schema: {
+        tags: ['channels'],
+        security: bearer,
+        summary: 'External channels: mode (live, mock, disabled), capabilities and health',
+        response: { 200: Type.Array(ChannelView), ...problems(401) },
+      },
+    },
+    async () => {
+      const health = await app.channelHealth();
+      return CHANNELS.map((channel) => {
+        const connector = app.connectors.find((c) => c.channel === channel);
+        return {
+          channel,
+          enabled: app.channelModes[channel] !== 'disabled',
+          mode: app.channelModes[channel],
+          capabilities: connector?.capabilities ?? {},
+          health: health[channel],
+        };
+      });
+    },
+  );
 };

@@ -7,17 +7,19 @@ import { VERSION } from '../../version.ts';
  * /health (the process works), /ready (its dependencies answer), and /metrics (Prometheus) unless
  * a separate METRICS_PORT serves it.
  */
-export const operationsRoutes = (app: App, isServingMetrics = true) => async (server: FastifyInstance) => {
-  const hide = { schema: { hide: true } };
-  server.get('/health', hide, async () => ({ status: 'healthy', service: 'chat4all', version: VERSION }));
-  server.get('/ready', hide, async (_request, reply) => {
-    const checks = await readiness(app);
-    const isReady = Object.values(checks).every((c) => c.healthy);
-    if (!isReady) reply.header('Retry-After', '5');
-    return reply.code(isReady ? 200 : 503).send({ status: isReady ? 'ready' : 'not_ready', checks });
-  });
-  if (isServingMetrics) server.get('/metrics', hide, async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
-};
+export const operationsRoutes =
+  (app: App, isServingMetrics = true) =>
+  async (server: FastifyInstance) => {
+    const hide = { schema: { hide: true } };
+    server.get('/health', hide, async () => ({ status: 'healthy', service: 'chat4all', version: VERSION }));
+    server.get('/ready', hide, async (_request, reply) => {
+      const checks = await readiness(app);
+      const isReady = Object.values(checks).every((c) => c.healthy);
+      if (!isReady) reply.header('Retry-After', '5');
+      return reply.code(isReady ? 200 : 503).send({ status: isReady ? 'ready' : 'not_ready', checks });
+    });
+    if (isServingMetrics) server.get('/metrics', hide, async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+  };
 
 export async function readiness(app: App): Promise<Record<string, { healthy: boolean; latency_ms: number; error?: string }>> {
   const entries = await Promise.all(

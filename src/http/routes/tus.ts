@@ -33,7 +33,15 @@ export const tusRoutes = (app: App, config: Config) => async (server: FastifyIns
 /** OPTIONS needs no credentials (it is also the browsers' CORS preflight). */
 const discovery = (config: Config) => async (server: FastifyInstance) => {
   const describe = async (_request: FastifyRequest, reply: FastifyReply) =>
-    reply.code(204).headers({ 'tus-version': TUS_VERSION, 'tus-extension': TUS_EXTENSIONS, 'tus-max-size': config.limits.maxUploadBytes, 'tus-checksum-algorithm': TUS_CHECKSUM_ALGORITHMS }).send();
+    reply
+      .code(204)
+      .headers({
+        'tus-version': TUS_VERSION,
+        'tus-extension': TUS_EXTENSIONS,
+        'tus-max-size': config.limits.maxUploadBytes,
+        'tus-checksum-algorithm': TUS_CHECKSUM_ALGORITHMS,
+      })
+      .send();
   server.options('/v1/tus', { schema: { tags, summary: 'tus capabilities' } }, describe);
   server.options('/v1/tus/:id', { schema: { hide: true } }, describe);
 };
@@ -49,54 +57,86 @@ const uploads = (app: App, config: Config) => async (server: FastifyInstance) =>
   server.removeAllContentTypeParsers();
   server.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
 
-  server.post('/v1/tus', { config: { rateClass: 'write' }, schema: { tags, security: bearer, summary: 'Create a tus upload (creation, creation-with-upload)' } }, async (request, reply) => {
-    const p = principalOf(request);
-    const length = integerHeader('Upload-Length', request.headers['upload-length']);
-    if (length === undefined) throw invalid('upload-length-required', 'Send Upload-Length (deferred lengths are not supported)');
-    const rawMetadata = headerText(request.headers['upload-metadata']);
-    const meta = parseUploadMetadata(rawMetadata);
-    const conversationId = meta.conversation_id ? Number(meta.conversation_id) : undefined;
-    if (conversationId !== undefined && !(Number.isInteger(conversationId) && conversationId > 0)) throw invalid('invalid-upload-metadata', 'conversation_id must be a positive integer');
-    const upload = await app.files.tus.create(p.userId, {
-      // Browsers report unknown types as "": that means "no declaration", not a bad one.
-      filename: meta.filename || meta.name || 'file', file_size: length, mime_type: meta.filetype || meta.type || meta.mime_type || GENERIC_MIME, conversation_id: conversationId,
-    }, rawMetadata);
-    reply.header('location', `${baseUrl(request, config)}/v1/tus/${upload.id}`);
-    const hasBody = (contentLengthOf(request.headers['content-length']) ?? 0) > 0;
-    if (!hasBody) return reply.code(201).header('upload-expires', upload.expiresAt.toUTCString()).send();
-    return patch(app, request, reply, upload.id, 0, 201);
-  });
+  server.post(
+    '/v1/tus',
+    { config: { rateClass: 'write' }, schema: { tags, security: bearer, summary: 'Create a tus upload (creation, creation-with-upload)' } },
+    async (request, reply) => {
+      const p = principalOf(request);
+      const length = integerHeader('Upload-Length', request.headers['upload-length']);
+      if (length === undefined) throw invalid('upload-length-required', 'Send Upload-Length (deferred lengths are not supported)');
+      const rawMetadata = headerText(request.headers['upload-metadata']);
+      const meta = parseUploadMetadata(rawMetadata);
+      const conversationId = meta.conversation_id ? Number(meta.conversation_id) : undefined;
+      if (conversationId !== undefined && !(Number.isInteger(conversationId) && conversationId > 0))
+        throw invalid('invalid-upload-metadata', 'conversation_id must be a positive integer');
+      const upload = await app.files.tus.create(
+        p.userId,
+        {
+          // Browsers report unknown types as "": that means "no declaration", not a bad one.
+          filename: meta.filename || meta.name || 'file',
+          file_size: length,
+          mime_type: meta.filetype || meta.type || meta.mime_type || GENERIC_MIME,
+          conversation_id: conversationId,
+        },
+        rawMetadata,
+      );
+      reply.header('location', `${baseUrl(request, config)}/v1/tus/${upload.id}`);
+      const hasBody = (contentLengthOf(request.headers['content-length']) ?? 0) > 0;
+      if (!hasBody) return reply.code(201).header('upload-expires', upload.expiresAt.toUTCString()).send();
+      return patch(app, request, reply, upload.id, 0, 201);
+    },
+  );
 
-  server.head('/v1/tus/:id', { config: { rateClass: 'read' }, schema: { tags, security: bearer, summary: 'The offset of a tus upload', params: IdParams } }, async (request: IdRequest, reply) => {
-    const upload = await app.files.tus.find(principalOf(request).userId, request.params.id);
-    // An expired upload is gone for the client: tus clients then start a new one.
-    requireUnexpired(upload);
-    reply.header('cache-control', 'no-store').header('upload-offset', upload.tusOffset).header('upload-length', upload.sizeBytes);
-    if (upload.tusMetadata) reply.header('upload-metadata', upload.tusMetadata);
-    if (upload.status !== 'completed') reply.header('upload-expires', upload.expiresAt.toUTCString());
-    return reply.code(200).send();
-  });
+  server.head(
+    '/v1/tus/:id',
+    { config: { rateClass: 'read' }, schema: { tags, security: bearer, summary: 'The offset of a tus upload', params: IdParams } },
+    async (request: IdRequest, reply) => {
+      const upload = await app.files.tus.find(principalOf(request).userId, request.params.id);
+      // An expired upload is gone for the client: tus clients then start a new one.
+      requireUnexpired(upload);
+      reply.header('cache-control', 'no-store').header('upload-offset', upload.tusOffset).header('upload-length', upload.sizeBytes);
+      if (upload.tusMetadata) reply.header('upload-metadata', upload.tusMetadata);
+      if (upload.status !== 'completed') reply.header('upload-expires', upload.expiresAt.toUTCString());
+      return reply.code(200).send();
+    },
+  );
 
-  server.patch('/v1/tus/:id', { config: { rateClass: 'chunk' }, schema: { tags, security: bearer, summary: 'Append bytes at Upload-Offset (checksum: Upload-Checksum sha256)', params: IdParams } }, async (request: IdRequest, reply) => {
-    const offset = integerHeader('Upload-Offset', request.headers['upload-offset']);
-    if (offset === undefined) throw invalid('upload-offset-required', 'Send Upload-Offset');
-    return patch(app, request, reply, request.params.id, offset, 204);
-  });
+  server.patch(
+    '/v1/tus/:id',
+    {
+      config: { rateClass: 'chunk' },
+      schema: { tags, security: bearer, summary: 'Append bytes at Upload-Offset (checksum: Upload-Checksum sha256)', params: IdParams },
+    },
+    async (request: IdRequest, reply) => {
+      const offset = integerHeader('Upload-Offset', request.headers['upload-offset']);
+      if (offset === undefined) throw invalid('upload-offset-required', 'Send Upload-Offset');
+      return patch(app, request, reply, request.params.id, offset, 204);
+    },
+  );
 
-  server.delete('/v1/tus/:id', { config: { rateClass: 'write' }, schema: { tags, security: bearer, summary: 'Terminate an unfinished tus upload', params: IdParams } }, async (request: IdRequest, reply) => {
-    await app.files.tus.terminate(principalOf(request).userId, request.params.id);
-    return reply.code(204).send();
-  });
+  server.delete(
+    '/v1/tus/:id',
+    { config: { rateClass: 'write' }, schema: { tags, security: bearer, summary: 'Terminate an unfinished tus upload', params: IdParams } },
+    async (request: IdRequest, reply) => {
+      await app.files.tus.terminate(principalOf(request).userId, request.params.id);
+      return reply.code(204).send();
+    },
+  );
 };
 
 async function patch(app: App, request: FastifyRequest, reply: FastifyReply, id: string, offset: number, status: 201 | 204) {
   let upload: Upload;
   try {
     const type = request.headers['content-type']?.split(';')[0].trim().toLowerCase();
-    if (type !== TUS_CONTENT_TYPE) return await sendProblem(request, reply.header('connection', 'close'), 415, 'unsupported-media-type', `PATCH bodies are ${TUS_CONTENT_TYPE}`);
+    if (type !== TUS_CONTENT_TYPE)
+      return await sendProblem(request, reply.header('connection', 'close'), 415, 'unsupported-media-type', `PATCH bodies are ${TUS_CONTENT_TYPE}`);
     const checksum = parseUploadChecksum(request.headers['upload-checksum']);
     const body = (request.body as Readable | undefined) ?? request.raw;
-    upload = await app.files.tus.append(principalOf(request).userId, id, body, { offset, contentLength: contentLengthOf(request.headers['content-length']), checksum });
+    upload = await app.files.tus.append(principalOf(request).userId, id, body, {
+      offset,
+      contentLength: contentLengthOf(request.headers['content-length']),
+      checksum,
+    });
   } catch (e) {
     if (!request.raw.complete) reply.header('connection', 'close');
     // tus's own status for a body that does not match its Upload-Checksum.

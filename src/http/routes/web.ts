@@ -9,15 +9,28 @@ const WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../.
 // The client runs only its own scripts and styles, so injected markup cannot execute. connect-src
 // stays open: file downloads may redirect to a presigned S3/MinIO URL on another origin.
 const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' blob: data:", "media-src 'self' blob:",
-  "connect-src 'self' ws: wss: http: https:", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'", "form-action 'self'",
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' blob: data:",
+  "media-src 'self' blob:",
+  "connect-src 'self' ws: wss: http: https:",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+  "form-action 'self'",
 ].join('; ');
 
 /** Serves the browser client at / (web/), when it is present. */
 export const webRoutes = () => async (server: FastifyInstance) => {
   if (!existsSync(path.join(WEB_DIR, 'index.html'))) return;
   await server.register(fastifyStatic, {
-    root: WEB_DIR, prefix: '/', index: 'index.html', wildcard: false, cacheControl: true, maxAge: 0,
+    root: WEB_DIR,
+    prefix: '/',
+    index: 'index.html',
+    wildcard: false,
+    cacheControl: true,
+    maxAge: 0,
     setHeaders: (reply) => {
       reply.header('Content-Security-Policy', CONTENT_SECURITY_POLICY);
       reply.header('X-Content-Type-Options', 'nosniff');

@@ -27,33 +27,48 @@ export const webhookRoutes = (app: App, config: Config) => async (server: Fastif
   server.removeAllContentTypeParsers();
   server.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: WEBHOOK_BODY_LIMIT }, (_req, body, done) => done(null, body));
 
-  server.get('/v1/webhooks/:channel', {
-    schema: { tags: ['webhooks'], summary: "Meta's subscription handshake: echoes hub.challenge when hub.verify_token matches", params: MetaParam, response: { ...problems(403) } },
-  }, async (request, reply) => {
-    const { channel } = request.params as { channel: MetaChannel };
-    const token = verifyToken(config, channel);
-    const challenge = token ? verifyMetaChallenge(request.query as Record<string, unknown>, token) : undefined;
-    if (challenge === undefined) throw verifyTokenMismatch();
-    return reply.type('text/plain').send(challenge);
-  });
-
-  server.post('/v1/webhooks/:channel', {
-    schema: {
-      tags: ['webhooks'], summary: 'A platform delivers messages and statuses (Meta: X-Hub-Signature-256; Telegram: X-Telegram-Bot-Api-Secret-Token)',
-      params: ChannelParam, response: { 200: Received, ...problems(400, 401, 413) },
+  server.get(
+    '/v1/webhooks/:channel',
+    {
+      schema: {
+        tags: ['webhooks'],
+        summary: "Meta's subscription handshake: echoes hub.challenge when hub.verify_token matches",
+        params: MetaParam,
+        response: { ...problems(403) },
+      },
     },
-  }, async (request) => {
-    const { channel } = request.params as { channel: ExternalChannel };
-    const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-    if (!isVerified(config, channel, raw, request)) {
-      metrics.webhookEvents.inc({ channel, outcome: 'rejected' });
-      throw invalidSignature();
-    }
-    metrics.webhookEvents.inc({ channel, outcome: 'verified' });
-    const events = parseWebhook(channel, parseJson(raw));
-    const { stored, duplicates } = await app.webhooks.store(channel, events);
-    return { status: 'ok' as const, stored, duplicates };
-  });
+    async (request, reply) => {
+      const { channel } = request.params as { channel: MetaChannel };
+      const token = verifyToken(config, channel);
+      const challenge = token ? verifyMetaChallenge(request.query as Record<string, unknown>, token) : undefined;
+      if (challenge === undefined) throw verifyTokenMismatch();
+      return reply.type('text/plain').send(challenge);
+    },
+  );
+
+  server.post(
+    '/v1/webhooks/:channel',
+    {
+      schema: {
+        tags: ['webhooks'],
+        summary: 'A platform delivers messages and statuses (Meta: X-Hub-Signature-256; Telegram: X-Telegram-Bot-Api-Secret-Token)',
+        params: ChannelParam,
+        response: { 200: Received, ...problems(400, 401, 413) },
+      },
+    },
+    async (request) => {
+      const { channel } = request.params as { channel: ExternalChannel };
+      const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      if (!isVerified(config, channel, raw, request)) {
+        metrics.webhookEvents.inc({ channel, outcome: 'rejected' });
+        throw invalidSignature();
+      }
+      metrics.webhookEvents.inc({ channel, outcome: 'verified' });
+      const events = parseWebhook(channel, parseJson(raw));
+      const { stored, duplicates } = await app.webhooks.store(channel, events);
+      return { status: 'ok' as const, stored, duplicates };
+    },
+  );
 };
 
 function isVerified(config: Config, channel: ExternalChannel, raw: Buffer, request: FastifyRequest): boolean {

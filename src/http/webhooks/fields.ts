@@ -11,7 +11,9 @@ export type Json = Record<string, unknown>;
 
 /** 400 for a body that is not the platform's documented shape. */
 export const invalidWebhook = (path: string, expected: string) =>
-  invalid('invalid-webhook', `The webhook body is not a valid payload: ${path || '/'} must be ${expected}`, { errors: [{ path: path || '/', message: `must be ${expected}` }] });
+  invalid('invalid-webhook', `The webhook body is not a valid payload: ${path || '/'} must be ${expected}`, {
+    errors: [{ path: path || '/', message: `must be ${expected}` }],
+  });
 
 export const isRecord = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 

@@ -23,7 +23,9 @@ function parseMetaMessaging(body: unknown, channel: MetaChannel, object: string)
     const accountId = string(entry.id, `${path}/id`);
     // `standby` (another app owns the thread) and `changes` (comments, mentions) are not ours to answer.
     const others = ['standby', 'changes'].filter((k) => k in entry).map((k): InboundEvent => ({ kind: 'ignored', channel, reason: `unsupported-field:${k}` }));
-    const events = optArray(entry.messaging, `${path}/messaging`).flatMap((m, j) => parseItem(record(m, `${path}/messaging/${j}`), `${path}/messaging/${j}`, channel, accountId));
+    const events = optArray(entry.messaging, `${path}/messaging`).flatMap((m, j) =>
+      parseItem(record(m, `${path}/messaging/${j}`), `${path}/messaging/${j}`, channel, accountId),
+    );
     return [...events, ...others];
   });
 }
@@ -92,9 +94,7 @@ function attachmentsOf(m: Json, path: string): InboundMedia[] {
     return kind && url ? [{ kind, url, isStickerImage: kind === 'image' && payload?.sticker_id !== undefined }] : [];
   });
   const hasSticker = found.some((f) => f.kind === 'sticker');
-  return found
-    .filter((f) => !(hasSticker && f.isStickerImage))
-    .map((f) => inboundMedia(f.isStickerImage ? 'sticker' : f.kind, { url: f.url }));
+  return found.filter((f) => !(hasSticker && f.isStickerImage)).map((f) => inboundMedia(f.isStickerImage ? 'sticker' : f.kind, { url: f.url }));
 }
 
 /** Messenger delivery: per-message receipts when `mids` is there, and always a watermark. */
@@ -105,7 +105,16 @@ function parseDelivery(d: Json, item: Json, { channel, accountId, sender, path }
     const mid = string(v, `${path}/delivery/mids/${k}`);
     return { kind: 'status', channel, accountId, providerEventId: `${mid}:delivered`, externalMessageId: mid, status: 'delivered', at, externalUserId: sender };
   });
-  const mark: InboundEvent = { kind: 'watermark', channel, accountId, providerEventId: `${sender}:delivered:${watermark.getTime()}`, externalUserId: sender, status: 'delivered', watermark, at };
+  const mark: InboundEvent = {
+    kind: 'watermark',
+    channel,
+    accountId,
+    providerEventId: `${sender}:delivered:${watermark.getTime()}`,
+    externalUserId: sender,
+    status: 'delivered',
+    watermark,
+    at,
+  };
   return [...statuses, mark];
 }
 
@@ -118,5 +127,7 @@ function parseRead(r: Json, item: Json, { channel, accountId, sender, path }: Co
   }
   const watermark = unixMillis(r.watermark, `${path}/read/watermark`);
   const at = item.timestamp === undefined ? watermark : unixMillis(item.timestamp, `${path}/timestamp`);
-  return [{ kind: 'watermark', channel, accountId, providerEventId: `${sender}:read:${watermark.getTime()}`, externalUserId: sender, status: 'read', watermark, at }];
+  return [
+    { kind: 'watermark', channel, accountId, providerEventId: `${sender}:read:${watermark.getTime()}`, externalUserId: sender, status: 'read', watermark, at },
+  ];
 }

@@ -35,7 +35,16 @@ describe('verifyMetaSignature', () => {
 
   it('rejects malformed headers without throwing', () => {
     const hex = sign(body, secret).slice(7);
-    for (const header of [hex, `sha1=${hex}`, `SHA256=${hex}`, `sha256=${hex.slice(0, 63)}`, `sha256=${hex}00`, `sha256=${hex.slice(0, 62)}zz`, `sha256= ${hex}`, 'sha256=']) {
+    for (const header of [
+      hex,
+      `sha1=${hex}`,
+      `SHA256=${hex}`,
+      `sha256=${hex.slice(0, 63)}`,
+      `sha256=${hex}00`,
+      `sha256=${hex.slice(0, 62)}zz`,
+      `sha256= ${hex}`,
+      'sha256=',
+    ]) {
       expect(verifyMetaSignature(body, header, secret), header).toBe(false);
     }
   });

@@ -4,7 +4,21 @@
  * (https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/messages).
  */
 import { isChannelStatus, sanitizeInboundText, type InboundEvent, type InboundMedia, type InboundMediaKind } from '../../domain/inbound-event.ts';
-import { array, compact, inboundMedia, invalidWebhook, optArray, optRecord, optString, optText, record, string, text, unixSeconds, type Json } from './fields.ts';
+import {
+  array,
+  compact,
+  inboundMedia,
+  invalidWebhook,
+  optArray,
+  optRecord,
+  optString,
+  optText,
+  record,
+  string,
+  text,
+  unixSeconds,
+  type Json,
+} from './fields.ts';
 
 const channel = 'whatsapp' as const;
 const MEDIA: readonly InboundMediaKind[] = ['image', 'document', 'audio', 'video', 'sticker'];
@@ -24,8 +38,12 @@ function parseChange(change: Json, path: string): InboundEvent[] {
   const value = record(change.value, `${path}/value`);
   const accountId = optString(optRecord(value.metadata, `${path}/value/metadata`)?.phone_number_id, `${path}/value/metadata/phone_number_id`);
   const names = contactNames(value, `${path}/value/contacts`);
-  const messages = optArray(value.messages, `${path}/value/messages`).map((m, k) => parseMessage(record(m, `${path}/value/messages/${k}`), `${path}/value/messages/${k}`, names));
-  const statuses = optArray(value.statuses, `${path}/value/statuses`).map((s, k) => parseStatus(record(s, `${path}/value/statuses/${k}`), `${path}/value/statuses/${k}`));
+  const messages = optArray(value.messages, `${path}/value/messages`).map((m, k) =>
+    parseMessage(record(m, `${path}/value/messages/${k}`), `${path}/value/messages/${k}`, names),
+  );
+  const statuses = optArray(value.statuses, `${path}/value/statuses`).map((s, k) =>
+    parseStatus(record(s, `${path}/value/statuses/${k}`), `${path}/value/statuses/${k}`),
+  );
   // Errors about the account or the webhook itself, not about one message: nothing to store.
   const errors = optArray(value.errors, `${path}/value/errors`).map((): InboundEvent => ({ kind: 'ignored', channel, reason: 'account-error' }));
   return [...messages, ...statuses, ...errors].map((e) => (e.kind === 'ignored' || accountId === undefined ? e : { ...e, accountId }));
@@ -69,7 +87,8 @@ function contentOf(m: Json, type: string, path: string): { text?: string; media?
   if (type === 'button') return { text: text(part('button').text, `${path}/button/text`) };
   if (type === 'interactive') {
     const interactive = part('interactive');
-    const reply = optRecord(interactive.button_reply, `${path}/interactive/button_reply`) ?? optRecord(interactive.list_reply, `${path}/interactive/list_reply`);
+    const reply =
+      optRecord(interactive.button_reply, `${path}/interactive/button_reply`) ?? optRecord(interactive.list_reply, `${path}/interactive/list_reply`);
     return reply ? { text: text(reply.title, `${path}/interactive/title`) } : undefined;
   }
   const kind = MEDIA.find((k) => k === type);

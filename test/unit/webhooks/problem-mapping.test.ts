@@ -10,11 +10,16 @@ const server = Fastify();
 server.setErrorHandler(handleError);
 const now = new Date('2025-01-03T00:00:00Z');
 const routes: Record<string, () => unknown> = {
-  'window-closed': () => checkChannelSend({ channel: 'whatsapp', payload: { type: 'text', content: 'hi' }, lastInboundAt: new Date('2025-01-01T00:00:00Z'), now }),
+  'window-closed': () =>
+    checkChannelSend({ channel: 'whatsapp', payload: { type: 'text', content: 'hi' }, lastInboundAt: new Date('2025-01-01T00:00:00Z'), now }),
   template: () => checkChannelSend({ channel: 'telegram', payload: { type: 'template', name: 'x', language: 'en' }, lastInboundAt: null, now }),
   malformed: () => parseWhatsAppWebhook({ object: 'whatsapp_business_account', entry: 'nope' }),
-  signature: () => { throw invalidSignature(); },
-  'verify-token': () => { throw verifyTokenMismatch(); },
+  signature: () => {
+    throw invalidSignature();
+  },
+  'verify-token': () => {
+    throw verifyTokenMismatch();
+  },
 };
 for (const [path, run] of Object.entries(routes)) server.get(`/${path}`, async () => run());
 

@@ -7,24 +7,55 @@ const fixture = (name: string) => webhookFixture('telegram', name);
 const at = (unix: number) => new Date(unix * 1000);
 
 const expected: Record<string, unknown[]> = {
-  'text-message': [{
-    kind: 'message', channel: 'telegram', providerEventId: '815002301', externalUserId: '5512093377', externalMessageId: '412',
-    displayName: 'Ana Souza', at: at(1735732800), text: 'Oi! Meu pedido 7731 ainda não chegou.',
-  }],
-  'photo-with-caption': [{
-    kind: 'message', channel: 'telegram', providerEventId: '815002302', externalUserId: '5512093377', externalMessageId: '413',
-    displayName: 'Ana', at: at(1735732860),
-    media: { kind: 'image', providerMediaId: 'AgACAgEAAxkBAAIBmWd0large', caption: 'A caixa chegou assim' },
-  }],
-  'document-reply': [{
-    kind: 'message', channel: 'telegram', providerEventId: '815002303', externalUserId: '5512093377', externalMessageId: '415',
-    displayName: 'Ana Souza', at: at(1735732920), replyToExternalId: '414',
-    media: { kind: 'document', providerMediaId: 'BQACAgEAAxkBAAIBm2d0invoice', mimeType: 'application/pdf', filename: 'nota-fiscal-7731.pdf' },
-  }],
-  voice: [{
-    kind: 'message', channel: 'telegram', providerEventId: '815002304', externalUserId: '5512093377', externalMessageId: '416',
-    displayName: 'Ana', at: at(1735732980), media: { kind: 'audio', providerMediaId: 'AwACAgEAAxkBAAIBnGd0voice', mimeType: 'audio/ogg' },
-  }],
+  'text-message': [
+    {
+      kind: 'message',
+      channel: 'telegram',
+      providerEventId: '815002301',
+      externalUserId: '5512093377',
+      externalMessageId: '412',
+      displayName: 'Ana Souza',
+      at: at(1735732800),
+      text: 'Oi! Meu pedido 7731 ainda não chegou.',
+    },
+  ],
+  'photo-with-caption': [
+    {
+      kind: 'message',
+      channel: 'telegram',
+      providerEventId: '815002302',
+      externalUserId: '5512093377',
+      externalMessageId: '413',
+      displayName: 'Ana',
+      at: at(1735732860),
+      media: { kind: 'image', providerMediaId: 'AgACAgEAAxkBAAIBmWd0large', caption: 'A caixa chegou assim' },
+    },
+  ],
+  'document-reply': [
+    {
+      kind: 'message',
+      channel: 'telegram',
+      providerEventId: '815002303',
+      externalUserId: '5512093377',
+      externalMessageId: '415',
+      displayName: 'Ana Souza',
+      at: at(1735732920),
+      replyToExternalId: '414',
+      media: { kind: 'document', providerMediaId: 'BQACAgEAAxkBAAIBm2d0invoice', mimeType: 'application/pdf', filename: 'nota-fiscal-7731.pdf' },
+    },
+  ],
+  voice: [
+    {
+      kind: 'message',
+      channel: 'telegram',
+      providerEventId: '815002304',
+      externalUserId: '5512093377',
+      externalMessageId: '416',
+      displayName: 'Ana',
+      at: at(1735732980),
+      media: { kind: 'audio', providerMediaId: 'AwACAgEAAxkBAAIBnGd0voice', mimeType: 'audio/ogg' },
+    },
+  ],
   'edited-message': [{ kind: 'ignored', channel: 'telegram', providerEventId: '815002305', reason: 'unsupported-update:edited_message' }],
   'channel-post': [{ kind: 'ignored', channel: 'telegram', providerEventId: '815002306', reason: 'unsupported-update:channel_post' }],
   'group-message': [{ kind: 'ignored', channel: 'telegram', providerEventId: '815002307', reason: 'chat-type:group' }],

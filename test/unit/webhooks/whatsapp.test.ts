@@ -8,27 +8,66 @@ const at = (unix: number) => new Date(unix * 1000);
 const base = { channel: 'whatsapp', accountId: '201110002223334' };
 const carla = { externalUserId: '5511987650001', displayName: 'Carla Mendes' };
 const OUT = 'wamid.HBgNNTUxMTk4NzY1MDAwMRUCABEYEjAxQUJDRDAwMDAwMDAwMDAwMgA=';
-const status = (s: string, unix: number, extra: object = {}) => [{
-  ...base, kind: 'status', providerEventId: `${OUT}:${s}`, externalMessageId: OUT, status: s, at: at(unix), externalUserId: '5511987650001', ...extra,
-}];
+const status = (s: string, unix: number, extra: object = {}) => [
+  {
+    ...base,
+    kind: 'status',
+    providerEventId: `${OUT}:${s}`,
+    externalMessageId: OUT,
+    status: s,
+    at: at(unix),
+    externalUserId: '5511987650001',
+    ...extra,
+  },
+];
 // The inbound fixtures' wamids differ only in their last character.
 const inbound = (n: number) => `wamid.HBgNNTUxMTk4NzY1MDAwMRUCABIYFDNBQjVDMDAxQTAwMDAwMDAwMDA${'xyz01'[n - 1]}`;
 
 const expected: Record<string, unknown[]> = {
-  text: [{ ...base, ...carla, kind: 'message', providerEventId: inbound(1), externalMessageId: inbound(1), at: at(1735740000), text: 'Do you deliver on Sundays?' }],
-  image: [{
-    ...base, ...carla, kind: 'message', providerEventId: inbound(2), externalMessageId: inbound(2), at: at(1735740060),
-    media: { kind: 'image', providerMediaId: '1029384756473829', mimeType: 'image/jpeg', caption: 'This is the broken part' },
-  }],
-  'document-reply': [{
-    ...base, ...carla, kind: 'message', providerEventId: inbound(3), externalMessageId: inbound(3), at: at(1735740120),
-    replyToExternalId: 'wamid.HBgNNTUxMTk4NzY1MDAwMRUCABEYEjAxQUJDRDAwMDAwMDAwMDAwMQA=',
-    media: { kind: 'document', providerMediaId: '5647382910564738', mimeType: 'application/pdf', filename: 'receipt-2025-01.pdf', caption: 'Receipt attached' },
-  }],
-  'interactive-reply': [{
-    ...base, ...carla, kind: 'message', providerEventId: inbound(4), externalMessageId: inbound(4), at: at(1735740400), text: 'Track my order',
-    replyToExternalId: 'wamid.HBgNNTUxMTk4NzY1MDAwMRUCABEYEjAxQUJDRDAwMDAwMDAwMDAwMwA=',
-  }],
+  text: [
+    { ...base, ...carla, kind: 'message', providerEventId: inbound(1), externalMessageId: inbound(1), at: at(1735740000), text: 'Do you deliver on Sundays?' },
+  ],
+  image: [
+    {
+      ...base,
+      ...carla,
+      kind: 'message',
+      providerEventId: inbound(2),
+      externalMessageId: inbound(2),
+      at: at(1735740060),
+      media: { kind: 'image', providerMediaId: '1029384756473829', mimeType: 'image/jpeg', caption: 'This is the broken part' },
+    },
+  ],
+  'document-reply': [
+    {
+      ...base,
+      ...carla,
+      kind: 'message',
+      providerEventId: inbound(3),
+      externalMessageId: inbound(3),
+      at: at(1735740120),
+      replyToExternalId: 'wamid.HBgNNTUxMTk4NzY1MDAwMRUCABEYEjAxQUJDRDAwMDAwMDAwMDAwMQA=',
+      media: {
+        kind: 'document',
+        providerMediaId: '5647382910564738',
+        mimeType: 'application/pdf',
+        filename: 'receipt-2025-01.pdf',
+        caption: 'Receipt attached',
+      },
+    },
+  ],
+  'interactive-reply': [
+    {
+      ...base,
+      ...carla,
+      kind: 'message',
+      providerEventId: inbound(4),
+      externalMessageId: inbound(4),
+      at: at(1735740400),
+      text: 'Track my order',
+      replyToExternalId: 'wamid.HBgNNTUxMTk4NzY1MDAwMRUCABEYEjAxQUJDRDAwMDAwMDAwMDAwMwA=',
+    },
+  ],
   reaction: [{ kind: 'ignored', channel: 'whatsapp', providerEventId: inbound(5), reason: 'unsupported-message:reaction' }],
   'status-sent': status('sent', 1735740200),
   'status-delivered': status('delivered', 1735740203),
@@ -38,11 +77,54 @@ const expected: Record<string, unknown[]> = {
   }),
   'template-status-update': [{ kind: 'ignored', channel: 'whatsapp', reason: 'unsupported-field:message_template_status_update' }],
   batch: [
-    { ...base, kind: 'message', providerEventId: 'wamid.BATCH0000000000000000000000000001', externalMessageId: 'wamid.BATCH0000000000000000000000000001', ...carla, at: at(1735741000), text: 'first' },
-    { ...base, kind: 'message', providerEventId: 'wamid.BATCH0000000000000000000000000002', externalMessageId: 'wamid.BATCH0000000000000000000000000002', externalUserId: '5521912340002', displayName: 'Diego Ramos', at: at(1735741001), text: 'second' },
-    { ...base, kind: 'status', providerEventId: 'wamid.OUT00000000000000000000000000000001:delivered', externalMessageId: 'wamid.OUT00000000000000000000000000000001', status: 'delivered', at: at(1735741002), externalUserId: '5511987650001' },
-    { ...base, kind: 'status', providerEventId: 'wamid.OUT00000000000000000000000000000002:read', externalMessageId: 'wamid.OUT00000000000000000000000000000002', status: 'read', at: at(1735741003), externalUserId: '5521912340002' },
-    { channel: 'whatsapp', accountId: '201110009998887', kind: 'message', providerEventId: 'wamid.BATCH0000000000000000000000000003', externalMessageId: 'wamid.BATCH0000000000000000000000000003', externalUserId: '5531999990003', displayName: 'Eva Lima', at: at(1735741004), text: 'third' },
+    {
+      ...base,
+      kind: 'message',
+      providerEventId: 'wamid.BATCH0000000000000000000000000001',
+      externalMessageId: 'wamid.BATCH0000000000000000000000000001',
+      ...carla,
+      at: at(1735741000),
+      text: 'first',
+    },
+    {
+      ...base,
+      kind: 'message',
+      providerEventId: 'wamid.BATCH0000000000000000000000000002',
+      externalMessageId: 'wamid.BATCH0000000000000000000000000002',
+      externalUserId: '5521912340002',
+      displayName: 'Diego Ramos',
+      at: at(1735741001),
+      text: 'second',
+    },
+    {
+      ...base,
+      kind: 'status',
+      providerEventId: 'wamid.OUT00000000000000000000000000000001:delivered',
+      externalMessageId: 'wamid.OUT00000000000000000000000000000001',
+      status: 'delivered',
+      at: at(1735741002),
+      externalUserId: '5511987650001',
+    },
+    {
+      ...base,
+      kind: 'status',
+      providerEventId: 'wamid.OUT00000000000000000000000000000002:read',
+      externalMessageId: 'wamid.OUT00000000000000000000000000000002',
+      status: 'read',
+      at: at(1735741003),
+      externalUserId: '5521912340002',
+    },
+    {
+      channel: 'whatsapp',
+      accountId: '201110009998887',
+      kind: 'message',
+      providerEventId: 'wamid.BATCH0000000000000000000000000003',
+      externalMessageId: 'wamid.BATCH0000000000000000000000000003',
+      externalUserId: '5531999990003',
+      displayName: 'Eva Lima',
+      at: at(1735741004),
+      text: 'third',
+    },
   ],
 };
 
@@ -77,7 +159,9 @@ describe('parseWhatsAppWebhook', () => {
   it('ignores a status it does not know, and a failure without errors still says so', () => {
     const odd = fixture('status-read');
     first(odd, 'statuses').status = 'deleted';
-    expect(parseWhatsAppWebhook(odd)).toEqual([{ kind: 'ignored', channel: 'whatsapp', providerEventId: `${OUT}:deleted`, reason: 'unsupported-status:deleted' }]);
+    expect(parseWhatsAppWebhook(odd)).toEqual([
+      { kind: 'ignored', channel: 'whatsapp', providerEventId: `${OUT}:deleted`, reason: 'unsupported-status:deleted' },
+    ]);
     const bare = fixture('status-read');
     first(bare, 'statuses').status = 'failed';
     expect(parseWhatsAppWebhook(bare)).toMatchObject([{ status: 'failed', error: { providerCode: 'unknown' } }]);

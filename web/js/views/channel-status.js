@@ -27,10 +27,17 @@ export class ChannelStatus {
     this.summary.textContent = `Channels: ${parts.join(', ')}`;
     // The dot shows the worst: every channel live (green), some mocked (amber), none usable (grey).
     this.panel.dataset.state = count('live') === channels.length ? 'live' : count('mock') > 0 ? 'mock' : 'disabled';
-    this.list.replaceChildren(...channels.map((c) => h('li', { class: 'channel-row', dataset: { channel: c.channel, mode: c.mode } },
-      channelBadge(c.channel),
-      h('span', { class: 'channel-mode', dataset: { mode: c.mode } }, MODE_TEXT[c.mode] ?? c.mode),
-      h('span', { class: 'channel-health' }, healthText(c.health)))));
+    this.list.replaceChildren(
+      ...channels.map((c) =>
+        h(
+          'li',
+          { class: 'channel-row', dataset: { channel: c.channel, mode: c.mode } },
+          channelBadge(c.channel),
+          h('span', { class: 'channel-mode', dataset: { mode: c.mode } }, MODE_TEXT[c.mode] ?? c.mode),
+          h('span', { class: 'channel-health' }, healthText(c.health)),
+        ),
+      ),
+    );
   }
 }
 

@@ -90,10 +90,14 @@ export class ChatView {
     byId('chat-avatar').classList.toggle('group', c.type === 'group');
     const members = c.members ?? [];
     const others = members.filter((m) => m.user_id !== this.client.me.user_id);
-    byId('chat-subtitle').textContent = c.type === 'group'
-      ? `${members.length} members: ${[...others.map((m) => m.display_name || m.username), 'you'].join(', ')}`
-      : c.type === 'channel' ? channelSubtitle(c, others)
-        : others[0] ? `@${others[0].username}` : '';
+    byId('chat-subtitle').textContent =
+      c.type === 'group'
+        ? `${members.length} members: ${[...others.map((m) => m.display_name || m.username), 'you'].join(', ')}`
+        : c.type === 'channel'
+          ? channelSubtitle(c, others)
+          : others[0]
+            ? `@${others[0].username}`
+            : '';
     this.channelBar.show(c);
   }
 
@@ -142,7 +146,14 @@ export class ChatView {
         const m = item.m;
         // Only messages that just arrived slide in; redraws and older pages appear in place.
         const isEntering = !replaced && before.count > 0 && (m.seq === null || m.seq > this.#newestShown);
-        return renderMessage(m, { ...this.context, isMine: m.sender_id === me, showSender: item.showSender, senderName: item.name, hue: hue(item.name), isEntering });
+        return renderMessage(m, {
+          ...this.context,
+          isMine: m.sender_id === me,
+          showSender: item.showSender,
+          senderName: item.name,
+          hue: hue(item.name),
+          isEntering,
+        });
       },
     });
     this.#newestShown = Math.max(this.#newestShown, t.newestSeq());
@@ -194,7 +205,12 @@ export class ChatView {
   #announce(m) {
     const c = this.store.conversations.get(m.conversation_id);
     const who = senderName(m, memberNames(c), c?.contact);
-    const what = m.payload?.type === 'file' ? `sent a file, ${m.payload.filename ?? ''}` : m.payload?.type === 'template' ? `sent the template ${m.payload.name}` : m.payload?.content ?? '';
+    const what =
+      m.payload?.type === 'file'
+        ? `sent a file, ${m.payload.filename ?? ''}`
+        : m.payload?.type === 'template'
+          ? `sent the template ${m.payload.name}`
+          : (m.payload?.content ?? '');
     if (m.conversation_id === this.id) announce(`${who}: ${what}`);
     else {
       announce(`New message from ${who}${c?.type === 'group' ? ` in ${this.store.title(c)}` : ''}`);

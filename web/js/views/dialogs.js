@@ -16,7 +16,12 @@ export class Dialogs {
     byId('new-group-button').addEventListener('click', () => this.#showGroup());
     byId('new-group-close').addEventListener('click', () => this.group.close());
     this.#search(byId('new-chat-search'), byId('new-chat-results'), (user) => this.#startPrivate(user));
-    this.#search(byId('group-search'), byId('group-results'), (user) => this.#addMember(user), (user) => !this.#members.has(user.user_id));
+    this.#search(
+      byId('group-search'),
+      byId('group-results'),
+      (user) => this.#addMember(user),
+      (user) => !this.#members.has(user.user_id),
+    );
     byId('new-group-form').addEventListener('submit', (e) => this.#createGroup(e));
   }
 
@@ -48,7 +53,9 @@ export class Dialogs {
       try {
         const users = (await this.client.searchUsers(query)).filter(isOffered);
         if (mine !== generation) return undefined;
-        results.replaceChildren(...(users.length ? users.map((u) => personRow(u, () => pick(u))) : [h('li', { class: 'people-empty' }, `No one called “${query}…”`)]));
+        results.replaceChildren(
+          ...(users.length ? users.map((u) => personRow(u, () => pick(u))) : [h('li', { class: 'people-empty' }, `No one called “${query}…”`)]),
+        );
       } catch (e) {
         results.replaceChildren(h('li', { class: 'people-empty' }, `Search failed: ${e.message}`));
       }
@@ -99,8 +106,21 @@ export class Dialogs {
 
   #paintMembers() {
     const chips = [...this.#members.values()].map((u) =>
-      h('span', { class: 'chip' }, u.display_name || u.username,
-        h('button', { type: 'button', 'aria-label': `Remove ${u.username}`, onclick: () => (this.#members.delete(u.user_id), this.#paintMembers(), byId('group-search').focus()) }, '×')));
+      h(
+        'span',
+        { class: 'chip' },
+        u.display_name || u.username,
+        h(
+          'button',
+          {
+            type: 'button',
+            'aria-label': `Remove ${u.username}`,
+            onclick: () => (this.#members.delete(u.user_id), this.#paintMembers(), byId('group-search').focus()),
+          },
+          '×',
+        ),
+      ),
+    );
     byId('group-members').replaceChildren(...chips);
     byId('group-create').textContent = this.#members.size ? `Create group (${this.#members.size + 1} people)` : 'Create group';
   }
@@ -127,8 +147,14 @@ export class Dialogs {
 
 function personRow(user, onPick) {
   const name = user.display_name || user.username;
-  return h('li', {},
-    h('button', { type: 'button', class: 'person', onclick: onPick },
+  return h(
+    'li',
+    {},
+    h(
+      'button',
+      { type: 'button', class: 'person', onclick: onPick },
       avatar(name),
-      h('span', { class: 'person-text' }, h('strong', {}, name), h('span', {}, `@${user.username}`))));
+      h('span', { class: 'person-text' }, h('strong', {}, name), h('span', {}, `@${user.username}`)),
+    ),
+  );
 }

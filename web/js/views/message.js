@@ -18,16 +18,29 @@ const DOWNLOAD_ICON = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M12 
  */
 export function renderMessage(m, context) {
   const { isMine, showSender } = context;
-  const bubble = h('div', { class: 'bubble' },
+  const bubble = h(
+    'div',
+    { class: 'bubble' },
     // Screen readers hear who wrote each message, also where the name is not shown.
-    showSender ? h('span', { class: 'sender', style: { '--hue': context.hue } }, context.senderName) : h('span', { class: 'sr-only' }, isMine ? 'You: ' : `${context.senderName}: `),
-    m.payload?.type === 'file' ? fileBlock(m, context) : m.payload?.type === 'template' ? templateLine(m.payload) : h('p', { class: 'text' }, m.payload?.content ?? ''),
-    h('span', { class: 'meta' },
-      h('time', { datetime: m.created_at }, clockTime(m.created_at)),
-      isMine && ticks(m.status)));
-  return h('li', { class: `msg ${isMine ? 'out' : 'in'}${showSender ? ' first' : ''}${context.isEntering ? ' enter' : ''}`, dataset: { messageId: m.message_id, status: m.status, seq: m.seq ?? '' } },
+    showSender
+      ? h('span', { class: 'sender', style: { '--hue': context.hue } }, context.senderName)
+      : h('span', { class: 'sr-only' }, isMine ? 'You: ' : `${context.senderName}: `),
+    m.payload?.type === 'file'
+      ? fileBlock(m, context)
+      : m.payload?.type === 'template'
+        ? templateLine(m.payload)
+        : h('p', { class: 'text' }, m.payload?.content ?? ''),
+    h('span', { class: 'meta' }, h('time', { datetime: m.created_at }, clockTime(m.created_at)), isMine && ticks(m.status)),
+  );
+  return h(
+    'li',
+    {
+      class: `msg ${isMine ? 'out' : 'in'}${showSender ? ' first' : ''}${context.isEntering ? ' enter' : ''}`,
+      dataset: { messageId: m.message_id, status: m.status, seq: m.seq ?? '' },
+    },
     bubble,
-    m.local?.error && m.status !== 'accepted' && problemLine(m, context));
+    m.local?.error && m.status !== 'accepted' && problemLine(m, context),
+  );
 }
 
 function ticks(status) {
@@ -36,7 +49,8 @@ function ticks(status) {
   svg.setAttribute('class', `ticks ${status}`);
   svg.setAttribute('role', 'img');
   svg.setAttribute('aria-label', STATUS_LABEL[status] ?? status);
-  const paths = status === 'pending' ? [CLOCK] : status === 'delivered' || status === 'read' ? [CHECK, SECOND_CHECK] : status === 'failed' ? ['M8 3v6M8 12v1'] : [CHECK];
+  const paths =
+    status === 'pending' ? [CLOCK] : status === 'delivered' || status === 'read' ? [CHECK, SECOND_CHECK] : status === 'failed' ? ['M8 3v6M8 12v1'] : [CHECK];
   for (const d of paths) {
     const path = document.createElementNS(SVG, 'path');
     path.setAttribute('d', d);
@@ -54,25 +68,45 @@ function fileBlock(m, context) {
   if (hasPreview) {
     const img = h('img', { class: 'preview', alt: p.filename ?? 'image', decoding: 'async' });
     if (m.local?.previewUrl) img.src = m.local.previewUrl;
-    else context.fileUrl(p.file_id).then((url) => (img.src = url), () => img.replaceWith(h('span', { class: 'preview-missing' }, 'Preview unavailable')));
+    else
+      context.fileUrl(p.file_id).then(
+        (url) => (img.src = url),
+        () => img.replaceWith(h('span', { class: 'preview-missing' }, 'Preview unavailable')),
+      );
     block.append(img);
   }
   const name = h('span', { class: 'file-name' }, p.filename ?? 'File');
   const info = h('span', { class: 'file-info' }, bytes(p.size_bytes), p.mime_type ? ` · ${p.mime_type}` : '');
-  const row = h('div', { class: 'file-row' }, h('span', { class: 'file-icon', 'aria-hidden': 'true' }, extension(p.filename)), h('span', { class: 'file-text' }, name, info));
+  const row = h(
+    'div',
+    { class: 'file-row' },
+    h('span', { class: 'file-icon', 'aria-hidden': 'true' }, extension(p.filename)),
+    h('span', { class: 'file-text' }, name, info),
+  );
   block.append(row);
   if (state === 'uploading' || state === 'paused' || state === 'sending') {
     const percent = Math.round((m.local.progress ?? 0) * 100);
-    block.append(h('div', { class: 'upload' },
-      h('progress', { max: '100', value: String(percent), 'aria-label': `Uploading ${p.filename}` }),
-      h('span', { class: 'upload-text' }, state === 'paused' ? `Paused at ${percent}%` : state === 'sending' ? 'Sending…' : `${percent}%`)));
+    block.append(
+      h(
+        'div',
+        { class: 'upload' },
+        h('progress', { max: '100', value: String(percent), 'aria-label': `Uploading ${p.filename}` }),
+        h('span', { class: 'upload-text' }, state === 'paused' ? `Paused at ${percent}%` : state === 'sending' ? 'Sending…' : `${percent}%`),
+      ),
+    );
   }
   const actions = h('div', { class: 'upload-actions' });
   if (state === 'paused') actions.append(h('button', { type: 'button', class: 'link', onclick: () => context.resume(m.message_id) }, 'Resume'));
-  if (state === 'paused' || state === 'uploading' || state === 'failed') actions.append(h('button', { type: 'button', class: 'link', onclick: () => context.cancel(m.message_id) }, state === 'failed' ? 'Remove' : 'Cancel'));
+  if (state === 'paused' || state === 'uploading' || state === 'failed')
+    actions.append(h('button', { type: 'button', class: 'link', onclick: () => context.cancel(m.message_id) }, state === 'failed' ? 'Remove' : 'Cancel'));
   if (actions.childElementCount) block.append(actions);
   if (p.file_id && !state) {
-    const button = h('button', { type: 'button', class: 'download', 'aria-label': `Download ${p.filename ?? 'file'}`, onclick: () => download(button, p, context) });
+    const button = h('button', {
+      type: 'button',
+      class: 'download',
+      'aria-label': `Download ${p.filename ?? 'file'}`,
+      onclick: () => download(button, p, context),
+    });
     button.innerHTML = DOWNLOAD_ICON;
     row.append(button);
   }
@@ -102,8 +136,10 @@ function templateLine(p) {
 function problemLine(m, context) {
   const line = h('p', { class: 'msg-problem', role: 'status' }, m.local.error);
   // Sending the same text again cannot pass WhatsApp's closed window: offer a template instead.
-  if (m.local.code === 'channel-window-closed') line.append(' ', h('button', { type: 'button', class: 'link', onclick: () => context.useTemplate() }, 'Send a template'));
-  else if (m.status === 'failed' && m.local.retry) line.append(' ', h('button', { type: 'button', class: 'link', onclick: () => context.retry(m.message_id) }, 'Retry'));
+  if (m.local.code === 'channel-window-closed')
+    line.append(' ', h('button', { type: 'button', class: 'link', onclick: () => context.useTemplate() }, 'Send a template'));
+  else if (m.status === 'failed' && m.local.retry)
+    line.append(' ', h('button', { type: 'button', class: 'link', onclick: () => context.retry(m.message_id) }, 'Retry'));
   return line;
 }
 

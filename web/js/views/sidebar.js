@@ -33,7 +33,8 @@ export class Sidebar {
     const shown = query ? all.filter((c) => this.store.title(c).toLowerCase().includes(query)) : all;
     reconcile(this.list, shown, {
       key: (c) => String(c.id),
-      version: (c) => [this.store.title(c), c.preview, c.lastAt, c.unread, c.lastSender, c.members?.length, c.contact?.channel, c.id === this.#selected].join('\u0000'),
+      version: (c) =>
+        [this.store.title(c), c.preview, c.lastAt, c.unread, c.lastSender, c.members?.length, c.contact?.channel, c.id === this.#selected].join('\u0000'),
       render: (c) => this.#item(c),
     });
     byId('list-empty').hidden = all.length > 0;
@@ -50,17 +51,32 @@ export class Sidebar {
     const isShared = c.type === 'group' || c.type === 'channel';
     const who = isShared && c.lastSender && !isMine ? `${sender?.display_name || c.lastSender}: ` : isMine ? 'You: ' : '';
     const preview = c.preview ? who + c.preview : c.type === 'group' ? 'Group created' : 'No messages yet';
-    return h('li', {},
-      h('a', { class: 'conv', href: `#/c/${c.id}`, 'aria-current': c.id === this.#selected ? 'page' : false, dataset: { conversationId: c.id } },
+    return h(
+      'li',
+      {},
+      h(
+        'a',
+        { class: 'conv', href: `#/c/${c.id}`, 'aria-current': c.id === this.#selected ? 'page' : false, dataset: { conversationId: c.id } },
         avatar(title, c.type === 'group'),
-        h('span', { class: 'conv-main' },
-          h('span', { class: 'conv-top' },
+        h(
+          'span',
+          { class: 'conv-main' },
+          h(
+            'span',
+            { class: 'conv-top' },
             h('span', { class: 'conv-title' }, title),
             c.contact && channelBadge(c.contact.channel),
-            h('time', { class: 'conv-time', datetime: c.lastAt ?? c.createdAt }, listStamp(c.lastAt ?? c.createdAt))),
-          h('span', { class: 'conv-bottom' },
+            h('time', { class: 'conv-time', datetime: c.lastAt ?? c.createdAt }, listStamp(c.lastAt ?? c.createdAt)),
+          ),
+          h(
+            'span',
+            { class: 'conv-bottom' },
             h('span', { class: 'conv-preview' }, c.preview?.startsWith(FILE_PREFIX) ? fileLine(who, c.preview.slice(FILE_PREFIX.length)) : preview),
-            c.unread > 0 && h('span', { class: 'badge', 'aria-label': `${c.unread} unread` }, c.unread > 99 ? '99+' : String(c.unread))))));
+            c.unread > 0 && h('span', { class: 'badge', 'aria-label': `${c.unread} unread` }, c.unread > 99 ? '99+' : String(c.unread)),
+          ),
+        ),
+      ),
+    );
   }
 
   #showConnection() {
@@ -70,7 +86,8 @@ export class Sidebar {
     clearInterval(this.countdown);
     const paint = () => {
       const seconds = Math.max(0, Math.ceil((live.retryAt - Date.now()) / 1000));
-      el.textContent = live.state === 'online' ? 'Online' : live.state === 'connecting' ? 'Connecting…' : seconds > 0 ? `Offline · retrying in ${seconds}s` : 'Offline';
+      el.textContent =
+        live.state === 'online' ? 'Online' : live.state === 'connecting' ? 'Connecting…' : seconds > 0 ? `Offline · retrying in ${seconds}s` : 'Offline';
     };
     paint();
     if (live.state === 'offline') this.countdown = setInterval(paint, 1000);
@@ -93,7 +110,10 @@ const FILE_PREFIX = '[File] ';
 
 function fileLine(who, name) {
   const line = h('span', { class: 'preview-file' }, who);
-  line.insertAdjacentHTML('beforeend', '<svg viewBox="0 0 24 24" aria-label="File"><path d="M20 11.5l-7.8 7.8a5 5 0 0 1-7-7L13 4.5a3.4 3.4 0 0 1 4.8 4.8l-7.9 7.8a1.7 1.7 0 0 1-2.4-2.4l7.2-7.2"/></svg>');
+  line.insertAdjacentHTML(
+    'beforeend',
+    '<svg viewBox="0 0 24 24" aria-label="File"><path d="M20 11.5l-7.8 7.8a5 5 0 0 1-7-7L13 4.5a3.4 3.4 0 0 1 4.8 4.8l-7.9 7.8a1.7 1.7 0 0 1-2.4-2.4l7.2-7.2"/></svg>',
+  );
   line.append(name);
   return line;
 }

@@ -14,7 +14,7 @@ const mergeTraceFields = (line: object, fields: object) => (fields === NO_FIELDS
 
 /** JSON logs always; pretty only on an interactive terminal. `destination` (tests) replaces stdout. */
 export function createLogger(level: string, name = 'chat4all', destination?: pino.DestinationStream) {
-  const isPretty = !destination && process.stdout.isTTY && process.env.NODE_ENV !== 'test';
+  const isPretty = !destination && process.stdout.isTTY;
   const options: pino.LoggerOptions = {
     name,
     level,

@@ -59,7 +59,7 @@ export function handleError(error: FastifyError | DomainError | Error, request: 
     if (error.kind === 'rate-limited' && typeof error.details.retry_after === 'number') reply.header('Retry-After', String(error.details.retry_after));
     return sendProblem(request, reply, status, error.code, error.message, error.details);
   }
-  if (error instanceof DatabaseError && isConnectionFailure(error.sqlState)) {
+  if (error instanceof DatabaseError && error.isConnectionFailure) {
     request.log.error({ err: error }, 'database unavailable');
     return sendProblem(request, reply, 503, 'dependency-unavailable', 'A dependency is unavailable; retry shortly');
   }
@@ -95,8 +95,5 @@ export function handleError(error: FastifyError | DomainError | Error, request: 
   return sendProblem(request, reply, 500, 'internal', 'An unexpected error occurred; it was logged with this trace id');
 }
 
-/** SQLSTATE class 08 (connection), 57P0x (shutdown) and socket errors mean "try again later". */
-const isConnectionFailure = (state?: string) => !!state && (state.startsWith('08') || state.startsWith('57P') || /^E[A-Z]+$/.test(state));
-
 /** A database that does not answer (as opposed to one that refused the statement): retry later. */
-export const isDependencyFailure = (e: unknown) => e instanceof DatabaseError && isConnectionFailure(e.sqlState);
+export const isDependencyFailure = (e: unknown) => e instanceof DatabaseError && e.isConnectionFailure;

@@ -41,6 +41,14 @@ export class DatabaseError extends Error {
   get isUniqueViolation(): boolean {
     return this.sqlState === '23505';
   }
+  /**
+   * The database did not answer, as opposed to refusing the statement: SQLSTATE class 08
+   * (connection), 57P0x (shutdown) or a socket error code. Worth retrying later.
+   */
+  get isConnectionFailure(): boolean {
+    const state = this.sqlState;
+    return !!state && (state.startsWith('08') || state.startsWith('57P') || /^E[A-Z]+$/.test(state));
+  }
   /** 23503: a row this statement refers to does not exist (e.g. deleted meanwhile). */
   get isForeignKeyViolation(): boolean {
     return this.sqlState === '23503';

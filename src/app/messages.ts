@@ -12,6 +12,7 @@ import type { Receipts } from './receipts.ts';
 import { iso } from './time.ts';
 import { currentTraceHeaders, withSpan } from '../tracing.ts';
 import { MESSAGES_TOPIC } from '../domain/log-topics.ts';
+import type { EventMap } from '../domain/events.ts';
 import type { ChannelTargets } from './channels/channel-targets.ts';
 
 export interface SendRequest {
@@ -36,19 +37,8 @@ export interface Accepted {
  */
 export type FileResolver = (sql: Sql, senderId: number, fileId: string, conversationId: number) => Promise<FilePayload>;
 
-export interface MessageView {
-  message_id: string;
-  conversation_id: number;
-  seq: number;
-  /** null for a message from an external contact (then `sender_contact` says who). */
-  sender_id: number | null;
-  sender_username: string | null;
-  sender_contact?: { contact_id: number; channel: ExternalChannel; display_name: string | null };
-  payload: Payload;
-  channels: Channel[];
-  status: string;
-  created_at: string;
-}
+/** A message as clients see it: the `message.created` event plus its status. */
+export type MessageView = EventMap['message.created'] & { status: string };
 
 type Acceptance = { accepted: Accepted; isReplay: boolean; event?: { payload: Payload } };
 
@@ -157,28 +147,11 @@ export class Messages {
     to: string | null,
     requestHash: string,
   ): Promise<Acceptance> {
-    const rows = await this.db.query(ACCEPT_SQL, [
-      req.message_id,
-      req.conversation_id,
-      senderId,
-      JSON.stringify(payload),
-      channels,
-      to,
-      requestHash,
-      previewOf(payload),
-      outboxTraceHeaders(),
-    ]);
-    if (rows.length === 0) {
+    const accepted = await insertAccepted(this.db, senderId, req, payload, channels, to, requestHash);
+    if (!accepted) {
       await requireMember(this.db, req.conversation_id, senderId); // throws the precise 404/403
       throw new Error('message not accepted although the sender is a member');
     }
-    const accepted: Accepted = {
-      status: 'accepted',
-      message_id: req.message_id,
-      conversation_id: req.conversation_id,
-      seq: Number(rows[0].seq),
-      created_at: iso(rows[0].created_at),
-    };
     return { accepted, isReplay: false, event: { payload } };
   }
 
@@ -189,24 +162,8 @@ export class Messages {
       if (replay) return { accepted: replay, isReplay: true };
       await requireMember(tx, req.conversation_id, senderId);
       const payload = await this.storedPayload(tx, senderId, req.payload, req.conversation_id);
-      const rows = await tx.query(ACCEPT_SQL, [
-        req.message_id,
-        req.conversation_id,
-        senderId,
-        JSON.stringify(payload),
-        channels,
-        to,
-        requestHash,
-        previewOf(payload),
-        outboxTraceHeaders(),
-      ]);
-      const accepted: Accepted = {
-        status: 'accepted',
-        message_id: req.message_id,
-        conversation_id: req.conversation_id,
-        seq: Number(rows[0].seq),
-        created_at: iso(rows[0].created_at),
-      };
+      // The member check above ran in this transaction: the statement returns the accepted row.
+      const accepted = (await insertAccepted(tx, senderId, req, payload, channels, to, requestHash))!;
       return { accepted, isReplay: false, event: { payload } };
     }, 'accept-file-message');
   }
@@ -323,6 +280,22 @@ function channelStatusView(c: Record<string, unknown>) {
         }
       : {}),
   };
+}
+
+/** Runs ACCEPT_SQL; undefined when nothing was inserted (the sender is not a member, or no such conversation). */
+async function insertAccepted(
+  sql: Sql,
+  senderId: number,
+  req: SendRequest,
+  payload: Payload,
+  channels: Channel[],
+  to: string | null,
+  requestHash: string,
+): Promise<Accepted | undefined> {
+  const params = [req.message_id, req.conversation_id, senderId, JSON.stringify(payload), channels, to, requestHash, previewOf(payload), outboxTraceHeaders()];
+  const [row] = await sql.query(ACCEPT_SQL, params);
+  if (!row) return undefined;
+  return { status: 'accepted', message_id: req.message_id, conversation_id: req.conversation_id, seq: Number(row.seq), created_at: iso(row.created_at) };
 }
 
 async function findReplay(sql: Sql, messageId: string, requestHash: string): Promise<Accepted | undefined> {

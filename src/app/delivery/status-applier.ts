@@ -35,9 +35,13 @@ export class StatusApplier {
   private async applyBatch(events: ChannelOutcome[]): Promise<void> {
     // The log may repeat an event; per message and channel the most advanced one counts (a batch
     // may hold 'sent' from the connector and 'read' from the platform's webhook).
-    const latest = [...new Map(events.map((e) => [`${e.message_id}:${e.channel}`, e])).values()].map((e) =>
-      events.filter((x) => x.message_id === e.message_id && x.channel === e.channel).reduce((a, b) => (canMoveDelivery(a.status, b.status) ? b : a)),
-    );
+    const byDelivery = new Map<string, ChannelOutcome>();
+    for (const e of events) {
+      const key = `${e.message_id}:${e.channel}`;
+      const seen = byDelivery.get(key);
+      if (!seen || canMoveDelivery(seen.status, e.status)) byDelivery.set(key, e);
+    }
+    const latest = [...byDelivery.values()];
     const applied = await this.db.transaction(async (tx) => {
       // Forward only (canMoveDelivery in SQL): a late 'delivered' after 'read' changes nothing, and
       // 'failed' ends only a delivery that has not reached the person.

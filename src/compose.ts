@@ -37,6 +37,7 @@ import { createDeliveryStages } from './app/delivery/stages.ts';
 import { MESSAGES_TOPIC, STATUS_TOPIC, DEAD_LETTER_TOPIC, INBOUND_TOPIC, channelTopic, type LogTopics } from './domain/log-topics.ts';
 import { DeadLetters } from './app/dead-letters.ts';
 import { Notifier } from './app/notify.ts';
+import { LiveSessions } from './app/live/live-sessions.ts';
 import { CHANNELS, type ExternalChannel } from './domain/message.ts';
 import { openConnectors } from './compose-channels.ts';
 import { ChannelTargets } from './app/channels/channel-targets.ts';
@@ -195,20 +196,28 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
     { name: 'event_log', check: () => eventLog.ping() },
     { name: 'fanout', check: () => fanout.ping() },
   ];
+  const messages = new Messages(db, notifier, receipts, config.limits.maxTextLength, targets, files.resolveFile, options.onAccepted);
   let closing: Promise<void> | undefined;
   return {
     logger,
     db,
     eventLog,
-    fanout,
     rateLimiter,
-    sockets,
     connectors,
     auth,
     users: new Users(db),
     conversations,
     groups: new Groups(db, notifier, conversations, config.limits.maxGroupMembers),
-    messages: new Messages(db, notifier, receipts, config.limits.maxTextLength, targets, files.resolveFile, options.onAccepted),
+    messages,
+    live: new LiveSessions({
+      fanout,
+      sockets,
+      conversations,
+      messages,
+      receipts,
+      maxPerUser: config.limits.wsMaxPerUser,
+      logger: logger.child({ component: 'ws' }),
+    }),
     contacts: new Contacts(db),
     webhooks: new WebhookIntake(db, options.onAccepted),
     channelModes: modes,

@@ -1,14 +1,13 @@
 import type { Database } from '../ports/database.ts';
 import type { EventLog } from '../ports/event-log.ts';
-import type { Fanout } from '../ports/fanout.ts';
 import type { RateLimiter } from '../ports/rate-limiter.ts';
 import type { Connector } from '../ports/connector.ts';
-import type { SocketRegistry } from '../ports/presence.ts';
 import type { Auth } from './auth.ts';
 import type { Users } from './users.ts';
 import type { Conversations } from './conversations.ts';
 import type { Groups } from './groups.ts';
 import type { Messages } from './messages.ts';
+import type { LiveSessions } from './live/live-sessions.ts';
 import type { Receipts } from './receipts.ts';
 import type { DeliveryStages } from './delivery/stages.ts';
 import type { DeadLetters } from './dead-letters.ts';
@@ -31,10 +30,7 @@ export interface App {
   readonly logger: Logger;
   readonly db: Database;
   readonly eventLog: EventLog;
-  readonly fanout: Fanout;
   readonly rateLimiter: RateLimiter;
-  /** WebSocket connections per user across every API instance (WS_MAX_PER_USER). */
-  readonly sockets: SocketRegistry;
   readonly connectors: readonly Connector[];
   readonly auth: Auth;
   readonly users: Users;
@@ -42,6 +38,8 @@ export interface App {
   /** Group members, roles and settings. */
   readonly groups: Groups;
   readonly messages: Messages;
+  /** Live subscriptions of connected clients (WebSocket sessions) to fan-out topics. */
+  readonly live: LiveSessions;
   /** People on external platforms (channel conversations). */
   readonly contacts: Contacts;
   /** Stores verified inbound webhook events. */

@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Config } from '../config.ts';
 import type { Logger } from '../app/logger.ts';
+import type { LiveSession } from '../app/live/live-session.ts';
 import { parseClientFrame, type ClientFrame } from './ws-frames.ts';
 import { FrameThrottle } from './ws-throttle.ts';
 import { whenDrained } from './ws-drain.ts';
@@ -22,7 +23,7 @@ const PUSH_LIMIT_FACTOR = 16;
 const CLOSE_GRACE_MS = 1000;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-export class WsClient {
+export class WsClient implements LiveSession {
   readonly conversations = new Set<number>();
   lastSeenAt = Date.now();
   /** Frames from events that arrived while subscribing, held until `connected` has gone out first. */

@@ -1,0 +1,183 @@
+/**
+ * Live subscriptions: which sessions hear which fan-out topics. A session listens to its user's
+ * topic and to each of its conversations, joins conversations created later and leaves the ones
+ * its user left; the per-user connection limit holds across every API instance.
+ *
+ * Every fan-out event becomes one frame in `dispatch`, which all its recipients receive.
+ */
+import { conversationTopic, userTopic } from '../../domain/events.ts';
+import { forbidden } from '../../domain/errors.ts';
+import type { Fanout } from '../../ports/fanout.ts';
+import type { SocketRegistry } from '../../ports/presence.ts';
+import { SpanKind, withSpan } from '../../tracing.ts';
+import type { Conversations } from '../conversations.ts';
+import type { Logger } from '../logger.ts';
+import type { Messages } from '../messages.ts';
+import type { Receipts } from '../receipts.ts';
+import type { LiveSession } from './live-session.ts';
+
+// Messages per database read in `sync`; each page is sent as the client reads.
+const SYNC_PAGE = 100;
+
+export interface LiveSessionsDeps {
+  fanout: Fanout;
+  sockets: SocketRegistry;
+  conversations: Conversations;
+  messages: Messages;
+  receipts: Receipts;
+  /** WS_MAX_PER_USER: sessions per user on every instance together. */
+  maxPerUser: number;
+  logger: Logger;
+}
+
+export class LiveSessions {
+  private readonly byTopic = new Map<string, Set<LiveSession>>();
+  private readonly byUser = new Map<number, Set<LiveSession>>();
+
+  constructor(private readonly deps: LiveSessionsDeps) {}
+
+  /** Takes one of the user's connection slots (counted on every instance); false when the user has none left. */
+  admit(session: LiveSession): Promise<boolean> {
+    return this.deps.sockets.acquire(session.userId, session.id, this.deps.maxPerUser);
+  }
+
+  /** Gives back the slot of a session that was admitted but never registered (it closed meanwhile). */
+  abandon(session: LiveSession): Promise<void> {
+    return this.deps.sockets.release(session.userId, session.id);
+  }
+
+  /** Counts an admitted session as open, synchronously, so that an `end` that follows always finds it. */
+  register(session: LiveSession): void {
+    const mine = this.byUser.get(session.userId) ?? new Set<LiveSession>();
+    mine.add(session);
+    this.byUser.set(session.userId, mine);
+  }
+
+  /** Subscribes a registered session to its user's topic and to every conversation its user is in. */
+  async subscribeAll(session: LiveSession): Promise<void> {
+    await this.join(session, userTopic(session.userId));
+    for (const id of await this.deps.conversations.idsOf(session.userId)) await this.subscribeConversation(session, id);
+  }
+
+  /** Removes a closed session everywhere; false when it was not registered (or already ended). */
+  end(session: LiveSession): boolean {
+    const mine = this.byUser.get(session.userId);
+    if (!mine?.delete(session)) return false;
+    if (mine.size === 0) this.byUser.delete(session.userId);
+    this.deps.sockets.release(session.userId, session.id).catch((e: unknown) => this.deps.logger.warn({ err: e }, 'socket release failed'));
+    this.leave(session, userTopic(session.userId));
+    for (const id of session.conversations) this.leave(session, conversationTopic(id));
+    return true;
+  }
+
+  /** Subscribes to a conversation the user is a member of (not-found otherwise). */
+  async subscribe(session: LiveSession, conversationId: number): Promise<void> {
+    await this.deps.conversations.details(session.userId, conversationId);
+    await this.subscribeConversation(session, conversationId);
+  }
+
+  unsubscribe(session: LiveSession, conversationId: number): void {
+    this.unsubscribeConversation(session, conversationId);
+  }
+
+  /** Queues a read/delivery acknowledgement; only for a conversation this session is subscribed to. */
+  async ack(session: LiveSession, conversationId: number, seq: number): Promise<void> {
+    if (!session.conversations.has(conversationId)) throw forbidden('not-a-member', `Not subscribed to conversation ${conversationId}`);
+    return this.deps.receipts.queueAck({ userId: session.userId, conversationId, seq });
+  }
+
+  /**
+   * Sends every message after the session's cursors, in seq order per conversation, paced by the
+   * client; resolves with the cursor reached per conversation, or undefined when the client was
+   * cut off for not reading. Conversations it is not subscribed to are left out.
+   */
+  async sync(session: LiveSession, since: Record<string, number>): Promise<Record<string, number> | undefined> {
+    const result: Record<string, number> = {};
+    for (const [key, cursor] of Object.entries(since)) {
+      const id = Number(key);
+      if (!session.conversations.has(id)) continue;
+      let after = cursor;
+      for (;;) {
+        const page = await this.deps.messages.since(session.userId, id, after, SYNC_PAGE);
+        for (const m of page) if (!(await session.sendPaced({ type: 'message.created', ...m }))) return undefined;
+        if (page.length > 0) after = page[page.length - 1].seq;
+        if (page.length < SYNC_PAGE) break;
+      }
+      result[key] = after;
+    }
+    return result;
+  }
+
+  private async subscribeConversation(session: LiveSession, conversationId: number): Promise<void> {
+    session.conversations.add(conversationId);
+    await this.join(session, conversationTopic(conversationId));
+  }
+
+  private unsubscribeConversation(session: LiveSession, conversationId: number): void {
+    session.conversations.delete(conversationId);
+    this.leave(session, conversationTopic(conversationId));
+  }
+
+  private async join(session: LiveSession, topic: string): Promise<void> {
+    let set = this.byTopic.get(topic);
+    if (!set) {
+      set = new Set();
+      this.byTopic.set(topic, set);
+      await this.deps.fanout.subscribe(topic, (event) => this.dispatch(topic, event));
+    }
+    set.add(session);
+  }
+
+  private leave(session: LiveSession, topic: string): void {
+    const set = this.byTopic.get(topic);
+    if (!set) return;
+    set.delete(session);
+    if (set.size === 0) {
+      this.byTopic.delete(topic);
+      this.deps.fanout.unsubscribe(topic).catch((e: unknown) => this.deps.logger.warn({ err: e, topic }, 'fan-out unsubscribe failed'));
+    }
+  }
+
+  /**
+   * The one place a fan-out event becomes the frame its recipients get. Events published inside a
+   * span carry its `traceparent`: the push continues that trace, and clients never see the field.
+   */
+  private dispatch(topic: string, event: Record<string, unknown>): void {
+    if (event.traceparent === undefined) return this.push(topic, event);
+    const { traceparent, ...frame } = event;
+    withSpan(
+      'ws.push',
+      String(traceparent),
+      (span) => {
+        span?.setAttributes({
+          'messaging.destination.name': topic,
+          'chat4all.event': String(frame.type),
+          'chat4all.sockets': this.byTopic.get(topic)?.size ?? 0,
+        });
+        this.push(topic, frame);
+      },
+      { kind: SpanKind.PRODUCER },
+    );
+  }
+
+  /** Applies the subscription rules a user-topic event carries, then sends the frame to each recipient. */
+  private push(topic: string, frame: Record<string, unknown>): void {
+    const sessions = [...(this.byTopic.get(topic) ?? [])];
+    const isUserTopic = topic.startsWith('user:');
+    for (const session of sessions) {
+      if (isUserTopic && frame.type === 'conversation.created') {
+        const id = Number(frame.conversation_id);
+        if (!session.conversations.has(id)) void this.subscribeConversation(session, id);
+      }
+      if (isUserTopic && frame.type === 'member.left') {
+        const id = Number(frame.conversation_id);
+        // Still subscribed: it already had this event through the conversation topic.
+        if (session.conversations.has(id)) {
+          this.unsubscribeConversation(session, id);
+          continue;
+        }
+      }
+      session.send(frame);
+    }
+  }
+}

@@ -38,6 +38,8 @@ import { MESSAGES_TOPIC, STATUS_TOPIC, DEAD_LETTER_TOPIC, INBOUND_TOPIC, channel
 import { DeadLetters } from './app/dead-letters.ts';
 import { Notifier } from './app/notify.ts';
 import { LiveSessions } from './app/live/live-sessions.ts';
+import { RequestLimits } from './app/request-limits.ts';
+import { ChannelOverview } from './app/channels/channel-overview.ts';
 import { CHANNELS, type ExternalChannel } from './domain/message.ts';
 import { openConnectors } from './compose-channels.ts';
 import { ChannelTargets } from './app/channels/channel-targets.ts';
@@ -46,7 +48,6 @@ import { Contacts } from './app/channels/contacts.ts';
 import { WebhookIntake } from './app/channels/webhook-intake.ts';
 import { inboundContent } from './app/channels/inbound-content.ts';
 import { ChannelMediaImport } from './app/channels/media-import.ts';
-import { channelHealth } from './app/channels/channel-health.ts';
 import { metrics, reportPoolStats } from './metrics.ts';
 
 export interface ComposeOptions {
@@ -202,8 +203,7 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
     logger,
     db,
     eventLog,
-    rateLimiter,
-    connectors,
+    requestLimits: new RequestLimits(rateLimiter),
     auth,
     users: new Users(db),
     conversations,
@@ -220,8 +220,7 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
     }),
     contacts: new Contacts(db),
     webhooks: new WebhookIntake(db, options.onAccepted),
-    channelModes: modes,
-    channelHealth: () => channelHealth(db),
+    channels: new ChannelOverview(db, modes, connectors),
     receipts,
     delivery,
     deadLetters: new DeadLetters(db),

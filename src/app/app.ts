@@ -1,7 +1,5 @@
 import type { Database } from '../ports/database.ts';
 import type { EventLog } from '../ports/event-log.ts';
-import type { RateLimiter } from '../ports/rate-limiter.ts';
-import type { Connector } from '../ports/connector.ts';
 import type { Auth } from './auth.ts';
 import type { Users } from './users.ts';
 import type { Conversations } from './conversations.ts';
@@ -16,8 +14,8 @@ import type { FileServices } from './files/services.ts';
 import type { Logger } from './logger.ts';
 import type { Contacts } from './channels/contacts.ts';
 import type { WebhookIntake } from './channels/webhook-intake.ts';
-import type { ChannelHealth } from './channels/channel-health.ts';
-import type { ExternalChannel } from '../domain/message.ts';
+import type { ChannelOverview } from './channels/channel-overview.ts';
+import type { RequestLimits } from './request-limits.ts';
 
 /** A dependency the readiness probe checks. */
 export interface ReadinessCheck {
@@ -28,10 +26,12 @@ export interface ReadinessCheck {
 /** Everything the transports (HTTP, WebSocket, workers, CLI) use; built by src/compose.ts. */
 export interface App {
   readonly logger: Logger;
+  /** Raw port, not a use case: the integration tests read and age rows through it; nothing in src/ uses it. */
   readonly db: Database;
+  /** Raw port, not a use case: the worker pipeline (src/workers/) subscribes each role to its topics on it. */
   readonly eventLog: EventLog;
-  readonly rateLimiter: RateLimiter;
-  readonly connectors: readonly Connector[];
+  /** Per-caller request limits (the HTTP rate-limit hook). */
+  readonly requestLimits: RequestLimits;
   readonly auth: Auth;
   readonly users: Users;
   readonly conversations: Conversations;
@@ -44,10 +44,8 @@ export interface App {
   readonly contacts: Contacts;
   /** Stores verified inbound webhook events. */
   readonly webhooks: WebhookIntake;
-  /** live (credentials set), mock (simulated) or disabled, per channel. */
-  readonly channelModes: Readonly<Record<ExternalChannel, 'live' | 'mock' | 'disabled'>>;
-  /** Last success, last error and consecutive failures per channel. */
-  channelHealth(): Promise<Record<ExternalChannel, ChannelHealth>>;
+  /** Each external channel's mode, capabilities and health. */
+  readonly channels: ChannelOverview;
   readonly receipts: Receipts;
   /** The pipeline's stages, which workers/ runs by role. */
   readonly delivery: DeliveryStages;

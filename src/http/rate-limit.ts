@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { RateLimiter } from '../ports/rate-limiter.ts';
+import type { RequestLimits } from '../app/request-limits.ts';
 import type { RateClass } from '../config.ts';
 import { rateLimited } from '../domain/errors.ts';
 import { metrics } from '../metrics.ts';
@@ -20,13 +20,12 @@ export interface RateLimitSettings {
  * Fixed one-minute windows per caller (user id when authenticated, else client address) and
  * route class. Runs after authentication so that a user's limit follows the user across addresses.
  */
-export function rateLimit(limiter: RateLimiter, settings: RateLimitSettings) {
+export function rateLimit(limits: RequestLimits, settings: RateLimitSettings) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const rateClass = request.routeOptions.config.rateClass;
     if (!settings.enabled || !rateClass) return;
     const who = request.principal ? `u${request.principal.userId}` : `ip${request.ip}`;
-    const limit = settings.perMinute[rateClass];
-    const d = await limiter.hit(`${rateClass}:${who}`, limit, 60);
+    const d = await limits.count(rateClass, who, settings.perMinute[rateClass]);
     reply.header('RateLimit-Limit', d.limit).header('RateLimit-Remaining', d.remaining).header('RateLimit-Reset', d.resetSeconds);
     if (!d.isAllowed) {
       metrics.rateLimitHits.inc({ class: rateClass });

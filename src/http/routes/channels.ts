@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { App } from '../../app/app.ts';
 import type { Config } from '../../config.ts';
-import { CHANNELS } from '../../domain/message.ts';
+import type { ChannelStatus } from '../../app/channels/channel-overview.ts';
 import { problems } from '../schemas.ts';
 import { bearer, protect } from './guard.ts';
 
@@ -33,18 +33,11 @@ export const channelRoutes = (app: App, config: Config) => async (server: Fastif
         response: { 200: Type.Array(ChannelView), ...problems(401) },
       },
     },
-    async () => {
-      const health = await app.channelHealth();
-      return CHANNELS.map((channel) => {
-        const connector = app.connectors.find((c) => c.channel === channel);
-        return {
-          channel,
-          enabled: app.channelModes[channel] !== 'disabled',
-          mode: app.channelModes[channel],
-          capabilities: connector?.capabilities ?? {},
-          health: health[channel],
-        };
-      });
-    },
+    async () => (await app.channels.list()).map(presentChannel),
   );
 };
+
+/** The wire form of a channel's status (`enabled` is derived from the mode). */
+function presentChannel(c: ChannelStatus) {
+  return { channel: c.channel, enabled: c.mode !== 'disabled', mode: c.mode, capabilities: c.capabilities, health: c.health };
+}

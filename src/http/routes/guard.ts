@@ -11,12 +11,12 @@ import { rateLimit } from '../rate-limit.ts';
  */
 export function protect(server: FastifyInstance, app: App, config: Config): void {
   server.addHook('onRequest', authenticate(app));
-  server.addHook('onRequest', rateLimit(app.rateLimiter, config.rateLimit));
+  server.addHook('onRequest', rateLimit(app.requestLimits, config.rateLimit));
 }
 
 /** Rate limits for a plugin whose routes are public (limited per client address), counted before the body is read. */
 export function limitPublic(server: FastifyInstance, app: App, config: Config): void {
-  server.addHook('onRequest', rateLimit(app.rateLimiter, config.rateLimit));
+  server.addHook('onRequest', rateLimit(app.requestLimits, config.rateLimit));
 }
 
 export const bearer = [{ bearer: [] as string[] }];

@@ -6,12 +6,12 @@
  */
 import type { Server } from 'node:http';
 import client from 'prom-client';
-import type { Config } from '../config.ts';
-import type { RootLogger } from '../logger.ts';
-import type { Logger } from '../app/logger.ts';
-import { openUploadCollector } from '../compose.ts';
-import { registry } from '../metrics.ts';
-import { closeMetrics, listenForMetrics } from '../http/metrics-server.ts';
+import type { Config } from '../../config.ts';
+import type { RootLogger } from '../../logger.ts';
+import type { Logger } from '../../app/logger.ts';
+import { openUploadCollector } from '../../compose.ts';
+import { registry } from '../../metrics.ts';
+import { closeMetrics, listenForMetrics } from '../../http/metrics-server.ts';
 
 export async function collectGarbage(config: Config, logger: RootLogger): Promise<number> {
   const log = logger.child({ component: 'gc' });

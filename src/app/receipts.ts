@@ -109,7 +109,7 @@ export class Receipts {
   }
 
   /** Moves the caller's read cursor (default: the latest message); it never moves backwards. */
-  async markRead(userId: number, username: string, conversationId: number, upToSeq?: number) {
+  async markRead(userId: number, username: string, conversationId: number, upToSeq?: number): Promise<ReadResult> {
     const result = await this.db.transaction(async (tx) => {
       const me = await requireMember(tx, conversationId, userId);
       const target = Math.min(upToSeq ?? me.lastSeq, me.lastSeq);
@@ -137,8 +137,15 @@ export class Receipts {
         read_at: result.readAt,
       });
     }
-    return { status: 'success' as const, conversation_id: conversationId, read_seq: result.readSeq, messages_marked_read: result.marked };
+    return { conversationId, readSeq: result.readSeq, marked: result.marked };
   }
+}
+
+/** Where a member's read cursor stands after marking read, and how many messages that marked. */
+export interface ReadResult {
+  conversationId: number;
+  readSeq: number;
+  marked: number;
 }
 
 const isValidAck = (a: Ack) =>

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { App } from '../../app/app.ts';
+import type { ReadResult } from '../../app/receipts.ts';
 import type { Config } from '../../config.ts';
 import type { CreateConversation as CreateInput } from '../../app/conversations.ts';
 import {
@@ -161,7 +162,7 @@ export const conversationRoutes = (app: App, config: Config) => async (server: F
     },
     async (request) => {
       const p = principalOf(request);
-      return app.receipts.markRead(p.userId, p.username, request.params.id, request.body?.up_to_seq);
+      return presentRead(await app.receipts.markRead(p.userId, p.username, request.params.id, request.body?.up_to_seq));
     },
   );
 
@@ -193,3 +194,8 @@ export const conversationRoutes = (app: App, config: Config) => async (server: F
     async (request) => app.messages.history(principalOf(request).userId, request.params.id, request.query),
   );
 };
+
+/** The wire form of a mark-read result. */
+function presentRead(r: ReadResult) {
+  return { status: 'success' as const, conversation_id: r.conversationId, read_seq: r.readSeq, messages_marked_read: r.marked };
+}

@@ -298,7 +298,8 @@ function pushConfig(
   if (privateKey && !isKeyOfLength(privateKey, 32)) problems.push('VAPID_PRIVATE_KEY must be a P-256 private key, base64url (43 characters)');
   const subject = str('VAPID_SUBJECT') ?? 'mailto:chat4all@localhost';
   if (!/^(mailto:[^\s@]+@[^\s@]+|https:\/\/[^\s/]+.*)$/.test(subject)) problems.push('VAPID_SUBJECT must be a mailto: address or an https:// URL');
-  else if (isProduction && publicKey && !str('VAPID_SUBJECT')) problems.push('VAPID_SUBJECT (mailto: or https:// contact for push services) is required with VAPID keys in production');
+  else if (isProduction && publicKey && !str('VAPID_SUBJECT'))
+    problems.push('VAPID_SUBJECT (mailto: or https:// contact for push services) is required with VAPID keys in production');
   const isLoopbackHttpAllowed = bool('PUSH_ALLOW_LOOPBACK_HTTP', false);
   if (isLoopbackHttpAllowed && isProduction) problems.push('PUSH_ALLOW_LOOPBACK_HTTP=true is refused in production');
   return { vapid: publicKey && privateKey ? { publicKey, privateKey } : undefined, subject, isLoopbackHttpAllowed };

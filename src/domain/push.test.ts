@@ -45,13 +45,27 @@ describe('checkSubscription', () => {
 
 describe('noticeOf', () => {
   it('carries a preview of at most PUSH_PREVIEW_LENGTH characters, never the whole text', () => {
-    const n = noticeOf({ conversationId: 3, messageId: 'm', seq: 9, senderName: 'Ana', conversationName: null, payload: { type: 'text', content: '😀'.repeat(500) } });
+    const n = noticeOf({
+      conversationId: 3,
+      messageId: 'm',
+      seq: 9,
+      senderName: 'Ana',
+      conversationName: null,
+      payload: { type: 'text', content: '😀'.repeat(500) },
+    });
     expect([...n.preview]).toHaveLength(PUSH_PREVIEW_LENGTH);
     expect(n).toMatchObject({ type: 'message', conversation_id: 3, seq: 9, sender_name: 'Ana', conversation_name: null });
   });
 
   it('names a file instead of its content', () => {
-    const n = noticeOf({ conversationId: 1, messageId: 'm', seq: 1, senderName: 'A', conversationName: 'G', payload: { type: 'file', file_id: 'f', filename: 'a.pdf' } });
+    const n = noticeOf({
+      conversationId: 1,
+      messageId: 'm',
+      seq: 1,
+      senderName: 'A',
+      conversationName: 'G',
+      payload: { type: 'file', file_id: 'f', filename: 'a.pdf' },
+    });
     expect(n.preview).toBe('[File] a.pdf');
   });
 });

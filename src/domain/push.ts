@@ -30,7 +30,8 @@ export function checkSubscription(input: PushSubscriptionInput, rules: { isLoopb
   if (!isBase64UrlOfLength(input.keys.p256dh, 65) || Buffer.from(input.keys.p256dh, 'base64url')[0] !== 0x04)
     errors.push({ path: '/keys/p256dh', message: 'must be an uncompressed P-256 public key: 65 bytes in base64url without padding' });
   if (!isBase64UrlOfLength(input.keys.auth, 16)) errors.push({ path: '/keys/auth', message: 'must be 16 bytes in base64url without padding' });
-  if (errors.length > 0) throw invalid('invalid-push-subscription', `The push subscription is invalid: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, { errors });
+  if (errors.length > 0)
+    throw invalid('invalid-push-subscription', `The push subscription is invalid: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, { errors });
 }
 
 function problemOfEndpoint(endpoint: string, isLoopbackHttpAllowed: boolean): string | undefined {

@@ -154,6 +154,14 @@ describe.each(storeKinds())('Web Push notifications on %s', (kind) => {
     expectProblem(await c4.request('POST', '/v1/push/subscriptions', { body: json }), 401, 'missing-token');
   });
 
+  it('serves the service worker at the root scope, never cached stale', async () => {
+    const res = await c4.request('GET', '/sw.js');
+    expect(res.status).toBe(200);
+    expect(String(res.headers['content-type'])).toMatch(/^(text|application)\/javascript/);
+    expect(res.headers).toMatchObject({ 'cache-control': 'no-cache', 'service-worker-allowed': '/' });
+    expect(String(res.body)).toContain("addEventListener('push'");
+  });
+
   it('refuses settings of a conversation the caller is not in, and a muted_until that is not a time', async () => {
     const [a, b, stranger] = await Promise.all(['a', 'b', 's'].map((p) => c4.user(p)));
     const id = await privateConversation(c4, a, b);

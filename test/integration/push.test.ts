@@ -154,6 +154,14 @@ describe.each(storeKinds())('Web Push notifications on %s', (kind) => {
     expectProblem(await c4.request('POST', '/v1/push/subscriptions', { body: json }), 401, 'missing-token');
   });
 
+  it('documents the push and settings routes in /openapi.json', async () => {
+    const doc = (await c4.request('GET', '/openapi.json')).body;
+    expect(Object.keys(doc.paths['/v1/push/subscriptions'])).toEqual(expect.arrayContaining(['post', 'delete']));
+    expect(doc.paths['/v1/push/subscriptions'].post.responses).toHaveProperty('400');
+    expect(doc.paths['/v1/push/vapid-public-key'].get.responses).toHaveProperty('503');
+    expect(Object.keys(doc.paths['/v1/conversations/{id}/settings'])).toEqual(expect.arrayContaining(['get', 'put']));
+  });
+
   it('serves the service worker at the root scope, never cached stale', async () => {
     const res = await c4.request('GET', '/sw.js');
     expect(res.status).toBe(200);

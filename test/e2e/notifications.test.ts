@@ -34,7 +34,7 @@ describe.skipIf(!hasChromium())('notifications in chromium', () => {
     url = instance.url.endsWith('/') ? instance.url : `${instance.url}/`;
     [alice, bob] = [await instance.user('alice'), await instance.user('bob')];
     vapidKey = (await instance.request('GET', '/v1/push/vapid-public-key', { token: alice.token })).body.public_key;
-  });
+  }, 120_000);
 
   afterAll(async () => {
     await Promise.all([bobBrowser?.close(), phone?.close()]);

@@ -95,8 +95,8 @@ describe.skipIf(!hasChromium())('notifications in chromium', () => {
     const stored = await instance.query('SELECT endpoint, p256dh, auth FROM push_subscriptions WHERE user_id = $1', [bob.id]);
     expect(stored).toEqual([{ endpoint: sub.endpoint, p256dh: sub.json.keys.p256dh, auth: sub.json.keys.auth }]);
 
-    // Bob closes the tab: his next message arrives as a push, encrypted for the browser's key.
-    await page.goto('about:blank');
+    // Bob closes his tabs (this one and the first test's): his next message arrives as a push, encrypted for the browser's key.
+    await Promise.all([page.goto('about:blank'), bobBrowser.page.goto('about:blank')]);
     await eventually(async () => (await instance.app.sockets.onlineAmong([bob.id])).size === 0);
     const id = await privateConversation(instance, alice, bob);
     const sent = await sendApi(instance, alice.token, id, 'are you there?');

@@ -27,7 +27,12 @@ export default tseslint.config(
   },
   {
     files: ['web/**/*.js'],
-    languageOptions: { globals: { window: 'readonly', document: 'readonly', localStorage: 'readonly', fetch: 'readonly', WebSocket: 'readonly', crypto: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', location: 'readonly', URL: 'readonly', Blob: 'readonly', File: 'readonly', FileReader: 'readonly', XMLHttpRequest: 'readonly', navigator: 'readonly', indexedDB: 'readonly', history: 'readonly', requestAnimationFrame: 'readonly', HTMLElement: 'readonly', Event: 'readonly', AbortController: 'readonly', EventTarget: 'readonly', CustomEvent: 'readonly' } },
+    languageOptions: { globals: { window: 'readonly', document: 'readonly', localStorage: 'readonly', fetch: 'readonly', WebSocket: 'readonly', crypto: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', location: 'readonly', URL: 'readonly', Blob: 'readonly', File: 'readonly', FileReader: 'readonly', XMLHttpRequest: 'readonly', navigator: 'readonly', indexedDB: 'readonly', history: 'readonly', requestAnimationFrame: 'readonly', HTMLElement: 'readonly', Event: 'readonly', AbortController: 'readonly', EventTarget: 'readonly', CustomEvent: 'readonly', Notification: 'readonly', atob: 'readonly', btoa: 'readonly', AudioContext: 'readonly' } },
+  },
+  {
+    // The service worker's global scope.
+    files: ['web/sw.js'],
+    languageOptions: { globals: { self: 'readonly' } },
   },
   layer(['src/domain/**'], ['**/app/**', '**/ports/**', '**/adapters/**', '**/http/**', '**/workers/**', '**/cli/**', '**/compose*', '**/config*', 'fastify', 'pg', '@electric-sql/*'], 'domain/ is pure: no I/O, no outer layers'),
   layer(['src/app/**', 'src/ports/**'], ['**/adapters/**', '**/http/**', '**/workers/**', '**/cli/**', '**/compose*', 'fastify', 'pg', '@electric-sql/*', 'ioredis', '@aws-sdk/*', '@platformatic/*'], 'app/ and ports/ depend only on domain/ and ports/'),

@@ -49,6 +49,10 @@ import { WebhookIntake } from './app/channels/webhook-intake.ts';
 import { inboundContent } from './app/channels/inbound-content.ts';
 import { ChannelMediaImport } from './app/channels/media-import.ts';
 import { metrics, reportPoolStats } from './metrics.ts';
+import { WebPushSender, generateVapidKeys, type VapidKeys } from './adapters/push/web-push.ts';
+import { PushSubscriptions } from './app/push/push-subscriptions.ts';
+import { PushDispatcher } from './app/push/push-dispatcher.ts';
+import { ConversationSettings } from './app/conversation-settings.ts';
 
 export interface ComposeOptions {
   /** Run migrations while opening (default true). */
@@ -188,6 +192,10 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
     logger: logger.child({ component: 'worker.delivery' }),
   });
 
+  const vapid = await vapidKeys(config, logger);
+  const pushSender = vapid && new WebPushSender({ ...vapid, subject: config.push.subject });
+  if (pushSender) delivery.push = new PushDispatcher(db, sockets, pushSender, logger.child({ component: 'worker.push' }));
+
   const enabled = new Set<ExternalChannel>(CHANNELS.filter((c) => modes[c] !== 'disabled'));
   const targets = new ChannelTargets(enabled, config.channels.windowHours);
 
@@ -226,6 +234,8 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
     deadLetters: new DeadLetters(db),
     notifier,
     files,
+    pushSubscriptions: new PushSubscriptions(db, vapid?.publicKey, { isLoopbackHttpAllowed: config.push.isLoopbackHttpAllowed }),
+    conversationSettings: new ConversationSettings(db),
     readiness,
     close: () =>
       (closing ??= (async () => {
@@ -298,6 +308,29 @@ async function openMessaging(
   } catch (e) {
     await Promise.all(opened.map((a) => a.close().catch(() => undefined)));
     throw e;
+  }
+}
+
+/**
+ * The VAPID key pair: from the config; else, outside production, one generated and kept in
+ * DATA_DIR/vapid.json (instances that share a database but not a DATA_DIR must set the keys, or
+ * each would sign with its own); in production without keys, push is off.
+ */
+async function vapidKeys(config: Config, logger: Logger): Promise<VapidKeys | undefined> {
+  if (config.push.vapid) return config.push.vapid;
+  if (config.environment === 'production') {
+    logger.warn({}, 'Web Push is off: set VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT (npx web-push generate-vapid-keys) to notify offline users');
+    return undefined;
+  }
+  const file = path.join(config.dataDir, 'vapid.json');
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as VapidKeys;
+  } catch {
+    await mkdir(config.dataDir, { recursive: true });
+    await writeFile(file, JSON.stringify(generateVapidKeys()), { mode: 0o600, flag: 'wx' }).catch(() => undefined);
+    if (!config.isEmbedded)
+      logger.warn({ file }, 'VAPID keys generated in DATA_DIR: set VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY when instances do not share it');
+    return JSON.parse(await readFile(file, 'utf8')) as VapidKeys;
   }
 }
 

@@ -99,6 +99,23 @@ describe('config', () => {
     expect(loadConfig({ NODE_ENV: 'production', ENVIRONMENT: 'development' }).environment).toBe('development');
   });
 
+  it('reads VAPID keys as a pair of P-256 keys, keeps the private one out of logs, and refuses loopback push endpoints in production', () => {
+    const publicKey = Buffer.concat([Buffer.from([4]), Buffer.alloc(64, 9)]).toString('base64url');
+    const privateKey = Buffer.alloc(32, 5).toString('base64url');
+    const c = loadConfig({ VAPID_PUBLIC_KEY: publicKey, VAPID_PRIVATE_KEY: privateKey, VAPID_SUBJECT: 'https://chat.example.com' });
+    expect(c.push).toEqual({ vapid: { publicKey, privateKey }, subject: 'https://chat.example.com', isLoopbackHttpAllowed: false });
+    expect(JSON.stringify(redactConfig(c))).not.toContain(privateKey);
+    expect(loadConfig({}).push.vapid).toBeUndefined();
+    expect(problemsOf({ VAPID_PUBLIC_KEY: publicKey })).toMatch(/set together/);
+    expect(problemsOf({ VAPID_PUBLIC_KEY: publicKey.slice(2), VAPID_PRIVATE_KEY: `${privateKey}=` })).toMatch(
+      /VAPID_PUBLIC_KEY must[\s\S]*VAPID_PRIVATE_KEY must/,
+    );
+    expect(problemsOf({ VAPID_SUBJECT: 'ops@example.com' })).toMatch(/VAPID_SUBJECT/);
+    const production = { ENVIRONMENT: 'production', JWT_SECRET_KEY: 'a-production-secret-0123456789', DEMO_USERS: 'false' };
+    expect(problemsOf({ ...production, VAPID_PUBLIC_KEY: publicKey, VAPID_PRIVATE_KEY: privateKey })).toMatch(/VAPID_SUBJECT .* is required/);
+    expect(problemsOf({ ...production, PUSH_ALLOW_LOOPBACK_HTTP: 'true' })).toMatch(/PUSH_ALLOW_LOOPBACK_HTTP/);
+  });
+
   it('refuses demo users in production', () => {
     expect(problemsOf({ ENVIRONMENT: 'production', JWT_SECRET_KEY: 'k'.repeat(32), DEMO_USERS: 'true' })).toMatch(/DEMO_USERS=true is refused in production/);
   });

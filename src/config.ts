@@ -8,8 +8,8 @@ import path from 'node:path';
 import { parseEnv } from 'node:util';
 import { channelsConfig, redactChannels, type ChannelsConfig } from './config-channels.ts';
 
-export type Role = 'api' | 'relay' | 'router' | 'connectors' | 'status' | 'inbound' | 'scheduler';
-export const ALL_ROLES: readonly Role[] = ['api', 'relay', 'router', 'connectors', 'status', 'inbound', 'scheduler'];
+export type Role = 'api' | 'relay' | 'router' | 'connectors' | 'status' | 'inbound' | 'scheduler' | 'push';
+export const ALL_ROLES: readonly Role[] = ['api', 'relay', 'router', 'connectors', 'status', 'inbound', 'scheduler', 'push'];
 export const RATE_CLASSES = ['auth', 'send', 'write', 'chunk', 'read'] as const;
 export type RateClass = (typeof RATE_CLASSES)[number];
 
@@ -75,7 +75,20 @@ export interface Config {
   tracing: { otlpEndpoint?: string };
   /** External platforms (CONTRACT.md "Channels"). */
   channels: ChannelsConfig;
+  /** Web Push (docs/notifications.md). */
+  push: PushConfig;
   logLevel: string;
+}
+
+/**
+ * vapid (VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY, VAPID_SUBJECT): the application server's key pair.
+ * Unset: generated once and kept in DATA_DIR outside production; push is off in production.
+ * isLoopbackHttpAllowed (PUSH_ALLOW_LOOPBACK_HTTP): accept http://127.0.0.1 endpoints (fake push services in tests).
+ */
+export interface PushConfig {
+  vapid?: { publicKey: string; privateKey: string };
+  subject: string;
+  isLoopbackHttpAllowed: boolean;
 }
 
 /** Fastify's `trustProxy`: off, on, a hop count, or trusted addresses and CIDR ranges. */
@@ -243,6 +256,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     },
     tracing: { otlpEndpoint },
     channels: channelsConfig(str, int, bool),
+    push: pushConfig(str, bool, isProduction, problems),
     logLevel: str('LOG_LEVEL') ?? 'info',
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel))
@@ -266,7 +280,35 @@ export function redactConfig(config: Config): unknown {
     s3: { ...config.s3, accessKey: hide(config.s3.accessKey), secretKey: hide(config.s3.secretKey) },
     auth: { ...config.auth, jwtSecret: '[redacted]' },
     channels: redactChannels(config.channels),
+    push: { ...config.push, vapid: config.push.vapid && { publicKey: config.push.vapid.publicKey, privateKey: '[redacted]' } },
   };
+}
+
+/** VAPID keys come in pairs of base64url P-256 keys (RFC 8292); the subject is a mailto: or https: contact. */
+function pushConfig(
+  str: (name: string) => string | undefined,
+  bool: (name: string, dflt: boolean) => boolean,
+  isProduction: boolean,
+  problems: string[],
+): PushConfig {
+  const publicKey = str('VAPID_PUBLIC_KEY');
+  const privateKey = str('VAPID_PRIVATE_KEY');
+  if (!publicKey !== !privateKey) problems.push('VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY must be set together');
+  if (publicKey && !isKeyOfLength(publicKey, 65, 0x04)) problems.push('VAPID_PUBLIC_KEY must be an uncompressed P-256 public key, base64url (87 characters)');
+  if (privateKey && !isKeyOfLength(privateKey, 32)) problems.push('VAPID_PRIVATE_KEY must be a P-256 private key, base64url (43 characters)');
+  const subject = str('VAPID_SUBJECT') ?? 'mailto:chat4all@localhost';
+  if (!/^(mailto:[^\s@]+@[^\s@]+|https:\/\/[^\s/]+.*)$/.test(subject)) problems.push('VAPID_SUBJECT must be a mailto: address or an https:// URL');
+  else if (isProduction && publicKey && !str('VAPID_SUBJECT'))
+    problems.push('VAPID_SUBJECT (mailto: or https:// contact for push services) is required with VAPID keys in production');
+  const isLoopbackHttpAllowed = bool('PUSH_ALLOW_LOOPBACK_HTTP', false);
+  if (isLoopbackHttpAllowed && isProduction) problems.push('PUSH_ALLOW_LOOPBACK_HTTP=true is refused in production');
+  return { vapid: publicKey && privateKey ? { publicKey, privateKey } : undefined, subject, isLoopbackHttpAllowed };
+}
+
+function isKeyOfLength(key: string, bytes: number, firstByte?: number): boolean {
+  if (!/^[A-Za-z0-9_-]+$/.test(key)) return false;
+  const raw = Buffer.from(key, 'base64url');
+  return raw.length === bytes && (firstByte === undefined || raw[0] === firstByte);
 }
 
 // proxy-addr's names for private ranges, accepted beside addresses and CIDRs.

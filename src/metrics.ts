@@ -44,6 +44,7 @@ export const metrics = {
     'channel',
     'outcome',
   ]),
+  pushNotifications: counter('chat4all_push_notifications_total', 'Web Push sends by outcome (accepted, gone, failed)', ['outcome']),
   deadLettered: counter('chat4all_dead_lettered_total', 'Deliveries moved to the dead-letter queue', ['channel']),
   outboxBacklog: gauge('chat4all_outbox_backlog', 'Outbox rows not yet published to the event log'),
   dlqSize: gauge('chat4all_dlq_size', 'Dead letters not yet replayed'),

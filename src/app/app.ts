@@ -16,6 +16,8 @@ import type { Contacts } from './channels/contacts.ts';
 import type { WebhookIntake } from './channels/webhook-intake.ts';
 import type { ChannelOverview } from './channels/channel-overview.ts';
 import type { RequestLimits } from './request-limits.ts';
+import type { PushSubscriptions } from './push/push-subscriptions.ts';
+import type { ConversationSettings } from './conversation-settings.ts';
 
 /** A dependency the readiness probe checks. */
 export interface ReadinessCheck {
@@ -53,6 +55,10 @@ export interface App {
   readonly notifier: Notifier;
   /** Uploads (chunk API and tus), downloads and the upload garbage collector. */
   readonly files: FileServices;
+  /** Browsers' Web Push subscriptions and the VAPID public key. */
+  readonly pushSubscriptions: PushSubscriptions;
+  /** A member's own settings of a conversation (mute). */
+  readonly conversationSettings: ConversationSettings;
   readonly readiness: readonly ReadinessCheck[];
   /** Closes every adapter; idempotent. */
   close(): Promise<void>;

@@ -2,7 +2,7 @@
 export const COMMANDS = {
   start: 'run every role in one process (embedded default) and print the URL',
   api: 'run the REST + WebSocket API',
-  worker: 'run pipeline workers: --roles relay,router,connectors,status,inbound,scheduler (default all)',
+  worker: 'run pipeline workers: --roles relay,router,connectors,status,inbound,scheduler,push (default all)',
   migrate: 'apply database migrations and exit',
   users: 'users create <username> <password> [display name] | users list',
   dlq: 'dlq list [--all] | dlq replay <id…|--all>',

@@ -25,6 +25,7 @@ import { contactRoutes } from './routes/contacts.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { fileRoutes } from './routes/files.ts';
 import { tusRoutes } from './routes/tus.ts';
+import { pushRoutes } from './routes/push.ts';
 import { WsGateway } from './ws.ts';
 import { webRoutes } from './routes/web.ts';
 import { bodyLimits, limitBodies, limitRequestTimes } from './request-limits.ts';
@@ -112,6 +113,7 @@ export async function build(app: App, config: Config): Promise<{ server: Fastify
   await server.register(webhookRoutes(app, config));
   await server.register(fileRoutes(app, config));
   await server.register(tusRoutes(app, config));
+  await server.register(pushRoutes(app, config));
   await server.register(gateway.plugin());
   await server.register(webRoutes());
   if (config.docs.isEnabled) server.get('/openapi.json', { schema: { hide: true } }, async () => server.swagger());

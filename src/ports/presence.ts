@@ -12,6 +12,11 @@ export interface SocketRegistry {
   acquire(userId: number, connectionId: string, max: number): Promise<boolean>;
   /** Removes a connection; an unknown id is ignored. */
   release(userId: number, connectionId: string): Promise<void>;
+  /**
+   * Of `userIds`, those holding at least one live connection on any instance (expired ones do not
+   * count). Throws when the shared registry does not answer: the caller decides what unknown means.
+   */
+  onlineAmong(userIds: readonly number[]): Promise<Set<number>>;
   /** Stops refreshing; connections not released by then expire after the TTL. */
   close(): Promise<void>;
 }

@@ -1,6 +1,6 @@
 /**
  * Runs this process's pipeline roles, one module each: relay.ts, router.ts, connectors.ts,
- * status.ts, inbound.ts, scheduler.ts. The stages they run live in app/delivery/.
+ * status.ts, inbound.ts, scheduler.ts, push.ts. The stages they run live in app/delivery/.
  */
 import type { EventLog, Subscription } from '../ports/event-log.ts';
 import type { DeliveryStages } from '../app/delivery/stages.ts';
@@ -12,6 +12,7 @@ import { startConnectors } from './connectors.ts';
 import { startStatus } from './status.ts';
 import { startInbound } from './inbound.ts';
 import { Scheduler } from './scheduler.ts';
+import { startPush } from './push.ts';
 
 export interface PipelineOptions {
   relayPollMs: number;
@@ -41,6 +42,10 @@ export class Pipeline {
     if (roles.includes('connectors')) this.subscriptions.push(await startConnectors(log, stages.sender, logger));
     if (roles.includes('status')) this.subscriptions.push(await startStatus(log, stages.statuses, logger));
     if (roles.includes('inbound')) this.subscriptions.push(await startInbound(log, stages.inbound, logger));
+    if (roles.includes('push')) {
+      if (stages.push) this.subscriptions.push(await startPush(log, stages.push, logger));
+      else logger.info({}, 'role push idle: Web Push is off (no VAPID keys)');
+    }
     if (roles.includes('scheduler')) {
       this.scheduler = new Scheduler(stages.recovery, stages.housekeeping, logger.child({ component: 'worker.scheduler' }), {
         pollMs: this.options.schedulerPollMs,

@@ -44,6 +44,31 @@ export function describeSocketRegistry(name: string, make: () => Promise<SocketR
       expect(await sut.registry.acquire(user, b, 1)).toBe(true);
     });
 
+    it('tells which users hold a live connection, until their last one is released', async () => {
+      const [a, b, none] = [nextUser++, nextUser++, nextUser++];
+      const [a1, a2, b1] = [conn(), conn(), conn()];
+      await sut.registry.acquire(a, a1, 5);
+      await sut.registry.acquire(a, a2, 5);
+      await sut.registry.acquire(b, b1, 5);
+      expect(await sut.registry.onlineAmong([a, b, none])).toEqual(new Set([a, b]));
+      expect(await sut.registry.onlineAmong([])).toEqual(new Set());
+      await sut.registry.release(a, a1);
+      await sut.registry.release(b, b1);
+      expect(await sut.registry.onlineAmong([a, b, none])).toEqual(new Set([a]));
+      await sut.registry.release(a, a2);
+      expect(await sut.registry.onlineAmong([a])).toEqual(new Set());
+    });
+
+    it("sees another instance's connections as online, and a crashed instance's as offline after the TTL", async (ctx) => {
+      if (!sut.openPeer) return ctx.skip();
+      const user = nextUser++;
+      const peer = await sut.openPeer(600);
+      expect(await peer.acquire(user, conn(), 2)).toBe(true);
+      expect(await sut.registry.onlineAmong([user])).toEqual(new Set([user]));
+      await peer.close(); // crash: nothing released, nothing refreshed
+      await eventually(async () => (await sut.registry.onlineAmong([user])).size === 0, 5000, 100);
+    });
+
     it('counts the connections of every instance, and forgets a crashed instance after its TTL', async (ctx) => {
       if (!sut.openPeer) return ctx.skip();
       const user = nextUser++;

@@ -8,6 +8,8 @@ import { Sidebar } from './views/sidebar.js';
 import { ChatView } from './views/chat.js';
 import { Dialogs } from './views/dialogs.js';
 import { ChannelStatus } from './views/channel-status.js';
+import { PushNotifications } from './push.js';
+import { Attention } from './attention.js';
 
 const session = new Session();
 // Signing out (here or in another tab, or a dead refresh token) starts over from a clean page.
@@ -24,7 +26,18 @@ async function start() {
   const chat = new ChatView(client);
   new Dialogs(client, (id) => (location.hash = `#/c/${id}`));
   new ChannelStatus(client);
-  byId('sign-out-button').addEventListener('click', () => session.logout());
+  new Attention(client);
+  const push = new PushNotifications(client.api);
+  wireNotifyButton(push);
+  // The next person on this browser must not get this account's notifications.
+  byId('sign-out-button').addEventListener('click', async () => {
+    await push.disable().catch(() => undefined);
+    session.logout();
+  });
+  // A notification clicked while a window is open: the service worker asks it to show the conversation.
+  navigator.serviceWorker?.addEventListener('message', (e) => {
+    if (e.data?.type === 'open-conversation' && e.data.conversation_id) location.hash = `#/c/${e.data.conversation_id}`;
+  });
   client.addEventListener('closed', () => (location.hash = '#/'));
 
   // The skip link must not change the hash: the hash is the route.
@@ -56,4 +69,30 @@ async function start() {
     }
   }
   route();
+  push.start().catch(() => undefined);
+}
+
+/** The bell in the header: permission is asked only from this click (browsers require a gesture). */
+function wireNotifyButton(push) {
+  const button = byId('notify-button');
+  const labels = { on: 'Turn off notifications', off: 'Turn on notifications', blocked: 'Notifications are blocked in the browser settings' };
+  const show = () => {
+    const state = push.state;
+    button.hidden = state === 'unsupported';
+    button.setAttribute('aria-pressed', String(state === 'on'));
+    button.dataset.state = state;
+    button.setAttribute('aria-label', labels[state] ?? labels.off);
+    button.title = labels[state] ?? labels.off;
+  };
+  push.addEventListener('change', show);
+  button.addEventListener('click', async () => {
+    try {
+      if (push.state === 'on') await push.disable();
+      else if (push.state === 'blocked') toast(labels.blocked, { isError: true });
+      else if ((await push.enable()) !== 'on') toast('Notifications were not allowed', { isError: true });
+    } catch (e) {
+      toast(`Notifications could not be turned on (${e.message})`, { isError: true });
+    }
+  });
+  show();
 }

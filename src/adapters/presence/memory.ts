@@ -17,6 +17,10 @@ export class MemorySocketRegistry implements SocketRegistry {
     if (mine?.delete(connectionId) && mine.size === 0) this.byUser.delete(userId);
   }
 
+  async onlineAmong(userIds: readonly number[]): Promise<Set<number>> {
+    return new Set(userIds.filter((id) => this.byUser.has(id)));
+  }
+
   async close(): Promise<void> {
     this.byUser.clear();
   }

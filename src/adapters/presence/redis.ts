@@ -17,6 +17,9 @@ for i = 2, #ARGV do redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[i]
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1`;
 
+const COUNT = `${NOW}
+return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')`;
+
 type Scripts = {
   socketAcquire(key: string, connectionId: string, max: number, ttlMs: number): Promise<number>;
   socketRefresh(key: string, ttlMs: number, ...connectionIds: string[]): Promise<number>;
@@ -47,6 +50,7 @@ export class RedisSocketRegistry implements SocketRegistry {
     const client = await connectRedis(settings, 'sockets', log);
     client.defineCommand('socketAcquire', { numberOfKeys: 1, lua: ACQUIRE });
     client.defineCommand('socketRefresh', { numberOfKeys: 1, lua: REFRESH });
+    client.defineCommand('socketCount', { numberOfKeys: 1, lua: COUNT });
     return new RedisSocketRegistry(client as Redis & Scripts, `${settings.keyPrefix}sockets:`, ttlMs, log);
   }
 
@@ -70,6 +74,19 @@ export class RedisSocketRegistry implements SocketRegistry {
       // Not released now: it expires after the TTL because nobody refreshes it any more.
       this.log.debug({ err: e, user_id: userId }, 'socket release failed');
     }
+  }
+
+  async onlineAmong(userIds: readonly number[]): Promise<Set<number>> {
+    if (userIds.length === 0) return new Set();
+    const pipeline = this.client.pipeline() as ChainableCommander & { socketCount(key: string): ChainableCommander };
+    for (const id of userIds) pipeline.socketCount(this.prefix + id);
+    const answers = await withTimeout(pipeline.exec(), ANSWER_TIMEOUT_MS * 4);
+    const online = new Set<number>();
+    answers?.forEach(([error, count], i) => {
+      if (error) throw error;
+      if (Number(count) > 0) online.add(userIds[i]);
+    });
+    return online;
   }
 
   async close(): Promise<void> {

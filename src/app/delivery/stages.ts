@@ -17,6 +17,7 @@ import type { ChannelInbox } from '../channels/inbox.ts';
 import { StatusApplier } from './status-applier.ts';
 import { Recovery } from './recovery.ts';
 import { Housekeeping } from './housekeeping.ts';
+import type { PushDispatcher } from '../push/push-dispatcher.ts';
 
 export type { DeliverySettings } from './channel-sender.ts';
 
@@ -28,6 +29,8 @@ export interface DeliveryStages {
   inbound: InboundProcessor;
   recovery: Recovery;
   housekeeping: Housekeeping;
+  /** Web Push notifications (role `push`); undefined when push is off. */
+  push?: PushDispatcher;
 }
 
 export function createDeliveryStages(deps: {

@@ -46,6 +46,11 @@ export class LiveSessions {
     return this.deps.sockets.release(session.userId, session.id);
   }
 
+  /** The users among `userIds` with a live session on any instance. */
+  onlineAmong(userIds: readonly number[]): Promise<Set<number>> {
+    return this.deps.sockets.onlineAmong(userIds);
+  }
+
   /** Counts an admitted session as open, synchronously, so that an `end` that follows always finds it. */
   register(session: LiveSession): void {
     const mine = this.byUser.get(session.userId) ?? new Set<LiveSession>();

@@ -31,10 +31,15 @@ export const webRoutes = () => async (server: FastifyInstance) => {
     wildcard: false,
     cacheControl: true,
     maxAge: 0,
-    setHeaders: (reply) => {
+    setHeaders: (reply, filePath) => {
       reply.header('Content-Security-Policy', CONTENT_SECURITY_POLICY);
       reply.header('X-Content-Type-Options', 'nosniff');
       reply.header('Referrer-Policy', 'no-referrer');
+      // The service worker (web/sw.js) controls the whole origin and is re-checked on every load.
+      if (path.basename(filePath) === 'sw.js' && path.dirname(filePath) === WEB_DIR) {
+        reply.header('Cache-Control', 'no-cache');
+        reply.header('Service-Worker-Allowed', '/');
+      }
     },
   });
 };

@@ -38,8 +38,6 @@ export class Sidebar {
       render: (c) => this.#item(c),
     });
     byId('list-empty').hidden = all.length > 0;
-    const unread = all.reduce((n, c) => n + (c.unread > 0 ? 1 : 0), 0);
-    document.title = unread ? `(${unread}) Chat4All` : 'Chat4All';
   }
 
   #item(c) {

@@ -208,7 +208,7 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
     users: new Users(db),
     conversations,
     groups: new Groups(db, notifier, conversations, config.limits.maxGroupMembers),
-    messages: new Messages(db, notifier, receipts, config.limits.maxTextLength, targets, files.resolveFile, options.onAccepted),
+    messages: new Messages(db, notifier, receipts, config.limits.maxTextLength, targets, files.resolveFile, options.onAccepted, config.acceptBatch),
     contacts: new Contacts(db),
     webhooks: new WebhookIntake(db, options.onAccepted),
     channelModes: modes,

@@ -78,14 +78,21 @@ export function pidsMatching(pattern: RegExp): number[] {
     });
 }
 
-/** CPU seconds each named group of processes spends while `work` runs (pids looked up when it starts). */
+/**
+ * CPU seconds each named group of processes spends while `work` runs. The groups are looked up at
+ * the start and again at the end: a process started meanwhile (a new pool connection's backend)
+ * counts from zero.
+ */
 export async function cpuDuring<T>(parts: Record<string, () => number[]>, work: () => Promise<T>): Promise<{ result: T; cpu: Record<string, number> }> {
-  const pids = Object.fromEntries(Object.entries(parts).map(([k, find]) => [k, find()]));
-  const total = () => Object.fromEntries(Object.entries(pids).map(([k, list]) => [k, list.reduce((n, pid) => n + cpuSeconds(pid), 0)]));
-  const before = total();
+  const start = Object.fromEntries(Object.entries(parts).map(([k, find]) => [k, new Map(find().map((pid) => [pid, cpuSeconds(pid)]))]));
   const result = await work();
-  const after = total();
-  return { result, cpu: Object.fromEntries(Object.keys(pids).map((k) => [k, after[k] - before[k]])) };
+  const cpu = Object.fromEntries(
+    Object.entries(parts).map(([k, find]) => {
+      const pids = new Set([...start[k].keys(), ...find()]);
+      return [k, [...pids].reduce((n, pid) => n + Math.max(0, cpuSeconds(pid) - (start[k].get(pid) ?? 0)), 0)];
+    }),
+  );
+  return { result, cpu };
 }
 
 /** The machine's 1/5/15-minute load averages, to print with every figure (the machine is shared). */

@@ -163,7 +163,7 @@ async function bench(store: 'postgres' | 'pglite'): Promise<void> {
     };
     const parts: Record<string, () => number[]> = {
       server: () => [pid],
-      ...(database ? { postgres: () => pidsMatching(new RegExp(`^postgres: \\S+ ${database} `)) } : {}),
+      ...(database ? { postgres: () => pidsMatching(new RegExp(`^postgres: .*\\b${database} `)) } : {}),
       'load generator': () => [process.pid],
     };
     const step = async (rate: number, seconds: number, track: boolean): Promise<StepResult & { cpu: string }> => {

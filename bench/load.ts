@@ -1,7 +1,106 @@
 /** Open-loop load generation helpers: fixed arrival rate, latency from the scheduled time. */
 import http from 'node:http';
+import { readFileSync, readdirSync } from 'node:fs';
+import os from 'node:os';
 
 export const agent = new http.Agent({ keepAlive: true, maxSockets: 128 });
+
+/**
+ * A cheap sender for the measured load: a fixed pool of keep-alive connections and bodies that are
+ * serialised before the clock starts, so that the generator's own CPU stays small on a shared machine.
+ */
+export class LeanPoster {
+  private readonly agent: http.Agent;
+  private readonly host: string;
+  private readonly port: string;
+
+  constructor(
+    baseUrl: string,
+    connections: number,
+    private readonly headers: Record<string, string>,
+  ) {
+    const u = new URL(baseUrl);
+    this.host = u.hostname;
+    this.port = u.port;
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  }
+
+  /** POSTs a pre-serialised JSON body; resolves with the status and the body text. */
+  post(path: string, body: Buffer): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const req = http.request(
+        {
+          host: this.host,
+          port: this.port,
+          path,
+          method: 'POST',
+          agent: this.agent,
+          headers: { ...this.headers, 'content-type': 'application/json', 'content-length': body.length },
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+/** CPU seconds (user + system) a process has used so far; 0 once it is gone. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** Processes whose command line matches, e.g. every PostgreSQL backend of one database. */
+export function pidsMatching(pattern: RegExp): number[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return pattern.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' '));
+      } catch {
+        return false;
+      }
+    });
+}
+
+/**
+ * CPU seconds each named group of processes spends while `work` runs. The groups are looked up at
+ * the start and again at the end: a process started meanwhile (a new pool connection's backend)
+ * counts from zero.
+ */
+export async function cpuDuring<T>(parts: Record<string, () => number[]>, work: () => Promise<T>): Promise<{ result: T; cpu: Record<string, number> }> {
+  const start = Object.fromEntries(Object.entries(parts).map(([k, find]) => [k, new Map(find().map((pid) => [pid, cpuSeconds(pid)]))]));
+  const result = await work();
+  const cpu = Object.fromEntries(
+    Object.entries(parts).map(([k, find]) => {
+      const pids = new Set([...start[k].keys(), ...find()]);
+      return [k, [...pids].reduce((n, pid) => n + Math.max(0, cpuSeconds(pid) - (start[k].get(pid) ?? 0)), 0)];
+    }),
+  );
+  return { result, cpu };
+}
+
+/** The machine's 1/5/15-minute load averages, to print with every figure (the machine is shared). */
+export const loadAverages = () =>
+  os
+    .loadavg()
+    .map((n) => n.toFixed(1))
+    .join(' / ');
 
 export function post(url: string, body: unknown, token?: string): Promise<{ status: number; body: string }> {
   const data = JSON.stringify(body);

@@ -205,7 +205,7 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
     { name: 'event_log', check: () => eventLog.ping() },
     { name: 'fanout', check: () => fanout.ping() },
   ];
-  const messages = new Messages(db, notifier, receipts, config.limits.maxTextLength, targets, files.resolveFile, options.onAccepted);
+  const messages = new Messages(db, notifier, receipts, config.limits.maxTextLength, targets, files.resolveFile, options.onAccepted, config.acceptBatch);
   let closing: Promise<void> | undefined;
   return {
     logger,

@@ -73,6 +73,8 @@ export interface Config {
    * `<url>/v1/traces`. Unset: tracing is off and costs next to nothing.
    */
   tracing: { otlpEndpoint?: string };
+  /** Group commit of sends: the first send of a batch waits up to maxWaitMs for others, at most max per commit. */
+  acceptBatch: { maxWaitMs: number; max: number };
   /** External platforms (CONTRACT.md "Channels"). */
   channels: ChannelsConfig;
   /** Web Push (docs/notifications.md). */
@@ -255,6 +257,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       drainTimeoutMs: int('WS_DRAIN_TIMEOUT_MS', 30_000, 100, 3_600_000),
     },
     tracing: { otlpEndpoint },
+    acceptBatch: { maxWaitMs: int('ACCEPT_BATCH_MAX_WAIT_MS', 1, 0, 1000), max: int('ACCEPT_BATCH_MAX', 200, 1, 10_000) },
     channels: channelsConfig(str, int, bool),
     push: pushConfig(str, bool, isProduction, problems),
     logLevel: str('LOG_LEVEL') ?? 'info',

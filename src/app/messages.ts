@@ -11,7 +11,7 @@ import type { Notifier } from './notify.ts';
 import type { Receipts } from './receipts.ts';
 import { iso } from './time.ts';
 import { currentTraceHeaders, withSpan } from '../tracing.ts';
-import { MESSAGES_TOPIC } from '../domain/log-topics.ts';
+import { AcceptBatcher, acceptRows, type AcceptBatchOptions, type AcceptOutcome, type AcceptRow } from './accept-batch.ts';
 import type { EventMap } from '../domain/events.ts';
 import type { ChannelTargets } from './channels/channel-targets.ts';
 
@@ -42,26 +42,8 @@ export type MessageView = EventMap['message.created'] & { status: string };
 
 type Acceptance = { accepted: Accepted; isReplay: boolean; event?: { payload: Payload } };
 
-// $1 id, $2 conversation, $3 sender, $4 payload, $5 channels, $6 recipient, $7 request hash, $8 preview,
-// $9 trace headers of the outbox row (the W3C context the router continues; null when untraced).
-const ACCEPT_SQL = `
-  WITH member AS (SELECT 1 FROM members WHERE conversation_id = $2 AND user_id = $3),
-  conv AS (
-    UPDATE conversations SET last_seq = last_seq + 1, last_message_at = now(), last_message_preview = $8, last_message_sender_id = $3
-     WHERE id = $2 AND EXISTS (SELECT 1 FROM member) RETURNING last_seq, last_message_at),
-  msg AS (
-    INSERT INTO messages (id, conversation_id, seq, sender_id, payload, channels, recipient, request_hash, created_at)
-    SELECT $1, $2, conv.last_seq, $3, $4, $5, $6, $7, conv.last_message_at FROM conv RETURNING seq, created_at),
-  -- The sender's cursors step over its own message only when already caught up: jumping over
-  -- others' unread messages would mark them read without a receipt, status or conversation.read.
-  sender AS (
-    UPDATE members SET delivered_seq = CASE WHEN delivered_seq = msg.seq - 1 THEN msg.seq ELSE delivered_seq END,
-                       read_seq = CASE WHEN read_seq = msg.seq - 1 THEN msg.seq ELSE read_seq END
-      FROM msg WHERE conversation_id = $2 AND user_id = $3),
-  box AS (
-    INSERT INTO outbox (topic, key, payload, headers)
-    SELECT '${MESSAGES_TOPIC}', $2::text, jsonb_build_object('message_id', $1::uuid, 'conversation_id', $2::bigint, 'seq', msg.seq), $9::jsonb FROM msg)
-  SELECT seq, created_at FROM msg`;
+/** Defaults of ACCEPT_BATCH_MAX_WAIT_MS and ACCEPT_BATCH_MAX. */
+export const DEFAULT_ACCEPT_BATCH: AcceptBatchOptions = { maxWaitMs: 1, max: 200 };
 
 const MESSAGE_COLUMNS = `m.id, m.conversation_id, m.seq, m.sender_id, u.username AS sender_username, m.sender_contact_id, ct.channel AS contact_channel,
   ct.display_name AS contact_name, m.payload, m.channels, m.status, m.created_at`;
@@ -69,6 +51,8 @@ const MESSAGE_COLUMNS = `m.id, m.conversation_id, m.seq, m.sender_id, u.username
 const MESSAGES_WITH_SENDER = 'messages m LEFT JOIN users u ON u.id = m.sender_id LEFT JOIN contacts ct ON ct.id = m.sender_contact_id';
 
 export class Messages {
+  private readonly batcher: AcceptBatcher;
+
   constructor(
     private readonly db: Database,
     private readonly notify: Notifier,
@@ -78,7 +62,10 @@ export class Messages {
     private readonly resolveFile?: FileResolver,
     /** Called after each commit so that the in-process relay does not wait for its next poll. */
     private readonly onAccepted: () => void = () => undefined,
-  ) {}
+    batch: AcceptBatchOptions = DEFAULT_ACCEPT_BATCH,
+  ) {
+    this.batcher = new AcceptBatcher(db, batch, onAccepted);
+  }
 
   /** Accepts a message: committed with its seq and outbox event, or the original answer on a retry. */
   async send(senderId: number, senderUsername: string, req: SendRequest): Promise<{ accepted: Accepted; isReplay: boolean }> {
@@ -111,7 +98,6 @@ export class Messages {
           : await this.acceptInline(senderId, req, inlinePayload(req.payload), channels, to, requestHash);
       if (result.event) {
         metrics.messagesAccepted.inc();
-        this.onAccepted();
         this.notify.toConversation(req.conversation_id, 'message.created', {
           message_id: req.message_id,
           conversation_id: req.conversation_id,
@@ -135,9 +121,9 @@ export class Messages {
   }
 
   /**
-   * The common case in one statement (one round trip, one commit): membership check, next seq,
-   * message, sender's cursors and outbox row. A duplicate id fails the whole statement, so a
-   * retry never consumes a seq.
+   * The common case, committed with the other sends of this moment (group commit, accept-batch.ts):
+   * membership check, next seq, message, sender's cursors and outbox row. A duplicate id is not
+   * inserted, so a retry never consumes a seq; it is answered once the batch has committed.
    */
   private async acceptInline(
     senderId: number,
@@ -147,25 +133,32 @@ export class Messages {
     to: string | null,
     requestHash: string,
   ): Promise<Acceptance> {
-    const accepted = await insertAccepted(this.db, senderId, req, payload, channels, to, requestHash);
-    if (!accepted) {
-      await requireMember(this.db, req.conversation_id, senderId); // throws the precise 404/403
-      throw new Error('message not accepted although the sender is a member');
+    const outcome = await this.batcher.accept(acceptRow(senderId, req, payload, channels, to, requestHash));
+    if (outcome.outcome === 'accepted') return { accepted: acceptedOf(req, outcome), isReplay: false, event: { payload } };
+    if (outcome.outcome === 'taken') {
+      const replay = await findReplay(this.db, req.message_id, requestHash); // or 409
+      if (replay) return { accepted: replay, isReplay: true };
     }
-    return { accepted, isReplay: false, event: { payload } };
+    await requireMember(this.db, req.conversation_id, senderId); // throws the precise 404/403
+    throw new Error('message not accepted although the sender is a member');
   }
 
   /** File messages resolve the file inside the transaction (it must be completed and shareable). */
   private async acceptFile(senderId: number, req: SendRequest, channels: Channel[], to: string | null, requestHash: string): Promise<Acceptance> {
-    return this.db.transaction(async (tx) => {
+    const result = await this.db.transaction(async (tx): Promise<Acceptance> => {
       const replay = await findReplay(tx, req.message_id, requestHash);
       if (replay) return { accepted: replay, isReplay: true };
       await requireMember(tx, req.conversation_id, senderId);
       const payload = await this.storedPayload(tx, senderId, req.payload, req.conversation_id);
-      // The member check above ran in this transaction: the statement returns the accepted row.
-      const accepted = (await insertAccepted(tx, senderId, req, payload, channels, to, requestHash))!;
-      return { accepted, isReplay: false, event: { payload } };
+      const [outcome] = await acceptRows(tx, [acceptRow(senderId, req, payload, channels, to, requestHash)]);
+      if (outcome.outcome === 'accepted') return { accepted: acceptedOf(req, outcome), isReplay: false, event: { payload } };
+      // Another request committed this id since the check above (the member check ran in this transaction).
+      const raced = await findReplay(tx, req.message_id, requestHash);
+      if (!raced) throw new Error(`file message not accepted (${outcome.outcome}) after the checks above`);
+      return { accepted: raced, isReplay: true };
     }, 'accept-file-message');
+    if (result.event) this.onAccepted();
+    return result;
   }
 
   /**
@@ -282,20 +275,22 @@ function channelStatusView(c: Record<string, unknown>) {
   };
 }
 
-/** Runs ACCEPT_SQL; undefined when nothing was inserted (the sender is not a member, or no such conversation). */
-async function insertAccepted(
-  sql: Sql,
-  senderId: number,
-  req: SendRequest,
-  payload: Payload,
-  channels: Channel[],
-  to: string | null,
-  requestHash: string,
-): Promise<Accepted | undefined> {
-  const params = [req.message_id, req.conversation_id, senderId, JSON.stringify(payload), channels, to, requestHash, previewOf(payload), outboxTraceHeaders()];
-  const [row] = await sql.query(ACCEPT_SQL, params);
-  if (!row) return undefined;
-  return { status: 'accepted', message_id: req.message_id, conversation_id: req.conversation_id, seq: Number(row.seq), created_at: iso(row.created_at) };
+function acceptRow(senderId: number, req: SendRequest, payload: Payload, channels: Channel[], to: string | null, requestHash: string): AcceptRow {
+  return {
+    id: req.message_id,
+    conversation_id: req.conversation_id,
+    sender_id: senderId,
+    payload,
+    channels,
+    recipient: to,
+    request_hash: requestHash,
+    preview: previewOf(payload),
+    headers: currentTraceHeaders() ?? null,
+  };
+}
+
+function acceptedOf(req: SendRequest, outcome: Extract<AcceptOutcome, { outcome: 'accepted' }>): Accepted {
+  return { status: 'accepted', message_id: req.message_id, conversation_id: req.conversation_id, seq: outcome.seq, created_at: iso(outcome.created_at) };
 }
 
 async function findReplay(sql: Sql, messageId: string, requestHash: string): Promise<Accepted | undefined> {
@@ -317,12 +312,6 @@ function inlinePayload(p: Exclude<SendRequest['payload'], { type: 'file' }>): Pa
   if (p.type === 'text') return { type: 'text', content: p.content };
   return { type: 'template', name: p.name, language: p.language, ...(p.components ? { components: p.components } : {}) };
 }
-
-/** The accept span's context for the outbox row, so that the trace continues after the relay. */
-const outboxTraceHeaders = () => {
-  const headers = currentTraceHeaders();
-  return headers ? JSON.stringify(headers) : null;
-};
 
 // Key order of the client's JSON must not matter for idempotency.
 const canonicalPayload = (p: SendRequest['payload']) =>

@@ -2,7 +2,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const BIN = fileURLToPath(new URL('../../bin/chat4all.js', import.meta.url));
+// CHAT4ALL_BIN runs another checkout's build (a benchmark's before/after on one machine).
+const BIN = process.env.CHAT4ALL_BIN ?? fileURLToPath(new URL('../../bin/chat4all.js', import.meta.url));
 
 export interface ChildInstance {
   child: ChildProcess;

@@ -34,6 +34,7 @@ import { Instance } from './app/instances.ts';
 import { Messages } from './app/messages.ts';
 import { Receipts } from './app/receipts.ts';
 import { createDeliveryStages } from './app/delivery/stages.ts';
+import { OutboxSignal } from './app/delivery/outbox-signal.ts';
 import { MESSAGES_TOPIC, STATUS_TOPIC, DEAD_LETTER_TOPIC, INBOUND_TOPIC, channelTopic, type LogTopics } from './domain/log-topics.ts';
 import { DeadLetters } from './app/dead-letters.ts';
 import { Notifier } from './app/notify.ts';
@@ -163,12 +164,15 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
   const notifier = new Notifier(fanout, logger.child({ component: 'fanout' }));
   const auth = new Auth(db, { ...config.auth, jwtSecret, loginThrottle: config.loginThrottle }, rateLimiter, announceRevocation(fanout, logger));
   await hearRevocations(auth, fanout);
+  // With no relay in this process (options.onAccepted unset), commits announce outbox rows to the relay's process.
+  const outboxSignal = new OutboxSignal(db, logger.child({ component: 'outbox' }));
+  const onAccepted = options.onAccepted ?? (db.kind === 'postgres' ? () => outboxSignal.notify() : undefined);
   const receipts = new Receipts(db, notifier, (e) => logger.warn({ err: e }, 'acks could not be applied; clients ack again with their next frames'));
   const { connectors, modes } = openConnectors(config, logger);
   const conversations = new Conversations(db, notifier, config.limits.maxGroupMembers);
   const instance = await Instance.register(db, logger.child({ component: 'files' }));
   const files = createFileServices(db, blobs, { maxUploadBytes: config.limits.maxUploadBytes, retentionHours: config.gc.retentionHours }, logger, instance.id);
-  const inbox = new ChannelInbox(db, notifier, config.channels.agents, logger.child({ component: 'worker.inbound' }), options.onAccepted);
+  const inbox = new ChannelInbox(db, notifier, config.channels.agents, logger.child({ component: 'worker.inbound' }), onAccepted);
   const media = new ChannelMediaImport(
     db,
     blobs,
@@ -190,6 +194,7 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
       leaseMs: options.deliveryLeaseMs ?? config.delivery.leaseMs,
     },
     logger: logger.child({ component: 'worker.delivery' }),
+    outboxSignal,
   });
 
   const vapid = await vapidKeys(config, logger);
@@ -205,7 +210,7 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
     { name: 'event_log', check: () => eventLog.ping() },
     { name: 'fanout', check: () => fanout.ping() },
   ];
-  const messages = new Messages(db, notifier, receipts, config.limits.maxTextLength, targets, files.resolveFile, options.onAccepted, config.acceptBatch);
+  const messages = new Messages(db, notifier, receipts, config.limits.maxTextLength, targets, files.resolveFile, onAccepted, config.acceptBatch);
   let closing: Promise<void> | undefined;
   return {
     logger,
@@ -227,7 +232,7 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
       logger: logger.child({ component: 'ws' }),
     }),
     contacts: new Contacts(db),
-    webhooks: new WebhookIntake(db, options.onAccepted),
+    webhooks: new WebhookIntake(db, onAccepted),
     channels: new ChannelOverview(db, modes, connectors),
     receipts,
     delivery,

@@ -19,6 +19,12 @@ export interface Database extends Sql {
   transaction<T>(work: (tx: Sql) => Promise<T>, name?: string): Promise<T>;
   /** Round-trip check for readiness probes; throws when the database does not answer. */
   ping(): Promise<void>;
+  /**
+   * Calls `onNotify` for each NOTIFY on `channel` from any session (LISTEN on a connection of its
+   * own); resolves with a function that stops listening. Best effort: a lost connection is
+   * re-established, and notifications sent meanwhile are lost, so listeners keep a slow poll.
+   */
+  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
   /** Name of the technology for logs and /ready ("pglite" | "postgres"). */
   readonly kind: string;
   /** Releases connections; idempotent. */

@@ -33,7 +33,7 @@ export class Pipeline {
     private readonly logger: Logger,
     private readonly options: PipelineOptions,
   ) {
-    this.relay = new RelayWorker(stages.relay, logger.child({ component: 'worker.relay' }), options.relayPollMs);
+    this.relay = new RelayWorker(stages.relay, stages.outboxSignal, logger.child({ component: 'worker.relay' }), options.relayPollMs);
   }
 
   async start(roles: readonly Role[]): Promise<void> {
@@ -56,7 +56,7 @@ export class Pipeline {
     }
     if (roles.includes('relay')) {
       this.isRelayStarted = true;
-      this.relay.start();
+      await this.relay.start();
     }
   }
 

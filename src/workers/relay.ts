@@ -1,5 +1,9 @@
-/** Role `relay`: drains the outbox into the event log, on every accepted message and on a poll. */
+/**
+ * Role `relay`: drains the outbox into the event log when this process accepts a message, when
+ * another process announces outbox rows (NOTIFY), and on a poll that covers lost announcements.
+ */
 import type { OutboxRelay } from '../app/delivery/outbox-relay.ts';
+import type { OutboxSignal } from '../app/delivery/outbox-signal.ts';
 import type { Logger } from '../app/logger.ts';
 import { detached } from '../tracing.ts';
 import { Periodic } from './periodic.ts';
@@ -11,14 +15,21 @@ export class RelayWorker {
   private running: Promise<void> | undefined;
   private isAgain = false;
   private isStopping = false;
+  private stopListening: (() => Promise<void>) | undefined;
 
   constructor(
     private readonly relay: OutboxRelay,
+    private readonly signal: OutboxSignal,
     private readonly logger: Logger,
     private readonly pollMs: number,
   ) {}
 
-  start(): void {
+  async start(): Promise<void> {
+    try {
+      this.stopListening = await this.signal.listen(() => this.wake());
+    } catch (e) {
+      this.logger.warn({ err: e }, 'outbox announcements unavailable; the relay polls only');
+    }
     this.timers.every(this.pollMs, () => this.wake());
     this.wake();
   }
@@ -52,6 +63,7 @@ export class RelayWorker {
   async stop(): Promise<void> {
     this.isStopping = true;
     this.timers.stop();
+    await this.stopListening?.();
     await this.running;
   }
 }

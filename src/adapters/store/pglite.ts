@@ -79,6 +79,12 @@ export class PgliteDatabase implements Database {
     await this.query('SELECT 1');
   }
 
+  async listen(channel: string, onNotify: () => void): Promise<() => Promise<void>> {
+    // One process holds the embedded database, so this hears the process's own NOTIFYs.
+    const stop = await this.exclusive(() => this.pg.listen(channel, onNotify));
+    return () => this.exclusive(() => stop());
+  }
+
   async close(): Promise<void> {
     if (this.isClosed) return;
     this.isClosed = true;

@@ -31,7 +31,7 @@ export class PostgresDatabase implements Database {
   private isClosed = false;
 
   constructor(
-    url: string,
+    private readonly url: string,
     poolSize: number,
     onError: (e: Error) => void = () => undefined,
     private readonly observe: TransactionObserver = () => undefined,
@@ -91,6 +91,42 @@ export class PostgresDatabase implements Database {
 
   async ping(): Promise<void> {
     await this.query('SELECT 1');
+  }
+
+  async listen(channel: string, onNotify: () => void): Promise<() => Promise<void>> {
+    let client: pg.Client | undefined;
+    let isStopped = false;
+    let retry: NodeJS.Timeout | undefined;
+    const connect = async (): Promise<void> => {
+      const next = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: 5000 });
+      // A dropped LISTEN connection is replaced a second later; the listener's poll covers the gap.
+      const reconnect = () => {
+        if (client !== next) return;
+        client = undefined;
+        next.end().catch(() => undefined);
+        if (!isStopped) retry = setTimeout(() => void connect().catch(reconnect), 1000).unref();
+      };
+      next.on('error', reconnect);
+      next.on('end', reconnect);
+      next.on('notification', (n) => {
+        if (n.channel === channel) onNotify();
+      });
+      client = next;
+      await next.connect();
+      await next.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    };
+    try {
+      await connect();
+    } catch (e) {
+      throw toDatabaseError(e);
+    }
+    return async () => {
+      isStopped = true;
+      clearTimeout(retry);
+      const last = client;
+      client = undefined;
+      await last?.end().catch(() => undefined);
+    };
   }
 
   async close(): Promise<void> {

@@ -10,6 +10,7 @@ import type { ExternalChannel } from '../../domain/message.ts';
 import type { Notifier } from '../notify.ts';
 import type { Logger } from '../logger.ts';
 import { OutboxRelay } from './outbox-relay.ts';
+import type { OutboxSignal } from './outbox-signal.ts';
 import { MessageRouter } from './message-router.ts';
 import { ChannelSender, type DeliverySettings, type OutboundFileSource } from './channel-sender.ts';
 import { InboundProcessor, type InboundContent } from './inbound-processor.ts';
@@ -23,6 +24,8 @@ export type { DeliverySettings } from './channel-sender.ts';
 
 export interface DeliveryStages {
   relay: OutboxRelay;
+  /** Outbox rows committed by another process (PostgreSQL NOTIFY): wakes the relay. */
+  outboxSignal: OutboxSignal;
   router: MessageRouter;
   sender: ChannelSender;
   statuses: StatusApplier;
@@ -43,11 +46,13 @@ export function createDeliveryStages(deps: {
   inbox: ChannelInbox;
   contentOf: InboundContent;
   fileOf?: OutboundFileSource;
+  outboxSignal: OutboxSignal;
 }): DeliveryStages {
   const { db, log, notify, settings } = deps;
   const connectors = new Map<ExternalChannel, Connector>(deps.connectors.map((c) => [c.channel, c]));
   return {
     relay: new OutboxRelay(db, log),
+    outboxSignal: deps.outboxSignal,
     router: new MessageRouter(db, log, notify, settings.leaseMs),
     sender: new ChannelSender(db, log, connectors, settings, deps.logger, deps.fileOf),
     statuses: new StatusApplier(db, notify),

@@ -8,7 +8,7 @@ import { EventLogError, type BatchHandler, type EventLog, type LogRecord, type S
 import type { RawRecord } from './kafka-consumer.ts';
 import type { Logger } from '../../app/logger.ts';
 import { KafkaGroupConsumer, type LagSample } from './kafka-consumer.ts';
-import { connectionOptions, type KafkaSecurity } from './kafka-connection.ts';
+import { connectionOptions, kafkaFailureReason, type KafkaSecurity } from './kafka-connection.ts';
 
 export type { LagSample } from './kafka-consumer.ts';
 
@@ -109,7 +109,7 @@ export class KafkaEventLog<M extends object = Record<string, unknown>> implement
     try {
       await this.admin.metadata({ topics: [], forceUpdate: true });
     } catch (e) {
-      throw new EventLogError('Kafka does not answer', { cause: e });
+      throw new EventLogError(`Kafka does not answer: ${kafkaFailureReason(e)}`, { cause: e });
     }
   }
 
@@ -184,7 +184,7 @@ export class KafkaEventLog<M extends object = Record<string, unknown>> implement
         this.log.info({ topics: missing, partitions, replication_factor: replicationFactor }, 'Kafka topics created');
       }
     } catch (e) {
-      throw new EventLogError(`could not create Kafka topics ${wanted.join(', ')}`, { cause: e });
+      throw new EventLogError(`could not create Kafka topics ${wanted.join(', ')}: ${kafkaFailureReason(e)}`, { cause: e });
     }
     for (const t of wanted) this.existing.add(t);
   }

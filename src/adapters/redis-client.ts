@@ -48,11 +48,17 @@ export async function connectRedis(settings: RedisSettings, role: string, log: L
     if (isDown) log.info({ connection: name }, 'Redis connection restored');
     isDown = false;
   });
+  // Through Sentinels, connect() keeps retrying when none knows the master; the first failure
+  // ends the start instead, as a refused connection to REDIS_URL does.
+  let onError: (e: Error) => void = () => undefined;
+  const failed = new Promise<never>((_, reject) => client.once('error', (onError = reject)));
   try {
-    await client.connect();
+    await Promise.race([client.connect(), failed]);
   } catch (e) {
     client.disconnect();
     throw e;
+  } finally {
+    client.off('error', onError);
   }
   return client;
 }

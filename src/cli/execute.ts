@@ -11,7 +11,9 @@ import { collectGarbage } from './gc.ts';
 export async function execute(name: Command, parsed: Parsed, roles: readonly Role[], config: Config): Promise<number> {
   // Servers log to stdout; one-shot commands keep stdout for their results (JSON, tables) and log to stderr.
   const isServer = name === 'start' || name === 'api' || name === 'worker';
-  const logger = isServer ? createLogger(config.logLevel) : createLogger(config.logLevel, 'chat4all', pino.destination(2));
+  const logger = isServer
+    ? createLogger(config.logLevel, 'chat4all', undefined, config.logPretty)
+    : createLogger(config.logLevel, 'chat4all', pino.destination(2));
   try {
     switch (name) {
       case 'start':

@@ -60,15 +60,17 @@ export interface ComposeOptions {
 /** Opens the database chosen by the config (PGlite under DATA_DIR/db unless DATABASE_URL). */
 export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
   const onTransaction = (name: string, seconds: number) => metrics.dbTransactionDuration.observe({ name }, seconds);
+  const onQuery = (operation: string, seconds: number) => metrics.dbQueryDuration.observe({ operation }, seconds);
   if (config.store.url) {
-    const db = new PostgresDatabase(config.store.url, config.store.poolSize, (e) => logger.warn({ err: e }, 'idle database connection lost'), onTransaction);
+    const onError = (e: Error) => logger.warn({ err: e }, 'idle database connection lost');
+    const db = new PostgresDatabase(config.store.url, config.store.poolSize, onError, onTransaction, onQuery);
     reportPoolStats(() => db.poolStats);
     return db;
   }
   const dir = path.join(config.dataDir, 'db');
   await mkdir(dir, { recursive: true });
   // One process per DATA_DIR: a CLI command beside a running server would write where nobody reads.
-  return PgliteDatabase.open(dir, { lockFile: path.join(config.dataDir, 'db.lock'), onTransaction });
+  return PgliteDatabase.open(dir, { lockFile: path.join(config.dataDir, 'db.lock'), onTransaction, onQuery });
 }
 
 /** S3 when S3_BUCKET (or MINIO_BUCKET) is set, else files under DATA_DIR/blobs. */

@@ -48,6 +48,9 @@ import { ChannelMediaImport } from './app/channels/media-import.ts';
 import { channelHealth } from './app/channels/channel-health.ts';
 import { metrics, reportPoolStats } from './metrics.ts';
 
+/** `chat4all doctor`'s reachability probes, one per configured service. */
+export { serviceProbes } from './adapters/probes.ts';
+
 export interface ComposeOptions {
   /** Run migrations while opening (default true). */
   isMigrating?: boolean;

@@ -7,6 +7,7 @@ import { openAdminServices, openDatabase, runMigrations } from '../compose.ts';
 import type { Command } from './commands.ts';
 import type { Parsed } from './args.ts';
 import { collectGarbage } from './gc.ts';
+import { doctor } from './commands/doctor.ts';
 
 export async function execute(name: Command, parsed: Parsed, roles: readonly Role[], config: Config): Promise<number> {
   // Servers log to stdout; one-shot commands keep stdout for their results (JSON, tables) and log to stderr.
@@ -30,6 +31,8 @@ export async function execute(name: Command, parsed: Parsed, roles: readonly Rol
         return await dlq(parsed, config, logger);
       case 'gc':
         return await collectGarbage(config, logger);
+      case 'doctor':
+        return await doctor(parsed, config);
     }
   } catch (e) {
     // The operator reads one line (index.ts); the stack is in the log at debug level.

@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/process.ts';
+import { freshDatabase } from '../support/harness.ts';
 import { hasServices, kafkaBrokers, kafkaSasl, redisSentinels, redisUrl } from '../support/services.ts';
 import { postgresUrl } from '../support/stores.ts';
 import { testS3 } from '../support/s3.ts';
@@ -45,7 +46,16 @@ describe('chat4all doctor', () => {
     expect(report.ok).toBe(true);
     expect(checkOf(out, 'database')).toMatchObject({ configured: true, ok: true, detail: expect.stringMatching(/^embedded PGlite, not created yet/) });
     for (const name of ['kafka', 'redis', 's3']) expect(checkOf(out, name)).toMatchObject({ configured: false, ok: true });
-  }, 120_000);
+
+    const db = await freshDatabase('pglite');
+    try {
+      const existing = await doctor({ ...base, ...db.env }, '--json');
+      expect(existing.code, existing.stdout + existing.stderr).toBe(0);
+      expect(checkOf(existing, 'database')).toMatchObject({ ok: true, detail: expect.stringMatching(/^embedded PGlite \(PostgreSQL \d+/) });
+    } finally {
+      await db.drop();
+    }
+  }, 180_000);
 
   if (hasServices('chat4all doctor against the real services', 'postgres', 'kafka', 'redis') && postgresUrl) {
     const s3 = testS3('chat4all doctor');

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Start and stop the real services that Chat4All's integration tests talk to,
 # on a plain Debian machine without Docker: Apache Kafka (single-node KRaft),
-# S3Proxy (an S3-compatible server backed by a local directory), PostgreSQL
-# and Redis.
+# S3Proxy (an S3-compatible server backed by a local directory), PostgreSQL,
+# Redis and a Redis Sentinel watching that Redis.
 #
-#   scripts/services.sh up      [kafka] [s3] [pg] [redis]   # no names = all
-#   scripts/services.sh down    [kafka] [s3] [pg] [redis]
-#   scripts/services.sh restart [kafka] [s3]                # keeps data
+#   scripts/services.sh up      [kafka] [s3] [pg] [redis] [sentinel]   # no names = all
+#   scripts/services.sh down    [kafka] [s3] [pg] [redis] [sentinel]
+#   scripts/services.sh restart [kafka] [s3] [sentinel]                # keeps data
 #   scripts/services.sh status  [names]                     # exit 1 if any is down
 #   scripts/services.sh env     [names]                     # only print the exports
 #
@@ -22,8 +22,17 @@
 #
 # Tunables (environment): C4A_KAFKA_VERSION, C4A_S3PROXY_VERSION, S3_PORT,
 # S3_BUCKET, C4A_START_TIMEOUT (s, default 60), C4A_STOP_TIMEOUT (s, default 30),
-# C4A_KAFKA_PORT / C4A_KAFKA_CONTROLLER_PORT (9092 / 9093). With its own
-# C4A_SERVICES_RUN and ports, a test can run (and restart) a private broker.
+# C4A_KAFKA_PORT / C4A_KAFKA_CONTROLLER_PORT / C4A_KAFKA_SASL_PORT (9092 / 9093
+# / 9096), C4A_REDIS_PORT (6379, the Redis the Sentinel watches),
+# C4A_SENTINEL_PORT (26379). With its own C4A_SERVICES_RUN and ports, a test
+# can run (and restart) a private broker or Sentinel.
+#
+# Besides PLAINTEXT, the broker has a SASL_PLAINTEXT listener that takes
+# SCRAM-SHA-256 (user and password below, written into the KRaft log when it
+# is formatted), so the suites test the authenticated path for real. Its
+# address and credentials are exported as TEST_KAFKA_SASL_* and the Sentinel's
+# as TEST_REDIS_SENTINELS: test-only names, because the application's own
+# KAFKA_SASL_*/REDIS_SENTINELS would switch every suite over to them.
 set -euo pipefail
 
 # stdout carries nothing but `export NAME=value` lines (and `status`), so that
@@ -56,6 +65,10 @@ readonly KAFKA_JVM_OPTS="${C4A_KAFKA_JVM_OPTS:--Xms256m -Xmx512m -XX:+UseG1GC -X
 readonly KAFKA_HOST=127.0.0.1
 readonly KAFKA_PORT="${C4A_KAFKA_PORT:-9092}"
 readonly KAFKA_CONTROLLER_PORT="${C4A_KAFKA_CONTROLLER_PORT:-9093}"
+readonly KAFKA_SASL_PORT="${C4A_KAFKA_SASL_PORT:-9096}"
+readonly KAFKA_SASL_MECHANISM=SCRAM-SHA-256
+readonly KAFKA_SASL_USER=chat4all
+readonly KAFKA_SASL_PASSWORD=chat4all-scram-secret
 readonly KAFKA_LIB="$CACHE_DIR/kafka-$KAFKA_VERSION"
 readonly KAFKA_RUN="$RUN_DIR/kafka"
 readonly KAFKA_DATA="$KAFKA_RUN/data"
@@ -81,9 +94,18 @@ readonly PG_HOST=127.0.0.1
 readonly PG_PORT=5432
 readonly PG_TEST_DB=test
 readonly REDIS_HOST=127.0.0.1
-readonly REDIS_PORT=6379
+readonly REDIS_PORT="${C4A_REDIS_PORT:-6379}"
 
-readonly ALL_SERVICES=(kafka s3 pg redis)
+readonly SENTINEL_HOST=127.0.0.1
+readonly SENTINEL_PORT="${C4A_SENTINEL_PORT:-26379}"
+readonly SENTINEL_MASTER=mymaster
+readonly SENTINEL_RUN="$RUN_DIR/sentinel"
+readonly SENTINEL_CONF="$SENTINEL_RUN/sentinel.conf"
+readonly SENTINEL_LOG="$SENTINEL_RUN/sentinel.log"
+readonly SENTINEL_PID="$SENTINEL_RUN/sentinel.pid"
+
+# sentinel after redis: it watches that Redis.
+readonly ALL_SERVICES=(kafka s3 pg redis sentinel)
 
 say() { printf 'services: %s\n' "$*" >&2; }
 
@@ -284,11 +306,15 @@ kafka_write_config() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT,CONTROLLER://$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT
+listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT,SASL_PLAINTEXT://$KAFKA_HOST:$KAFKA_SASL_PORT,CONTROLLER://$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT,SASL_PLAINTEXT://$KAFKA_HOST:$KAFKA_SASL_PORT
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT
+# Clients on the SASL listener authenticate with SCRAM; the SCRAM credentials
+# live in the cluster metadata (added when the log is formatted).
+sasl.enabled.mechanisms=$KAFKA_SASL_MECHANISM
+listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 log.dirs=$KAFKA_DATA
 num.partitions=1
 default.replication.factor=1
@@ -343,6 +369,7 @@ kafka_java() {
 kafka_format() {
   local template="$CACHE_DIR/kafka-$KAFKA_VERSION-kraft-template" stamp cluster_id tmp
   stamp=$(grep -E '^(node\.id|process\.roles)=' "$KAFKA_CONF")
+  stamp+=" scram=$KAFKA_SASL_MECHANISM:$KAFKA_SASL_USER:$KAFKA_SASL_PASSWORD"
   if [[ ! -f $template/.complete || $(<"$template/.complete") != "$stamp" ]]; then
     # Built aside and moved into place, so a run using another
     # C4A_SERVICES_RUN (another lock) never copies a half-made template.
@@ -358,7 +385,8 @@ kafka_format() {
       cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
     done
     if ! kafka_java -Xmx256m kafka.tools.StorageTool format \
-      -t "$cluster_id" -c "$tmp/server.properties" >>"$KAFKA_LOG" 2>&1; then
+      -t "$cluster_id" -c "$tmp/server.properties" \
+      --add-scram "$KAFKA_SASL_MECHANISM=[name=$KAFKA_SASL_USER,password=$KAFKA_SASL_PASSWORD]" >>"$KAFKA_LOG" 2>&1; then
       show_log_tail "$KAFKA_LOG"
       rm -rf "$tmp"
       die "kafka: formatting a KRaft log failed"
@@ -381,10 +409,11 @@ kafka_start() {
     return 0
   fi
   rm -f "$KAFKA_PID"
-  if port_open "$KAFKA_HOST" "$KAFKA_PORT" || port_open "$KAFKA_HOST" "$KAFKA_CONTROLLER_PORT"; then
+  if port_open "$KAFKA_HOST" "$KAFKA_PORT" || port_open "$KAFKA_HOST" "$KAFKA_CONTROLLER_PORT" || port_open "$KAFKA_HOST" "$KAFKA_SASL_PORT"; then
     port_owner "$KAFKA_PORT" >&2
     port_owner "$KAFKA_CONTROLLER_PORT" >&2
-    die "kafka: port $KAFKA_PORT or $KAFKA_CONTROLLER_PORT is already in use by a process this script did not start"
+    port_owner "$KAFKA_SASL_PORT" >&2
+    die "kafka: port $KAFKA_PORT, $KAFKA_CONTROLLER_PORT or $KAFKA_SASL_PORT is already in use by a process this script did not start"
   fi
   require_java
   kafka_fetch
@@ -399,7 +428,7 @@ kafka_start() {
     say "kafka: preparing a fresh single-node KRaft log in $KAFKA_DATA"
     kafka_format
   fi
-  say "kafka: starting broker+controller $KAFKA_VERSION on $KAFKA_HOST:$KAFKA_PORT (log: $KAFKA_LOG)"
+  say "kafka: starting broker+controller $KAFKA_VERSION on $KAFKA_HOST:$KAFKA_PORT, SASL on $KAFKA_SASL_PORT (log: $KAFKA_LOG)"
   local jvm_opts
   read -r -a jvm_opts <<<"$KAFKA_JVM_OPTS"
   launch "$KAFKA_LOG" "$KAFKA_PID" "$KAFKA_CONF" \
@@ -418,8 +447,13 @@ kafka_wait() {
       rm -f "$KAFKA_PID"
       die "kafka: the broker exited during startup"
     fi
-    if grep -qF 'Kafka Server started' "$KAFKA_LOG" && port_open "$KAFKA_HOST" "$KAFKA_PORT"; then
-      say "kafka: ready on $KAFKA_HOST:$KAFKA_PORT (pid $pid)"
+    if grep -qF 'Kafka Server started' "$KAFKA_LOG" && port_open "$KAFKA_HOST" "$KAFKA_PORT" &&
+      { ! kafka_has_sasl || port_open "$KAFKA_HOST" "$KAFKA_SASL_PORT"; }; then
+      if kafka_has_sasl; then
+        say "kafka: ready on $KAFKA_HOST:$KAFKA_PORT, SASL/SCRAM on $KAFKA_HOST:$KAFKA_SASL_PORT (pid $pid)"
+      else
+        say "kafka: ready on $KAFKA_HOST:$KAFKA_PORT (pid $pid), WITHOUT the SASL listener: it was started by an older version of this script; down + up kafka adds it"
+      fi
       return 0
     fi
     sleep 0.25
@@ -427,6 +461,12 @@ kafka_wait() {
   show_log_tail "$KAFKA_LOG"
   stop_process kafka "$KAFKA_PID" "$KAFKA_CONF"
   die "kafka: not ready after ${START_TIMEOUT}s"
+}
+
+# A broker started by an older version of this script (still running, its
+# config kept) has no SASL listener; `up` then leaves it as it is.
+kafka_has_sasl() {
+  grep -q '^listeners=.*SASL_PLAINTEXT://' "$KAFKA_CONF" 2>/dev/null
 }
 
 kafka_stop() {
@@ -599,6 +639,69 @@ redis_up() {
   say "redis: ready on $REDIS_HOST:$REDIS_PORT"
 }
 
+# ------------------------------------------------------------- Sentinel ----
+
+sentinel_write_config() {
+  mkdir -p "$SENTINEL_RUN"
+  # Sentinel rewrites its config file (it records what it learns), so it is
+  # written afresh on every start. Quorum 1: there is one Sentinel. With no
+  # replica behind the master there is nothing to fail over to, so the shared
+  # Redis is only watched (PING, INFO, a hello channel), never reconfigured.
+  # The config file's path stays in the process title, which live_pid checks.
+  cat >"$SENTINEL_CONF" <<EOF
+port $SENTINEL_PORT
+bind $SENTINEL_HOST
+daemonize no
+dir $SENTINEL_RUN
+proc-title-template "{title} {listen-addr} {server-mode} {config-file}"
+sentinel monitor $SENTINEL_MASTER $REDIS_HOST $REDIS_PORT 1
+sentinel down-after-milliseconds $SENTINEL_MASTER 5000
+EOF
+}
+
+sentinel_start() {
+  if live_pid "$SENTINEL_PID" "$SENTINEL_CONF" >/dev/null; then
+    say "sentinel: already running (pid $(<"$SENTINEL_PID"))"
+    return 0
+  fi
+  rm -f "$SENTINEL_PID"
+  command -v redis-server >/dev/null || die "sentinel: redis-server not found (apt-get install -y redis-server)"
+  if port_open "$SENTINEL_HOST" "$SENTINEL_PORT"; then
+    port_owner "$SENTINEL_PORT" >&2
+    die "sentinel: port $SENTINEL_PORT is already in use by a process this script did not start"
+  fi
+  sentinel_write_config
+  [[ -f $SENTINEL_LOG ]] && mv -f "$SENTINEL_LOG" "$SENTINEL_LOG.1"
+  : >"$SENTINEL_LOG"
+  say "sentinel: starting on $SENTINEL_HOST:$SENTINEL_PORT, master $SENTINEL_MASTER at $REDIS_HOST:$REDIS_PORT (log: $SENTINEL_LOG)"
+  launch "$SENTINEL_LOG" "$SENTINEL_PID" "$SENTINEL_CONF" redis-server "$SENTINEL_CONF" --sentinel
+}
+
+# Ready = the Sentinel answers and names the master's address.
+sentinel_wait() {
+  local i pid answer
+  for ((i = 0; i < START_TIMEOUT * 4; i++)); do
+    if ! pid=$(live_pid "$SENTINEL_PID" "$SENTINEL_CONF"); then
+      show_log_tail "$SENTINEL_LOG"
+      rm -f "$SENTINEL_PID"
+      die "sentinel: exited during startup"
+    fi
+    answer=$(redis-cli -h "$SENTINEL_HOST" -p "$SENTINEL_PORT" SENTINEL get-master-addr-by-name "$SENTINEL_MASTER" 2>/dev/null | tr '\n' ' ' || true)
+    if [[ $answer == "$REDIS_HOST $REDIS_PORT "* ]]; then
+      say "sentinel: ready on $SENTINEL_HOST:$SENTINEL_PORT (pid $pid)"
+      return 0
+    fi
+    sleep 0.25
+  done
+  show_log_tail "$SENTINEL_LOG"
+  stop_process sentinel "$SENTINEL_PID" "$SENTINEL_CONF"
+  die "sentinel: not ready after ${START_TIMEOUT}s"
+}
+
+sentinel_stop() {
+  stop_process sentinel "$SENTINEL_PID" "$SENTINEL_CONF"
+}
+
 # ------------------------------------------------------------- commands ----
 
 print_env() {
@@ -607,6 +710,12 @@ print_env() {
     case $name in
       kafka)
         printf 'export KAFKA_BROKERS=%q\n' "$KAFKA_HOST:$KAFKA_PORT" >&3
+        if kafka_has_sasl; then
+          printf 'export TEST_KAFKA_SASL_BROKERS=%q\n' "$KAFKA_HOST:$KAFKA_SASL_PORT" >&3
+          printf 'export TEST_KAFKA_SASL_MECHANISM=%q\n' "${KAFKA_SASL_MECHANISM,,}" >&3
+          printf 'export TEST_KAFKA_SASL_USERNAME=%q\n' "$KAFKA_SASL_USER" >&3
+          printf 'export TEST_KAFKA_SASL_PASSWORD=%q\n' "$KAFKA_SASL_PASSWORD" >&3
+        fi
         ;;
       s3)
         printf 'export S3_ENDPOINT=%q\n' "http://$S3_HOST:$S3_PORT" >&3
@@ -622,6 +731,10 @@ print_env() {
       pg)
         printf 'export TEST_DATABASE_URL=%q\n' "postgres://postgres@$PG_HOST:$PG_PORT/$PG_TEST_DB" >&3
         ;;
+      sentinel)
+        printf 'export TEST_REDIS_SENTINELS=%q\n' "$SENTINEL_HOST:$SENTINEL_PORT" >&3
+        printf 'export TEST_REDIS_SENTINEL_MASTER=%q\n' "$SENTINEL_MASTER" >&3
+        ;;
     esac
   done
 }
@@ -636,12 +749,14 @@ cmd_up() {
       s3) s3_start ;;
       pg) pg_up ;;
       redis) redis_up ;;
+      sentinel) sentinel_start ;;
     esac
   done
   for name in "$@"; do
     case $name in
       kafka) kafka_wait ;;
       s3) s3_wait ;;
+      sentinel) sentinel_wait ;;
     esac
   done
   print_env "$@"
@@ -658,6 +773,9 @@ cmd_down() {
       s3)
         s3_stop
         rm -rf "$S3_DATA"
+        ;;
+      sentinel)
+        sentinel_stop
         ;;
       pg | redis)
         say "$name: left running (a machine-wide service that other work may be using)"
@@ -680,8 +798,13 @@ cmd_restart() {
         s3_start keep
         s3_wait
         ;;
+      sentinel)
+        sentinel_stop
+        sentinel_start
+        sentinel_wait
+        ;;
       pg | redis)
-        die "restart supports kafka and s3 only ($name is a machine-wide service)"
+        die "restart supports kafka, s3 and sentinel only ($name is a machine-wide service)"
         ;;
     esac
   done
@@ -694,7 +817,7 @@ cmd_status() {
     case $name in
       kafka)
         if pid=$(live_pid "$KAFKA_PID" "$KAFKA_CONF") && port_open "$KAFKA_HOST" "$KAFKA_PORT"; then
-          printf '%-6s running  pid %-7s %s\n' kafka "$pid" "$KAFKA_HOST:$KAFKA_PORT" >&3
+          printf '%-6s running  pid %-7s %s\n' kafka "$pid" "$KAFKA_HOST:$KAFKA_PORT, SASL $KAFKA_HOST:$KAFKA_SASL_PORT" >&3
         elif [[ -n ${pid:-} ]]; then
           printf '%-6s starting pid %-7s (port %s not open yet)\n' kafka "$pid" "$KAFKA_PORT" >&3
           down=1
@@ -727,6 +850,14 @@ cmd_status() {
           down=1
         fi
         ;;
+      sentinel)
+        if pid=$(live_pid "$SENTINEL_PID" "$SENTINEL_CONF") && port_open "$SENTINEL_HOST" "$SENTINEL_PORT"; then
+          printf '%-8s running  pid %-7s %s\n' sentinel "$pid" "$SENTINEL_HOST:$SENTINEL_PORT" >&3
+        else
+          printf '%-8s stopped\n' sentinel >&3
+          down=1
+        fi
+        ;;
     esac
     pid=
   done
@@ -751,14 +882,14 @@ main() {
   local names=("$@")
   if [[ ${#names[@]} -eq 0 ]]; then
     if [[ $cmd == restart ]]; then
-      names=(kafka s3)
+      names=(kafka s3 sentinel)
     else
       names=("${ALL_SERVICES[@]}")
     fi
   fi
   for name in "${names[@]}"; do
     case $name in
-      kafka | s3 | pg | redis) ;;
+      kafka | s3 | pg | redis | sentinel) ;;
       *) die "unknown service '$name' (known: ${ALL_SERVICES[*]})" ;;
     esac
   done

@@ -55,6 +55,9 @@ import { PushSubscriptions } from './app/push/push-subscriptions.ts';
 import { PushDispatcher } from './app/push/push-dispatcher.ts';
 import { ConversationSettings } from './app/conversation-settings.ts';
 
+/** `chat4all doctor`'s reachability probes, one per configured service. */
+export { serviceProbes } from './adapters/probes.ts';
+
 export interface ComposeOptions {
   /** Run migrations while opening (default true). */
   isMigrating?: boolean;
@@ -67,20 +70,31 @@ export interface ComposeOptions {
 /** Opens the database chosen by the config (PGlite under DATA_DIR/db unless DATABASE_URL). */
 export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
   const onTransaction = (name: string, seconds: number) => metrics.dbTransactionDuration.observe({ name }, seconds);
+  const onQuery = (operation: string, seconds: number) => metrics.dbQueryDuration.observe({ operation }, seconds);
   if (config.store.url) {
-    const db = new PostgresDatabase(config.store.url, config.store.poolSize, (e) => logger.warn({ err: e }, 'idle database connection lost'), onTransaction);
+    const onError = (e: Error) => logger.warn({ err: e }, 'idle database connection lost');
+    const db = new PostgresDatabase(config.store.url, config.store.poolSize, onError, onTransaction, onQuery);
     reportPoolStats(() => db.poolStats);
     return db;
   }
   const dir = path.join(config.dataDir, 'db');
   await mkdir(dir, { recursive: true });
   // One process per DATA_DIR: a CLI command beside a running server would write where nobody reads.
-  return PgliteDatabase.open(dir, { lockFile: path.join(config.dataDir, 'db.lock'), onTransaction });
+  return PgliteDatabase.open(dir, { lockFile: path.join(config.dataDir, 'db.lock'), onTransaction, onQuery });
 }
 
 /** S3 when S3_BUCKET (or MINIO_BUCKET) is set, else files under DATA_DIR/blobs. */
 export async function openBlobStore(config: Config, logger: Logger): Promise<BlobStore> {
-  if (config.s3.bucket) return new S3BlobStore({ ...config.s3, bucket: config.s3.bucket });
+  if (config.s3.bucket) {
+    const store = new S3BlobStore({ ...config.s3, bucket: config.s3.bucket });
+    try {
+      if (config.s3.createBucket && (await store.ensureBucket(config.s3.region))) logger.info({ bucket: config.s3.bucket }, 'S3 bucket created');
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
+    return store;
+  }
   const dir = path.join(config.dataDir, 'blobs');
   // Durable, but one machine's disk: API replicas behind a load balancer must share S3.
   if (!config.isEmbedded) logger.warn({ dir }, "files are stored on this machine's disk: set S3_BUCKET when running several API instances");
@@ -151,8 +165,8 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
   const adapters = {
     database: db.kind,
     eventLog: eventLog.isDurable ? 'kafka' : 'memory',
-    fanout: config.redis.url ? 'redis' : 'memory',
-    rateLimiter: config.redis.url ? 'redis' : 'memory',
+    fanout: isRedis(config) ? 'redis' : 'memory',
+    rateLimiter: isRedis(config) ? 'redis' : 'memory',
     blobs: blobs.kind,
   };
   logger.info({ adapters }, 'adapters chosen');
@@ -304,7 +318,7 @@ async function openMessaging(
             ),
           )
         : keep(new MemoryEventLog<LogTopics>());
-    const redis = config.redis.url ? { url: config.redis.url, password: config.redis.password, keyPrefix: config.redis.keyPrefix } : undefined;
+    const redis = isRedis(config) ? config.redis : undefined;
     const redisLog = logger.child({ component: 'redis' });
     const fanout = redis ? keep(await RedisFanout.open(redis, redisLog)) : keep(new MemoryFanout());
     const rateLimiter = redis ? keep(await RedisRateLimiter.open(redis, redisLog)) : keep(new MemoryRateLimiter());
@@ -338,6 +352,9 @@ async function vapidKeys(config: Config, logger: Logger): Promise<VapidKeys | un
     return JSON.parse(await readFile(file, 'utf8')) as VapidKeys;
   }
 }
+
+/** REDIS_URL or REDIS_SENTINELS is set. */
+const isRedis = (config: Config) => !!config.redis.url || config.redis.sentinels.length > 0;
 
 /** Embedded mode without JWT_SECRET_KEY: a random secret kept in DATA_DIR so tokens survive restarts. */
 async function embeddedSecret(dataDir: string): Promise<string> {

@@ -28,11 +28,44 @@ export interface Config {
   dataDir: string;
   store: { url?: string; poolSize: number };
   /** topicPrefix: prepended to every topic and consumer group (isolates deployments or test runs sharing a cluster). */
-  kafka: { brokers: string[]; partitions: number; replicationFactor: number; clientId: string; topicPrefix: string; sessionTimeoutMs: number };
-  /** keyPrefix: namespace of every Redis key and pub/sub channel (deployments or test runs sharing one Redis). */
-  redis: { url?: string; password?: string; keyPrefix: string };
-  /** prefix (S3_PREFIX): prepended to every object key, so that deployments or test runs can share a bucket. */
-  s3: { endpoint?: string; bucket?: string; accessKey?: string; secretKey?: string; region: string; forcePathStyle: boolean; prefix: string };
+  kafka: {
+    brokers: string[];
+    partitions: number;
+    replicationFactor: number;
+    clientId: string;
+    topicPrefix: string;
+    sessionTimeoutMs: number;
+    /** KAFKA_SASL_*: unset = no authentication. */
+    sasl?: KafkaSasl;
+    /** KAFKA_TLS: encrypt every broker connection; ca (KAFKA_TLS_CA_FILE) replaces the system CAs. */
+    tls?: { ca?: string };
+  };
+  /**
+   * keyPrefix: namespace of every Redis key and pub/sub channel (deployments or test runs sharing one Redis).
+   * sentinels (REDIS_SENTINELS): ask these Sentinels for the current master of `sentinelMaster` instead of using `url`.
+   */
+  redis: {
+    url?: string;
+    sentinels: { host: string; port: number }[];
+    sentinelMaster: string;
+    sentinelPassword?: string;
+    password?: string;
+    keyPrefix: string;
+  };
+  /**
+   * prefix (S3_PREFIX): prepended to every object key, so that deployments or test runs can share a bucket.
+   * createBucket (S3_CREATE_BUCKET): create the bucket at start when it does not exist.
+   */
+  s3: {
+    endpoint?: string;
+    bucket?: string;
+    accessKey?: string;
+    secretKey?: string;
+    region: string;
+    forcePathStyle: boolean;
+    prefix: string;
+    createBucket: boolean;
+  };
   auth: {
     jwtSecret: string;
     isEphemeralSecret: boolean;
@@ -80,6 +113,15 @@ export interface Config {
   /** Web Push (docs/notifications.md). */
   push: PushConfig;
   logLevel: string;
+  /** LOG_PRETTY: true/false forces or refuses pino-pretty; unset = pretty on a terminal when pino-pretty is installed. */
+  logPretty?: boolean;
+}
+
+export const KAFKA_SASL_MECHANISMS = ['scram-sha-256', 'scram-sha-512', 'plain'] as const;
+export interface KafkaSasl {
+  mechanism: (typeof KAFKA_SASL_MECHANISMS)[number];
+  username: string;
+  password: string;
 }
 
 /**
@@ -150,13 +192,16 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     .map((s) => s.trim())
     .filter(Boolean);
   const redisUrl = str('REDIS_URL');
+  const sentinels = parseSentinels(str('REDIS_SENTINELS'), problems);
+  if (redisUrl && sentinels.length > 0)
+    problems.push('set REDIS_URL or REDIS_SENTINELS, not both (with Sentinel, the master address comes from the Sentinels)');
   const s3Endpoint = str('S3_ENDPOINT', 'MINIO_ENDPOINT');
   const minioSecure = str('MINIO_SECURE');
   const s3EndpointUrl =
     s3Endpoint && !/^https?:\/\//.test(s3Endpoint) ? `${minioSecure && /^(1|true)$/i.test(minioSecure) ? 'https' : 'http'}://${s3Endpoint}` : s3Endpoint;
   const otlpEndpoint = str('OTEL_EXPORTER_OTLP_ENDPOINT');
   if (otlpEndpoint && !/^https?:\/\/[^/]/.test(otlpEndpoint)) problems.push('OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL');
-  const isEmbedded = !databaseUrl && brokers.length === 0 && !redisUrl;
+  const isEmbedded = !databaseUrl && brokers.length === 0 && !redisUrl && sentinels.length === 0;
   // NODE_ENV=production (the container image sets it) means production too; ENVIRONMENT wins when both are set.
   const environment = str('ENVIRONMENT') ?? (str('NODE_ENV') === 'production' || !isEmbedded ? 'production' : 'development');
   const isProduction = environment === 'production';
@@ -167,7 +212,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     if (!isEmbedded) problems.push('JWT_SECRET_KEY is required outside embedded mode (DATABASE_URL, KAFKA_BROKERS or REDIS_URL is set)');
     else if (isProduction) problems.push('JWT_SECRET_KEY is required in production (e.g. openssl rand -base64 48)');
     jwtSecret = randomSecret();
-  } else if (jwtSecret.length < 16) problems.push('JWT_SECRET_KEY must be at least 16 characters');
+  } else if (jwtSecret.length < 16)
+    problems.push(`JWT_SECRET_KEY must be at least 16 characters (it has ${jwtSecret.length}); generate one with: openssl rand -base64 48`);
   else if (environment !== 'development' && isPublishedSecret(jwtSecret)) {
     problems.push('JWT_SECRET_KEY is an example value published in this repository; generate your own (openssl rand -base64 48)');
   }
@@ -211,8 +257,16 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       clientId: str('KAFKA_CLIENT_ID') ?? 'chat4all',
       topicPrefix: str('KAFKA_TOPIC_PREFIX') ?? '',
       sessionTimeoutMs: int('KAFKA_SESSION_TIMEOUT_MS', 10_000, 6000, 300_000),
+      ...kafkaSecurity(str, bool, problems),
     },
-    redis: { url: redisUrl, password: str('REDIS_PASSWORD'), keyPrefix: str('REDIS_KEY_PREFIX') ?? 'chat4all:' },
+    redis: {
+      url: redisUrl,
+      sentinels,
+      sentinelMaster: str('REDIS_SENTINEL_MASTER') ?? 'mymaster',
+      sentinelPassword: str('REDIS_SENTINEL_PASSWORD'),
+      password: str('REDIS_PASSWORD'),
+      keyPrefix: str('REDIS_KEY_PREFIX') ?? 'chat4all:',
+    },
     s3: {
       endpoint: s3EndpointUrl,
       bucket: str('S3_BUCKET', 'MINIO_BUCKET'),
@@ -221,6 +275,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       region: str('S3_REGION') ?? 'us-east-1',
       forcePathStyle: bool('S3_FORCE_PATH_STYLE', true),
       prefix: str('S3_PREFIX') ?? '',
+      // Off in production: there the bucket is infrastructure (its policy, versioning, lifecycle), made on purpose.
+      createBucket: bool('S3_CREATE_BUCKET', !isProduction),
     },
     auth: {
       jwtSecret,
@@ -261,6 +317,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     channels: channelsConfig(str, int, bool),
     push: pushConfig(str, bool, isProduction, problems),
     logLevel: str('LOG_LEVEL') ?? 'info',
+    logPretty: str('LOG_PRETTY') === undefined ? undefined : bool('LOG_PRETTY', false),
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel))
     problems.push(`LOG_LEVEL must be one of fatal,error,warn,info,debug,trace,silent`);
@@ -279,7 +336,13 @@ export function redactConfig(config: Config): unknown {
   return {
     ...config,
     store: { ...config.store, url: config.store.url?.replace(/\/\/([^@/]*)@/, '//[redacted]@') },
-    redis: { ...config.redis, url: config.redis.url?.replace(/\/\/([^@/]*)@/, '//[redacted]@'), password: hide(config.redis.password) },
+    kafka: { ...config.kafka, sasl: config.kafka.sasl && { ...config.kafka.sasl, password: '[redacted]' } },
+    redis: {
+      ...config.redis,
+      url: config.redis.url?.replace(/\/\/([^@/]*)@/, '//[redacted]@'),
+      password: hide(config.redis.password),
+      sentinelPassword: hide(config.redis.sentinelPassword),
+    },
     s3: { ...config.s3, accessKey: hide(config.s3.accessKey), secretKey: hide(config.s3.secretKey) },
     auth: { ...config.auth, jwtSecret: '[redacted]' },
     channels: redactChannels(config.channels),
@@ -312,6 +375,60 @@ function isKeyOfLength(key: string, bytes: number, firstByte?: number): boolean 
   if (!/^[A-Za-z0-9_-]+$/.test(key)) return false;
   const raw = Buffer.from(key, 'base64url');
   return raw.length === bytes && (firstByte === undefined || raw[0] === firstByte);
+}
+
+type Read<T> = (name: string, ...rest: T[]) => T | undefined;
+
+/** KAFKA_SASL_MECHANISM/USERNAME/PASSWORD and KAFKA_TLS/KAFKA_TLS_CA_FILE. */
+function kafkaSecurity(str: Read<string>, bool: (name: string, dflt: boolean) => boolean, problems: string[]): { sasl?: KafkaSasl; tls?: { ca?: string } } {
+  const out: { sasl?: KafkaSasl; tls?: { ca?: string } } = {};
+  const mechanism = str('KAFKA_SASL_MECHANISM')?.toLowerCase();
+  const username = str('KAFKA_SASL_USERNAME');
+  const password = str('KAFKA_SASL_PASSWORD');
+  if (mechanism !== undefined) {
+    if (!(KAFKA_SASL_MECHANISMS as readonly string[]).includes(mechanism))
+      problems.push(`KAFKA_SASL_MECHANISM must be one of ${KAFKA_SASL_MECHANISMS.join(', ')} (got "${mechanism}"); leave it unset for no authentication`);
+    else if (!username || !password) problems.push(`KAFKA_SASL_MECHANISM=${mechanism} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD`);
+    else out.sasl = { mechanism: mechanism as KafkaSasl['mechanism'], username, password };
+  } else if (username || password)
+    problems.push('KAFKA_SASL_USERNAME/KAFKA_SASL_PASSWORD are set but KAFKA_SASL_MECHANISM is not (scram-sha-256, scram-sha-512 or plain)');
+  const caFile = str('KAFKA_TLS_CA_FILE');
+  const isTls = bool('KAFKA_TLS', caFile !== undefined);
+  if (caFile !== undefined && !isTls) problems.push('KAFKA_TLS_CA_FILE is set but KAFKA_TLS=false');
+  else if (isTls) {
+    out.tls = {};
+    if (caFile !== undefined) {
+      try {
+        out.tls.ca = readFileSync(caFile, 'utf8');
+        if (!out.tls.ca.includes('-----BEGIN CERTIFICATE-----')) problems.push(`KAFKA_TLS_CA_FILE ${caFile} holds no PEM certificate`);
+      } catch (e) {
+        problems.push(`KAFKA_TLS_CA_FILE ${caFile} cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+      }
+    }
+  }
+  if (out.sasl?.mechanism === 'plain' && !isTls)
+    problems.push('KAFKA_SASL_MECHANISM=plain sends the password in clear text: set KAFKA_TLS=true (or use scram-sha-256/512)');
+  return out;
+}
+
+/** REDIS_SENTINELS: comma-separated host:port (port 26379 when omitted). */
+function parseSentinels(raw: string | undefined, problems: string[]): { host: string; port: number }[] {
+  if (raw === undefined) return [];
+  const out: { host: string; port: number }[] = [];
+  for (const entry of raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const match = /^(\[[^\]]+\]|[^:]+)(?::(\d{1,5}))?$/.exec(entry);
+    const port = match?.[2] === undefined ? 26379 : Number(match[2]);
+    if (!match || port < 1 || port > 65535) {
+      problems.push(`REDIS_SENTINELS must be comma-separated host:port entries (bad: "${entry}")`);
+      continue;
+    }
+    out.push({ host: match[1].replace(/^\[|\]$/g, ''), port });
+  }
+  if (out.length === 0 && problems.every((p) => !p.startsWith('REDIS_SENTINELS'))) problems.push('REDIS_SENTINELS is set but names no Sentinel');
+  return out;
 }
 
 // proxy-addr's names for private ranges, accepted beside addresses and CIDRs.

@@ -51,9 +51,12 @@ export const metrics = {
   wsConnections: gauge('chat4all_ws_connections', 'Open WebSocket connections on this instance'),
   rateLimitHits: counter('chat4all_rate_limit_hits_total', 'Requests refused by a rate limit', ['class']),
   dbTransactionDuration: histogram('chat4all_db_transaction_duration_seconds', 'Database transaction latency', ['name'], latencyBuckets),
+  /** operation: the statement's first keyword (select, insert, …; see sqlOperation), never its text. */
+  dbQueryDuration: histogram('chat4all_db_query_duration_seconds', 'Database statement latency, by SQL operation', ['operation'], latencyBuckets),
   eventsPublished: counter('chat4all_events_published_total', 'Records appended to the event log', ['topic']),
   eventsConsumed: counter('chat4all_events_consumed_total', 'Records handled by a consumer', ['topic', 'group']),
   consumerLag: gauge('chat4all_consumer_lag', 'Records behind the end of the log', ['topic', 'partition', 'group']),
   uploadsCleaned: counter('uploads_cleaned_total', 'Abandoned uploads removed by the garbage collector'),
-  cleanupDuration: gauge('cleanup_duration_seconds', 'Duration of the last garbage-collection run'),
+  // A histogram: one observation per run (pushed by the CronJob), so quantiles over days of runs work.
+  cleanupDuration: histogram('cleanup_duration_seconds', 'Duration of garbage-collection runs', [], [0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800]),
 };

@@ -1,3 +1,5 @@
+import { DOCTOR_SPEC } from './commands/doctor.ts';
+
 /** The `chat4all` subcommands (manifests and tests check their commands against this list). */
 export const COMMANDS = {
   start: 'run every role in one process (embedded default) and print the URL',
@@ -7,6 +9,7 @@ export const COMMANDS = {
   users: 'users create <username> <password> [display name] | users list',
   dlq: 'dlq list [--all] | dlq replay <id…|--all>',
   gc: 'remove uploads not completed within GC_RETENTION_HOURS, and their stored bytes; exits non-zero on failure',
+  doctor: 'check that the database, Kafka, Redis and S3 answer and report their versions; exit 1 if one does not',
 } as const;
 export type Command = keyof typeof COMMANDS;
 
@@ -62,6 +65,7 @@ export const SPECS: Record<Command, CommandSpec> = {
     options: {},
     isTakingArguments: false,
   },
+  doctor: DOCTOR_SPEC,
 };
 
 /** The text of `chat4all <command> --help`. */

@@ -11,11 +11,14 @@ import { migrate } from './commands/migrate.ts';
 import { users } from './commands/users.ts';
 import { dlq } from './commands/dlq.ts';
 import { collectGarbage } from './commands/gc.ts';
+import { doctor } from './commands/doctor.ts';
 
 export async function execute(name: Command, parsed: Parsed, roles: readonly Role[], config: Config): Promise<number> {
   // Servers log to stdout; one-shot commands keep stdout for their results (JSON, tables) and log to stderr.
   const isServer = name === 'start' || name === 'api' || name === 'worker';
-  const logger = isServer ? createLogger(config.logLevel) : createLogger(config.logLevel, 'chat4all', pino.destination(2));
+  const logger = isServer
+    ? createLogger(config.logLevel, 'chat4all', undefined, config.logPretty)
+    : createLogger(config.logLevel, 'chat4all', pino.destination(2));
   try {
     switch (name) {
       case 'start':
@@ -32,6 +35,8 @@ export async function execute(name: Command, parsed: Parsed, roles: readonly Rol
         return await dlq(parsed, config, logger);
       case 'gc':
         return await collectGarbage(config, logger);
+      case 'doctor':
+        return await doctor(parsed, config);
     }
   } catch (e) {
     // The operator reads one line (index.ts); the stack is in the log at debug level.

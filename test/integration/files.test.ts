@@ -587,7 +587,7 @@ describe.each(cases)('files on $store with $blobs blobs', ({ store, blobs, s3 })
       expect(sha((await download(alice.token, finished.id)).bytes)).toBe(sha(data));
       const metrics = await c4.request('GET', '/metrics');
       expect(metrics.body).toMatch(/^uploads_cleaned_total [1-9]/m);
-      expect(metrics.body).toMatch(/^cleanup_duration_seconds \d/m);
+      expect(metrics.body).toMatch(/^cleanup_duration_seconds_count [1-9]/m);
     });
 
     it('runs by itself in embedded mode', async () => {
@@ -696,7 +696,8 @@ describe('chat4all gc, as the CronJob runs it', () => {
     expect(pushed).toHaveLength(1);
     expect(pushed[0].url).toBe('/metrics/job/chat4all_gc');
     expect(pushed[0].body).toMatch(/^uploads_cleaned_total 1$/m);
-    expect(pushed[0].body).toMatch(/^cleanup_duration_seconds \d/m);
+    expect(pushed[0].body).toMatch(/^# TYPE cleanup_duration_seconds histogram$/m);
+    expect(pushed[0].body).toMatch(/^cleanup_duration_seconds_count 1$/m);
 
     // A database that does not answer: the run fails (exit 1), and still pushes what it measured.
     gatewayStatus = 500;

@@ -126,7 +126,10 @@ describe.skipIf(!hasStack)('metrics used by dashboards and alerts have samples i
     for (const role of ['api', 'worker'] as const) {
       expect([...scraped[role]], role).toEqual(expect.arrayContaining(['chat4all_outbox_backlog', 'process_cpu_seconds_total', 'nodejs_heap_size_used_bytes']));
     }
-    expect([...scraped.api]).toEqual(expect.arrayContaining(['chat4all_messages_accepted_total', 'http_request_duration_seconds_bucket']));
+    expect([...scraped.api]).toEqual(
+      expect.arrayContaining(['chat4all_messages_accepted_total', 'http_request_duration_seconds_bucket', 'chat4all_db_query_duration_seconds_bucket']),
+    );
+    expect([...scraped.worker]).toEqual(expect.arrayContaining(['chat4all_db_query_duration_seconds_bucket']));
   });
 
   it('every metric of every dashboard and alert rule has a sample in the API or a worker, or comes from a named exporter', () => {

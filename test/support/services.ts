@@ -12,21 +12,56 @@ export const kafkaBrokers = (process.env.KAFKA_BROKERS ?? process.env.KAFKA_BOOT
   .filter(Boolean);
 export const redisUrl = process.env.REDIS_URL;
 
-const HINT = 'start them with: eval "$(scripts/services.sh up kafka redis pg)"';
+/**
+ * The broker's SASL/SCRAM listener and a Redis Sentinel, as services.sh exports them. TEST_* names:
+ * the application's own KAFKA_SASL_MECHANISM or REDIS_SENTINELS would switch every suite over to them.
+ */
+export const kafkaSasl = process.env.TEST_KAFKA_SASL_BROKERS
+  ? {
+      brokers: process.env.TEST_KAFKA_SASL_BROKERS.split(',').map((s) => s.trim()),
+      mechanism: (process.env.TEST_KAFKA_SASL_MECHANISM ?? 'scram-sha-256') as 'scram-sha-256' | 'scram-sha-512' | 'plain',
+      username: process.env.TEST_KAFKA_SASL_USERNAME ?? '',
+      password: process.env.TEST_KAFKA_SASL_PASSWORD ?? '',
+    }
+  : undefined;
+export const redisSentinels = process.env.TEST_REDIS_SENTINELS
+  ? {
+      sentinels: process.env.TEST_REDIS_SENTINELS.split(',').map((s) => ({ host: s.split(':')[0], port: Number(s.split(':')[1]) })),
+      master: process.env.TEST_REDIS_SENTINEL_MASTER ?? 'mymaster',
+    }
+  : undefined;
+
+const HINT = 'start them with: eval "$(scripts/services.sh up kafka redis pg sentinel)"';
 
 /** True when every named service is configured; otherwise warns (or throws under CI=true) and returns false. */
-export function hasServices(suite: string, ...names: ('kafka' | 'redis' | 'postgres')[]): boolean {
-  const missing = names.filter((n) => (n === 'kafka' ? kafkaBrokers.length === 0 : n === 'redis' ? !redisUrl : !postgresUrl));
+type ServiceName = 'kafka' | 'redis' | 'postgres' | 'kafka-sasl' | 'sentinel';
+const VARIABLE: Record<ServiceName, string> = {
+  kafka: 'KAFKA_BROKERS',
+  redis: 'REDIS_URL',
+  postgres: 'TEST_DATABASE_URL',
+  'kafka-sasl': 'TEST_KAFKA_SASL_BROKERS',
+  sentinel: 'TEST_REDIS_SENTINELS',
+};
+const isConfigured: Record<ServiceName, () => boolean> = {
+  kafka: () => kafkaBrokers.length > 0,
+  redis: () => !!redisUrl,
+  postgres: () => !!postgresUrl,
+  'kafka-sasl': () => !!kafkaSasl,
+  sentinel: () => !!redisSentinels,
+};
+
+export function hasServices(suite: string, ...names: ServiceName[]): boolean {
+  const missing = names.filter((n) => !isConfigured[n]());
   if (missing.length === 0) return true;
-  const vars = missing.map((n) => (n === 'kafka' ? 'KAFKA_BROKERS' : n === 'redis' ? 'REDIS_URL' : 'TEST_DATABASE_URL'));
+  const vars = missing.map((n) => VARIABLE[n]);
   if (isCi) throw new Error(`CI=true but ${vars.join(', ')} not set: ${suite} cannot run (${HINT})`);
   console.warn(`[chat4all tests] ${suite} skipped: ${vars.join(', ')} not set (${HINT})`);
   return false;
 }
 
 /** Deletes the topics a test run created (those starting with `prefix`), so a shared broker does not fill up. */
-export async function deleteKafkaTopics(brokers: string[], prefix: string): Promise<void> {
-  const admin = new Admin({ clientId: 'chat4all-tests', bootstrapBrokers: brokers });
+export async function deleteKafkaTopics(brokers: string[], prefix: string, options: Partial<ConstructorParameters<typeof Admin>[0]> = {}): Promise<void> {
+  const admin = new Admin({ clientId: 'chat4all-tests', bootstrapBrokers: brokers, ...options });
   try {
     const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
     if (topics.length > 0) await admin.deleteTopics({ topics });

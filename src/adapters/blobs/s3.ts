@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
+  CreateBucketCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
@@ -249,6 +250,34 @@ export class S3BlobStore implements BlobStore {
 
   async ping(): Promise<void> {
     await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+  }
+
+  /**
+   * Creates the bucket when it does not exist (S3_CREATE_BUCKET); true when it made it. Several
+   * instances starting together may race: the loser's "already owned by you" counts as success.
+   */
+  async ensureBucket(region: string): Promise<boolean> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+      return false;
+    } catch (e) {
+      if (!isNotFound(e) && !isNamed(e, 'NoSuchBucket')) throw e;
+    }
+    try {
+      // us-east-1 is the one region S3 wants no LocationConstraint for.
+      const location = region === 'us-east-1' ? {} : { CreateBucketConfiguration: { LocationConstraint: region as never } };
+      await this.client.send(new CreateBucketCommand({ Bucket: this.bucket, ...location }));
+      return true;
+    } catch (e) {
+      if (isNamed(e, 'BucketAlreadyOwnedByYou')) return false;
+      throw e;
+    }
+  }
+
+  /** The bucket's region as HeadBucket reports it (S3 answers x-amz-bucket-region), for `chat4all doctor`. */
+  async describe(): Promise<string> {
+    const out = await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+    return `bucket ${this.bucket}${out.BucketRegion ? ` in ${out.BucketRegion}` : ''}`;
   }
 
   async close(): Promise<void> {

@@ -11,6 +11,7 @@ import type { LogRecord, Subscription } from '../../ports/event-log.ts';
 /** A record as read from Kafka: any topic, a parsed JSON value. */
 export type RawRecord = LogRecord<Record<string, unknown>>;
 import type { Logger } from '../../app/logger.ts';
+import { connectionOptions, type KafkaSecurity } from './kafka-connection.ts';
 
 type KafkaMessage = Message<string, string, string, string>;
 
@@ -33,6 +34,7 @@ export interface GroupConsumerSettings {
   toLogical(topic: string): string;
   sessionTimeoutMs: number;
   onLag?: (sample: LagSample) => void;
+  security?: KafkaSecurity;
 }
 
 const MAX_BATCH = 500;
@@ -84,12 +86,13 @@ export class KafkaGroupConsumer implements Subscription {
   }
 
   private async connect(): Promise<void> {
-    const { brokers, clientId, groupId, topics, sessionTimeoutMs } = this.settings;
+    const { brokers, clientId, groupId, topics, sessionTimeoutMs, security } = this.settings;
     this.failure = undefined;
     const consumer = new Consumer({
       clientId,
       groupId,
       bootstrapBrokers: brokers,
+      ...connectionOptions(security ?? {}),
       deserializers: stringDeserializers,
       autocommit: false,
       // The rebalance timeout bounds how long a rebalance waits for a member that died mid-way.

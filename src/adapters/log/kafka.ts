@@ -8,10 +8,11 @@ import { EventLogError, type BatchHandler, type EventLog, type LogRecord, type S
 import type { RawRecord } from './kafka-consumer.ts';
 import type { Logger } from '../../app/logger.ts';
 import { KafkaGroupConsumer, type LagSample } from './kafka-consumer.ts';
+import { connectionOptions, kafkaFailureReason, type KafkaSecurity } from './kafka-connection.ts';
 
 export type { LagSample } from './kafka-consumer.ts';
 
-export interface KafkaSettings {
+export interface KafkaSettings extends KafkaSecurity {
   brokers: string[];
   clientId: string;
   partitions: number;
@@ -44,7 +45,7 @@ export class KafkaEventLog<M extends object = Record<string, unknown>> implement
     private readonly log: Logger,
   ) {
     this.producer = this.createProducer();
-    this.admin = new Admin({ clientId: settings.clientId, bootstrapBrokers: settings.brokers });
+    this.admin = new Admin({ clientId: settings.clientId, bootstrapBrokers: settings.brokers, ...connectionOptions(settings) });
     // Clients report some background failures as 'error' events; unhandled, those would crash the process.
     this.admin.on('error', (e: Error) => log.warn({ err: e }, 'Kafka admin error'));
   }
@@ -73,7 +74,7 @@ export class KafkaEventLog<M extends object = Record<string, unknown>> implement
 
   async subscribe<T extends keyof M & string>(group: string, topics: readonly T[], handler: BatchHandler<M, T>): Promise<Subscription> {
     await this.ensureTopics(topics);
-    const { brokers, clientId, topicPrefix, sessionTimeoutMs, onLag } = this.settings;
+    const { brokers, clientId, topicPrefix, sessionTimeoutMs, onLag, sasl, tls } = this.settings;
     const consumer = new KafkaGroupConsumer(
       {
         brokers,
@@ -84,6 +85,7 @@ export class KafkaEventLog<M extends object = Record<string, unknown>> implement
         toLogical: (t) => t.slice(topicPrefix.length),
         sessionTimeoutMs,
         onLag,
+        security: { sasl, tls },
       },
       // Records on these topics were written by publish() with M's types.
       (records: RawRecord[]) => handler(records as LogRecord<M, T>[]),
@@ -107,7 +109,7 @@ export class KafkaEventLog<M extends object = Record<string, unknown>> implement
     try {
       await this.admin.metadata({ topics: [], forceUpdate: true });
     } catch (e) {
-      throw new EventLogError('Kafka does not answer', { cause: e });
+      throw new EventLogError(`Kafka does not answer: ${kafkaFailureReason(e)}`, { cause: e });
     }
   }
 
@@ -152,6 +154,7 @@ export class KafkaEventLog<M extends object = Record<string, unknown>> implement
     const producer = new Producer({
       clientId: this.settings.clientId,
       bootstrapBrokers: this.settings.brokers,
+      ...connectionOptions(this.settings),
       serializers: stringSerializers,
       idempotent: true,
       acks: ProduceAcks.ALL,
@@ -181,7 +184,7 @@ export class KafkaEventLog<M extends object = Record<string, unknown>> implement
         this.log.info({ topics: missing, partitions, replication_factor: replicationFactor }, 'Kafka topics created');
       }
     } catch (e) {
-      throw new EventLogError(`could not create Kafka topics ${wanted.join(', ')}`, { cause: e });
+      throw new EventLogError(`could not create Kafka topics ${wanted.join(', ')}: ${kafkaFailureReason(e)}`, { cause: e });
     }
     for (const t of wanted) this.existing.add(t);
   }

@@ -2,6 +2,7 @@ import { PGlite, types } from '@electric-sql/pglite';
 import { type Database, type Row, type Sql, type TransactionObserver } from '../../ports/database.ts';
 import { toDatabaseError } from './errors.ts';
 import { takeLock } from './dir-lock.ts';
+import { timed, type QueryObserver } from './operation.ts';
 
 /**
  * PostgreSQL compiled to WASM, embedded in the process, data under DATA_DIR/db.
@@ -17,6 +18,7 @@ export class PgliteDatabase implements Database {
     private readonly pg: PGlite,
     private readonly unlock: () => void,
     private readonly observe: TransactionObserver,
+    private readonly observeQuery?: QueryObserver,
   ) {}
 
   /**
@@ -24,13 +26,16 @@ export class PgliteDatabase implements Database {
    * guard its directory, and a second process writing to it loses data silently: `lockFile`
    * makes a second opener fail with DatabaseInUse instead.
    */
-  static async open(dataDir: string | undefined, options: { lockFile?: string; onTransaction?: TransactionObserver } = {}): Promise<PgliteDatabase> {
+  static async open(
+    dataDir: string | undefined,
+    options: { lockFile?: string; onTransaction?: TransactionObserver; onQuery?: QueryObserver } = {},
+  ): Promise<PgliteDatabase> {
     const unlock = options.lockFile ? takeLock(options.lockFile) : () => undefined;
     try {
       const pg = await PGlite.create(dataDir ?? 'memory://', {
         parsers: { [types.INT8]: (v: string) => Number(v), [types.NUMERIC]: (v: string) => Number(v) },
       });
-      return new PgliteDatabase(pg, unlock, options.onTransaction ?? (() => undefined));
+      return new PgliteDatabase(pg, unlock, options.onTransaction ?? (() => undefined), options.onQuery);
     } catch (e) {
       unlock();
       throw e;
@@ -43,9 +48,10 @@ export class PgliteDatabase implements Database {
     return run;
   }
 
-  private static async run<T extends Row>(pg: Pick<PGlite, 'query'>, text: string, params?: readonly unknown[]): Promise<T[]> {
+  /** One statement on the connection (the caller holds it), timed for the query metric. */
+  private async run<T extends Row>(text: string, params?: readonly unknown[]): Promise<T[]> {
     try {
-      const result = await pg.query<T>(text, params as unknown[] | undefined);
+      const result = await timed(this.observeQuery, text, () => this.pg.query<T>(text, params as unknown[] | undefined));
       return result.rows;
     } catch (e) {
       throw toDatabaseError(e);
@@ -53,21 +59,21 @@ export class PgliteDatabase implements Database {
   }
 
   query<T extends Row = Row>(text: string, params?: readonly unknown[]): Promise<T[]> {
-    return this.exclusive(() => PgliteDatabase.run<T>(this.pg, text, params));
+    return this.exclusive(() => this.run<T>(text, params));
   }
 
   transaction<T>(work: (tx: Sql) => Promise<T>, name = 'unnamed'): Promise<T> {
     return this.exclusive(async () => {
       // Measured from BEGIN: the wait for the single connection is not the transaction's.
       const started = performance.now();
-      await PgliteDatabase.run(this.pg, 'BEGIN');
-      const tx: Sql = { query: (text, params) => PgliteDatabase.run(this.pg, text, params) };
+      await this.run('BEGIN');
+      const tx: Sql = { query: (text, params) => this.run(text, params) };
       try {
         const result = await work(tx);
-        await PgliteDatabase.run(this.pg, 'COMMIT');
+        await this.run('COMMIT');
         return result;
       } catch (e) {
-        await PgliteDatabase.run(this.pg, 'ROLLBACK').catch(() => undefined);
+        await this.run('ROLLBACK').catch(() => undefined);
         throw e;
       } finally {
         this.observe(name, (performance.now() - started) / 1000);

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { type Database, type Row, type Sql, type TransactionObserver } from '../../ports/database.ts';
 import { toDatabaseError } from './errors.ts';
+import { timed, type QueryObserver } from './operation.ts';
 
 // BIGINT and NUMERIC as numbers: ids and counters stay far below 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -35,6 +36,7 @@ export class PostgresDatabase implements Database {
     poolSize: number,
     onError: (e: Error) => void = () => undefined,
     private readonly observe: TransactionObserver = () => undefined,
+    private readonly observeQuery?: QueryObserver,
   ) {
     this.pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5000 });
     // An idle client losing its connection must not crash the process; the pool replaces it.
@@ -47,7 +49,7 @@ export class PostgresDatabase implements Database {
 
   async query<T extends Row = Row>(text: string, params?: readonly unknown[]): Promise<T[]> {
     try {
-      const result = await this.pool.query<T>(statement(text, params));
+      const result = await timed(this.observeQuery, text, () => this.pool.query<T>(statement(text, params)));
       return result.rows;
     } catch (e) {
       throw toDatabaseError(e);
@@ -64,7 +66,7 @@ export class PostgresDatabase implements Database {
     const tx: Sql = {
       query: async <R extends Row>(text: string, params?: readonly unknown[]) => {
         try {
-          return (await client.query<R>(statement(text, params))).rows;
+          return (await timed(this.observeQuery, text, () => client.query<R>(statement(text, params)))).rows;
         } catch (e) {
           throw toDatabaseError(e);
         }

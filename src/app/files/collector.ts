@@ -61,7 +61,7 @@ export class UploadCollector {
       failures: failed.size + orphans.failures,
       duration_seconds: (performance.now() - started) / 1000,
     };
-    metrics.cleanupDuration.set(summary.duration_seconds);
+    metrics.cleanupDuration.observe(summary.duration_seconds);
     return summary;
   }
 

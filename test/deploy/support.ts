@@ -66,12 +66,20 @@ export interface Manifest {
   doc: K8sObject;
 }
 
-/** Every *.yaml / *.yml file under k8s/, recursively, sorted. */
+/**
+ * Directories under k8s/ that kustomize does not apply: Helm values (not Kubernetes objects), the
+ * Traefik variant of the Ingress (an alternative to k8s/ingress/, same object name) and extras
+ * that need CRDs (Chaos Mesh). Their own tests read them.
+ */
+export const NOT_APPLIED_DIRS = ['helm-values', 'ingress-traefik', 'extras'].map((d) => path.join(K8S_DIR, d));
+
+/** Every *.yaml / *.yml file under k8s/ that kustomize applies (and the secret template), recursively, sorted. */
 export function k8sFiles(): string[] {
   const out: string[] = [];
   const walk = (dir: string) => {
     for (const name of readdirSync(dir).sort()) {
       const full = path.join(dir, name);
+      if (NOT_APPLIED_DIRS.includes(full)) continue;
       if (statSync(full).isDirectory()) walk(full);
       else if (/\.ya?ml$/.test(name)) out.push(full);
     }

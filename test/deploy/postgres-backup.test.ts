@@ -145,6 +145,8 @@ describe.runIf(configured)('PostgreSQL backup CronJob script', () => {
 
   it('fails loudly: a wrong S3 key pair makes upload exit non-zero', async () => {
     await backup('dump');
-    await expect(run('sh', [script, 'upload'], { env: { ...env(), S3_SECRET_KEY: 'wrong' }, timeout: 60_000 })).rejects.toMatchObject({ code: expect.any(Number) });
+    await expect(run('sh', [script, 'upload'], { env: { ...env(), S3_SECRET_KEY: 'wrong' }, timeout: 60_000 })).rejects.toMatchObject({
+      code: expect.any(Number),
+    });
   }, 120_000);
 });

@@ -135,7 +135,8 @@ export const IMAGE_REPOSITORY = 'chat4all/api';
 /** Containers of our image; the backup CronJob's pg_dump and curl containers are third-party. */
 export const isChat4allContainer = (c: Container) => (c.image ?? '').replace(/:[\w.-]+$/, '') === IMAGE_REPOSITORY;
 /** Workloads whose containers all run our image. */
-export const chat4allWorkloads = (list: Manifest[] = manifests()): Workload[] => workloads(list).filter((w) => allContainers(w.template).every(isChat4allContainer));
+export const chat4allWorkloads = (list: Manifest[] = manifests()): Workload[] =>
+  workloads(list).filter((w) => allContainers(w.template).every(isChat4allContainer));
 
 export function find(list: Manifest[], kind: string, name: string): K8sObject {
   const hit = list.find((m) => m.doc.kind === kind && m.doc.metadata.name === name);

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { validateObject } from './k8s-schema.ts';
-import { SEED_README, seedPlan } from './seed.ts';
+import { SEED_README, seedPlan, unresolved } from './seed.ts';
 import {
   CONFIGMAP_FILE,
   IMAGE_REPOSITORY,
@@ -249,12 +249,35 @@ describe('image build and rollout', () => {
 
   it("k8s/README.md's one `kubectl set image` moves exactly the workloads of our image, init containers included", () => {
     const readme = read('k8s/README.md').replace(/\\\n\s*/g, ' ');
-    const line = readme.split('\n').find((l) => /kubectl set image .*'\*=chat4all\/api:/.test(l));
+    const line = readme.split('\n').find((l) => /^kubectl set image .*'\*=chat4all\/api:/.test(l.trim()));
     expect(line, 'a `kubectl set image … *=chat4all/api:<tag>` line').toBeDefined();
     const targets = [...(line ?? '').matchAll(/\b(deployment|cronjob)\/([a-z0-9-]+)/g)].map((m) => `${m[1]}/${m[2]}`).sort();
     const ours = chat4allWorkloads(all)
       .map((w) => `${w.manifest.doc.kind.toLowerCase()}/${w.manifest.doc.metadata.name}`)
       .sort();
     expect(targets).toEqual(ours);
+  });
+});
+
+describe('restore Job', () => {
+  const job = yamlDocs(path.join(ROOT, 'k8s/extras/restore/postgres-restore.yaml'))[0] as K8sObject;
+  const script = find(all, 'ConfigMap', 'postgres-backup').data?.['backup.sh'] ?? '';
+
+  it('is valid, and everything it refers to is shipped (ConfigMaps, Secret keys, ServiceAccount)', () => {
+    const plan = {
+      namespace: 'chat4all',
+      secrets: new Map([['chat4all-secrets', new Map(Object.entries(secret.stringData))]]),
+      applyDirs: [],
+      helm: [],
+      setImage: [],
+    };
+    expect(unresolved([{ file: 'k8s/extras/restore/postgres-restore.yaml', doc: job }], [...all, { file: 'job', doc: job }], plan)).toEqual([]);
+  });
+
+  it('runs subcommands the backup script has: download, then pg-restore', () => {
+    const t = workloads([{ file: 'job', doc: job }])[0].template;
+    const steps = allContainers(t).map((c) => c.command?.slice(-1)[0]);
+    expect(steps).toEqual(['download', 'pg-restore']);
+    for (const s of steps) expect(script).toMatch(new RegExp(`^\\s+${s}\\)$`, 'm'));
   });
 });

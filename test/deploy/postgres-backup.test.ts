@@ -1,7 +1,7 @@
 /**
  * The backup CronJob's script (k8s/cronjobs/postgres-backup.yaml, ConfigMap key backup.sh), run for
  * real: `dump` with pg_dump against a PostgreSQL database holding Chat4All's schema and some rows,
- * `upload` to the S3 store with curl, then `restore latest` into a scratch database — the restore
+ * `upload` to the S3 store with curl, then `download` and `pg-restore` into a scratch database — the restore
  * k8s/README.md documents. Both databases are created and dropped here.
  * Needs PostgreSQL (TEST_DATABASE_URL), S3 (S3_ENDPOINT, S3_BUCKET, keys), pg_dump, pg_restore,
  * curl 7.75+; under CI=true a missing one fails instead of skipping.
@@ -134,8 +134,10 @@ describe.runIf(configured)('PostgreSQL backup CronJob script', () => {
     expect(await listed()).toEqual(expect.arrayContaining(['latest', key.slice(prefix.length)]));
 
     await rm(path.join(dir, 'chat4all.dump')); // the restore must fetch it from S3
-    const restored = await backup('restore');
-    expect(restored.stdout).toContain(`restored s3://${s3.bucket}/${key}`);
+    // The two steps of k8s/extras/restore/postgres-restore.yaml: download "latest", then pg_restore.
+    const downloaded = await backup('download');
+    expect(downloaded.stdout).toContain(`downloaded s3://${s3.bucket}/${key}`);
+    expect((await backup('pg-restore')).stdout).toMatch(/restored /);
 
     const [before, after] = [await snapshot(sourceDb), await snapshot(restoreDb)];
     expect(after.tables).toContain('messages');

@@ -105,7 +105,7 @@ describe('plain prometheus.io/* annotation scraping is enough', () => {
     // src/metrics.ts: chat4all_db_query_duration_seconds (label operation) and cleanup_duration_seconds as histograms.
     for (const m of ['chat4all_db_query_duration_seconds_bucket', 'cleanup_duration_seconds_bucket'])
       expect(exported.has(m), `${m} (a histogram in src/metrics.ts)`).toBe(true);
-    expect(read('src/metrics.ts')).toMatch(/chat4all_db_query_duration_seconds'[^)]*\[\s*'operation'\s*\]/);
+    expect(read('src/metrics.ts')).toMatch(/'chat4all_db_query_duration_seconds'[\s\S]{0,300}?\[\s*'operation'\s*\]/);
     const dbQueries = flatPanels(load('database_performance.json').panels).filter((p) =>
       (p.targets ?? []).some((t) => (t.expr ?? '').includes('chat4all_db_query_duration_seconds')),
     );

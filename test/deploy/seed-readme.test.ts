@@ -9,7 +9,7 @@
  */
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { SEED_README, filesOfDir, runsChat4all, seedPlan, unresolved } from './seed.ts';
+import { SEED_README, filesOfDir, runsChat4all, seedCommands, seedPlan, unresolved } from './seed.ts';
 import { type K8sObject, type Manifest, type PodTemplate, allContainers, read, rel, workloads, yamlDocs } from './support.ts';
 
 const repository = (image = '') => image.replace(/(@sha256:[0-9a-f]+|:[\w.-]+)$/, '');
@@ -64,6 +64,21 @@ describe.runIf(seedText !== undefined || process.env.CI === 'true')('the seed de
         `${s.target} has a container ${s.container}`,
       ).toContain(s.container);
     }
+  });
+
+  it('every kind/name its other commands use (logs, create job --from, delete hpa, rollout) is applied', () => {
+    const applied = plan.applyDirs.flatMap((dir) => filesOfDir(dir).flatMap((f) => yamlDocs(f).map((doc) => doc as K8sObject)));
+    const kinds: Record<string, string> = { deployment: 'Deployment', cronjob: 'CronJob', hpa: 'HorizontalPodAutoscaler' };
+    const refs = seedCommands(text).flatMap((cmd) => [
+      ...[...cmd.matchAll(/\b(deployment|cronjob)\/([a-z0-9-]+)/g)].map((m) => [m[1], m[2]]),
+      ...[...cmd.matchAll(/^kubectl (?:get|describe|delete) (hpa|cronjob|cronjobs|deployment) ([a-z][a-z0-9-]*)/g)].map((m) => [m[1].replace(/s$/, ''), m[2]]),
+    ]);
+    expect(refs.length).toBeGreaterThan(5);
+    for (const [kind, name] of refs)
+      expect(
+        applied.some((o) => o.kind === kinds[kind] && o.metadata.name === name),
+        `${kind}/${name}`,
+      ).toBe(true);
   });
 
   it('the test itself catches a missing ServiceAccount, Secret key, ConfigMap key and Service selector', () => {

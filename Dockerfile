@@ -2,9 +2,10 @@
 # One image for every Chat4All role: `chat4all api`, `chat4all worker --roles …`, `chat4all gc`,
 # `chat4all migrate`, `chat4all start` (the default: everything in one process).
 #
-#   docker build -t chat4all/chat4all:0.1.0 .
+#   docker build -t chat4all/api:0.1.0 .      # or: npm run image -- 0.1.0
+# (named chat4all/api, as the deployment README names it, although it runs every role)
 #   docker run --rm -p 8000:8000 -v chat4all-data:/app/data \
-#     -e JWT_SECRET_KEY="$(openssl rand -base64 48)" chat4all/chat4all:0.1.0   # embedded mode
+#     -e JWT_SECRET_KEY="$(openssl rand -base64 48)" chat4all/api:0.1.0   # embedded mode
 #
 # NODE_ENV=production makes the image start production-safe: JWT_SECRET_KEY is required, no demo
 # users, registration closed, /metrics only on METRICS_PORT (9464), no /docs.

@@ -237,7 +237,8 @@ describe('references between objects resolve', () => {
   it('ConfigMaps and Secrets that pods reference are shipped (the Secret as the template)', () => {
     const configMaps = new Set(all.filter((m) => m.doc.kind === 'ConfigMap').map((m) => m.doc.metadata.name));
     const secrets = new Set(all.filter((m) => m.doc.kind === 'Secret').map((m) => m.doc.metadata.name));
-    expect(all.filter((m) => m.doc.kind === 'ConfigMap').map((m) => m.file)).toEqual([rel(CONFIGMAP_FILE)]);
+    // The application's ConfigMap, and the backup CronJob's script beside it (cronjobs/ ships what it needs).
+    expect(all.filter((m) => m.doc.kind === 'ConfigMap').map((m) => m.file)).toEqual([rel(CONFIGMAP_FILE), 'k8s/cronjobs/postgres-backup.yaml']);
     for (const w of workloads(shipped)) {
       for (const c of allContainers(w.template)) {
         for (const e of c.envFrom ?? []) {

@@ -66,6 +66,58 @@ describe('metric inventory', () => {
   });
 });
 
+/** Labels a scrape config only has when it relabels pod metadata; kube-state-metrics series carry namespace, pod and deployment of their own. */
+const RELABELLED = ['component', 'pod', 'namespace', 'kubernetes_namespace', 'kubernetes_pod_name', 'app', 'container'];
+const OWN_LABELS_PREFIXES = ['kube_'];
+
+/** Labels an expression needs on series that come from scraping Chat4All (selectors, by/on/without clauses). */
+function relabelledLabelsUsed(expr: string): string[] {
+  const out: string[] = [];
+  for (const [, metric, matchers] of expr.matchAll(/([a-zA-Z_:][\w:]*)\{([^}]*)\}/g)) {
+    if (OWN_LABELS_PREFIXES.some((p) => metric.startsWith(p))) continue;
+    for (const [, label] of matchers.matchAll(/(\w+)\s*(?:=~|!~|!=|=)/g)) if (RELABELLED.includes(label)) out.push(`${metric}{${label}}`);
+  }
+  if (!OWN_LABELS_PREFIXES.some((p) => expr.includes(p)))
+    for (const [, labels] of expr.matchAll(/\b(?:by|on|without|ignoring)\s*\(([^)]*)\)/g))
+      for (const l of labels.split(',').map((x) => x.trim())) if (RELABELLED.includes(l)) out.push(`by/on (${l})`);
+  return out;
+}
+
+describe('plain prometheus.io/* annotation scraping is enough', () => {
+  it('the checker finds relabelled labels', () => {
+    expect(relabelledLabelsUsed('sum(rate(http_request_duration_seconds_count{component="api"}[5m]))')).toEqual([
+      'http_request_duration_seconds_count{component}',
+    ]);
+    expect(relabelledLabelsUsed('sum by (pod) (chat4all_ws_connections)')).toEqual(['by/on (pod)']);
+    expect(relabelledLabelsUsed('kube_deployment_status_replicas_available{namespace="chat4all", deployment="api"}')).toEqual([]);
+  });
+
+  it('no dashboard query and no alert rule needs a label that only a relabelling config creates', () => {
+    const problems: string[] = [];
+    for (const name of DASHBOARDS)
+      for (const p of flatPanels(load(name).panels))
+        for (const t of p.targets ?? []) for (const l of relabelledLabelsUsed(t.expr ?? '')) problems.push(`${name} "${p.title}": ${l}`);
+    for (const r of rules) for (const l of relabelledLabelsUsed(r.expr)) problems.push(`alert ${r.alert}: ${l}`);
+    expect(problems).toEqual([]);
+  });
+
+  it('the database and upload-GC metrics the deployment README names are histograms the dashboards and alerts read', () => {
+    // src/metrics.ts: chat4all_db_query_duration_seconds (label operation) and cleanup_duration_seconds as histograms.
+    for (const m of ['chat4all_db_query_duration_seconds_bucket', 'cleanup_duration_seconds_bucket'])
+      expect(exported.has(m), `${m} (a histogram in src/metrics.ts)`).toBe(true);
+    expect(read('src/metrics.ts')).toMatch(/'chat4all_db_query_duration_seconds'[\s\S]{0,300}?\[\s*'operation'\s*\]/);
+    const dbQueries = flatPanels(load('database_performance.json').panels).filter((p) =>
+      (p.targets ?? []).some((t) => (t.expr ?? '').includes('chat4all_db_query_duration_seconds')),
+    );
+    expect(dbQueries.length).toBeGreaterThanOrEqual(6);
+    expect(rules.some((r) => r.expr.includes('chat4all_db_query_duration_seconds_bucket'))).toBe(true);
+    const gc = flatPanels(load('message_pipeline.json').panels).filter((p) =>
+      (p.targets ?? []).some((t) => (t.expr ?? '').includes('cleanup_duration_seconds_bucket')),
+    );
+    expect(gc.length).toBeGreaterThan(0);
+  });
+});
+
 describe('Grafana dashboards', () => {
   it('the four dashboards exist, with unique uids', () => {
     const uids = DASHBOARDS.map((d) => load(d).uid);

@@ -66,12 +66,20 @@ export interface Manifest {
   doc: K8sObject;
 }
 
-/** Every *.yaml / *.yml file under k8s/, recursively, sorted. */
+/**
+ * Directories under k8s/ that kustomize does not apply: Helm values (not Kubernetes objects), the
+ * Traefik variant of the Ingress (an alternative to k8s/ingress/, same object name) and extras
+ * that need CRDs (Chaos Mesh). Their own tests read them.
+ */
+export const NOT_APPLIED_DIRS = ['helm-values', 'ingress-traefik', 'extras'].map((d) => path.join(K8S_DIR, d));
+
+/** Every *.yaml / *.yml file under k8s/ that kustomize applies (and the secret template), recursively, sorted. */
 export function k8sFiles(): string[] {
   const out: string[] = [];
   const walk = (dir: string) => {
     for (const name of readdirSync(dir).sort()) {
       const full = path.join(dir, name);
+      if (NOT_APPLIED_DIRS.includes(full)) continue;
       if (statSync(full).isDirectory()) walk(full);
       else if (/\.ya?ml$/.test(name)) out.push(full);
     }
@@ -121,6 +129,14 @@ export function workloads(list: Manifest[] = manifests()): Workload[] {
 }
 
 export const allContainers = (t: PodTemplate): Container[] => [...(t.spec.initContainers ?? []), ...t.spec.containers];
+
+/** The image every Chat4All role runs (the deployment README's `kubectl set image … chat4all/api:<tag>`). */
+export const IMAGE_REPOSITORY = 'chat4all/api';
+/** Containers of our image; the backup CronJob's pg_dump and curl containers are third-party. */
+export const isChat4allContainer = (c: Container) => (c.image ?? '').replace(/:[\w.-]+$/, '') === IMAGE_REPOSITORY;
+/** Workloads whose containers all run our image. */
+export const chat4allWorkloads = (list: Manifest[] = manifests()): Workload[] =>
+  workloads(list).filter((w) => allContainers(w.template).every(isChat4allContainer));
 
 export function find(list: Manifest[], kind: string, name: string): K8sObject {
   const hit = list.find((m) => m.doc.kind === kind && m.doc.metadata.name === name);

@@ -5,6 +5,7 @@ import type { RateLimiter } from '../ports/rate-limiter.ts';
 import type { Connector } from '../ports/connector.ts';
 import type { SocketRegistry } from '../ports/presence.ts';
 import type { Auth } from './auth.ts';
+import type { Apps } from './apps.ts';
 import type { Users } from './users.ts';
 import type { Conversations } from './conversations.ts';
 import type { Groups } from './groups.ts';
@@ -37,6 +38,8 @@ export interface App {
   readonly sockets: SocketRegistry;
   readonly connectors: readonly Connector[];
   readonly auth: Auth;
+  /** Apps (bots, integrations) and their API keys. */
+  readonly apps: Apps;
   readonly users: Users;
   readonly conversations: Conversations;
   /** Group members, roles and settings. */

@@ -7,7 +7,7 @@ import type { Database, Sql } from '../ports/database.ts';
 import { conflict, invalid, notFound, unauthenticated } from '../domain/errors.ts';
 import type { Scope } from '../domain/scopes.ts';
 import { codePointLength } from '../domain/text.ts';
-import { usernameKey } from '../domain/user.ts';
+import { hasBidiControl, usernameKey } from '../domain/user.ts';
 import { isUniqueViolation } from './sql-errors.ts';
 import type { Auth, Principal } from './auth.ts';
 import { RELOAD_MS } from './revocations.ts';
@@ -200,6 +200,11 @@ function checkName(raw: string): string {
   if (name.length === 0 || codePointLength(name) > MAX_APP_NAME)
     throw invalid('validation-failed', `The app name must have 1 to ${MAX_APP_NAME} characters`, {
       errors: [{ path: '/name', message: `must have 1 to ${MAX_APP_NAME} characters besides surrounding spaces` }],
+    });
+  // The name is the bot's display name: the same rule as people's display names.
+  if (hasBidiControl(name))
+    throw invalid('invalid-text', 'The app name must not contain bidirectional control characters', {
+      errors: [{ path: '/name', message: 'must not contain bidirectional control characters' }],
     });
   return name;
 }

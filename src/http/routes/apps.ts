@@ -51,13 +51,10 @@ export const appRoutes = (app: App, config: Config) => async (server: FastifyIns
       schema: {
         ...base,
         summary: 'Create an app (a bot user with an API key); the key is in this answer only',
-        body: Type.Object(
-          {
-            name: Type.String({ minLength: 1, maxLength: MAX_APP_NAME }),
-            scopes: Type.Array(ScopeName, { maxItems: SCOPES.length, uniqueItems: true }),
-          },
-          { additionalProperties: false },
-        ),
+        body: Type.Object({
+          name: Type.String({ minLength: 1, maxLength: MAX_APP_NAME }),
+          scopes: Type.Array(ScopeName, { maxItems: SCOPES.length, uniqueItems: true }),
+        }),
         response: { 201: CreatedApp, ...problems(400, 401, 403, 409, 429) },
       },
     },

@@ -8,6 +8,7 @@ import { Sidebar } from './views/sidebar.js';
 import { ChatView } from './views/chat.js';
 import { Dialogs } from './views/dialogs.js';
 import { ChannelStatus } from './views/channel-status.js';
+import { AppsSettings } from './views/apps.js';
 
 const session = new Session();
 // Signing out (here or in another tab, or a dead refresh token) starts over from a clean page.
@@ -25,6 +26,7 @@ async function start() {
   new Dialogs(client, (id) => (location.hash = `#/c/${id}`));
   new ChannelStatus(client);
   byId('sign-out-button').addEventListener('click', () => session.logout());
+  openSettings(client);
   client.addEventListener('closed', () => (location.hash = '#/'));
 
   // The skip link must not change the hash: the hash is the route.
@@ -56,4 +58,15 @@ async function start() {
     }
   }
   route();
+}
+
+/** The settings dialog; each section loads when it opens. */
+function openSettings(client) {
+  const dialog = byId('settings-dialog');
+  const apps = new AppsSettings(client.api);
+  byId('settings-button').addEventListener('click', () => {
+    dialog.showModal();
+    apps.refresh().catch((e) => apps.fail(e));
+  });
+  byId('settings-close').addEventListener('click', () => dialog.close());
 }

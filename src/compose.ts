@@ -26,6 +26,7 @@ import type { BlobStore } from './ports/blob-store.ts';
 import { createFileServices } from './app/files/services.ts';
 import { UploadCollector } from './app/files/collector.ts';
 import { Auth } from './app/auth.ts';
+import { Apps } from './app/apps.ts';
 import type { Revocation } from './app/revocations.ts';
 import { Users } from './app/users.ts';
 import { Conversations } from './app/conversations.ts';
@@ -232,6 +233,7 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
     eventLog,
     requestLimits: new RequestLimits(rateLimiter),
     auth,
+    apps: new Apps(db, auth, config.apps),
     users: new Users(db),
     conversations,
     groups: new Groups(db, notifier, conversations, config.limits.maxGroupMembers),
@@ -275,21 +277,25 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
  * `{jti, expires_at}` (the original form, still understood by older instances) or `{family_id, expires_at}`.
  */
 const REVOCATIONS_TOPIC = 'auth.revocations';
+/** The announcement's field per kind: `{jti}`, `{family_id}`, `{app_key_id}` or `{app_id}`, each with `expires_at`. */
+const ANNOUNCED_FIELD: Record<Revocation['kind'], string> = { token: 'jti', family: 'family_id', 'app-key': 'app_key_id', app: 'app_id' };
 
 /** Every instance learns of a revoked token or family at once through the fan-out. */
 function announceRevocation(fanout: Fanout, logger: Logger) {
   // Awaited by Auth, so that the revoke answer comes after the other instances were told.
   return (r: Revocation) =>
     fanout
-      .publish(REVOCATIONS_TOPIC, r.kind === 'token' ? { jti: r.id, expires_at: r.expiresAt } : { family_id: r.id, expires_at: r.expiresAt })
+      .publish(REVOCATIONS_TOPIC, { [ANNOUNCED_FIELD[r.kind]]: r.id, expires_at: r.expiresAt })
       .catch((e: unknown) => logger.warn({ err: e }, 'revocation announcement failed; other instances refuse the token after their next reload'));
 }
 
 async function hearRevocations(auth: Auth, fanout: Fanout): Promise<void> {
   await fanout.subscribe(REVOCATIONS_TOPIC, (event) => {
     if (typeof event.expires_at !== 'number') return;
-    if (typeof event.jti === 'string') auth.rememberRevoked({ kind: 'token', id: event.jti, expiresAt: event.expires_at });
-    else if (typeof event.family_id === 'string') auth.rememberRevoked({ kind: 'family', id: event.family_id, expiresAt: event.expires_at });
+    for (const [kind, field] of Object.entries(ANNOUNCED_FIELD) as [Revocation['kind'], string][]) {
+      const id = event[field];
+      if (typeof id === 'string') return auth.rememberRevoked({ kind, id, expiresAt: event.expires_at });
+    }
   });
 }
 

@@ -79,6 +79,8 @@ export interface Config {
    * before /auth/token answers 429 too-many-login-failures. maxFailures 0 turns it off.
    */
   loginThrottle: { maxFailures: number; windowSeconds: number };
+  /** keyGraceSeconds (APP_KEY_ROTATION_GRACE_SECONDS): how long an app's previous API key keeps working after a rotation. */
+  apps: { keyGraceSeconds: number };
   /**
    * TRUST_PROXY: which peers may set X-Forwarded-For/-Host/-Proto (client address for rate limits,
    * host of absolute URLs). false: none (default); true: any; a hop count; or addresses/CIDRs.
@@ -294,6 +296,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     },
     rateLimit: { enabled: bool('RATE_LIMIT_ENABLED', true), perMinute },
     loginThrottle: { maxFailures: int('LOGIN_MAX_FAILURES', 10, 0, 1_000_000), windowSeconds: int('LOGIN_FAILURE_WINDOW_MINUTES', 15, 1, 1440) * 60 },
+    apps: { keyGraceSeconds: int('APP_KEY_ROTATION_GRACE_SECONDS', 86_400, 0, 30 * 86_400) },
     trustProxy: parseTrustProxy(str('TRUST_PROXY'), problems),
     httpTimeouts,
     delivery: {

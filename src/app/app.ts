@@ -1,6 +1,7 @@
 import type { Database } from '../ports/database.ts';
 import type { EventLog } from '../ports/event-log.ts';
 import type { Auth } from './auth.ts';
+import type { Apps } from './apps.ts';
 import type { Users } from './users.ts';
 import type { Conversations } from './conversations.ts';
 import type { Groups } from './groups.ts';
@@ -35,6 +36,8 @@ export interface App {
   /** Per-caller request limits (the HTTP rate-limit hook). */
   readonly requestLimits: RequestLimits;
   readonly auth: Auth;
+  /** Apps (bots, integrations) and their API keys. */
+  readonly apps: Apps;
   readonly users: Users;
   readonly conversations: Conversations;
   /** Group members, roles and settings. */

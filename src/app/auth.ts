@@ -10,6 +10,7 @@ import { codePointLength } from '../domain/text.ts';
 import { isUniqueViolation } from './sql-errors.ts';
 import { LoginThrottle, type LoginThrottleSettings } from './login-throttle.ts';
 import { Revocations, type Revocation } from './revocations.ts';
+import type { Scope } from '../domain/scopes.ts';
 
 export interface AuthSettings {
   jwtSecret: string;
@@ -24,6 +25,8 @@ export interface PublicUser {
   username: string;
   display_name: string;
   created_at: string;
+  /** True for an app's bot user. */
+  is_bot: boolean;
 }
 
 export interface TokenPair {
@@ -41,6 +44,8 @@ export interface Principal {
   expiresAt: number;
   /** The sign-in (refresh-token family) the token was issued for; absent in tokens issued before families were tracked. */
   familyId?: string;
+  /** Set when the caller is an app's API key: userId is then the app's bot user, and only these scopes are allowed. */
+  app?: { appId: number; keyId: string; scopes: readonly Scope[] };
 }
 
 const VERIFIED_CACHE_SIZE = 10_000;
@@ -53,6 +58,7 @@ export const toPublicUser = (r: Record<string, unknown>): PublicUser => ({
   username: String(r.username),
   display_name: String(r.display_name),
   created_at: new Date(r.created_at as string).toISOString(),
+  is_bot: r.kind === 'bot',
 });
 
 export class Auth {
@@ -94,7 +100,7 @@ export class Auth {
     const passwordHash = await hash(input.password);
     try {
       const rows = await this.db.query(
-        'INSERT INTO users (username, username_key, display_name, password_hash) VALUES ($1, $2, $3, $4) RETURNING id, username, display_name, created_at',
+        'INSERT INTO users (username, username_key, display_name, password_hash) VALUES ($1, $2, $3, $4) RETURNING id, username, display_name, kind, created_at',
         [input.username, usernameKey(input.username), input.display_name?.trim() || input.username, passwordHash],
       );
       return toPublicUser(rows[0]);
@@ -203,7 +209,7 @@ export class Auth {
   }
 
   async me(userId: number): Promise<PublicUser> {
-    const rows = await this.db.query('SELECT id, username, display_name, created_at FROM users WHERE id = $1', [userId]);
+    const rows = await this.db.query('SELECT id, username, display_name, kind, created_at FROM users WHERE id = $1', [userId]);
     if (!rows[0]) throw userGone();
     return toPublicUser(rows[0]);
   }
@@ -240,7 +246,8 @@ export class Auth {
     return { access_token: accessToken, token_type: 'Bearer', expires_in: this.settings.accessTtlSeconds, refresh_token: refreshToken, scope: SCOPE };
   }
 
-  private unlessRevoked(principal: Principal): Principal {
+  /** The principal, unless its token, family, key or app was revoked or its user deleted (401). */
+  unlessRevoked(principal: Principal): Principal {
     const reason = this.revocations.reasonFor(principal);
     if (reason === 'user-gone') throw userGone();
     if (reason) throw unauthenticated('token-revoked', 'The access token was revoked');
@@ -252,7 +259,8 @@ export class Auth {
     await this.announce({ kind: 'family', id: familyId, expiresAt: Math.ceil(Date.now() / 1000) + this.settings.accessTtlSeconds });
   }
 
-  private async announce(revocation: Revocation): Promise<void> {
+  /** Refuses the revoked credentials here at once and tells the other instances (also used for API keys, src/app/apps.ts). */
+  async announce(revocation: Revocation): Promise<void> {
     this.revocations.remember(revocation);
     await this.onRevoked(revocation);
   }

@@ -26,7 +26,7 @@ export interface ConversationDetails {
   created_at: string;
   member_count: number;
   last_seq: number;
-  members: { user_id: number; username: string; display_name: string; role: string; read_seq: number; delivered_seq: number }[];
+  members: { user_id: number; username: string; display_name: string; is_bot: boolean; role: string; read_seq: number; delivered_seq: number }[];
   /** For a `channel` conversation: the person on the platform it is bound to. */
   contact?: Contact;
 }
@@ -119,7 +119,7 @@ export class Conversations {
       conversationId,
     ]);
     const members = await this.db.query(
-      `SELECT m.user_id, u.username, u.display_name, m.role, m.read_seq, m.delivered_seq
+      `SELECT m.user_id, u.username, u.display_name, u.kind, m.role, m.read_seq, m.delivered_seq
          FROM members m JOIN users u ON u.id = m.user_id WHERE m.conversation_id = $1 ORDER BY m.joined_at, m.user_id`,
       [conversationId],
     );
@@ -139,6 +139,7 @@ export class Conversations {
         user_id: Number(m.user_id),
         username: String(m.username),
         display_name: String(m.display_name),
+        is_bot: m.kind === 'bot',
         role: String(m.role),
         read_seq: Number(m.read_seq),
         delivered_seq: Number(m.delivered_seq),

@@ -45,7 +45,7 @@ type Acceptance = { accepted: Accepted; isReplay: boolean; event?: { payload: Pa
 /** Defaults of ACCEPT_BATCH_MAX_WAIT_MS and ACCEPT_BATCH_MAX. */
 export const DEFAULT_ACCEPT_BATCH: AcceptBatchOptions = { maxWaitMs: 1, max: 200 };
 
-const MESSAGE_COLUMNS = `m.id, m.conversation_id, m.seq, m.sender_id, u.username AS sender_username, m.sender_contact_id, ct.channel AS contact_channel,
+const MESSAGE_COLUMNS = `m.id, m.conversation_id, m.seq, m.sender_id, u.username AS sender_username, u.kind = 'bot' AS sender_is_bot, m.sender_contact_id, ct.channel AS contact_channel,
   ct.display_name AS contact_name, m.payload, m.channels, m.status, m.created_at`;
 // A message's sender is a user or, for inbound channel messages, a contact.
 const MESSAGES_WITH_SENDER = 'messages m LEFT JOIN users u ON u.id = m.sender_id LEFT JOIN contacts ct ON ct.id = m.sender_contact_id';
@@ -68,10 +68,10 @@ export class Messages {
   }
 
   /** Accepts a message: committed with its seq and outbox event, or the original answer on a retry. */
-  async send(senderId: number, senderUsername: string, req: SendRequest): Promise<{ accepted: Accepted; isReplay: boolean }> {
+  async send(senderId: number, senderUsername: string, req: SendRequest, isBot = false): Promise<{ accepted: Accepted; isReplay: boolean }> {
     return withSpan('message.accept', undefined, (span) => {
       span?.setAttributes({ 'chat4all.message_id': req.message_id, 'chat4all.conversation_id': req.conversation_id });
-      return this.accept(senderId, senderUsername, req);
+      return this.accept(senderId, senderUsername, req, isBot);
     });
   }
 
@@ -87,7 +87,7 @@ export class Messages {
     }
   }
 
-  private async accept(senderId: number, senderUsername: string, req: SendRequest): Promise<{ accepted: Accepted; isReplay: boolean }> {
+  private async accept(senderId: number, senderUsername: string, req: SendRequest, isBot: boolean): Promise<{ accepted: Accepted; isReplay: boolean }> {
     if (req.payload.type === 'text') this.checkText(req.payload.content);
     const { channels, to } = await this.targets.resolve(this.db, req.conversation_id, req.channels, req.payload, req.to);
     const requestHash = fingerprint(senderId, req, channels, to);
@@ -104,6 +104,7 @@ export class Messages {
           seq: result.accepted.seq,
           sender_id: senderId,
           sender_username: senderUsername,
+          sender_is_bot: isBot,
           payload: result.event.payload,
           channels,
           created_at: result.accepted.created_at,
@@ -324,6 +325,7 @@ export function toView(r: Record<string, unknown>): MessageView {
     seq: Number(r.seq),
     sender_id: r.sender_id === null ? null : Number(r.sender_id),
     sender_username: r.sender_username === null ? null : String(r.sender_username),
+    sender_is_bot: r.sender_is_bot === true,
     ...(r.sender_contact_id === null || r.sender_contact_id === undefined
       ? {}
       : {

@@ -1,9 +1,12 @@
 /** What voids an access token before it expires, as this instance knows it. */
 import type { Database } from '../ports/database.ts';
 
-/** A token (by jti) or a sign-in family (a refresh-token chain and every access token issued from it). */
+/**
+ * A token (by jti), a sign-in family (a refresh-token chain and every access token issued from it),
+ * an app's API key (by key id) or a whole app (every key of it).
+ */
 export interface Revocation {
-  kind: 'token' | 'family';
+  kind: 'token' | 'family' | 'app-key' | 'app';
   id: string;
   /** Seconds since the epoch: after this no access token it covers can still be valid. */
   expiresAt: number;
@@ -36,9 +39,10 @@ export class Revocations {
   }
 
   /** Why a token of this jti, family and user is void, if it is. */
-  reasonFor(token: { jti: string; familyId?: string; userId: number }): RevokedReason | undefined {
+  reasonFor(token: { jti: string; familyId?: string; userId: number; app?: { appId: number; keyId: string } }): RevokedReason | undefined {
     if (this.goneUsers.has(token.userId)) return 'user-gone';
     if (this.revoked.has(`token:${token.jti}`) || (token.familyId && this.revoked.has(`family:${token.familyId}`))) return 'token-revoked';
+    if (token.app && (this.revoked.has(`app-key:${token.app.keyId}`) || this.revoked.has(`app:${token.app.appId}`))) return 'token-revoked';
     return undefined;
   }
 

@@ -10,6 +10,8 @@ export interface EventMap {
     seq: number;
     sender_id: number | null;
     sender_username: string | null;
+    /** True when the sender is an app's bot user (absent in events of older instances and from contacts). */
+    sender_is_bot?: boolean;
     sender_contact?: { contact_id: number; channel: ExternalChannel; display_name: string | null };
     payload: Payload;
     channels: Channel[];

@@ -22,6 +22,7 @@ import { messageRoutes } from './routes/messages.ts';
 import { operationsRoutes } from './routes/operations.ts';
 import { channelRoutes } from './routes/channels.ts';
 import { contactRoutes } from './routes/contacts.ts';
+import { appRoutes } from './routes/apps.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { fileRoutes } from './routes/files.ts';
 import { tusRoutes } from './routes/tus.ts';
@@ -29,6 +30,17 @@ import { pushRoutes } from './routes/push.ts';
 import { WsGateway } from './ws.ts';
 import { webRoutes } from './routes/web.ts';
 import { bodyLimits, limitBodies, limitRequestTimes } from './request-limits.ts';
+
+/** A registered route, as tests enumerate them (every authenticated one must declare a scope). */
+export interface RouteEntry {
+  method: string;
+  url: string;
+  scope?: string;
+  isWebSocket: boolean;
+}
+const routeTables = new WeakMap<FastifyInstance, RouteEntry[]>();
+/** The routes of a server made by build(). */
+export const routesOf = (server: FastifyInstance): readonly RouteEntry[] => routeTables.get(server) ?? [];
 
 export async function build(app: App, config: Config): Promise<{ server: FastifyInstance; gateway: WsGateway }> {
   const server = Fastify({
@@ -45,6 +57,12 @@ export async function build(app: App, config: Config): Promise<{ server: Fastify
     bodyLimit: 1024 * 1024,
     routerOptions: { ignoreTrailingSlash: true },
     ...serverTimeouts(config.httpTimeouts),
+  });
+  const routes: RouteEntry[] = [];
+  routeTables.set(server, routes);
+  server.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat())
+      routes.push({ method, url: r.url, scope: (r.config as { scope?: string } | undefined)?.scope, isWebSocket: Boolean(r.websocket) });
   });
   limitBodies(server, bodyLimits(config.limits));
   limitRequestTimes(server, config.httpTimeouts);
@@ -85,7 +103,8 @@ export async function build(app: App, config: Config): Promise<{ server: Fastify
         version: '1.0.0',
         description: 'Unified messaging: conversations, messages, files and external channels. Errors are RFC 9457 problem documents.',
       },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      // The bearer is a user's access token (JWT) or an app's API key (c4a_…, also accepted as X-Api-Key).
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT or c4a_ API key' } } },
     },
     refResolver: { buildLocalReference: (json, _base, _frag, i) => String(json.$id ?? `def-${i}`) },
   });
@@ -110,6 +129,7 @@ export async function build(app: App, config: Config): Promise<{ server: Fastify
   await server.register(messageRoutes(app, config));
   await server.register(channelRoutes(app, config));
   await server.register(contactRoutes(app, config));
+  await server.register(appRoutes(app, config));
   await server.register(webhookRoutes(app, config));
   await server.register(fileRoutes(app, config));
   await server.register(tusRoutes(app, config));

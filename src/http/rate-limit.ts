@@ -17,14 +17,15 @@ export interface RateLimitSettings {
 }
 
 /**
- * Fixed one-minute windows per caller (user id when authenticated, else client address) and
+ * Fixed one-minute windows per caller (app for an API key, user id for a token, else client address) and
  * route class. Runs after authentication so that a user's limit follows the user across addresses.
  */
 export function rateLimit(limits: RequestLimits, settings: RateLimitSettings) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const rateClass = request.routeOptions.config.rateClass;
     if (!settings.enabled || !rateClass) return;
-    const who = request.principal ? `u${request.principal.userId}` : `ip${request.ip}`;
+    const p = request.principal;
+    const who = p?.app ? `app${p.app.appId}` : p ? `u${p.userId}` : `ip${request.ip}`;
     const d = await limits.count(rateClass, who, settings.perMinute[rateClass]);
     reply.header('RateLimit-Limit', d.limit).header('RateLimit-Remaining', d.remaining).header('RateLimit-Reset', d.resetSeconds);
     if (!d.isAllowed) {

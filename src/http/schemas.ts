@@ -32,8 +32,9 @@ export const Pagination = Type.Object({
   offset: Type.Integer({ minimum: 0, maximum: MAX_INTEGER, default: 0 }),
 });
 
-export const PublicUser = Type.Object({ user_id: Id, username: Type.String(), display_name: Type.String(), created_at: Timestamp });
-export const UserSummary = Type.Object({ user_id: Id, username: Type.String(), display_name: Type.String() });
+const IsBot = Type.Optional(Type.Boolean({ description: "True for an app's bot user" }));
+export const PublicUser = Type.Object({ user_id: Id, username: Type.String(), display_name: Type.String(), created_at: Timestamp, is_bot: IsBot });
+export const UserSummary = Type.Object({ user_id: Id, username: Type.String(), display_name: Type.String(), is_bot: IsBot });
 
 export const Register = Type.Object({
   username: Type.String({ minLength: 3, maxLength: 32, pattern: '^[A-Za-z0-9_.-]+$' }),
@@ -84,6 +85,7 @@ export const Message = Type.Object(
     seq: Type.Integer(),
     sender_id: Type.Union([Id, Type.Null()]),
     sender_username: Type.Union([Type.String(), Type.Null()]),
+    sender_is_bot: Type.Optional(Type.Boolean({ description: "True when an app's bot user sent it" })),
     sender_contact: Type.Optional(Type.Object({ contact_id: Type.Integer(), channel: Type.String(), display_name: Type.Union([Type.String(), Type.Null()]) })),
     payload: Type.Object({}, { additionalProperties: true }),
     channels: Type.Array(Type.String()),
@@ -130,7 +132,15 @@ export const ConversationDetails = Type.Object({
   member_count: Type.Integer(),
   last_seq: Type.Integer(),
   members: Type.Array(
-    Type.Object({ user_id: Id, username: Type.String(), display_name: Type.String(), role: Role, read_seq: Type.Integer(), delivered_seq: Type.Integer() }),
+    Type.Object({
+      user_id: Id,
+      username: Type.String(),
+      display_name: Type.String(),
+      is_bot: IsBot,
+      role: Role,
+      read_seq: Type.Integer(),
+      delivered_seq: Type.Integer(),
+    }),
   ),
 });
 export const ConversationListItem = Type.Object({

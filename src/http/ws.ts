@@ -15,15 +15,21 @@ import { metrics } from '../metrics.ts';
 import { isDependencyFailure } from './problem.ts';
 import type { ClientFrame } from './ws-frames.ts';
 import { CLOSE_POLICY, CLOSE_TRY_AGAIN, WsClient } from './ws-client.ts';
+import { credentialOf, verifyCredential } from './auth.ts';
+import { FRAME_SCOPES, SOCKET_SCOPE, allows, type Scope } from '../domain/scopes.ts';
 
 export const CLOSE_UNAUTHORIZED = 4001;
 export const CLOSE_TOO_MANY = 4008;
+/** An API key without messages:read (RFC 6750 insufficient_scope). */
+export const CLOSE_INSUFFICIENT_SCOPE = 4003;
 const RETRY_AFTER_SECONDS = 5;
 const SERVER_INSTANCE = `${os.hostname()}:${process.pid}`;
 
 export class WsGateway {
   /** This instance's open sockets (the heartbeat's and shutdown's list). */
   private readonly clients = new Set<WsClient>();
+  /** The scopes of sockets opened with an API key (a person's socket has every scope and no entry). */
+  private readonly keyScopes = new WeakMap<WsClient, readonly Scope[]>();
   private readonly pinger: NodeJS.Timeout;
   private readonly log;
 
@@ -72,7 +78,12 @@ export class WsGateway {
       socket.close(CLOSE_UNAUTHORIZED, 'unauthorized');
       return undefined;
     }
+    if (!allows(principal.app?.scopes, SOCKET_SCOPE)) {
+      socket.close(CLOSE_INSUFFICIENT_SCOPE, `insufficient_scope: ${SOCKET_SCOPE}`);
+      return undefined;
+    }
     const client = new WsClient(randomUUID(), socket, request.socket, principal.userId, principal.username, this.config.ws, this.log);
+    if (principal.app) this.keyScopes.set(client, principal.app.scopes);
     // The limit counts the user's sockets on every API instance.
     if (!(await this.app.live.admit(client))) {
       socket.close(CLOSE_TOO_MANY, 'too many connections for this user');
@@ -95,11 +106,10 @@ export class WsGateway {
 
   private async authenticate(request: FastifyRequest): Promise<Principal | undefined> {
     const query = request.query as { token?: string };
-    const header = request.headers.authorization;
-    const token = query.token ?? (header ? /^Bearer\s+(\S+)$/i.exec(header)?.[1] : undefined);
+    const token = query.token ?? credentialOf(request.headers);
     if (!token) return undefined;
     try {
-      return await this.app.auth.verifyAccessToken(token);
+      return await verifyCredential(this.app, token);
     } catch (e) {
       // Only a verdict on the token means "unauthorized"; a failing dependency is thrown on (1013).
       if (isDomainError(e)) return undefined;
@@ -134,6 +144,9 @@ export class WsGateway {
   }
 
   private async handle(client: WsClient, frame: ClientFrame): Promise<void> {
+    const needed = FRAME_SCOPES[frame.action];
+    if (!allows(this.keyScopes.get(client), needed))
+      return client.sendError('insufficient-scope', `This API key lacks the scope ${needed} for "${frame.action}"`, { scope: needed });
     switch (frame.action) {
       case 'ping':
         return client.send({ type: 'pong' });

@@ -24,7 +24,13 @@ describe.each(targetKinds())('auth and users contract on %s', (kind) => {
     it('creates an account with 201 and the public user shape', async () => {
       const res = await register({ username: 'reg_alice', password: 'password123', display_name: 'Alice A.' });
       expect(res.status).toBe(201);
-      expect(res.body).toEqual({ user_id: expect.any(Number), username: 'reg_alice', display_name: 'Alice A.', created_at: expect.stringMatching(/Z$/) });
+      expect(res.body).toEqual({
+        user_id: expect.any(Number),
+        username: 'reg_alice',
+        display_name: 'Alice A.',
+        created_at: expect.stringMatching(/Z$/),
+        is_bot: false,
+      });
       expect(res.body).not.toHaveProperty('password_hash');
     });
 
@@ -219,7 +225,7 @@ describe.each(targetKinds())('auth and users contract on %s', (kind) => {
       expect(await search('d_r')).toEqual([]);
       expect(await search('DIR', 2)).toHaveLength(2);
       const one = await c4.request('GET', '/v1/users?query=dir_beta', { token: viewer.token });
-      expect(one.body.items).toEqual([{ user_id: expect.any(Number), username: 'dir_beta', display_name: 'dir_beta' }]);
+      expect(one.body.items).toEqual([{ user_id: expect.any(Number), username: 'dir_beta', display_name: 'dir_beta', is_bot: false }]);
     });
 
     it('bounds limit to 1..100', async () => {
@@ -234,7 +240,13 @@ describe.each(targetKinds())('auth and users contract on %s', (kind) => {
     it('gets one user by id, 404 user-not-found for an unknown id, 400 for a non-numeric id', async () => {
       const viewer = await c4.user('viewer');
       const res = await c4.request('GET', `/v1/users/${viewer.id}`, { token: viewer.token });
-      expect(res.body).toEqual({ user_id: viewer.id, username: viewer.username, display_name: viewer.username, created_at: expect.stringMatching(/Z$/) });
+      expect(res.body).toEqual({
+        user_id: viewer.id,
+        username: viewer.username,
+        display_name: viewer.username,
+        created_at: expect.stringMatching(/Z$/),
+        is_bot: false,
+      });
       expectProblem(await c4.request('GET', '/v1/users/987654321', { token: viewer.token }), 404, 'user-not-found');
       for (const bad of ['abc', '0', '1.5', '-3', '99999999999999999999']) {
         expectProblem(await c4.request('GET', `/v1/users/${bad}`, { token: viewer.token }), 400, 'validation-failed');
@@ -247,7 +259,7 @@ describe.each(targetKinds())('auth and users contract on %s', (kind) => {
     it('/auth/me returns the caller', async () => {
       const u = await c4.user('me');
       const res = await me(u.token);
-      expect(res.body).toEqual({ user_id: u.id, username: u.username, display_name: u.username, created_at: expect.stringMatching(/Z$/) });
+      expect(res.body).toEqual({ user_id: u.id, username: u.username, display_name: u.username, created_at: expect.stringMatching(/Z$/), is_bot: false });
     });
 
     it('accepts a token signed with the instance key (so the rejections below are about the token, not the key)', async () => {

@@ -10,6 +10,7 @@ import { Dialogs } from './views/dialogs.js';
 import { ChannelStatus } from './views/channel-status.js';
 import { PushNotifications } from './push.js';
 import { Attention } from './attention.js';
+import { AppsSettings } from './views/apps.js';
 
 const session = new Session();
 // Signing out (here or in another tab, or a dead refresh token) starts over from a clean page.
@@ -34,6 +35,7 @@ async function start() {
     await push.disable().catch(() => undefined);
     session.logout();
   });
+  openSettings(client);
   // A notification clicked while a window is open: the service worker asks it to show the conversation.
   navigator.serviceWorker?.addEventListener('message', (e) => {
     if (e.data?.type === 'open-conversation' && e.data.conversation_id) location.hash = `#/c/${e.data.conversation_id}`;
@@ -95,4 +97,15 @@ function wireNotifyButton(push) {
     }
   });
   show();
+}
+
+/** The settings dialog; each section loads when it opens. */
+function openSettings(client) {
+  const dialog = byId('settings-dialog');
+  const apps = new AppsSettings(client.api);
+  byId('settings-button').addEventListener('click', () => {
+    dialog.showModal();
+    apps.refresh().catch((e) => apps.fail(e));
+  });
+  byId('settings-close').addEventListener('click', () => dialog.close());
 }

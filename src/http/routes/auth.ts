@@ -6,6 +6,7 @@ import { invalid } from '../../domain/errors.ts';
 import { PublicUser, Register, TokenPair, TokenRequest, problems } from '../schemas.ts';
 import { authenticate, principalOf } from '../auth.ts';
 import { bearer, limitPublic } from './guard.ts';
+import { checkScope } from '../scope.ts';
 
 export const authRoutes = (app: App, config: Config) => async (server: FastifyInstance) => {
   limitPublic(server, app, config);
@@ -83,7 +84,8 @@ export const authRoutes = (app: App, config: Config) => async (server: FastifyIn
   server.get(
     '/auth/me',
     {
-      preHandler: authenticate(app),
+      config: { scope: 'authenticated' },
+      preHandler: [authenticate(app), checkScope],
       schema: { tags, summary: 'The authenticated user', security: bearer, response: { 200: PublicUser, ...problems(401) } },
     },
     async (request) => app.auth.me(principalOf(request).userId),

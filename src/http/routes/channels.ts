@@ -25,7 +25,7 @@ export const channelRoutes = (app: App, config: Config) => async (server: Fastif
   server.get(
     '/v1/channels',
     {
-      config: { rateClass: 'read' },
+      config: { rateClass: 'read', scope: 'conversations:read' },
       schema: {
         tags: ['channels'],
         security: bearer,

@@ -28,7 +28,7 @@ export const contactRoutes = (app: App, config: Config) => async (server: Fastif
   server.get(
     '/v1/contacts',
     {
-      config: { rateClass: 'read' },
+      config: { rateClass: 'read', scope: 'contacts:read' },
       schema: {
         tags: ['contacts'],
         security: bearer,
@@ -48,7 +48,7 @@ export const contactRoutes = (app: App, config: Config) => async (server: Fastif
   server.get(
     '/v1/contacts/:contact_id',
     {
-      config: { rateClass: 'read' },
+      config: { rateClass: 'read', scope: 'contacts:read' },
       schema: {
         tags: ['contacts'],
         security: bearer,

@@ -35,7 +35,7 @@ export const conversationRoutes = (app: App, config: Config) => async (server: F
   server.post<{ Body: CreateInput }>(
     '/v1/conversations',
     {
-      config: { rateClass: 'write' },
+      config: { rateClass: 'write', scope: 'conversations:write' },
       schema: {
         ...base,
         summary: 'Create a private or group conversation (an existing private pair is returned)',
@@ -49,7 +49,7 @@ export const conversationRoutes = (app: App, config: Config) => async (server: F
   server.get<{ Querystring: { limit: number; offset: number } }>(
     '/v1/conversations',
     {
-      config: { rateClass: 'read' },
+      config: { rateClass: 'read', scope: 'conversations:read' },
       schema: {
         ...base,
         summary: 'My conversations, newest activity first',
@@ -72,7 +72,7 @@ export const conversationRoutes = (app: App, config: Config) => async (server: F
   server.get<IdParams>(
     '/v1/conversations/:id',
     {
-      config: { rateClass: 'read' },
+      config: { rateClass: 'read', scope: 'conversations:read' },
       schema: {
         ...base,
         summary: 'Conversation details with members and read cursors',
@@ -86,7 +86,7 @@ export const conversationRoutes = (app: App, config: Config) => async (server: F
   server.patch<IdParams & { Body: GroupSettings }>(
     '/v1/conversations/:id',
     {
-      config: { rateClass: 'write' },
+      config: { rateClass: 'write', scope: 'conversations:write' },
       schema: {
         ...base,
         summary: "Change a group's name, description or history visibility (owner or admin)",
@@ -101,7 +101,7 @@ export const conversationRoutes = (app: App, config: Config) => async (server: F
   server.post<IdParams & { Body: { user_ids: number[] } }>(
     '/v1/conversations/:id/members',
     {
-      config: { rateClass: 'write' },
+      config: { rateClass: 'write', scope: 'conversations:write' },
       schema: {
         ...base,
         summary: 'Add members to a group (owner or admin)',
@@ -116,7 +116,7 @@ export const conversationRoutes = (app: App, config: Config) => async (server: F
   server.patch<MemberParams & { Body: { role: Role } }>(
     '/v1/conversations/:id/members/:user_id',
     {
-      config: { rateClass: 'write' },
+      config: { rateClass: 'write', scope: 'conversations:write' },
       schema: {
         ...base,
         summary: 'Change a member\'s role (owner only); role "owner" hands the group over and makes the previous owner an admin',
@@ -131,7 +131,7 @@ export const conversationRoutes = (app: App, config: Config) => async (server: F
   server.delete<MemberParams>(
     '/v1/conversations/:id/members/:user_id',
     {
-      config: { rateClass: 'write' },
+      config: { rateClass: 'write', scope: 'conversations:write' },
       schema: {
         ...base,
         summary: 'Remove a member from a group (yourself = leave; others: owner, or admin for members)',
@@ -148,7 +148,7 @@ export const conversationRoutes = (app: App, config: Config) => async (server: F
   server.post<IdParams & { Body: { up_to_seq?: number } | undefined }>(
     '/v1/conversations/:id/read',
     {
-      config: { rateClass: 'write' },
+      config: { rateClass: 'write', scope: 'messages:read' },
       schema: {
         ...base,
         summary: 'Move my read cursor (default: latest message)',
@@ -169,7 +169,7 @@ export const conversationRoutes = (app: App, config: Config) => async (server: F
   server.get<IdParams & { Querystring: { limit: number; offset: number; after_seq?: number; before_seq?: number } }>(
     '/v1/conversations/:id/messages',
     {
-      config: { rateClass: 'read' },
+      config: { rateClass: 'read', scope: 'messages:read' },
       schema: {
         ...base,
         summary: 'History: newest first by offset, or oldest first after a seq (catch-up), or before a seq',

@@ -89,7 +89,7 @@ const jsonRoutes = (app: App, config: Config) => async (server: FastifyInstance)
   server.post<{ Body: InitiateRequest }>(
     '/v1/files/initiate',
     {
-      config: { rateClass: 'write' },
+      config: { rateClass: 'write', scope: 'files:write' },
       schema: {
         ...base,
         summary: 'Start a resumable upload; upload_id is also the future file_id',
@@ -103,7 +103,7 @@ const jsonRoutes = (app: App, config: Config) => async (server: FastifyInstance)
   server.get<{ Params: { upload_id: string } }>(
     '/v1/files/:upload_id/status',
     {
-      config: { rateClass: 'read' },
+      config: { rateClass: 'read', scope: 'files:write' },
       schema: {
         ...base,
         summary: 'Upload progress: stored and missing chunks, outcome',
@@ -117,7 +117,7 @@ const jsonRoutes = (app: App, config: Config) => async (server: FastifyInstance)
   server.post<{ Params: { upload_id: string }; Body: { checksum_sha256?: string } | null }>(
     '/v1/files/:upload_id/complete',
     {
-      config: { rateClass: 'write' },
+      config: { rateClass: 'write', scope: 'files:write' },
       schema: {
         ...base,
         summary: 'Assemble and verify the upload (SHA-256, magic bytes); idempotent',
@@ -133,7 +133,7 @@ const jsonRoutes = (app: App, config: Config) => async (server: FastifyInstance)
   server.get<{ Params: { file_id: string } }>(
     '/v1/files/:file_id',
     {
-      config: { rateClass: 'read' },
+      config: { rateClass: 'read', scope: 'files:read' },
       schema: {
         ...base,
         summary: 'File metadata (uploader and members of conversations where it was shared)',
@@ -147,7 +147,7 @@ const jsonRoutes = (app: App, config: Config) => async (server: FastifyInstance)
   server.get<{ Params: { file_id: string } }>(
     '/v1/files/:file_id/download',
     {
-      config: { rateClass: 'read' },
+      config: { rateClass: 'read', scope: 'files:read' },
       schema: {
         ...base,
         summary: 'The bytes (Range supported), or a 302 to a short-lived presigned URL',
@@ -199,7 +199,7 @@ const chunkRoutes = (app: App, config: Config) => async (server: FastifyInstance
   server.post(
     '/v1/files/:upload_id/chunks',
     {
-      config: { rateClass: 'chunk' },
+      config: { rateClass: 'chunk', scope: 'files:write' },
       bodyLimit: MAX_CHUNK_BYTES,
       schema: {
         ...base,
@@ -215,7 +215,7 @@ const chunkRoutes = (app: App, config: Config) => async (server: FastifyInstance
   server.patch(
     '/v1/files/upload/:upload_id/:chunk_number',
     {
-      config: { rateClass: 'chunk' },
+      config: { rateClass: 'chunk', scope: 'files:write' },
       bodyLimit: MAX_CHUNK_BYTES,
       schema: {
         ...base,

@@ -14,7 +14,7 @@ export const messageRoutes = (app: App, config: Config) => async (server: Fastif
   server.post<{ Body: SendRequest }>(
     '/v1/messages',
     {
-      config: { rateClass: 'send' },
+      config: { rateClass: 'send', scope: 'messages:write' },
       schema: {
         tags,
         security: bearer,
@@ -25,7 +25,7 @@ export const messageRoutes = (app: App, config: Config) => async (server: Fastif
     },
     async (request, reply) => {
       const p = principalOf(request);
-      const { accepted, isReplay } = await app.messages.send(p.userId, p.username, request.body);
+      const { accepted, isReplay } = await app.messages.send(p.userId, p.username, request.body, p.app !== undefined);
       if (isReplay) reply.header('Idempotent-Replayed', 'true');
       return reply.code(202).send(accepted);
     },
@@ -34,7 +34,7 @@ export const messageRoutes = (app: App, config: Config) => async (server: Fastif
   server.get<{ Params: { message_id: string } }>(
     '/v1/messages/:message_id',
     {
-      config: { rateClass: 'read' },
+      config: { rateClass: 'read', scope: 'messages:read' },
       schema: {
         tags,
         security: bearer,

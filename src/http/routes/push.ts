@@ -37,7 +37,7 @@ export const pushRoutes = (app: App, config: Config) => async (server: FastifyIn
   server.get(
     '/v1/push/vapid-public-key',
     {
-      config: { rateClass: 'read' },
+      config: { rateClass: 'read', scope: 'authenticated' },
       schema: {
         ...base,
         summary: 'The application server key to subscribe with (PushManager.subscribe applicationServerKey)',
@@ -50,7 +50,7 @@ export const pushRoutes = (app: App, config: Config) => async (server: FastifyIn
   server.post<{ Body: PushSubscriptionInput }>(
     '/v1/push/subscriptions',
     {
-      config: { rateClass: 'write' },
+      config: { rateClass: 'write', scope: 'user' },
       schema: {
         ...base,
         summary: "Store this browser's push subscription for the caller (the same endpoint again replaces its keys)",
@@ -64,7 +64,7 @@ export const pushRoutes = (app: App, config: Config) => async (server: FastifyIn
   server.delete<{ Body: { endpoint: string } }>(
     '/v1/push/subscriptions',
     {
-      config: { rateClass: 'write' },
+      config: { rateClass: 'write', scope: 'user' },
       schema: {
         ...base,
         summary: "Remove the caller's subscription with this endpoint (unknown endpoints are ignored)",
@@ -81,7 +81,7 @@ export const pushRoutes = (app: App, config: Config) => async (server: FastifyIn
   server.get<IdParams>(
     '/v1/conversations/:id/settings',
     {
-      config: { rateClass: 'read' },
+      config: { rateClass: 'read', scope: 'conversations:read' },
       schema: {
         ...base,
         summary: 'My settings of a conversation (mute)',
@@ -95,7 +95,7 @@ export const pushRoutes = (app: App, config: Config) => async (server: FastifyIn
   server.put<IdParams & { Body: { muted_until: string | null } }>(
     '/v1/conversations/:id/settings',
     {
-      config: { rateClass: 'write' },
+      config: { rateClass: 'write', scope: 'conversations:write' },
       schema: {
         ...base,
         summary: "Mute this conversation's push notifications until a time (null unmutes)",

@@ -59,7 +59,10 @@ const uploads = (app: App, config: Config) => async (server: FastifyInstance) =>
 
   server.post(
     '/v1/tus',
-    { config: { rateClass: 'write' }, schema: { tags, security: bearer, summary: 'Create a tus upload (creation, creation-with-upload)' } },
+    {
+      config: { rateClass: 'write', scope: 'files:write' },
+      schema: { tags, security: bearer, summary: 'Create a tus upload (creation, creation-with-upload)' },
+    },
     async (request, reply) => {
       const p = principalOf(request);
       const length = integerHeader('Upload-Length', request.headers['upload-length']);
@@ -89,7 +92,7 @@ const uploads = (app: App, config: Config) => async (server: FastifyInstance) =>
 
   server.head(
     '/v1/tus/:id',
-    { config: { rateClass: 'read' }, schema: { tags, security: bearer, summary: 'The offset of a tus upload', params: IdParams } },
+    { config: { rateClass: 'read', scope: 'files:write' }, schema: { tags, security: bearer, summary: 'The offset of a tus upload', params: IdParams } },
     async (request: IdRequest, reply) => {
       const upload = await app.files.tus.find(principalOf(request).userId, request.params.id);
       // An expired upload is gone for the client: tus clients then start a new one.
@@ -104,7 +107,7 @@ const uploads = (app: App, config: Config) => async (server: FastifyInstance) =>
   server.patch(
     '/v1/tus/:id',
     {
-      config: { rateClass: 'chunk' },
+      config: { rateClass: 'chunk', scope: 'files:write' },
       schema: { tags, security: bearer, summary: 'Append bytes at Upload-Offset (checksum: Upload-Checksum sha256)', params: IdParams },
     },
     async (request: IdRequest, reply) => {
@@ -116,7 +119,10 @@ const uploads = (app: App, config: Config) => async (server: FastifyInstance) =>
 
   server.delete(
     '/v1/tus/:id',
-    { config: { rateClass: 'write' }, schema: { tags, security: bearer, summary: 'Terminate an unfinished tus upload', params: IdParams } },
+    {
+      config: { rateClass: 'write', scope: 'files:write' },
+      schema: { tags, security: bearer, summary: 'Terminate an unfinished tus upload', params: IdParams },
+    },
     async (request: IdRequest, reply) => {
       await app.files.tus.terminate(principalOf(request).userId, request.params.id);
       return reply.code(204).send();

@@ -11,7 +11,7 @@ export const userRoutes = (app: App, config: Config) => async (server: FastifyIn
   server.get<{ Querystring: { query: string; limit: number } }>(
     '/v1/users',
     {
-      config: { rateClass: 'read' },
+      config: { rateClass: 'read', scope: 'contacts:read' },
       schema: {
         tags,
         security: bearer,
@@ -26,14 +26,14 @@ export const userRoutes = (app: App, config: Config) => async (server: FastifyIn
   server.get<{ Params: { user_id: number } }>(
     '/v1/users/:user_id',
     {
-      config: { rateClass: 'read' },
+      config: { rateClass: 'read', scope: 'contacts:read' },
       schema: {
         tags,
         security: bearer,
         summary: 'One user',
         params: Type.Object({ user_id: Id }),
         response: {
-          200: Type.Object({ user_id: Id, username: Type.String(), display_name: Type.String(), created_at: Type.String() }),
+          200: Type.Object({ user_id: Id, username: Type.String(), display_name: Type.String(), is_bot: Type.Boolean(), created_at: Type.String() }),
           ...problems(400, 401, 404, 429),
         },
       },

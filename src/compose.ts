@@ -34,7 +34,7 @@ import { Instance } from './app/instances.ts';
 import { Messages } from './app/messages.ts';
 import { Receipts } from './app/receipts.ts';
 import { createDeliveryStages } from './app/delivery/stages.ts';
-import { MESSAGES_TOPIC, STATUS_TOPIC, DEAD_LETTER_TOPIC, INBOUND_TOPIC, channelTopic, type LogTopics } from './domain/log-topics.ts';
+import { MESSAGES_TOPIC, STATUS_TOPIC, DEAD_LETTER_TOPIC, INBOUND_TOPIC, WEBHOOKS_TOPIC, channelTopic, type LogTopics } from './domain/log-topics.ts';
 import { DeadLetters } from './app/dead-letters.ts';
 import { Notifier } from './app/notify.ts';
 import { CHANNELS, type ExternalChannel } from './domain/message.ts';
@@ -47,6 +47,9 @@ import { inboundContent } from './app/channels/inbound-content.ts';
 import { ChannelMediaImport } from './app/channels/media-import.ts';
 import { channelHealth } from './app/channels/channel-health.ts';
 import { metrics, reportPoolStats } from './metrics.ts';
+import { HttpWebhookTransport } from './adapters/webhooks/http.ts';
+import { WebhookDispatcher } from './app/webhooks/dispatcher.ts';
+import { WebhookEndpoints } from './app/webhooks/endpoints.ts';
 
 export interface ComposeOptions {
   /** Run migrations while opening (default true). */
@@ -170,7 +173,9 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
     { maxBytes: config.channels.maxInboundMediaBytes },
     logger.child({ component: 'worker.inbound' }),
   );
+  const webhookTransport = new HttpWebhookTransport();
   const delivery = createDeliveryStages({
+    webhooks: new WebhookDispatcher(db, webhookTransport, config.webhooks, logger.child({ component: 'worker.webhooks' })),
     db,
     log: eventLog,
     notify: notifier,
@@ -211,6 +216,7 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
     messages: new Messages(db, notifier, receipts, config.limits.maxTextLength, targets, files.resolveFile, options.onAccepted),
     contacts: new Contacts(db),
     webhooks: new WebhookIntake(db, options.onAccepted),
+    webhookEndpoints: new WebhookEndpoints(db, webhookTransport, config.webhooks),
     channelModes: modes,
     channelHealth: () => channelHealth(db),
     receipts,
@@ -270,7 +276,7 @@ async function openMessaging(
             await KafkaEventLog.open<LogTopics>(
               {
                 ...config.kafka,
-                topics: [MESSAGES_TOPIC, ...CHANNELS.map(channelTopic), STATUS_TOPIC, DEAD_LETTER_TOPIC, INBOUND_TOPIC],
+                topics: [MESSAGES_TOPIC, ...CHANNELS.map(channelTopic), STATUS_TOPIC, DEAD_LETTER_TOPIC, INBOUND_TOPIC, WEBHOOKS_TOPIC],
                 onLag: ({ topic, partition, group, lag }) => {
                   const labels = { topic, partition: String(partition), group };
                   if (lag === undefined) metrics.consumerLag.remove(labels);

@@ -19,6 +19,7 @@ import type { Contacts } from './channels/contacts.ts';
 import type { WebhookIntake } from './channels/webhook-intake.ts';
 import type { ChannelHealth } from './channels/channel-health.ts';
 import type { ExternalChannel } from '../domain/message.ts';
+import type { WebhookEndpoints } from './webhooks/endpoints.ts';
 
 /** A dependency the readiness probe checks. */
 export interface ReadinessCheck {
@@ -46,6 +47,8 @@ export interface App {
   readonly contacts: Contacts;
   /** Stores verified inbound webhook events. */
   readonly webhooks: WebhookIntake;
+  /** Outbound webhook endpoints of users and apps, and their deliveries. */
+  readonly webhookEndpoints: WebhookEndpoints;
   /** live (credentials set), mock (simulated) or disabled, per channel. */
   readonly channelModes: Readonly<Record<ExternalChannel, 'live' | 'mock' | 'disabled'>>;
   /** Last success, last error and consecutive failures per channel. */

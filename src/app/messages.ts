@@ -14,6 +14,7 @@ import { currentTraceHeaders, withSpan } from '../tracing.ts';
 import { MESSAGES_TOPIC } from '../domain/log-topics.ts';
 import type { EventMap } from '../domain/events.ts';
 import type { ChannelTargets } from './channels/channel-targets.ts';
+import { messageCreatedHookCte } from './webhooks/record.ts';
 
 export interface SendRequest {
   message_id: string;
@@ -60,7 +61,8 @@ const ACCEPT_SQL = `
       FROM msg WHERE conversation_id = $2 AND user_id = $3),
   box AS (
     INSERT INTO outbox (topic, key, payload, headers)
-    SELECT '${MESSAGES_TOPIC}', $2::text, jsonb_build_object('message_id', $1::uuid, 'conversation_id', $2::bigint, 'seq', msg.seq), $9::jsonb FROM msg)
+    SELECT '${MESSAGES_TOPIC}', $2::text, jsonb_build_object('message_id', $1::uuid, 'conversation_id', $2::bigint, 'seq', msg.seq), $9::jsonb FROM msg),
+  ${messageCreatedHookCte('$1', '$2')}
   SELECT seq, created_at FROM msg`;
 
 const MESSAGE_COLUMNS = `m.id, m.conversation_id, m.seq, m.sender_id, u.username AS sender_username, m.sender_contact_id, ct.channel AS contact_channel,

@@ -23,6 +23,7 @@ import { operationsRoutes } from './routes/operations.ts';
 import { channelRoutes } from './routes/channels.ts';
 import { contactRoutes } from './routes/contacts.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
+import { webhookEndpointRoutes } from './routes/webhook-endpoints.ts';
 import { fileRoutes } from './routes/files.ts';
 import { tusRoutes } from './routes/tus.ts';
 import { WsGateway } from './ws.ts';
@@ -110,6 +111,7 @@ export async function build(app: App, config: Config): Promise<{ server: Fastify
   await server.register(channelRoutes(app, config));
   await server.register(contactRoutes(app, config));
   await server.register(webhookRoutes(app, config));
+  await server.register(webhookEndpointRoutes(app, config));
   await server.register(fileRoutes(app, config));
   await server.register(tusRoutes(app, config));
   await server.register(gateway.plugin());

@@ -12,6 +12,7 @@ import { startConnectors } from './connectors.ts';
 import { startStatus } from './status.ts';
 import { startInbound } from './inbound.ts';
 import { Scheduler } from './scheduler.ts';
+import { WebhookWorker } from './webhooks.ts';
 
 export interface PipelineOptions {
   relayPollMs: number;
@@ -25,6 +26,7 @@ export class Pipeline {
   private readonly relay: RelayWorker;
   private scheduler: Scheduler | undefined;
   private isRelayStarted = false;
+  private webhooks: WebhookWorker | undefined;
 
   constructor(
     private readonly stages: DeliveryStages,
@@ -49,6 +51,10 @@ export class Pipeline {
       });
       await this.scheduler.start();
     }
+    if (roles.includes('webhooks')) {
+      this.webhooks = new WebhookWorker(stages.webhooks, log, logger);
+      await this.webhooks.start();
+    }
     if (roles.includes('relay')) {
       this.isRelayStarted = true;
       this.relay.start();
@@ -64,7 +70,7 @@ export class Pipeline {
   async stop(): Promise<void> {
     this.scheduler?.stop();
     await this.relay.stop();
-    await Promise.all(this.subscriptions.map((s) => s.stop()));
+    await Promise.all([...this.subscriptions.map((s) => s.stop()), this.webhooks?.stop()]);
     this.subscriptions = [];
   }
 }

@@ -17,6 +17,7 @@ import type { ChannelInbox } from '../channels/inbox.ts';
 import { StatusApplier } from './status-applier.ts';
 import { Recovery } from './recovery.ts';
 import { Housekeeping } from './housekeeping.ts';
+import type { WebhookDispatcher } from '../webhooks/dispatcher.ts';
 
 export type { DeliverySettings } from './channel-sender.ts';
 
@@ -28,6 +29,8 @@ export interface DeliveryStages {
   inbound: InboundProcessor;
   recovery: Recovery;
   housekeeping: Housekeeping;
+  /** Outbound webhooks (role `webhooks`). */
+  webhooks: WebhookDispatcher;
 }
 
 export function createDeliveryStages(deps: {
@@ -40,6 +43,7 @@ export function createDeliveryStages(deps: {
   inbox: ChannelInbox;
   contentOf: InboundContent;
   fileOf?: OutboundFileSource;
+  webhooks: WebhookDispatcher;
 }): DeliveryStages {
   const { db, log, notify, settings } = deps;
   const connectors = new Map<ExternalChannel, Connector>(deps.connectors.map((c) => [c.channel, c]));
@@ -51,5 +55,6 @@ export function createDeliveryStages(deps: {
     inbound: new InboundProcessor(db, log, deps.inbox, deps.contentOf, deps.logger),
     recovery: new Recovery(db, log, settings.leaseMs),
     housekeeping: new Housekeeping(db),
+    webhooks: deps.webhooks,
   };
 }

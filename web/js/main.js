@@ -8,6 +8,7 @@ import { Sidebar } from './views/sidebar.js';
 import { ChatView } from './views/chat.js';
 import { Dialogs } from './views/dialogs.js';
 import { ChannelStatus } from './views/channel-status.js';
+import { WebhookSettings } from './views/settings-webhooks.js';
 
 const session = new Session();
 // Signing out (here or in another tab, or a dead refresh token) starts over from a clean page.
@@ -25,6 +26,9 @@ async function start() {
   new Dialogs(client, (id) => (location.hash = `#/c/${id}`));
   new ChannelStatus(client);
   byId('sign-out-button').addEventListener('click', () => session.logout());
+  const webhooks = new WebhookSettings(client.api, byId('settings-webhooks'));
+  byId('settings-button').addEventListener('click', () => (byId('settings-dialog').showModal(), webhooks.refresh()));
+  byId('settings-close').addEventListener('click', () => byId('settings-dialog').close());
   client.addEventListener('closed', () => (location.hash = '#/'));
 
   // The skip link must not change the hash: the hash is the route.

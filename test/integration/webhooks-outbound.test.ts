@@ -24,7 +24,7 @@ const env = {
   WEBHOOK_POLL_MS: '50',
 };
 
-async function eventually<T>(probe: () => T | Promise<T>, what: string, timeoutMs = 15_000): Promise<T> {
+async function eventually<T>(probe: () => T | false | Promise<T | false>, what: string, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

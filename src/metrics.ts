@@ -59,3 +59,6 @@ export const metrics = {
   uploadsCleaned: counter('uploads_cleaned_total', 'Abandoned uploads removed by the garbage collector'),
   cleanupDuration: gauge('cleanup_duration_seconds', 'Duration of the last garbage-collection run'),
 };
+
+// Each outcome from the start, so that rates are defined before the first attempt of each kind.
+for (const outcome of ['succeeded', 'retrying', 'failed']) metrics.webhookDeliveries.inc({ outcome }, 0);

@@ -91,9 +91,13 @@ export class WebhookDispatcher {
 
   /** Pending deliveries per endpoint, for the backlog gauge. */
   async sampleBacklog(): Promise<void> {
-    const rows = await this.db.query(`SELECT endpoint_id, count(*)::int AS n FROM webhook_deliveries WHERE status = 'pending' GROUP BY endpoint_id`);
+    // Every enabled endpoint, 0 included, so a backlog that drains is seen going to 0.
+    const rows = await this.db.query(
+      `SELECT e.id, count(d.id)::int AS n FROM webhook_endpoints e LEFT JOIN webhook_deliveries d ON d.endpoint_id = e.id AND d.status = 'pending'
+        WHERE e.disabled_at IS NULL OR d.id IS NOT NULL GROUP BY e.id`,
+    );
     metrics.webhookBacklog.reset();
-    for (const r of rows) metrics.webhookBacklog.set({ endpoint_id: String(r.endpoint_id) }, Number(r.n));
+    for (const r of rows) metrics.webhookBacklog.set({ endpoint_id: String(r.id) }, Number(r.n));
   }
 
   private async attempt(d: Row): Promise<void> {

@@ -8,6 +8,8 @@ import { consume } from './consume.ts';
 import { Periodic } from './periodic.ts';
 
 const BATCH = 50;
+// Finished deliveries stay listed (GET …/deliveries, replay) for 30 days.
+const RETENTION_MS = 30 * 86_400_000;
 
 export class WebhookWorker {
   private readonly timers = new Periodic();
@@ -30,6 +32,7 @@ export class WebhookWorker {
     });
     this.timers.every(this.dispatcher.settings.pollMs, () => this.wake());
     this.timers.every(5000, () => this.dispatcher.sampleBacklog().catch((e: unknown) => this.logger.warn({ err: e }, 'webhook backlog sample failed')));
+    this.timers.every(600_000, () => this.dispatcher.prune(RETENTION_MS, 10_000).catch((e: unknown) => this.logger.warn({ err: e }, 'webhook pruning failed')));
     this.wake();
   }
 

@@ -89,6 +89,22 @@ export class WebhookDispatcher {
     return rows.length;
   }
 
+  /** Deletes finished deliveries older than `olderThanMs` and the events nobody waits for any more, `limit` at most; returns how many deliveries. */
+  async prune(olderThanMs: number, limit: number): Promise<number> {
+    const gone = await this.db.query(
+      `DELETE FROM webhook_deliveries WHERE id IN (
+         SELECT id FROM webhook_deliveries WHERE status <> 'pending' AND created_at < now() - make_interval(secs => $1) ORDER BY id LIMIT $2) RETURNING id`,
+      [olderThanMs / 1000, limit],
+    );
+    await this.db.query(
+      `DELETE FROM outbound_events ev WHERE ev.id IN (
+         SELECT id FROM outbound_events WHERE occurred_at < now() - make_interval(secs => $1) LIMIT $2)
+         AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = ev.id)`,
+      [olderThanMs / 1000, limit],
+    );
+    return gone.length;
+  }
+
   /** Pending deliveries per endpoint, for the backlog gauge. */
   async sampleBacklog(): Promise<void> {
     // Every enabled endpoint, 0 included, so a backlog that drains is seen going to 0.

@@ -277,4 +277,25 @@ describe.each(storeKinds())('webhook endpoint URLs in production on %s', (kind) 
     expectProblem(await c4.request('POST', '/v1/webhooks/endpoints', { body: { url, events: ['message.created'] } }), 401, 'missing-token');
     expect(await c4.query('SELECT 1 FROM webhook_endpoints')).toHaveLength(0);
   });
+
+  it('prunes finished deliveries and their events after the retention, keeping pending ones', async () => {
+    const alice = await c4.user('wp');
+    const [ep] = await c4.query<{ id: number }>(
+      `INSERT INTO webhook_endpoints (user_id, url, events, secret) VALUES ($1, 'https://hooks.example.com/', '{message.created}', 'whsec_AAAA') RETURNING id`,
+      [alice.id],
+    );
+    for (const status of ['succeeded', 'failed', 'pending']) {
+      const [ev] = await c4.query<{ id: string }>(
+        `INSERT INTO outbound_events (id, type, order_key, data, occurred_at) VALUES (gen_random_uuid(), 'message.created', '1', '{}', now() - interval '40 days') RETURNING id`,
+      );
+      await c4.query(
+        `INSERT INTO webhook_deliveries (endpoint_id, event_id, order_key, status, give_up_at, created_at) VALUES ($1, $2, '1', $3, now(), now() - interval '40 days')`,
+        [ep.id, ev.id, status],
+      );
+    }
+    expect(await c4.app.delivery.webhooks.prune(30 * 86_400_000, 100)).toBe(2);
+    expect(await c4.query('SELECT status FROM webhook_deliveries')).toEqual([{ status: 'pending' }]);
+    expect(await c4.query('SELECT 1 FROM outbound_events')).toHaveLength(1);
+    await c4.query('DELETE FROM webhook_endpoints');
+  });
 });

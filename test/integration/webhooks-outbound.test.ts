@@ -39,7 +39,8 @@ describe.each(targetKinds())('outbound webhooks on %s', (kind) => {
   const receivers: WebhookReceiver[] = [];
   beforeAll(async () => {
     c4 = checkingProblems(await startTarget(kind, env));
-  }, startTimeoutMs);
+    // Four processes on a shared, loaded machine may take longer than the usual start budget.
+  }, 2 * startTimeoutMs);
   afterAll(async () => {
     await Promise.all(receivers.map((r) => r.stop()));
     await c4?.close();

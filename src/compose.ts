@@ -36,7 +36,7 @@ import { Messages } from './app/messages.ts';
 import { Receipts } from './app/receipts.ts';
 import { createDeliveryStages } from './app/delivery/stages.ts';
 import { OutboxSignal } from './app/delivery/outbox-signal.ts';
-import { MESSAGES_TOPIC, STATUS_TOPIC, DEAD_LETTER_TOPIC, INBOUND_TOPIC, channelTopic, type LogTopics } from './domain/log-topics.ts';
+import { MESSAGES_TOPIC, STATUS_TOPIC, DEAD_LETTER_TOPIC, INBOUND_TOPIC, WEBHOOKS_TOPIC, channelTopic, type LogTopics } from './domain/log-topics.ts';
 import { DeadLetters } from './app/dead-letters.ts';
 import { Notifier } from './app/notify.ts';
 import { LiveSessions } from './app/live/live-sessions.ts';
@@ -58,6 +58,9 @@ import { ConversationSettings } from './app/conversation-settings.ts';
 
 /** `chat4all doctor`'s reachability probes, one per configured service. */
 export { serviceProbes } from './adapters/probes.ts';
+import { HttpWebhookTransport } from './adapters/webhooks/http.ts';
+import { WebhookDispatcher } from './app/webhooks/dispatcher.ts';
+import { WebhookEndpoints } from './app/webhooks/endpoints.ts';
 
 export interface ComposeOptions {
   /** Run migrations while opening (default true). */
@@ -195,7 +198,9 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
     { maxBytes: config.channels.maxInboundMediaBytes },
     logger.child({ component: 'worker.inbound' }),
   );
+  const webhookTransport = new HttpWebhookTransport();
   const delivery = createDeliveryStages({
+    webhooks: new WebhookDispatcher(db, webhookTransport, config.webhooks, logger.child({ component: 'worker.webhooks' })),
     db,
     log: eventLog,
     notify: notifier,
@@ -250,6 +255,7 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
     contacts: new Contacts(db),
     webhooks: new WebhookIntake(db, onAccepted),
     channels: new ChannelOverview(db, modes, connectors),
+    webhookEndpoints: new WebhookEndpoints(db, webhookTransport, config.webhooks),
     receipts,
     delivery,
     deadLetters: new DeadLetters(db),
@@ -313,7 +319,7 @@ async function openMessaging(
             await KafkaEventLog.open<LogTopics>(
               {
                 ...config.kafka,
-                topics: [MESSAGES_TOPIC, ...CHANNELS.map(channelTopic), STATUS_TOPIC, DEAD_LETTER_TOPIC, INBOUND_TOPIC],
+                topics: [MESSAGES_TOPIC, ...CHANNELS.map(channelTopic), STATUS_TOPIC, DEAD_LETTER_TOPIC, INBOUND_TOPIC, WEBHOOKS_TOPIC],
                 onLag: ({ topic, partition, group, lag }) => {
                   const labels = { topic, partition: String(partition), group };
                   if (lag === undefined) metrics.consumerLag.remove(labels);

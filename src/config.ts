@@ -8,8 +8,8 @@ import path from 'node:path';
 import { parseEnv } from 'node:util';
 import { channelsConfig, redactChannels, type ChannelsConfig } from './config-channels.ts';
 
-export type Role = 'api' | 'relay' | 'router' | 'connectors' | 'status' | 'inbound' | 'scheduler' | 'push';
-export const ALL_ROLES: readonly Role[] = ['api', 'relay', 'router', 'connectors', 'status', 'inbound', 'scheduler', 'push'];
+export type Role = 'api' | 'relay' | 'router' | 'connectors' | 'status' | 'inbound' | 'scheduler' | 'push' | 'webhooks';
+export const ALL_ROLES: readonly Role[] = ['api', 'relay', 'router', 'connectors', 'status', 'inbound', 'scheduler', 'push', 'webhooks'];
 export const RATE_CLASSES = ['auth', 'send', 'write', 'chunk', 'read'] as const;
 export type RateClass = (typeof RATE_CLASSES)[number];
 
@@ -114,6 +114,8 @@ export interface Config {
   channels: ChannelsConfig;
   /** Web Push (docs/notifications.md). */
   push: PushConfig;
+  /** Outbound webhooks (docs/integrations.md): SSRF rule, timeout, retry schedule, disabling, secret overlap. */
+  webhooks: WebhooksConfig;
   logLevel: string;
   /** LOG_PRETTY: true/false forces or refuses pino-pretty; unset = pretty on a terminal when pino-pretty is installed. */
   logPretty?: boolean;
@@ -135,6 +137,21 @@ export interface PushConfig {
   vapid?: { publicKey: string; privateKey: string };
   subject: string;
   isLoopbackHttpAllowed: boolean;
+}
+
+export interface WebhooksConfig {
+  /** WEBHOOK_ALLOW_PRIVATE_URLS: http:// and loopback/private addresses allowed (default outside production only). */
+  isPrivateAllowed: boolean;
+  timeoutMs: number;
+  retryBaseMs: number;
+  retryMaxDelayMs: number;
+  /** How long a delivery is retried before it is marked failed. */
+  retryWindowMs: number;
+  /** An endpoint failing without a success for this long is disabled. */
+  disableAfterMs: number;
+  /** How long the previous secret keeps signing after a rotation. */
+  secretOverlapMs: number;
+  pollMs: number;
 }
 
 /** Fastify's `trustProxy`: off, on, a hop count, or trusted addresses and CIDR ranges. */
@@ -319,6 +336,16 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     acceptBatch: { maxWaitMs: int('ACCEPT_BATCH_MAX_WAIT_MS', 1, 0, 1000), max: int('ACCEPT_BATCH_MAX', 200, 1, 10_000) },
     channels: channelsConfig(str, int, bool),
     push: pushConfig(str, bool, isProduction, problems),
+    webhooks: {
+      isPrivateAllowed: bool('WEBHOOK_ALLOW_PRIVATE_URLS', !isProduction),
+      timeoutMs: int('WEBHOOK_TIMEOUT_MS', 10_000, 100, 60_000),
+      retryBaseMs: int('WEBHOOK_RETRY_BASE_MS', 30_000, 1, 3_600_000),
+      retryMaxDelayMs: int('WEBHOOK_RETRY_MAX_DELAY_MS', 3_600_000, 1, 86_400_000),
+      retryWindowMs: int('WEBHOOK_RETRY_WINDOW_MS', 86_400_000, 1, 30 * 86_400_000),
+      disableAfterMs: int('WEBHOOK_DISABLE_AFTER_MS', 5 * 86_400_000, 1, 365 * 86_400_000),
+      secretOverlapMs: int('WEBHOOK_SECRET_OVERLAP_MS', 86_400_000, 0, 30 * 86_400_000),
+      pollMs: int('WEBHOOK_POLL_MS', 1000, 10, 60_000),
+    },
     logLevel: str('LOG_LEVEL') ?? 'info',
     logPretty: str('LOG_PRETTY') === undefined ? undefined : bool('LOG_PRETTY', false),
   };

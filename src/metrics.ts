@@ -56,7 +56,13 @@ export const metrics = {
   eventsPublished: counter('chat4all_events_published_total', 'Records appended to the event log', ['topic']),
   eventsConsumed: counter('chat4all_events_consumed_total', 'Records handled by a consumer', ['topic', 'group']),
   consumerLag: gauge('chat4all_consumer_lag', 'Records behind the end of the log', ['topic', 'partition', 'group']),
+  webhookDeliveries: counter('chat4all_webhook_deliveries_total', 'Outbound webhook delivery attempts by outcome (succeeded, retrying, failed)', ['outcome']),
+  webhookLatency: histogram('chat4all_webhook_delivery_seconds', 'Time a webhook receiver took to answer (or to time out)', [], latencyBuckets),
+  webhookBacklog: gauge('chat4all_webhook_backlog', 'Outbound webhook deliveries not yet succeeded or failed, per endpoint', ['endpoint_id']),
   uploadsCleaned: counter('uploads_cleaned_total', 'Abandoned uploads removed by the garbage collector'),
   // A histogram: one observation per run (pushed by the CronJob), so quantiles over days of runs work.
   cleanupDuration: histogram('cleanup_duration_seconds', 'Duration of garbage-collection runs', [], [0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800]),
 };
+
+// Each outcome from the start, so that rates are defined before the first attempt of each kind.
+for (const outcome of ['succeeded', 'retrying', 'failed']) metrics.webhookDeliveries.inc({ outcome }, 0);

@@ -6,6 +6,7 @@
  */
 import type { Database, Sql } from '../ports/database.ts';
 import { MESSAGES_TOPIC } from '../domain/log-topics.ts';
+import { messageCreatedBatchHookCte } from './webhooks/record.ts';
 import type { Channel, Payload } from '../domain/message.ts';
 
 /** One message to accept, as stored. */
@@ -54,7 +55,8 @@ const inserted = MESSAGE_INPUT.map(([name]) => name).join(', ');
  *   one message at a time: jumping over others' unread messages would mark them read without a
  *   receipt. Only the run of the sender's consecutive seqs that starts right after a cursor counts,
  *   and members rows that do not move are not rewritten;
- * - box: one outbox row per message, in arrival order.
+ * - box: one outbox row per message, in arrival order;
+ * - hook: a `message.created` webhook event per message that some endpoint should receive.
  * A duplicate id committed by another transaction meanwhile fails the statement (unique violation):
  * the batcher then retries each row alone.
  */
@@ -92,7 +94,8 @@ const ACCEPT_BATCH_SQL = `
   box AS (
     INSERT INTO outbox (topic, key, payload, headers)
     SELECT '${MESSAGES_TOPIC}', m.conversation_id::text, jsonb_build_object('message_id', m.id, 'conversation_id', m.conversation_id, 'seq', m.seq), n.headers
-      FROM msg m JOIN numbered n ON n.id = m.id ORDER BY n.ord)
+      FROM msg m JOIN numbered n ON n.id = m.id ORDER BY n.ord),
+  ${messageCreatedBatchHookCte()}
   SELECT c.ord, c.is_member, m.seq, m.created_at
     FROM checked c LEFT JOIN numbered n ON n.ord = c.ord LEFT JOIN msg m ON m.id = n.id
    ORDER BY c.ord`;

@@ -19,6 +19,7 @@ import type { ChannelOverview } from './channels/channel-overview.ts';
 import type { RequestLimits } from './request-limits.ts';
 import type { PushSubscriptions } from './push/push-subscriptions.ts';
 import type { ConversationSettings } from './conversation-settings.ts';
+import type { WebhookEndpoints } from './webhooks/endpoints.ts';
 
 /** A dependency the readiness probe checks. */
 export interface ReadinessCheck {
@@ -51,6 +52,8 @@ export interface App {
   readonly webhooks: WebhookIntake;
   /** Each external channel's mode, capabilities and health. */
   readonly channels: ChannelOverview;
+  /** Outbound webhook endpoints of users and apps, and their deliveries. */
+  readonly webhookEndpoints: WebhookEndpoints;
   readonly receipts: Receipts;
   /** The pipeline's stages, which workers/ runs by role. */
   readonly delivery: DeliveryStages;

@@ -5,6 +5,7 @@ import type { HistoryVisibility } from '../domain/group.ts';
 import type { Notifier } from './notify.ts';
 import { hiddenUpToSql, requireMember } from './membership.ts';
 import { iso } from './time.ts';
+import { recordWebhookEvents } from './webhooks/record.ts';
 import { contactOfConversation, type Contact } from './channels/contacts.ts';
 
 export interface CreateConversation {
@@ -64,6 +65,13 @@ export class Conversations {
         `INSERT INTO members (conversation_id, user_id, role) SELECT $1, u, CASE WHEN u = $3 THEN 'owner' ELSE 'member' END FROM unnest($2::bigint[]) AS u`,
         [id, ids, callerId],
       );
+      await recordWebhookEvents(tx, [
+        {
+          type: 'conversation.created',
+          conversationId: id,
+          data: { conversation_id: id, conversation_type: input.type, name: input.name ?? null, member_ids: ids },
+        },
+      ]);
       return { conversationId: id, isNew: true };
     });
     const details = await this.details(callerId, conversationId);

@@ -7,6 +7,7 @@ import type { Database, Sql } from '../ports/database.ts';
 import { forbidden, invalid, notFound } from '../domain/errors.ts';
 import { asRole, canRemove, isManager, successor, type HistoryVisibility, type Role } from '../domain/group.ts';
 import type { Notifier } from './notify.ts';
+import { recordWebhookEvents } from './webhooks/record.ts';
 import { requireMember, type Membership } from './membership.ts';
 import { requireUsersExist, usernames, type ConversationDetails, type Conversations } from './conversations.ts';
 
@@ -39,10 +40,15 @@ export class Groups {
       );
       const [{ n }] = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM members WHERE conversation_id = $1', [conversationId]);
       if (n > this.maxGroupMembers) throw invalid('invalid-member-count', `A group has at most ${this.maxGroupMembers} members`);
-      return usernames(
+      const joined = await usernames(
         tx,
         rows.map((r) => Number(r.user_id)),
       );
+      await recordWebhookEvents(
+        tx,
+        joined.map((u) => ({ type: 'member.joined', conversationId, data: { conversation_id: conversationId, user_id: u.id, username: u.username } })),
+      );
+      return joined;
     });
     const details = await this.conversations.details(callerId, conversationId);
     for (const u of added) {
@@ -80,7 +86,12 @@ export class Groups {
       }
       await tx.query('DELETE FROM members WHERE conversation_id = $1 AND user_id = $2', [conversationId, userId]);
       const heir = target === 'owner' ? await passOwnership(tx, conversationId) : undefined;
-      return { removed: (await usernames(tx, [userId]))[0], newOwner: heir };
+      const [left] = await usernames(tx, [userId]);
+      // The member who left hears of it too (they are no longer a member).
+      await recordWebhookEvents(tx, [
+        { type: 'member.left', conversationId, userId, data: { conversation_id: conversationId, user_id: left.id, username: left.username } },
+      ]);
+      return { removed: left, newOwner: heir };
     });
     const event = { conversation_id: conversationId, user_id: removed.id, username: removed.username };
     this.notify.toConversation(conversationId, 'member.left', event);

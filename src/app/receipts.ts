@@ -5,6 +5,7 @@ import type { Notifier } from './notify.ts';
 import { iso } from './time.ts';
 import { announce, settle } from './settle.ts';
 import { invalid } from '../domain/errors.ts';
+import { recordWebhookEvents } from './webhooks/record.ts';
 
 export interface Ack {
   userId: number;
@@ -126,6 +127,10 @@ export class Receipts {
       );
       // Everything this member had not read yet may now be delivered or read.
       await announce(this.notify, await settle(tx, { ranges: [{ conversationId, fromSeq: Math.min(me.readSeq, me.deliveredSeq), toSeq: target }] }));
+      const readAt = iso(row.read_at);
+      await recordWebhookEvents(tx, [
+        { type: 'conversation.read', conversationId, data: { conversation_id: conversationId, user_id: userId, username, read_seq: target, read_at: readAt } },
+      ]);
       return { readSeq: target, marked: n, readAt: iso(row.read_at) };
     }, 'mark-read');
     if (result.readAt) {

@@ -6,6 +6,7 @@ import { metrics } from '../metrics.ts';
 import type { Notifier } from './notify.ts';
 import { hiddenUpToSql } from './membership.ts';
 import { iso } from './time.ts';
+import { recordWebhookEvents, type WebhookEventInput } from './webhooks/record.ts';
 
 export interface StatusChange {
   message_id: string;
@@ -119,7 +120,7 @@ export async function recordMoves(tx: Sql, moved: Record<string, unknown>[]): Pr
     moved.map((m) => m.id),
     moved.map((m) => m.status),
   ]);
-  return moved.map((m) => ({
+  const changes = moved.map((m) => ({
     message_id: String(m.id),
     conversation_id: Number(m.conversation_id),
     seq: Number(m.seq),
@@ -128,6 +129,8 @@ export async function recordMoves(tx: Sql, moved: Record<string, unknown>[]): Pr
     createdAt: new Date(m.created_at as string).getTime(),
     senderId: Number(m.sender_id),
   }));
+  await recordWebhookEvents(tx, statusEvents(changes));
+  return changes;
 }
 
 /**
@@ -154,6 +157,18 @@ export async function announce(notify: Notifier, changes: StatusChange[]): Promi
       notify.toUsers([c.senderId], 'message.status', { message_id: c.message_id, conversation_id: c.conversation_id, seq: c.seq, status: c.status, at: c.at }),
     ),
   );
+}
+
+/** `message.status` webhook events in each conversation's order (UPDATE … RETURNING has none). */
+function statusEvents(changes: StatusChange[]): WebhookEventInput[] {
+  const rank: Record<string, number> = { accepted: 0, sent: 1, delivered: 2, read: 3, failed: 4 };
+  return [...changes]
+    .sort((a, b) => a.conversation_id - b.conversation_id || a.seq - b.seq || rank[a.status] - rank[b.status])
+    .map((c) => ({
+      type: 'message.status',
+      conversationId: c.conversation_id,
+      data: { message_id: c.message_id, conversation_id: c.conversation_id, seq: c.seq, status: c.status, at: c.at },
+    }));
 }
 
 export function groupBy<T, K>(items: T[], key: (t: T) => K): Map<K, T[]> {

@@ -44,6 +44,22 @@ export interface DeadLettered {
   attempts: number;
 }
 
+/**
+ * An event for outbound webhooks (docs/integrations.md), keyed by conversation (or `u:<user id>`)
+ * so that one conversation's events stay in order. `endpoint_ids` are the endpoints whose owners
+ * were members when the event happened. `data_from_message`: the data is that message's view,
+ * read by the webhook worker (keeps the hot accept statement small).
+ */
+export interface WebhookEventRecorded {
+  id: string;
+  type: string;
+  order_key: string;
+  occurred_at: string;
+  endpoint_ids: number[];
+  data?: Record<string, unknown>;
+  data_from_message?: string;
+}
+
 export type ChannelTopic = `channel.${ExternalChannel}`;
 
 export type LogTopics = {
@@ -51,6 +67,7 @@ export type LogTopics = {
   status: ChannelOutcome;
   'dead-letters': DeadLettered;
   inbound: InboundReceived;
+  webhooks: WebhookEventRecorded;
 } & { [T in ChannelTopic]: ChannelWork };
 
 export type LogTopic = keyof LogTopics;
@@ -59,4 +76,5 @@ export const MESSAGES_TOPIC = 'messages' satisfies LogTopic;
 export const STATUS_TOPIC = 'status' satisfies LogTopic;
 export const DEAD_LETTER_TOPIC = 'dead-letters' satisfies LogTopic;
 export const INBOUND_TOPIC = 'inbound' satisfies LogTopic;
+export const WEBHOOKS_TOPIC = 'webhooks' satisfies LogTopic;
 export const channelTopic = (c: ExternalChannel): ChannelTopic => `channel.${c}`;

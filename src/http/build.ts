@@ -24,6 +24,7 @@ import { channelRoutes } from './routes/channels.ts';
 import { contactRoutes } from './routes/contacts.ts';
 import { appRoutes } from './routes/apps.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
+import { webhookEndpointRoutes } from './routes/webhook-endpoints.ts';
 import { fileRoutes } from './routes/files.ts';
 import { tusRoutes } from './routes/tus.ts';
 import { pushRoutes } from './routes/push.ts';
@@ -131,6 +132,7 @@ export async function build(app: App, config: Config): Promise<{ server: Fastify
   await server.register(contactRoutes(app, config));
   await server.register(appRoutes(app, config));
   await server.register(webhookRoutes(app, config));
+  await server.register(webhookEndpointRoutes(app, config));
   await server.register(fileRoutes(app, config));
   await server.register(tusRoutes(app, config));
   await server.register(pushRoutes(app, config));

@@ -13,6 +13,7 @@ import { startStatus } from './status.ts';
 import { startInbound } from './inbound.ts';
 import { Scheduler } from './scheduler.ts';
 import { startPush } from './push.ts';
+import { WebhookWorker } from './webhooks.ts';
 
 export interface PipelineOptions {
   relayPollMs: number;
@@ -26,6 +27,7 @@ export class Pipeline {
   private readonly relay: RelayWorker;
   private scheduler: Scheduler | undefined;
   private isRelayStarted = false;
+  private webhooks: WebhookWorker | undefined;
 
   constructor(
     private readonly stages: DeliveryStages,
@@ -54,6 +56,10 @@ export class Pipeline {
       });
       await this.scheduler.start();
     }
+    if (roles.includes('webhooks')) {
+      this.webhooks = new WebhookWorker(stages.webhooks, log, logger);
+      await this.webhooks.start();
+    }
     if (roles.includes('relay')) {
       this.isRelayStarted = true;
       await this.relay.start();
@@ -69,7 +75,7 @@ export class Pipeline {
   async stop(): Promise<void> {
     this.scheduler?.stop();
     await this.relay.stop();
-    await Promise.all(this.subscriptions.map((s) => s.stop()));
+    await Promise.all([...this.subscriptions.map((s) => s.stop()), this.webhooks?.stop()]);
     this.subscriptions = [];
   }
 }

@@ -73,10 +73,13 @@ describe.skipIf(!hasStack)('metrics used by dashboards and alerts have samples i
       redisUrl: redisUrl ?? '',
       apis: 1,
       workers: 1,
-      env: { RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_AUTH_PER_MINUTE: '6' },
+      env: { RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_AUTH_PER_MINUTE: '6', WEBHOOK_ALLOW_PRIVATE_URLS: 'true', WEBHOOK_RETRY_BASE_MS: '200' },
     });
     const alice = await d.user('alice');
     const bob = await d.user('bob');
+    // A webhook endpoint nobody listens on: attempts fail and wait for retries (deliveries, latency, backlog).
+    const endpoint = { url: 'http://127.0.0.1:9/hooks', events: ['message.created'] };
+    expect((await d.request(0, 'POST', '/v1/webhooks/endpoints', { token: alice.token, body: endpoint })).status).toBe(201);
     const conversation = await d.request(0, 'POST', '/v1/conversations', { token: alice.token, body: { type: 'private', member_ids: [bob.id] } });
     expect(conversation.status, JSON.stringify(conversation.body)).toBeLessThan(300);
     const conversationId = conversation.body.conversation_id as number;

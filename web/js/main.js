@@ -11,6 +11,7 @@ import { ChannelStatus } from './views/channel-status.js';
 import { PushNotifications } from './push.js';
 import { Attention } from './attention.js';
 import { AppsSettings } from './views/apps.js';
+import { WebhookSettings } from './views/settings-webhooks.js';
 
 const session = new Session();
 // Signing out (here or in another tab, or a dead refresh token) starts over from a clean page.
@@ -103,9 +104,11 @@ function wireNotifyButton(push) {
 function openSettings(client) {
   const dialog = byId('settings-dialog');
   const apps = new AppsSettings(client.api);
+  const webhooks = new WebhookSettings(client.api, byId('settings-webhooks'));
   byId('settings-button').addEventListener('click', () => {
     dialog.showModal();
     apps.refresh().catch((e) => apps.fail(e));
+    webhooks.refresh();
   });
   byId('settings-close').addEventListener('click', () => dialog.close());
 }

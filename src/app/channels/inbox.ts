@@ -12,6 +12,7 @@ import { MESSAGES_TOPIC } from '../../domain/log-topics.ts';
 import type { Notifier } from '../notify.ts';
 import type { Logger } from '../logger.ts';
 import { iso } from '../time.ts';
+import { messageCreatedHookCte, recordWebhookEvents } from '../webhooks/record.ts';
 
 interface ContactRow {
   id: number;
@@ -37,6 +38,7 @@ export class ChannelInbox {
       const contact = await upsertContact(tx, m);
       const created = contact.conversationId === null ? await this.openConversation(tx, m, contact) : undefined;
       const conversationId = contact.conversationId ?? created!.conversationId;
+      if (created) await recordOpened(tx, m, contact, created);
       const exists = await tx.query('SELECT 1 FROM messages WHERE id = $1', [messageId]);
       if (exists.length > 0) return undefined;
       if (payload.type === 'file') await shareContactFile(tx, payload.file_id, conversationId, contact.id);
@@ -49,7 +51,8 @@ export class ChannelInbox {
            SELECT $1, $2, conv.last_seq, NULL, $3, $5, ARRAY['internal'], 'inbound', conv.last_message_at FROM conv RETURNING seq, created_at),
          box AS (
            INSERT INTO outbox (topic, key, payload)
-           SELECT '${MESSAGES_TOPIC}', $2::text, jsonb_build_object('message_id', $1::uuid, 'conversation_id', $2::bigint, 'seq', msg.seq) FROM msg)
+           SELECT '${MESSAGES_TOPIC}', $2::text, jsonb_build_object('message_id', $1::uuid, 'conversation_id', $2::bigint, 'seq', msg.seq) FROM msg),
+         ${messageCreatedHookCte('$1', '$2')}
          SELECT seq, created_at FROM msg`,
         [messageId, conversationId, contact.id, previewOf(payload), JSON.stringify(payload)],
       );
@@ -98,6 +101,23 @@ export class ChannelInbox {
     await tx.query('UPDATE contacts SET conversation_id = $2 WHERE id = $1', [contact.id, conversationId]);
     return { conversationId, memberIds, name };
   }
+}
+
+/** Webhook events of a first message from a person: their conversation, then the contact. */
+function recordOpened(tx: Sql, m: InboundMessage, contact: ContactRow, created: { conversationId: number; memberIds: number[]; name: string }) {
+  const conversationId = created.conversationId;
+  return recordWebhookEvents(tx, [
+    {
+      type: 'conversation.created',
+      conversationId,
+      data: { conversation_id: conversationId, conversation_type: 'channel', name: created.name, member_ids: created.memberIds },
+    },
+    {
+      type: 'contact.created',
+      conversationId,
+      data: { contact_id: contact.id, channel: m.channel, external_id: m.externalUserId, display_name: contact.displayName, conversation_id: conversationId },
+    },
+  ]);
 }
 
 /**

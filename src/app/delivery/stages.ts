@@ -19,6 +19,7 @@ import { StatusApplier } from './status-applier.ts';
 import { Recovery } from './recovery.ts';
 import { Housekeeping } from './housekeeping.ts';
 import type { PushDispatcher } from '../push/push-dispatcher.ts';
+import type { WebhookDispatcher } from '../webhooks/dispatcher.ts';
 
 export type { DeliverySettings } from './channel-sender.ts';
 
@@ -34,6 +35,8 @@ export interface DeliveryStages {
   housekeeping: Housekeeping;
   /** Web Push notifications (role `push`); undefined when push is off. */
   push?: PushDispatcher;
+  /** Outbound webhooks (role `webhooks`). */
+  webhooks: WebhookDispatcher;
 }
 
 export function createDeliveryStages(deps: {
@@ -47,6 +50,7 @@ export function createDeliveryStages(deps: {
   contentOf: InboundContent;
   fileOf?: OutboundFileSource;
   outboxSignal: OutboxSignal;
+  webhooks: WebhookDispatcher;
 }): DeliveryStages {
   const { db, log, notify, settings } = deps;
   const connectors = new Map<ExternalChannel, Connector>(deps.connectors.map((c) => [c.channel, c]));
@@ -59,5 +63,6 @@ export function createDeliveryStages(deps: {
     inbound: new InboundProcessor(db, log, deps.inbox, deps.contentOf, deps.logger),
     recovery: new Recovery(db, log, settings.leaseMs),
     housekeeping: new Housekeeping(db),
+    webhooks: deps.webhooks,
   };
 }

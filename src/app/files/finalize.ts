@@ -12,6 +12,7 @@ import type { Logger } from '../logger.ts';
 import { checkContentType, SNIFF_BYTES } from './content-check.ts';
 import { blobKey, findUpload, toUpload, type Upload } from './records.ts';
 import { Digest, discard } from './streams.ts';
+import { recordWebhookEvents } from '../webhooks/record.ts';
 
 /** A merge that has run this long is taken to have died with its process and may be taken over. */
 const MERGE_LEASE = '15 minutes';
@@ -67,11 +68,14 @@ export class Finalizer {
     if ('mismatch' in verdict) return this.fail(up, 'content-type-mismatch', verdict.mismatch);
     const rows = await this.db.transaction(async (tx) => {
       await tx.query('DELETE FROM upload_chunks WHERE upload_id = $1', [up.id]);
-      return tx.query(
+      const done = await tx.query(
         `UPDATE uploads SET status = 'completed', sha256 = $2, mime_type = $3, completed_at = now(), storage_handle = NULL, merge_started_at = NULL, tus_segments = '[]'
           WHERE id = $1 AND status = 'merging' RETURNING *`,
         [up.id, sha256, verdict.mimeType],
       );
+      // Files fetched from a platform have no uploader: nobody to tell.
+      if (done[0] && up.uploaderId !== null) await recordWebhookEvents(tx, [completedEvent(toUpload(done[0]))]);
+      return done;
     });
     return rows[0] ? toUpload(rows[0]) : ((await findUpload(this.db, up.id)) ?? up);
   }
@@ -98,4 +102,20 @@ export class Finalizer {
     );
     return rows.map((r) => ({ partNumber: Number(r.chunk_number), token: String(r.part_token), size: Number(r.size_bytes) }));
   }
+}
+
+/** `upload.completed` for the uploader's endpoints (a file belongs to no conversation until it is sent). */
+function completedEvent(up: Upload) {
+  return {
+    type: 'upload.completed' as const,
+    userId: up.uploaderId ?? undefined,
+    data: {
+      file_id: up.id,
+      filename: up.filename,
+      mime_type: up.mimeType,
+      size_bytes: up.sizeBytes,
+      sha256: up.sha256,
+      completed_at: up.completedAt?.toISOString() ?? null,
+    },
+  };
 }

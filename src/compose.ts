@@ -32,6 +32,8 @@ import { Conversations } from './app/conversations.ts';
 import { Groups } from './app/groups.ts';
 import { Instance } from './app/instances.ts';
 import { Messages } from './app/messages.ts';
+import { MessageChanges } from './app/message-changes.ts';
+import { Search } from './app/search.ts';
 import { Receipts } from './app/receipts.ts';
 import { createDeliveryStages } from './app/delivery/stages.ts';
 import { MESSAGES_TOPIC, STATUS_TOPIC, DEAD_LETTER_TOPIC, INBOUND_TOPIC, channelTopic, type LogTopics } from './domain/log-topics.ts';
@@ -209,6 +211,13 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
     conversations,
     groups: new Groups(db, notifier, conversations, config.limits.maxGroupMembers),
     messages: new Messages(db, notifier, receipts, config.limits.maxTextLength, targets, files.resolveFile, options.onAccepted),
+    messageChanges: new MessageChanges(db, notifier, {
+      maxTextLength: config.limits.maxTextLength,
+      editWindowSeconds: config.messages.editWindowSeconds,
+      // Only what a connector relays: a disabled channel has none.
+      channelSupports: (channel, feature) => connectors.find((c) => c.channel === channel)?.capabilities[feature] === true,
+    }),
+    search: new Search(db),
     contacts: new Contacts(db),
     webhooks: new WebhookIntake(db, options.onAccepted),
     channelModes: modes,

@@ -9,6 +9,8 @@ import type { Users } from './users.ts';
 import type { Conversations } from './conversations.ts';
 import type { Groups } from './groups.ts';
 import type { Messages } from './messages.ts';
+import type { MessageChanges } from './message-changes.ts';
+import type { Search } from './search.ts';
 import type { Receipts } from './receipts.ts';
 import type { DeliveryStages } from './delivery/stages.ts';
 import type { DeadLetters } from './dead-letters.ts';
@@ -42,6 +44,10 @@ export interface App {
   /** Group members, roles and settings. */
   readonly groups: Groups;
   readonly messages: Messages;
+  /** Reactions, edits, deletion and catching up on them. */
+  readonly messageChanges: MessageChanges;
+  /** Full-text search over the caller's messages. */
+  readonly search: Search;
   /** People on external platforms (channel conversations). */
   readonly contacts: Contacts;
   /** Stores verified inbound webhook events. */

@@ -89,6 +89,28 @@ export const Message = Type.Object(
     channels: Type.Array(Type.String()),
     status: Type.String(),
     created_at: Timestamp,
+    reply_to: Type.Optional(
+      Nullable(
+        Type.Object(
+          {
+            message_id: Uuid,
+            sender_id: Nullable(Type.Integer()),
+            sender_username: Nullable(Type.String()),
+            excerpt: Nullable(Type.String()),
+            deleted: Type.Boolean(),
+          },
+          { description: 'The message this one answers: its sender and first 100 characters (excerpt null once it is deleted)' },
+        ),
+      ),
+    ),
+    version: Type.Optional(Type.Integer({ description: 'The conversation version of the last edit, deletion or reaction change; 0 when never changed' })),
+    edited_at: Type.Optional(Nullable(Timestamp)),
+    deleted_at: Type.Optional(Nullable(Timestamp)),
+    reactions: Type.Optional(
+      Type.Array(Type.Object({ emoji: Type.String(), count: Type.Integer(), me: Type.Boolean({ description: 'the caller is among them' }) }), {
+        description: 'One entry per emoji, in the order first used',
+      }),
+    ),
     statuses: Type.Optional(Type.Any()),
     history: Type.Optional(Type.Any()),
   },

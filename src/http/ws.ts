@@ -152,7 +152,7 @@ export class WsGateway {
           return client.sendError('not-a-member', `Not subscribed to conversation ${frame.conversation_id}`);
         return this.app.receipts.queueAck({ userId: client.userId, conversationId: frame.conversation_id, seq: frame.seq });
       case 'sync':
-        return client.inTurn(() => this.sync(client, frame.since ?? {}));
+        return client.inTurn(() => this.sync(client, frame.since ?? {}, frame.versions ?? {}));
       case 'subscribe':
         await this.app.conversations.details(client.userId, frame.conversation_id);
         await this.subscribeConversation(client, frame.conversation_id);
@@ -167,7 +167,7 @@ export class WsGateway {
    * Sends every message after the client's cursors, in seq order per conversation, then `synced`.
    * Pages are read as the socket drains, so a client that does not read holds one page at most.
    */
-  private async sync(client: WsClient, since: Record<string, number>): Promise<void> {
+  private async sync(client: WsClient, since: Record<string, number>, versions: Record<string, number>): Promise<void> {
     const result: Record<string, number> = {};
     for (const [key, cursor] of Object.entries(since)) {
       const id = Number(key);
@@ -181,7 +181,22 @@ export class WsGateway {
       }
       result[key] = after;
     }
-    client.send({ type: 'synced', conversations: result });
+    // Then changes to messages (edits, deletions, reactions) after each version cursor, as
+    // `message.changed` frames with the message's current state.
+    const reached: Record<string, number> = {};
+    for (const [key, cursor] of Object.entries(versions)) {
+      const id = Number(key);
+      if (!client.conversations.has(id)) continue;
+      let after = cursor;
+      for (;;) {
+        const page = await this.app.messageChanges.changedSince(client.userId, id, after, SYNC_PAGE);
+        for (const m of page) if (!(await client.sendPaced({ type: 'message.changed', ...m }))) return;
+        if (page.length > 0) after = page[page.length - 1].version;
+        if (page.length < SYNC_PAGE) break;
+      }
+      reached[key] = after;
+    }
+    client.send({ type: 'synced', conversations: result, ...(Object.keys(versions).length > 0 ? { versions: reached } : {}) });
   }
 
   private async subscribeConversation(client: WsClient, conversationId: number): Promise<void> {

@@ -71,14 +71,17 @@ export class MessageChanges {
           throw conflict('too-many-reactions', `A user may put at most ${MAX_REACTIONS_PER_USER} different reactions on a message`);
         await tx.query('INSERT INTO message_reactions (message_id, user_id, emoji) VALUES ($1, $2, $3)', [messageId, userId, emoji]);
       } else {
-        const gone = await tx.query('DELETE FROM message_reactions WHERE message_id = $1 AND user_id = $2 AND emoji = $3 RETURNING 1', [messageId, userId, emoji]);
+        const gone = await tx.query('DELETE FROM message_reactions WHERE message_id = $1 AND user_id = $2 AND emoji = $3 RETURNING 1', [
+          messageId,
+          userId,
+          emoji,
+        ]);
         if (gone.length === 0) return undefined;
       }
       const version = await nextVersion(tx, m);
-      const counts = await tx.query(
-        'SELECT emoji, count(*) AS n FROM message_reactions WHERE message_id = $1 GROUP BY emoji ORDER BY min(created_at), emoji',
-        [messageId],
-      );
+      const counts = await tx.query('SELECT emoji, count(*) AS n FROM message_reactions WHERE message_id = $1 GROUP BY emoji ORDER BY min(created_at), emoji', [
+        messageId,
+      ]);
       return { m, version, reactions: counts.map((c): ReactionCount => ({ emoji: String(c.emoji), count: Number(c.n) })) };
     }, 'message-react');
     if (change) {
@@ -107,14 +110,14 @@ export class MessageChanges {
       this.requireChannelSupport(m, 'edits');
       if (m.payload.type === 'text' && m.payload.content === content) return undefined; // nothing changes
       const payload: Payload = { type: 'text', content };
-      await tx.query('INSERT INTO message_versions (message_id, payload, created_at) SELECT id, payload, COALESCE(edited_at, created_at) FROM messages WHERE id = $1', [
-        messageId,
-      ]);
+      await tx.query(
+        'INSERT INTO message_versions (message_id, payload, created_at) SELECT id, payload, COALESCE(edited_at, created_at) FROM messages WHERE id = $1',
+        [messageId],
+      );
       const version = await nextVersion(tx, m, previewOf(payload));
-      const [row] = await tx.query('UPDATE messages SET payload = $2, edited_at = now(), version = $3 WHERE id = $1 RETURNING edited_at', [
+      const [row] = await tx.query('UPDATE messages SET payload = $2, edited_at = now() WHERE id = $1 RETURNING edited_at', [
         messageId,
         JSON.stringify(payload),
-        version,
       ]);
       return { m, version, payload, editedAt: iso(row.edited_at) };
     }, 'message-edit');
@@ -146,8 +149,8 @@ export class MessageChanges {
       this.requireChannelSupport(m, 'deletes');
       const version = await nextVersion(tx, m, '[Deleted]');
       const [row] = await tx.query(
-        'UPDATE messages SET payload = $2, deleted_at = now(), deleted_by = $3, edited_at = NULL, version = $4 WHERE id = $1 RETURNING deleted_at',
-        [messageId, JSON.stringify(DELETED_PAYLOAD), userId, version],
+        'UPDATE messages SET payload = $2, deleted_at = now(), deleted_by = $3, edited_at = NULL WHERE id = $1 RETURNING deleted_at',
+        [messageId, JSON.stringify(DELETED_PAYLOAD), userId],
       );
       await tx.query('DELETE FROM message_versions WHERE message_id = $1', [messageId]);
       await tx.query('DELETE FROM message_reactions WHERE message_id = $1', [messageId]);
@@ -277,8 +280,8 @@ async function lockTarget(sql: Sql, messageId: string, userId: number, lock = tr
 }
 
 /**
- * Takes the conversation's next version (its row lock orders concurrent changes) and, when the
- * message is the conversation's last, its new list preview.
+ * Takes the conversation's next version (its row lock orders concurrent changes), stamps it on the
+ * message and, when the message is the conversation's last, sets the list preview.
  */
 async function nextVersion(tx: Sql, m: Target, preview?: string): Promise<number> {
   const [row] = await tx.query(
@@ -287,5 +290,7 @@ async function nextVersion(tx: Sql, m: Target, preview?: string): Promise<number
       WHERE id = $1 RETURNING last_version`,
     [m.conversationId, m.seq, preview ?? null],
   );
-  return Number(row.last_version);
+  const version = Number(row.last_version);
+  await tx.query('UPDATE messages SET version = $2 WHERE id = $1', [m.id, version]);
+  return version;
 }

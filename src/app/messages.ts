@@ -14,6 +14,7 @@ import { currentTraceHeaders, withSpan } from '../tracing.ts';
 import { MESSAGES_TOPIC } from '../domain/log-topics.ts';
 import type { EventMap, ReactionCount, ReplyQuote } from '../domain/events.ts';
 import type { ChannelTargets } from './channels/channel-targets.ts';
+import { replyQuoteFor } from './replies.ts';
 
 export interface SendRequest {
   message_id: string;
@@ -21,6 +22,8 @@ export interface SendRequest {
   payload: { type: 'text'; content: string } | { type: 'file'; file_id: string } | TemplatePayload;
   channels?: string[];
   to?: string;
+  /** The id of a message of the same conversation this one answers. */
+  reply_to?: string;
 }
 
 export interface Accepted {
@@ -53,15 +56,15 @@ export type MessageView = EventMap['message.created'] & {
 type Acceptance = { accepted: Accepted; isReplay: boolean; event?: { payload: Payload } };
 
 // $1 id, $2 conversation, $3 sender, $4 payload, $5 channels, $6 recipient, $7 request hash, $8 preview,
-// $9 trace headers of the outbox row (the W3C context the router continues; null when untraced).
+// $9 trace headers of the outbox row (the W3C context the router continues; null when untraced), $10 reply_to.
 const ACCEPT_SQL = `
   WITH member AS (SELECT 1 FROM members WHERE conversation_id = $2 AND user_id = $3),
   conv AS (
     UPDATE conversations SET last_seq = last_seq + 1, last_message_at = now(), last_message_preview = $8, last_message_sender_id = $3
      WHERE id = $2 AND EXISTS (SELECT 1 FROM member) RETURNING last_seq, last_message_at),
   msg AS (
-    INSERT INTO messages (id, conversation_id, seq, sender_id, payload, channels, recipient, request_hash, created_at)
-    SELECT $1, $2, conv.last_seq, $3, $4, $5, $6, $7, conv.last_message_at FROM conv RETURNING seq, created_at),
+    INSERT INTO messages (id, conversation_id, seq, sender_id, payload, channels, recipient, request_hash, created_at, reply_to)
+    SELECT $1, $2, conv.last_seq, $3, $4, $5, $6, $7, conv.last_message_at, $10::uuid FROM conv RETURNING seq, created_at),
   -- The sender's cursors step over its own message only when already caught up: jumping over
   -- others' unread messages would mark them read without a receipt, status or conversation.read.
   sender AS (
@@ -123,6 +126,7 @@ export class Messages {
     if (req.payload.type === 'text') this.checkText(req.payload.content);
     const { channels, to } = await this.targets.resolve(this.db, req.conversation_id, req.channels, req.payload, req.to);
     const requestHash = fingerprint(senderId, req, channels, to);
+    const quote = req.reply_to ? await this.replyQuote(senderId, req, channels) : undefined;
     try {
       const result =
         req.payload.type === 'file'
@@ -140,6 +144,7 @@ export class Messages {
           payload: result.event.payload,
           channels,
           created_at: result.accepted.created_at,
+          ...(quote ? { reply_to: quote } : {}),
         });
       }
       return { accepted: result.accepted, isReplay: result.isReplay };
@@ -151,6 +156,14 @@ export class Messages {
       }
       throw e;
     }
+  }
+
+  /** A reply quotes a message of its conversation; no connector relays replies yet (capabilities `replies`). */
+  private async replyQuote(senderId: number, req: SendRequest, channels: Channel[]): Promise<ReplyQuote> {
+    const external = channels.find((c) => c !== 'internal');
+    if (external)
+      throw conflict('not-supported-by-channel', `${external} does not support replies through this service`, { channel: external, feature: 'replies' });
+    return replyQuoteFor(this.db, senderId, req.conversation_id, req.reply_to!);
   }
 
   /**
@@ -202,10 +215,22 @@ export class Messages {
       rows = await this.db.query(`${select('$4')} AND m.seq > $2 ORDER BY m.seq ASC LIMIT $3`, [conversationId, after, q.limit + 1, userId]);
       total = Math.max(0, me.lastSeq - after);
     } else if (q.before_seq !== undefined) {
-      rows = await this.db.query(`${select('$5')} AND m.seq < $2 AND m.seq > $4 ORDER BY m.seq DESC LIMIT $3`, [conversationId, q.before_seq, q.limit + 1, from, userId]);
+      rows = await this.db.query(`${select('$5')} AND m.seq < $2 AND m.seq > $4 ORDER BY m.seq DESC LIMIT $3`, [
+        conversationId,
+        q.before_seq,
+        q.limit + 1,
+        from,
+        userId,
+      ]);
       total = Math.max(0, Math.min(q.before_seq - 1, me.lastSeq) - from);
     } else {
-      rows = await this.db.query(`${select('$5')} AND m.seq > $4 ORDER BY m.seq DESC LIMIT $2 OFFSET $3`, [conversationId, q.limit + 1, q.offset, from, userId]);
+      rows = await this.db.query(`${select('$5')} AND m.seq > $4 ORDER BY m.seq DESC LIMIT $2 OFFSET $3`, [
+        conversationId,
+        q.limit + 1,
+        q.offset,
+        from,
+        userId,
+      ]);
       total = Math.max(0, me.lastSeq - from);
     }
     const hasMore = rows.length > q.limit;
@@ -318,7 +343,18 @@ async function insertAccepted(
   to: string | null,
   requestHash: string,
 ): Promise<Accepted | undefined> {
-  const params = [req.message_id, req.conversation_id, senderId, JSON.stringify(payload), channels, to, requestHash, previewOf(payload), outboxTraceHeaders()];
+  const params = [
+    req.message_id,
+    req.conversation_id,
+    senderId,
+    JSON.stringify(payload),
+    channels,
+    to,
+    requestHash,
+    previewOf(payload),
+    outboxTraceHeaders(),
+    req.reply_to ?? null,
+  ];
   const [row] = await sql.query(ACCEPT_SQL, params);
   if (!row) return undefined;
   return { status: 'accepted', message_id: req.message_id, conversation_id: req.conversation_id, seq: Number(row.seq), created_at: iso(row.created_at) };
@@ -334,7 +370,7 @@ async function findReplay(sql: Sql, messageId: string, requestHash: string): Pro
 
 function fingerprint(senderId: number, req: SendRequest, channels: Channel[], to: string | null): string {
   return createHash('sha256')
-    .update(JSON.stringify([senderId, req.conversation_id, canonicalPayload(req.payload), channels, to]))
+    .update(JSON.stringify([senderId, req.conversation_id, canonicalPayload(req.payload), channels, to, ...(req.reply_to ? [req.reply_to] : [])]))
     .digest('hex');
 }
 

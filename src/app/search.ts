@@ -77,6 +77,7 @@ const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]);
 export function highlightHtml(snippet: string): string {
   let html = '';
   let open = false;
+  // eslint-disable-next-line no-control-regex -- the markers are control characters on purpose
   for (const part of snippet.split(/([\u0001\u0002])/)) {
     if (part === START) {
       if (!open) html += '<mark>';

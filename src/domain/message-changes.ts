@@ -50,7 +50,12 @@ export function editRefusal(m: ChangeTarget, actorId: number, now: number, windo
  * The sender deletes their own message for everyone within the window; a group's owner and admins
  * delete anyone's message at any time (moderation).
  */
-export function deleteRefusal(m: ChangeTarget, actor: { userId: number; role: Role; isGroup: boolean }, now: number, windowMs: number): ChangeRefusal | undefined {
+export function deleteRefusal(
+  m: ChangeTarget,
+  actor: { userId: number; role: Role; isGroup: boolean },
+  now: number,
+  windowMs: number,
+): ChangeRefusal | undefined {
   if (actor.isGroup && isManager(actor.role)) return undefined;
   if (m.senderId !== actor.userId) return 'not-message-sender';
   if (now - m.createdAt > windowMs) return 'edit-window-expired';

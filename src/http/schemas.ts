@@ -75,6 +75,9 @@ export const SendMessage = Type.Object({
   payload: Payload,
   channels: Type.Optional(Type.Array(ChannelName, { minItems: 1, maxItems: 6 })),
   to: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+  reply_to: Type.Optional(
+    Type.String({ format: 'uuid', description: 'A message of the same conversation this one answers; the message then carries a quote of it' }),
+  ),
 });
 export const Accepted = Type.Object({ status: Type.Literal('accepted'), message_id: Uuid, conversation_id: Id, seq: Type.Integer(), created_at: Timestamp });
 export const Message = Type.Object(

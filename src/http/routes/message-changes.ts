@@ -81,7 +81,11 @@ export const messageChangeRoutes = (app: App, config: Config) => async (server: 
         response: {
           200: Type.Object({
             message_id: Uuid,
-            current: Type.Object({ payload: Type.Object({}, { additionalProperties: true }), edited_at: Type.Union([Timestamp, Type.Null()]), deleted_at: Type.Union([Timestamp, Type.Null()]) }),
+            current: Type.Object({
+              payload: Type.Object({}, { additionalProperties: true }),
+              edited_at: Type.Union([Timestamp, Type.Null()]),
+              deleted_at: Type.Union([Timestamp, Type.Null()]),
+            }),
             versions: Type.Array(Type.Object({ payload: Type.Object({}, { additionalProperties: true }), created_at: Timestamp, replaced_at: Timestamp })),
           }),
           ...problems(400, 401, 403, 404, 429),

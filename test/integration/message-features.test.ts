@@ -338,6 +338,25 @@ describe.each(targetKinds())('message features on %s', (kind) => {
     });
   });
 
+  describe('documentation', () => {
+    it('documents the new routes, their problems and the reply_to field in /openapi.json', async () => {
+      const doc = (await c4.request('GET', '/openapi.json')).body;
+      const reactions = doc.paths['/v1/messages/{message_id}/reactions/{emoji}'];
+      expect(Object.keys(reactions.put.responses)).toEqual(expect.arrayContaining(['200', '400', '404', '409']));
+      expect(Object.keys(reactions.delete.responses)).toEqual(expect.arrayContaining(['200', '400', '404', '409']));
+      expect(Object.keys(doc.paths['/v1/messages/{message_id}'])).toEqual(expect.arrayContaining(['get', 'patch', 'delete']));
+      expect(doc.paths['/v1/messages/{message_id}/versions'].get.responses['403']).toBeDefined();
+      expect(doc.paths['/v1/search/messages'].get.parameters.map((p: { name: string }) => p.name).sort()).toEqual([
+        'before',
+        'conversation_id',
+        'limit',
+        'offset',
+        'q',
+      ]);
+      expect(JSON.stringify(doc.paths['/v1/messages'].post.requestBody)).toContain('reply_to');
+    });
+  });
+
   describe('channels', () => {
     it('flags every channel as not relaying edits, deletes, reactions or replies', async () => {
       const { alice } = await pair();

@@ -33,6 +33,8 @@ import { Conversations } from './app/conversations.ts';
 import { Groups } from './app/groups.ts';
 import { Instance } from './app/instances.ts';
 import { Messages } from './app/messages.ts';
+import { MessageChanges } from './app/message-changes.ts';
+import { Search } from './app/search.ts';
 import { Receipts } from './app/receipts.ts';
 import { createDeliveryStages } from './app/delivery/stages.ts';
 import { OutboxSignal } from './app/delivery/outbox-signal.ts';
@@ -230,6 +232,12 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
     { name: 'event_log', check: () => eventLog.ping() },
     { name: 'fanout', check: () => fanout.ping() },
   ];
+  const messageChanges = new MessageChanges(db, notifier, {
+    maxTextLength: config.limits.maxTextLength,
+    editWindowSeconds: config.messages.editWindowSeconds,
+    // Only what a connector relays: a disabled channel has none.
+    channelSupports: (channel, feature) => connectors.find((c) => c.channel === channel)?.capabilities[feature] === true,
+  });
   const messages = new Messages(db, notifier, receipts, config.limits.maxTextLength, targets, files.resolveFile, onAccepted, config.acceptBatch);
   let closing: Promise<void> | undefined;
   return {
@@ -243,11 +251,14 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
     conversations,
     groups: new Groups(db, notifier, conversations, config.limits.maxGroupMembers),
     messages,
+    messageChanges,
+    search: new Search(db),
     live: new LiveSessions({
       fanout,
       sockets,
       conversations,
       messages,
+      messageChanges,
       receipts,
       maxPerUser: config.limits.wsMaxPerUser,
       logger: logger.child({ component: 'ws' }),

@@ -93,6 +93,8 @@ export interface Config {
   httpTimeouts: { headersMs: number; bodyMs: number; uploadBodyMs: number; idleMs: number; keepAliveMs: number };
   /** maxTextLength (MAX_TEXT_LENGTH): characters of a text message, counted in Unicode code points (an emoji is one). */
   limits: { maxTextLength: number; maxGroupMembers: number; wsMaxPerUser: number; maxUploadBytes: number };
+  /** editWindowSeconds (MESSAGE_EDIT_WINDOW_HOURS): how long after sending a sender may edit or delete a message. */
+  messages: { editWindowSeconds: number };
   rateLimit: { enabled: boolean; perMinute: Record<RateClass, number> };
   /** leaseMs: how long a claimed channel delivery may take before another worker hands it out again. */
   delivery: { maxAttempts: number; backoffBaseMs: number; leaseMs: number; connectorLatencyMs: number; connectorFailureRate: number };
@@ -311,6 +313,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       wsMaxPerUser: int('WS_MAX_PER_USER', 10, 1, 10_000),
       maxUploadBytes: int('MAX_UPLOAD_BYTES', 2 * 1024 ** 3, 1),
     },
+    messages: { editWindowSeconds: int('MESSAGE_EDIT_WINDOW_HOURS', 48, 0, 8760) * 3600 },
     rateLimit: { enabled: bool('RATE_LIMIT_ENABLED', true), perMinute },
     loginThrottle: { maxFailures: int('LOGIN_MAX_FAILURES', 10, 0, 1_000_000), windowSeconds: int('LOGIN_FAILURE_WINDOW_MINUTES', 15, 1, 1440) * 60 },
     apps: { keyGraceSeconds: int('APP_KEY_ROTATION_GRACE_SECONDS', 86_400, 0, 30 * 86_400) },

@@ -18,6 +18,8 @@ export interface AcceptRow {
   channels: Channel[];
   recipient: string | null;
   request_hash: string;
+  /** The message this one replies to (checked before the accept: same conversation, visible to the sender). */
+  reply_to: string | null;
   /** The conversation list's preview when this is the conversation's newest message. */
   preview: string | null;
   /** Trace headers of the outbox row (the W3C context the router continues); null when untraced. */
@@ -40,6 +42,7 @@ const MESSAGE_INPUT: readonly (readonly [keyof AcceptRow, string])[] = [
   ['channels', 'text[]'],
   ['recipient', 'text'],
   ['request_hash', 'text'],
+  ['reply_to', 'uuid'],
 ];
 const INPUT_COLUMNS = [...MESSAGE_INPUT, ['preview', 'text'], ['headers', 'jsonb']] as const;
 const inserted = MESSAGE_INPUT.map(([name]) => name).join(', ');

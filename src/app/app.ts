@@ -7,6 +7,8 @@ import type { Conversations } from './conversations.ts';
 import type { Groups } from './groups.ts';
 import type { Messages } from './messages.ts';
 import type { LiveSessions } from './live/live-sessions.ts';
+import type { MessageChanges } from './message-changes.ts';
+import type { Search } from './search.ts';
 import type { Receipts } from './receipts.ts';
 import type { DeliveryStages } from './delivery/stages.ts';
 import type { DeadLetters } from './dead-letters.ts';
@@ -46,6 +48,10 @@ export interface App {
   readonly messages: Messages;
   /** Live subscriptions of connected clients (WebSocket sessions) to fan-out topics. */
   readonly live: LiveSessions;
+  /** Reactions, edits, deletion and catching up on them. */
+  readonly messageChanges: MessageChanges;
+  /** Full-text search over the caller's messages. */
+  readonly search: Search;
   /** People on external platforms (channel conversations). */
   readonly contacts: Contacts;
   /** Stores verified inbound webhook events. */

@@ -8,6 +8,8 @@ export interface Membership {
   role: Role;
   historyVisibility: HistoryVisibility;
   lastSeq: number;
+  /** The conversation's last change version (edits, deletions, reactions): src/app/message-changes.ts. */
+  lastVersion: number;
   readSeq: number;
   deliveredSeq: number;
   /** Messages up to this seq are hidden from the member (history_visibility `joined`); 0 when all are visible. */
@@ -28,7 +30,7 @@ export const visibleAfterSql = (conversation: string, user: string) =>
 /** Loads the caller's membership; 404 conversation-not-found, 403 not-a-member. */
 export async function requireMember(sql: Sql, conversationId: number, userId: number): Promise<Membership> {
   const rows = await sql.query(
-    `SELECT c.id, c.type, c.last_seq, c.history_visibility, m.role, m.read_seq, m.delivered_seq, m.joined_seq
+    `SELECT c.id, c.type, c.last_seq, c.last_version, c.history_visibility, m.role, m.read_seq, m.delivered_seq, m.joined_seq
        FROM conversations c LEFT JOIN members m ON m.conversation_id = c.id AND m.user_id = $2
       WHERE c.id = $1`,
     [conversationId, userId],
@@ -43,6 +45,7 @@ export async function requireMember(sql: Sql, conversationId: number, userId: nu
     role: asRole(String(row.role)),
     historyVisibility,
     lastSeq: Number(row.last_seq),
+    lastVersion: Number(row.last_version),
     readSeq: Number(row.read_seq),
     deliveredSeq: Number(row.delivered_seq),
     hiddenUpTo: hiddenUpTo(historyVisibility, Number(row.joined_seq)),

@@ -12,8 +12,9 @@ import type { Receipts } from './receipts.ts';
 import { iso } from './time.ts';
 import { currentTraceHeaders, withSpan } from '../tracing.ts';
 import { AcceptBatcher, acceptRows, type AcceptBatchOptions, type AcceptOutcome, type AcceptRow } from './accept-batch.ts';
-import type { EventMap } from '../domain/events.ts';
+import type { EventMap, ReactionCount, ReplyQuote } from '../domain/events.ts';
 import type { ChannelTargets } from './channels/channel-targets.ts';
+import { replyQuoteFor } from './replies.ts';
 
 export interface SendRequest {
   message_id: string;
@@ -21,6 +22,8 @@ export interface SendRequest {
   payload: { type: 'text'; content: string } | { type: 'file'; file_id: string } | TemplatePayload;
   channels?: string[];
   to?: string;
+  /** The id of a message of the same conversation this one answers. */
+  reply_to?: string;
 }
 
 export interface Accepted {
@@ -37,18 +40,39 @@ export interface Accepted {
  */
 export type FileResolver = (sql: Sql, senderId: number, fileId: string, conversationId: number) => Promise<FilePayload>;
 
-/** A message as clients see it: the `message.created` event plus its status. */
-export type MessageView = EventMap['message.created'] & { status: string };
+/**
+ * A message as clients see it: the `message.created` event plus its status and what changed since:
+ * `version` (0 until the first edit, deletion or reaction change), `edited_at`, `deleted_at` (a
+ * tombstone: payload {type: "deleted"}) and reactions with `me` for the viewer.
+ */
+export type MessageView = EventMap['message.created'] & {
+  status: string;
+  version: number;
+  edited_at: string | null;
+  deleted_at: string | null;
+  reactions: ReactionCount[];
+};
 
 type Acceptance = { accepted: Accepted; isReplay: boolean; event?: { payload: Payload } };
 
 /** Defaults of ACCEPT_BATCH_MAX_WAIT_MS and ACCEPT_BATCH_MAX. */
 export const DEFAULT_ACCEPT_BATCH: AcceptBatchOptions = { maxWaitMs: 1, max: 200 };
 
-const MESSAGE_COLUMNS = `m.id, m.conversation_id, m.seq, m.sender_id, u.username AS sender_username, u.kind = 'bot' AS sender_is_bot, m.sender_contact_id, ct.channel AS contact_channel,
-  ct.display_name AS contact_name, m.payload, m.channels, m.status, m.created_at`;
-// A message's sender is a user or, for inbound channel messages, a contact.
-const MESSAGES_WITH_SENDER = 'messages m LEFT JOIN users u ON u.id = m.sender_id LEFT JOIN contacts ct ON ct.id = m.sender_contact_id';
+/**
+ * The columns of a MessageView as `viewer` (an SQL expression: the caller's user id) sees it:
+ * reactions say whether the viewer is among them, and a reply carries a quote of its original.
+ */
+export const messageColumns = (
+  viewer: string,
+) => `m.id, m.conversation_id, m.seq, m.sender_id, u.username AS sender_username, u.kind = 'bot' AS sender_is_bot, m.sender_contact_id,
+  ct.channel AS contact_channel, ct.display_name AS contact_name, m.payload, m.channels, m.status, m.created_at, m.version, m.edited_at, m.deleted_at,
+  m.reply_to, r.sender_id AS reply_sender_id, ru.username AS reply_sender_username, r.payload AS reply_payload, r.deleted_at AS reply_deleted_at,
+  COALESCE((SELECT jsonb_agg(jsonb_build_object('emoji', x.emoji, 'count', x.n, 'me', x.me) ORDER BY x.first_at, x.emoji)
+              FROM (SELECT emoji, count(*) AS n, bool_or(user_id = ${viewer}) AS me, min(created_at) AS first_at
+                      FROM message_reactions WHERE message_id = m.id GROUP BY emoji) x), '[]'::jsonb) AS reactions`;
+// A message's sender is a user or, for inbound channel messages, a contact; `r` is the message it replies to.
+export const MESSAGES_WITH_SENDER = `messages m LEFT JOIN users u ON u.id = m.sender_id LEFT JOIN contacts ct ON ct.id = m.sender_contact_id
+  LEFT JOIN messages r ON r.id = m.reply_to LEFT JOIN users ru ON ru.id = r.sender_id`;
 
 export class Messages {
   private readonly batcher: AcceptBatcher;
@@ -91,6 +115,7 @@ export class Messages {
     if (req.payload.type === 'text') this.checkText(req.payload.content);
     const { channels, to } = await this.targets.resolve(this.db, req.conversation_id, req.channels, req.payload, req.to);
     const requestHash = fingerprint(senderId, req, channels, to);
+    const quote = req.reply_to ? await this.replyQuote(senderId, req, channels) : undefined;
     try {
       const result =
         req.payload.type === 'file'
@@ -108,6 +133,7 @@ export class Messages {
           payload: result.event.payload,
           channels,
           created_at: result.accepted.created_at,
+          ...(quote ? { reply_to: quote } : {}),
         });
       }
       return { accepted: result.accepted, isReplay: result.isReplay };
@@ -119,6 +145,14 @@ export class Messages {
       }
       throw e;
     }
+  }
+
+  /** A reply quotes a message of its conversation; no connector relays replies yet (capabilities `replies`). */
+  private async replyQuote(senderId: number, req: SendRequest, channels: Channel[]): Promise<ReplyQuote> {
+    const external = channels.find((c) => c !== 'internal');
+    if (external)
+      throw conflict('not-supported-by-channel', `${external} does not support replies through this service`, { channel: external, feature: 'replies' });
+    return replyQuoteFor(this.db, senderId, req.conversation_id, req.reply_to!);
   }
 
   /**
@@ -169,18 +203,30 @@ export class Messages {
   async history(userId: number, conversationId: number, q: { limit: number; offset: number; after_seq?: number; before_seq?: number }) {
     const me = await requireMember(this.db, conversationId, userId);
     const from = me.hiddenUpTo;
-    const select = `SELECT ${MESSAGE_COLUMNS} FROM ${MESSAGES_WITH_SENDER} WHERE m.conversation_id = $1`;
+    const select = (viewer: string) => `SELECT ${messageColumns(viewer)} FROM ${MESSAGES_WITH_SENDER} WHERE m.conversation_id = $1`;
     let rows;
     let total: number;
     if (q.after_seq !== undefined) {
       const after = Math.max(q.after_seq, from);
-      rows = await this.db.query(`${select} AND m.seq > $2 ORDER BY m.seq ASC LIMIT $3`, [conversationId, after, q.limit + 1]);
+      rows = await this.db.query(`${select('$4')} AND m.seq > $2 ORDER BY m.seq ASC LIMIT $3`, [conversationId, after, q.limit + 1, userId]);
       total = Math.max(0, me.lastSeq - after);
     } else if (q.before_seq !== undefined) {
-      rows = await this.db.query(`${select} AND m.seq < $2 AND m.seq > $4 ORDER BY m.seq DESC LIMIT $3`, [conversationId, q.before_seq, q.limit + 1, from]);
+      rows = await this.db.query(`${select('$5')} AND m.seq < $2 AND m.seq > $4 ORDER BY m.seq DESC LIMIT $3`, [
+        conversationId,
+        q.before_seq,
+        q.limit + 1,
+        from,
+        userId,
+      ]);
       total = Math.max(0, Math.min(q.before_seq - 1, me.lastSeq) - from);
     } else {
-      rows = await this.db.query(`${select} AND m.seq > $4 ORDER BY m.seq DESC LIMIT $2 OFFSET $3`, [conversationId, q.limit + 1, q.offset, from]);
+      rows = await this.db.query(`${select('$5')} AND m.seq > $4 ORDER BY m.seq DESC LIMIT $2 OFFSET $3`, [
+        conversationId,
+        q.limit + 1,
+        q.offset,
+        from,
+        userId,
+      ]);
       total = Math.max(0, me.lastSeq - from);
     }
     const hasMore = rows.length > q.limit;
@@ -188,13 +234,20 @@ export class Messages {
     // Fetching counts as receiving: the newest seq returned is acknowledged for this member.
     const newest = Math.max(0, ...messages.map((m) => m.seq));
     if (newest > me.deliveredSeq) await this.receipts.acknowledge(userId, conversationId, newest);
-    return { messages, total, limit: q.limit, offset: q.after_seq === undefined && q.before_seq === undefined ? q.offset : 0, has_more: hasMore };
+    return {
+      messages,
+      total,
+      limit: q.limit,
+      offset: q.after_seq === undefined && q.before_seq === undefined ? q.offset : 0,
+      has_more: hasMore,
+      last_version: me.lastVersion,
+    };
   }
 
   /** Messages after `afterSeq` that `userId` may see, oldest first, for WebSocket catch-up; none for a non-member. */
   async since(userId: number, conversationId: number, afterSeq: number, limit: number): Promise<MessageView[]> {
     const rows = await this.db.query(
-      `SELECT ${MESSAGE_COLUMNS} FROM ${MESSAGES_WITH_SENDER}
+      `SELECT ${messageColumns('$4')} FROM ${MESSAGES_WITH_SENDER}
         WHERE m.conversation_id = $1 AND m.seq > $2 AND m.seq > ${visibleAfterSql('$1', '$4')} ORDER BY m.seq ASC LIMIT $3`,
       [conversationId, afterSeq, limit, userId],
     );
@@ -204,7 +257,7 @@ export class Messages {
   /** One message with per-recipient and per-channel statuses and its history; 404 unless the caller is a member. */
   async details(userId: number, messageId: string) {
     const rows = await this.db.query(
-      `SELECT ${MESSAGE_COLUMNS} FROM ${MESSAGES_WITH_SENDER}
+      `SELECT ${messageColumns('$2')} FROM ${MESSAGES_WITH_SENDER}
         WHERE m.id = $1 AND m.seq > ${visibleAfterSql('m.conversation_id', '$2')}`,
       [messageId, userId],
     );
@@ -287,6 +340,7 @@ function acceptRow(senderId: number, req: SendRequest, payload: Payload, channel
     request_hash: requestHash,
     preview: previewOf(payload),
     headers: currentTraceHeaders() ?? null,
+    reply_to: req.reply_to ?? null,
   };
 }
 
@@ -304,7 +358,7 @@ async function findReplay(sql: Sql, messageId: string, requestHash: string): Pro
 
 function fingerprint(senderId: number, req: SendRequest, channels: Channel[], to: string | null): string {
   return createHash('sha256')
-    .update(JSON.stringify([senderId, req.conversation_id, canonicalPayload(req.payload), channels, to]))
+    .update(JSON.stringify([senderId, req.conversation_id, canonicalPayload(req.payload), channels, to, ...(req.reply_to ? [req.reply_to] : [])]))
     .digest('hex');
 }
 
@@ -339,5 +393,22 @@ export function toView(r: Record<string, unknown>): MessageView {
     channels: r.channels as Channel[],
     status: String(r.status),
     created_at: iso(r.created_at),
+    reply_to: r.reply_to ? replyQuote(r) : null,
+    version: Number(r.version ?? 0),
+    edited_at: r.edited_at ? iso(r.edited_at) : null,
+    deleted_at: r.deleted_at ? iso(r.deleted_at) : null,
+    reactions: ((r.reactions as ReactionCount[] | undefined) ?? []).map((x) => ({ emoji: x.emoji, count: Number(x.count), me: Boolean(x.me) })),
+  };
+}
+
+/** The quote of the original from the `reply_*` columns of messageColumns. */
+function replyQuote(r: Record<string, unknown>): ReplyQuote {
+  const deleted = Boolean(r.reply_deleted_at);
+  return {
+    message_id: String(r.reply_to),
+    sender_id: r.reply_sender_id === null ? null : Number(r.reply_sender_id),
+    sender_username: r.reply_sender_username === null ? null : String(r.reply_sender_username),
+    excerpt: deleted ? null : previewOf(r.reply_payload as Payload),
+    deleted,
   };
 }

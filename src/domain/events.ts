@@ -2,6 +2,23 @@
 import type { Channel, ExternalChannel, MessageStatus, Payload } from './message.ts';
 import type { HistoryVisibility, Role } from './group.ts';
 
+/** Reactions on a message, one entry per emoji in the order first used; `me` only in views for one user. */
+export interface ReactionCount {
+  emoji: string;
+  count: number;
+  me?: boolean;
+}
+
+/** What a reply shows of the message it answers: its sender and first 100 characters, or that it was deleted. */
+export interface ReplyQuote {
+  message_id: string;
+  sender_id: number | null;
+  sender_username: string | null;
+  /** null when the original was deleted. */
+  excerpt: string | null;
+  deleted: boolean;
+}
+
 export interface EventMap {
   /** From a contact (inbound channel message): sender_id and sender_username are null, sender_contact says who. */
   'message.created': {
@@ -16,6 +33,24 @@ export interface EventMap {
     payload: Payload;
     channels: Channel[];
     created_at: string;
+    /** Set when the message replies to another of the conversation. */
+    reply_to?: ReplyQuote | null;
+  };
+  /**
+   * Edits, deletions and reactions: each takes the conversation's next `version` (see
+   * docs/websocket.md, "Changes to messages"); a gap in versions means a missed change.
+   */
+  'message.updated': { message_id: string; conversation_id: number; seq: number; version: number; payload: Payload; edited_at: string };
+  'message.deleted': { message_id: string; conversation_id: number; seq: number; version: number; deleted_at: string; deleted_by: number };
+  'message.reaction': {
+    message_id: string;
+    conversation_id: number;
+    seq: number;
+    version: number;
+    user_id: number;
+    emoji: string;
+    action: 'added' | 'removed';
+    reactions: ReactionCount[];
   };
   'message.status': {
     message_id: string;

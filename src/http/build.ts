@@ -19,6 +19,7 @@ import { authRoutes } from './routes/auth.ts';
 import { userRoutes } from './routes/users.ts';
 import { conversationRoutes } from './routes/conversations.ts';
 import { messageRoutes } from './routes/messages.ts';
+import { messageChangeRoutes } from './routes/message-changes.ts';
 import { operationsRoutes } from './routes/operations.ts';
 import { channelRoutes } from './routes/channels.ts';
 import { contactRoutes } from './routes/contacts.ts';
@@ -128,6 +129,7 @@ export async function build(app: App, config: Config): Promise<{ server: Fastify
   await server.register(userRoutes(app, config));
   await server.register(conversationRoutes(app, config));
   await server.register(messageRoutes(app, config));
+  await server.register(messageChangeRoutes(app, config));
   await server.register(channelRoutes(app, config));
   await server.register(contactRoutes(app, config));
   await server.register(appRoutes(app, config));

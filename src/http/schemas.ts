@@ -76,6 +76,9 @@ export const SendMessage = Type.Object({
   payload: Payload,
   channels: Type.Optional(Type.Array(ChannelName, { minItems: 1, maxItems: 6 })),
   to: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+  reply_to: Type.Optional(
+    Type.String({ format: 'uuid', description: 'A message of the same conversation this one answers; the message then carries a quote of it' }),
+  ),
 });
 export const Accepted = Type.Object({ status: Type.Literal('accepted'), message_id: Uuid, conversation_id: Id, seq: Type.Integer(), created_at: Timestamp });
 export const Message = Type.Object(
@@ -91,6 +94,28 @@ export const Message = Type.Object(
     channels: Type.Array(Type.String()),
     status: Type.String(),
     created_at: Timestamp,
+    reply_to: Type.Optional(
+      Nullable(
+        Type.Object(
+          {
+            message_id: Uuid,
+            sender_id: Nullable(Type.Integer()),
+            sender_username: Nullable(Type.String()),
+            excerpt: Nullable(Type.String()),
+            deleted: Type.Boolean(),
+          },
+          { description: 'The message this one answers: its sender and first 100 characters (excerpt null once it is deleted)' },
+        ),
+      ),
+    ),
+    version: Type.Optional(Type.Integer({ description: 'The conversation version of the last edit, deletion or reaction change; 0 when never changed' })),
+    edited_at: Type.Optional(Nullable(Timestamp)),
+    deleted_at: Type.Optional(Nullable(Timestamp)),
+    reactions: Type.Optional(
+      Type.Array(Type.Object({ emoji: Type.String(), count: Type.Integer(), me: Type.Boolean({ description: 'the caller is among them' }) }), {
+        description: 'One entry per emoji, in the order first used',
+      }),
+    ),
     statuses: Type.Optional(Type.Any()),
     history: Type.Optional(Type.Any()),
   },

@@ -14,6 +14,16 @@ const Seq = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 const named = <P extends Record<string, TSchema>>(fields: P) =>
   Type.Object({ action: Type.Optional(Type.String()), type: Type.Optional(Type.String()), ...fields }, { additionalProperties: false });
 
+/** Per-conversation cursors: {"<conversation id>": seq or version}. */
+const cursors = () =>
+  Type.Unsafe<Record<string, number>>({
+    type: 'object',
+    additionalProperties: Seq,
+    maxProperties: MAX_SYNC_CONVERSATIONS,
+    // Conversation ids as plain decimal text; the safe-integer bound is checked after.
+    propertyNames: { pattern: '^[1-9][0-9]{0,15}$' },
+  });
+
 const SCHEMAS = {
   ping: named({}),
   pong: named({}),
@@ -21,15 +31,9 @@ const SCHEMAS = {
   unsubscribe: named({ conversation_id: Id }),
   ack: named({ conversation_id: Id, seq: Seq }),
   sync: named({
-    since: Type.Optional(
-      Type.Unsafe<Record<string, number>>({
-        type: 'object',
-        additionalProperties: Seq,
-        maxProperties: MAX_SYNC_CONVERSATIONS,
-        // Conversation ids as plain decimal text; the safe-integer bound is checked after.
-        propertyNames: { pattern: '^[1-9][0-9]{0,15}$' },
-      }),
-    ),
+    since: Type.Optional(cursors()),
+    // Version cursors: changes to messages (edits, deletions, reactions) after them.
+    versions: Type.Optional(cursors()),
   }),
 };
 
@@ -76,16 +80,18 @@ export function parseClientFrame(text: string): { frame: ClientFrame } | { probl
   if (!isAction(name)) return { problem: { code: 'unknown-action', error: `Unknown action "${name.slice(0, 64)}"` } };
   const validate = validators[name];
   if (!validate(fields)) return { problem: schemaProblem(name, validate.errors ?? []) };
-  if (name === 'sync' && fields.since) {
-    const tooBig = Object.keys(fields.since).find((k) => !Number.isSafeInteger(Number(k)));
-    if (tooBig)
-      return {
-        problem: {
-          code: 'invalid-frame',
-          error: `Invalid sync frame: /since/${tooBig} is beyond 2^53-1`,
-          errors: [{ path: `/since/${tooBig}`, message: 'must be a conversation id' }],
-        },
-      };
+  if (name === 'sync') {
+    for (const field of ['since', 'versions'] as const) {
+      const tooBig = Object.keys(fields[field] ?? {}).find((k) => !Number.isSafeInteger(Number(k)));
+      if (tooBig)
+        return {
+          problem: {
+            code: 'invalid-frame',
+            error: `Invalid sync frame: /${field}/${tooBig} is beyond 2^53-1`,
+            errors: [{ path: `/${field}/${tooBig}`, message: 'must be a conversation id' }],
+          },
+        };
+    }
   }
   return { frame: { ...fields, action: name } as ClientFrame };
 }

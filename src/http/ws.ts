@@ -156,8 +156,8 @@ export class WsGateway {
         return this.app.live.ack(client, frame.conversation_id, frame.seq);
       case 'sync':
         return client.inTurn(async () => {
-          const conversations = await this.app.live.sync(client, frame.since ?? {});
-          if (conversations) client.send({ type: 'synced', conversations });
+          const caughtUp = await this.app.live.sync(client, frame.since ?? {}, frame.versions);
+          if (caughtUp) client.send({ type: 'synced', ...caughtUp });
         });
       case 'subscribe':
         await this.app.live.subscribe(client, frame.conversation_id);

@@ -38,6 +38,10 @@ export interface ConnectorCapabilities {
   edits: boolean;
   /** Can send reactions to messages. */
   reactions: boolean;
+  /** Can delete a message already sent (for everyone). */
+  deletes: boolean;
+  /** Can send a message as a reply that quotes an earlier one. */
+  replies: boolean;
   [k: string]: unknown;
 }
 

@@ -89,6 +89,55 @@ describe.each(targetKinds())('bad input on every route on %s', (kind) => {
     ]);
   });
 
+  it('refuses bad input on the reaction, edit, delete and search routes (issue 16)', async () => {
+    const [existing] = await c4.query<{ id: string }>('SELECT id FROM messages WHERE conversation_id = $1 LIMIT 1', [direct]);
+    const m = existing.id;
+    await expectAll([
+      ...malformed('PATCH', `/v1/messages/${m}`),
+      { name: 'edit without payload', method: 'PATCH', url: `/v1/messages/${m}`, body: {}, path: '/payload' },
+      { name: 'edit to a file', method: 'PATCH', url: `/v1/messages/${m}`, body: { payload: { type: 'file', file_id: uuid() } } },
+      { name: 'edit with numeric content', method: 'PATCH', url: `/v1/messages/${m}`, body: { payload: { type: 'text', content: 5 } } },
+      { name: 'edit with NUL', method: 'PATCH', url: `/v1/messages/${m}`, body: { payload: { type: 'text', content: 'a\u0000b' } }, code: 'invalid-text' },
+      {
+        name: 'edit an id that is not a uuid',
+        method: 'PATCH',
+        url: '/v1/messages/42',
+        body: { payload: { type: 'text', content: 'x' } },
+        path: '/message_id',
+      },
+      { name: 'delete an id that is not a uuid', method: 'DELETE', url: '/v1/messages/nope' },
+      { name: 'react with a word', method: 'PUT', url: `/v1/messages/${m}/reactions/like`, code: 'invalid-emoji' },
+      { name: 'react with a long string', method: 'PUT', url: `/v1/messages/${m}/reactions/${'%F0%9F%91%8D'.repeat(30)}` },
+      { name: 'unreact with a digit', method: 'DELETE', url: `/v1/messages/${m}/reactions/7`, code: 'invalid-emoji' },
+      { name: 'react with NUL', method: 'PUT', url: `/v1/messages/${m}/reactions/%00`, code: 'invalid-text' },
+      {
+        name: 'reply_to not a uuid',
+        method: 'POST',
+        url: '/v1/messages',
+        body: { message_id: uuid(), conversation_id: direct, payload: { type: 'text', content: 'x' }, reply_to: 'x' },
+      },
+      {
+        name: 'reply_to another conversation',
+        method: 'POST',
+        url: '/v1/messages',
+        body: { message_id: uuid(), conversation_id: group, payload: { type: 'text', content: 'x' }, reply_to: m },
+        code: 'reply-not-found',
+      },
+      { name: 'search without q', method: 'GET', url: '/v1/search/messages', path: '/q' },
+      { name: 'search with a long q', method: 'GET', url: `/v1/search/messages?q=${'a'.repeat(257)}` },
+      { name: 'search with a bad before', method: 'GET', url: '/v1/search/messages?q=a&before=yesterday' },
+      { name: 'search with limit 0', method: 'GET', url: '/v1/search/messages?q=a&limit=0' },
+      { name: 'search with NUL', method: 'GET', url: '/v1/search/messages?q=%00', code: 'invalid-text' },
+      { name: 'changes after a negative version', method: 'GET', url: `/v1/conversations/${direct}/messages?changed_after=-1` },
+    ]);
+    expectProblem(
+      await c4.request('PATCH', `/v1/messages/${m}`, { token: member.token, body: { payload: { type: 'text', content: 'x' } } }),
+      403,
+      'not-message-sender',
+    );
+    expectProblem(await c4.request('DELETE', `/v1/messages/${m}`, { token: member.token }), 403, 'not-message-sender');
+  });
+
   it('rejects missing and wrong-typed auth fields without coercion', async () => {
     await expectAll([
       { name: 'register without password', method: 'POST', url: '/auth/register', body: { username: 'nopass_user' }, path: '/password', isPublic: true },

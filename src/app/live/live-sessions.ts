@@ -13,6 +13,7 @@ import { SpanKind, withSpan } from '../../tracing.ts';
 import type { Conversations } from '../conversations.ts';
 import type { Logger } from '../logger.ts';
 import type { Messages } from '../messages.ts';
+import type { MessageChanges } from '../message-changes.ts';
 import type { Receipts } from '../receipts.ts';
 import type { LiveSession } from './live-session.ts';
 
@@ -24,6 +25,7 @@ export interface LiveSessionsDeps {
   sockets: SocketRegistry;
   conversations: Conversations;
   messages: Messages;
+  messageChanges: MessageChanges;
   receipts: Receipts;
   /** WS_MAX_PER_USER: sessions per user on every instance together. */
   maxPerUser: number;
@@ -92,20 +94,53 @@ export class LiveSessions {
   }
 
   /**
-   * Sends every message after the session's cursors, in seq order per conversation, paced by the
-   * client; resolves with the cursor reached per conversation, or undefined when the client was
-   * cut off for not reading. Conversations it is not subscribed to are left out.
+   * Catches a session up, paced by the client: every message after its seq cursors, in seq order
+   * per conversation (`message.created`), then, when `versions` is given, every message changed
+   * (edited, deleted, reacted to) after its version cursors (`message.changed`, the message's
+   * current state). Resolves with the cursors reached, or undefined when the client was cut off
+   * for not reading. Conversations it is not subscribed to are left out.
    */
-  async sync(session: LiveSession, since: Record<string, number>): Promise<Record<string, number> | undefined> {
+  async sync(
+    session: LiveSession,
+    since: Record<string, number>,
+    versions?: Record<string, number>,
+  ): Promise<{ conversations: Record<string, number>; versions?: Record<string, number> } | undefined> {
+    const conversations = await this.catchUp(
+      session,
+      since,
+      (id, after) => this.deps.messages.since(session.userId, id, after, SYNC_PAGE),
+      'message.created',
+      (m) => m.seq,
+    );
+    if (!conversations) return undefined;
+    if (!versions) return { conversations };
+    const reached = await this.catchUp(
+      session,
+      versions,
+      (id, after) => this.deps.messageChanges.changedSince(session.userId, id, after, SYNC_PAGE),
+      'message.changed',
+      (m) => m.version,
+    );
+    return reached && { conversations, versions: reached };
+  }
+
+  /** Pages through `read` from each cursor, sending each item as a `type` frame; undefined when the client was cut off. */
+  private async catchUp<T extends object>(
+    session: LiveSession,
+    cursors: Record<string, number>,
+    read: (conversationId: number, after: number) => Promise<T[]>,
+    type: string,
+    cursorOf: (item: T) => number,
+  ): Promise<Record<string, number> | undefined> {
     const result: Record<string, number> = {};
-    for (const [key, cursor] of Object.entries(since)) {
+    for (const [key, cursor] of Object.entries(cursors)) {
       const id = Number(key);
       if (!session.conversations.has(id)) continue;
       let after = cursor;
       for (;;) {
-        const page = await this.deps.messages.since(session.userId, id, after, SYNC_PAGE);
-        for (const m of page) if (!(await session.sendPaced({ type: 'message.created', ...m }))) return undefined;
-        if (page.length > 0) after = page[page.length - 1].seq;
+        const page = await read(id, after);
+        for (const item of page) if (!(await session.sendPaced({ type, ...item }))) return undefined;
+        if (page.length > 0) after = cursorOf(page[page.length - 1]);
         if (page.length < SYNC_PAGE) break;
       }
       result[key] = after;

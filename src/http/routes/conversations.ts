@@ -166,18 +166,22 @@ export const conversationRoutes = (app: App, config: Config) => async (server: F
     },
   );
 
-  server.get<IdParams & { Querystring: { limit: number; offset: number; after_seq?: number; before_seq?: number } }>(
+  server.get<IdParams & { Querystring: { limit: number; offset: number; after_seq?: number; before_seq?: number; changed_after?: number } }>(
     '/v1/conversations/:id/messages',
     {
       config: { rateClass: 'read', scope: 'messages:read' },
       schema: {
         ...base,
-        summary: 'History: newest first by offset, or oldest first after a seq (catch-up), or before a seq',
+        summary: 'History: newest first by offset, or oldest first after a seq (catch-up), or before a seq; or changes after a version',
+        description:
+          'changed_after=<version>: the messages edited, deleted or whose reactions changed after that conversation version, in version order and ' +
+          'in their current state (docs/websocket.md, "Changes to messages"); last_version is the cursor to keep.',
         params: ConversationIdParams,
         querystring: Type.Object({
           ...Pagination.properties,
           after_seq: Type.Optional(Seq),
           before_seq: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_INTEGER })),
+          changed_after: Type.Optional(Seq),
         }),
         response: {
           200: Type.Object({
@@ -186,12 +190,19 @@ export const conversationRoutes = (app: App, config: Config) => async (server: F
             limit: Type.Integer(),
             offset: Type.Integer(),
             has_more: Type.Boolean(),
+            last_version: Type.Optional(Type.Integer({ description: "The conversation's last change version: the changed_after cursor" })),
           }),
           ...problems(400, 401, 403, 404, 429),
         },
       },
     },
-    async (request) => app.messages.history(principalOf(request).userId, request.params.id, request.query),
+    async (request) => {
+      const { userId } = principalOf(request);
+      const q = request.query;
+      if (q.changed_after === undefined) return app.messages.history(userId, request.params.id, q);
+      const changes = await app.messageChanges.changes(userId, request.params.id, q.changed_after, q.limit);
+      return { ...changes, limit: q.limit, offset: 0 };
+    },
   );
 };
 

@@ -14,6 +14,7 @@ import { codePointLength, textFault } from '../domain/text.ts';
 import { hiddenUpToSql, requireMember } from './membership.ts';
 import { MESSAGES_WITH_SENDER, messageColumns, toView, type MessageView } from './messages.ts';
 import type { Notifier } from './notify.ts';
+import { recordWebhookEvents } from './webhooks/record.ts';
 import { iso } from './time.ts';
 
 /** The operations a channel may or may not relay (the capability flags of GET /v1/channels). */
@@ -119,7 +120,15 @@ export class MessageChanges {
         messageId,
         JSON.stringify(payload),
       ]);
-      return { m, version, payload, editedAt: iso(row.edited_at) };
+      const editedAt = iso(row.edited_at);
+      await recordWebhookEvents(tx, [
+        {
+          type: 'message.updated',
+          conversationId: m.conversationId,
+          data: { message_id: m.id, conversation_id: m.conversationId, seq: m.seq, version, payload, edited_at: editedAt },
+        },
+      ]);
+      return { m, version, payload, editedAt };
     }, 'message-edit');
     if (change) {
       const { m, version, payload, editedAt } = change;
@@ -161,7 +170,15 @@ export class MessageChanges {
           [m.payload.file_id, m.conversationId, messageId],
         );
       }
-      return { m, version, deletedAt: iso(row.deleted_at) };
+      const deletedAt = iso(row.deleted_at);
+      await recordWebhookEvents(tx, [
+        {
+          type: 'message.deleted',
+          conversationId: m.conversationId,
+          data: { message_id: m.id, conversation_id: m.conversationId, seq: m.seq, version, deleted_at: deletedAt, deleted_by: userId },
+        },
+      ]);
+      return { m, version, deletedAt };
     }, 'message-delete');
     if (change) {
       const { m, version, deletedAt } = change;

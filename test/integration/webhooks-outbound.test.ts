@@ -121,6 +121,27 @@ describe.each(targetKinds())('outbound webhooks on %s', (kind) => {
     expect(allVerified(r)).toBe(true);
   });
 
+  it('sends message.updated and message.deleted after the message.created they change, in order', async () => {
+    const [alice, bob] = await Promise.all([c4.user('wa'), c4.user('wb')]);
+    const ep = await endpoint(alice, ['message.created', 'message.updated', 'message.deleted']);
+    const conv = await privateConversation(c4, alice, bob);
+    const m = await send(c4, bob.token, conv, 'first take');
+    expect(
+      (await c4.request('PATCH', `/v1/messages/${m.message_id}`, { token: bob.token, body: { payload: { type: 'text', content: 'second take' } } })).status,
+    ).toBe(200);
+    expect((await c4.request('DELETE', `/v1/messages/${m.message_id}`, { token: bob.token })).status).toBe(200);
+    const r = ep.receiver;
+    await eventually(() => r.received.length === 3, 'three events');
+    expect(r.received.map((w) => w.event.type)).toEqual(['message.created', 'message.updated', 'message.deleted']);
+    expect(r.ofType('message.updated')[0].event.data).toMatchObject({
+      message_id: m.message_id,
+      conversation_id: conv,
+      payload: { type: 'text', content: 'second take' },
+    });
+    expect(r.ofType('message.deleted')[0].event.data).toMatchObject({ message_id: m.message_id, conversation_id: conv, deleted_by: bob.id });
+    expect(allVerified(r)).toBe(true);
+  });
+
   it('keeps each conversation in order: a 500 holds the later events back until the retry succeeds', async () => {
     const [alice, bob] = await Promise.all([c4.user('wa'), c4.user('wb')]);
     const ep = await endpoint(alice);

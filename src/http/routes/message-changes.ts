@@ -22,7 +22,7 @@ export const messageChangeRoutes = (app: App, config: Config) => async (server: 
     server.route<{ Params: { message_id: string; emoji: string } }>({
       method,
       url: '/v1/messages/:message_id/reactions/:emoji',
-      config: { rateClass: 'write' },
+      config: { rateClass: 'write', scope: 'messages:write' },
       schema: {
         tags,
         security: bearer,
@@ -40,7 +40,7 @@ export const messageChangeRoutes = (app: App, config: Config) => async (server: 
   server.patch<{ Params: { message_id: string }; Body: { payload: { type: 'text'; content: string } } }>(
     '/v1/messages/:message_id',
     {
-      config: { rateClass: 'write' },
+      config: { rateClass: 'write', scope: 'messages:write' },
       schema: {
         tags,
         security: bearer,
@@ -56,7 +56,7 @@ export const messageChangeRoutes = (app: App, config: Config) => async (server: 
   server.delete<{ Params: { message_id: string } }>(
     '/v1/messages/:message_id',
     {
-      config: { rateClass: 'write' },
+      config: { rateClass: 'write', scope: 'messages:write' },
       schema: {
         tags,
         security: bearer,
@@ -72,7 +72,7 @@ export const messageChangeRoutes = (app: App, config: Config) => async (server: 
   server.get<{ Params: { message_id: string } }>(
     '/v1/messages/:message_id/versions',
     {
-      config: { rateClass: 'read' },
+      config: { rateClass: 'read', scope: 'messages:read' },
       schema: {
         tags,
         security: bearer,
@@ -98,7 +98,7 @@ export const messageChangeRoutes = (app: App, config: Config) => async (server: 
   server.get<{ Querystring: SearchQuery }>(
     '/v1/search/messages',
     {
-      config: { rateClass: 'read' },
+      config: { rateClass: 'read', scope: 'messages:read' },
       schema: {
         tags,
         security: bearer,

@@ -38,6 +38,8 @@ import { MESSAGES_TOPIC, STATUS_TOPIC, DEAD_LETTER_TOPIC, INBOUND_TOPIC, channel
 import { DeadLetters } from './app/dead-letters.ts';
 import { Notifier } from './app/notify.ts';
 import { LiveSessions } from './app/live/live-sessions.ts';
+import { Presence } from './app/live/presence.ts';
+import { Typing } from './app/live/typing.ts';
 import { RequestLimits } from './app/request-limits.ts';
 import { ChannelOverview } from './app/channels/channel-overview.ts';
 import { CHANNELS, type ExternalChannel } from './domain/message.ts';
@@ -198,6 +200,7 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
     { name: 'fanout', check: () => fanout.ping() },
   ];
   const messages = new Messages(db, notifier, receipts, config.limits.maxTextLength, targets, files.resolveFile, options.onAccepted);
+  const presence = new Presence(db, sockets, notifier, logger.child({ component: 'presence' }));
   let closing: Promise<void> | undefined;
   return {
     logger,
@@ -216,8 +219,11 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
       messages,
       receipts,
       maxPerUser: config.limits.wsMaxPerUser,
+      presence,
       logger: logger.child({ component: 'ws' }),
     }),
+    presence,
+    typing: new Typing(notifier),
     contacts: new Contacts(db),
     webhooks: new WebhookIntake(db, options.onAccepted),
     channels: new ChannelOverview(db, modes, connectors),

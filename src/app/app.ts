@@ -6,6 +6,8 @@ import type { Conversations } from './conversations.ts';
 import type { Groups } from './groups.ts';
 import type { Messages } from './messages.ts';
 import type { LiveSessions } from './live/live-sessions.ts';
+import type { Presence } from './live/presence.ts';
+import type { Typing } from './live/typing.ts';
 import type { Receipts } from './receipts.ts';
 import type { DeliveryStages } from './delivery/stages.ts';
 import type { DeadLetters } from './dead-letters.ts';
@@ -40,6 +42,10 @@ export interface App {
   readonly messages: Messages;
   /** Live subscriptions of connected clients (WebSocket sessions) to fan-out topics. */
   readonly live: LiveSessions;
+  /** Who is online, last seen, and the presence frames of transitions. */
+  readonly presence: Presence;
+  /** Typing indicators (never stored). */
+  readonly typing: Typing;
   /** People on external platforms (channel conversations). */
   readonly contacts: Contacts;
   /** Stores verified inbound webhook events. */

@@ -20,6 +20,7 @@ const SCHEMAS = {
   subscribe: named({ conversation_id: Id }),
   unsubscribe: named({ conversation_id: Id }),
   ack: named({ conversation_id: Id, seq: Seq }),
+  typing: named({ conversation_id: Id }),
   sync: named({
     since: Type.Optional(
       Type.Unsafe<Record<string, number>>({
@@ -32,6 +33,9 @@ const SCHEMAS = {
     ),
   }),
 };
+
+/** The client frame schemas, for the AsyncAPI document (src/http/asyncapi.ts). */
+export const CLIENT_FRAME_SCHEMAS: Readonly<Record<Action, TSchema>> = SCHEMAS;
 
 export type Action = keyof typeof SCHEMAS;
 export type ClientFrame = { [A in Action]: Static<(typeof SCHEMAS)[A]> & { action: A } }[Action];

@@ -14,7 +14,8 @@ describe.each(targetKinds())('typing, presence and the AsyncAPI document on %s',
   let c4: TestTarget;
   const sockets: TestSocket[] = [];
   beforeAll(async () => {
-    c4 = checkingProblems(await startTarget(kind, { WS_PING_INTERVAL_MS: '300' }));
+    // Pings often enough to see one, seldom enough that a busy machine does not cut sockets off (2 intervals).
+    c4 = checkingProblems(await startTarget(kind, { WS_PING_INTERVAL_MS: '2000' }));
   }, startTimeoutMs);
   afterAll(async () => {
     for (const s of sockets) s.close();
@@ -175,7 +176,7 @@ describe.each(targetKinds())('typing, presence and the AsyncAPI document on %s',
     await memberWs.next((f) => f.type === 'pong');
     memberWs.send({ action: 'fly' });
     await memberWs.next((f) => f.type === 'error' && f.code === 'unknown-action');
-    await memberWs.next((f) => f.type === 'ping', 2000);
+    await memberWs.next((f) => f.type === 'ping', 5000);
 
     const res = await c4.request('GET', '/asyncapi.json');
     expect(res.status).toBe(200);

@@ -42,6 +42,8 @@ import { MESSAGES_TOPIC, STATUS_TOPIC, DEAD_LETTER_TOPIC, INBOUND_TOPIC, WEBHOOK
 import { DeadLetters } from './app/dead-letters.ts';
 import { Notifier } from './app/notify.ts';
 import { LiveSessions } from './app/live/live-sessions.ts';
+import { Presence } from './app/live/presence.ts';
+import { Typing } from './app/live/typing.ts';
 import { RequestLimits } from './app/request-limits.ts';
 import { ChannelOverview } from './app/channels/channel-overview.ts';
 import { CHANNELS, type ExternalChannel } from './domain/message.ts';
@@ -239,6 +241,7 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
     channelSupports: (channel, feature) => connectors.find((c) => c.channel === channel)?.capabilities[feature] === true,
   });
   const messages = new Messages(db, notifier, receipts, config.limits.maxTextLength, targets, files.resolveFile, onAccepted, config.acceptBatch);
+  const presence = new Presence(db, sockets, notifier, logger.child({ component: 'presence' }));
   let closing: Promise<void> | undefined;
   return {
     logger,
@@ -261,8 +264,11 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
       messageChanges,
       receipts,
       maxPerUser: config.limits.wsMaxPerUser,
+      presence,
       logger: logger.child({ component: 'ws' }),
     }),
+    presence,
+    typing: new Typing(notifier),
     contacts: new Contacts(db),
     webhooks: new WebhookIntake(db, onAccepted),
     channels: new ChannelOverview(db, modes, connectors),

@@ -9,6 +9,8 @@ import type { Messages } from './messages.ts';
 import type { LiveSessions } from './live/live-sessions.ts';
 import type { MessageChanges } from './message-changes.ts';
 import type { Search } from './search.ts';
+import type { Presence } from './live/presence.ts';
+import type { Typing } from './live/typing.ts';
 import type { Receipts } from './receipts.ts';
 import type { DeliveryStages } from './delivery/stages.ts';
 import type { DeadLetters } from './dead-letters.ts';
@@ -52,6 +54,10 @@ export interface App {
   readonly messageChanges: MessageChanges;
   /** Full-text search over the caller's messages. */
   readonly search: Search;
+  /** Who is online, last seen, and the presence frames of transitions. */
+  readonly presence: Presence;
+  /** Typing indicators (never stored). */
+  readonly typing: Typing;
   /** People on external platforms (channel conversations). */
   readonly contacts: Contacts;
   /** Stores verified inbound webhook events. */

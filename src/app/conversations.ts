@@ -106,6 +106,10 @@ export class Conversations {
       const isHidden = r.is_last_hidden === true;
       return {
         conversation_id: Number(r.id),
+        type: String(r.type),
+        name: (r.name as string | null) ?? null,
+        created_at: iso(r.created_at),
+        // Deprecated aliases of type, name and created_at (the names details use), for one version.
         conversation_type: String(r.type),
         conversation_name: (r.name as string | null) ?? null,
         description: (r.description as string | null) ?? null,

@@ -69,6 +69,10 @@ export interface EventMap {
   'member.left': { conversation_id: number; user_id: number; username: string };
   'member.role_changed': { conversation_id: number; user_id: number; username: string; role: Role };
   'conversation.updated': { conversation_id: number; name: string | null; description: string | null; history_visibility: HistoryVisibility };
+  /** Never stored: the members' clients show it until `until` unless another one extends it. */
+  typing: { conversation_id: number; user_id: number; username: string; until: string };
+  /** On a user's transitions only; last_seen_at with `offline` unless the user hides it. */
+  presence: { user_id: number; status: 'online' | 'offline'; last_seen_at?: string };
 }
 
 export type EventType = keyof EventMap;

@@ -23,6 +23,7 @@ export const FRAME_SCOPES: Readonly<Record<string, Scope | undefined>> = {
   ack: 'messages:read',
   sync: 'messages:read',
   subscribe: 'conversations:read',
+  typing: 'messages:write',
   unsubscribe: undefined,
   ping: undefined,
   pong: undefined,

@@ -4,6 +4,9 @@ import type { ServerOptions } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import { asyncApiDocument } from './asyncapi.ts';
+import { fixOpenApi } from './openapi-fixes.ts';
+import { VERSION } from '../version.ts';
 import websocket from '@fastify/websocket';
 import type { App } from '../app/app.ts';
 import type { Config } from '../config.ts';
@@ -103,11 +106,13 @@ export async function build(app: App, config: Config): Promise<{ server: Fastify
       info: {
         title: 'Chat4All API',
         version: '1.0.0',
-        description: 'Unified messaging: conversations, messages, files and external channels. Errors are RFC 9457 problem documents.',
+        description:
+          'Unified messaging: conversations, messages, files and external channels. Errors are RFC 9457 problem documents. Live updates (messages, receipts, typing, presence) come over the WebSocket at /ws, described by the AsyncAPI document at [/asyncapi.json](/asyncapi.json).',
       },
       // The bearer is a user's access token (JWT) or an app's API key (c4a_…, also accepted as X-Api-Key).
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT or c4a_ API key' } } },
     },
+    transformObject: (doc) => ('openapiObject' in doc ? fixOpenApi(doc.openapiObject) : doc.swaggerObject),
     refResolver: { buildLocalReference: (json, _base, _frag, i) => String(json.$id ?? `def-${i}`) },
   });
   // Off in production unless DOCS_ENABLED: the explorer is a third-party page on the API's origin.
@@ -141,6 +146,10 @@ export async function build(app: App, config: Config): Promise<{ server: Fastify
   await server.register(gateway.plugin());
   await server.register(webRoutes());
   if (config.docs.isEnabled) server.get('/openapi.json', { schema: { hide: true } }, async () => server.swagger());
+  if (config.docs.isEnabled) {
+    const asyncApi = asyncApiDocument(VERSION);
+    server.get('/asyncapi.json', { schema: { hide: true } }, async () => asyncApi);
+  }
   return { server, gateway };
 }
 

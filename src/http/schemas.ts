@@ -71,7 +71,11 @@ export const Payload = Type.Union([
 ]);
 export const ChannelName = Type.Union(['internal', 'whatsapp', 'instagram', 'messenger', 'telegram', 'all'].map((c) => Type.Literal(c)));
 export const SendMessage = Type.Object({
-  message_id: Uuid,
+  message_id: Type.String({
+    format: 'uuid',
+    description:
+      'Chosen by the client (a fresh UUID per message, e.g. crypto.randomUUID()) so that sending is idempotent: a retry after a timeout or a dropped connection reuses it and gets the original acceptance instead of a duplicate message. It is also the id to read the message and its status with.',
+  }),
   conversation_id: Id,
   payload: Payload,
   channels: Type.Optional(Type.Array(ChannelName, { minItems: 1, maxItems: 6 })),
@@ -147,7 +151,7 @@ export const UpdateConversation = Type.Object(
 export const ChangeRole = Type.Object({ role: Role });
 export const ConversationDetails = Type.Object({
   contact: Type.Optional(Type.Object({}, { additionalProperties: true })),
-  id: Id,
+  id: Type.Integer({ minimum: 1, maximum: MAX_INTEGER, deprecated: true, description: 'Deprecated alias of conversation_id; removed in the next version.' }),
   conversation_id: Id,
   type: Type.String(),
   name: Nullable(Type.String()),
@@ -168,16 +172,22 @@ export const ConversationDetails = Type.Object({
     }),
   ),
 });
+// Same names as ConversationDetails (conversation_id, type, name, description, created_at); the
+// conversation_* names are the aliases this list used before, kept for one version.
+const deprecatedAlias = (of: string) => ({ deprecated: true, description: `Deprecated alias of ${of}; removed in the next version.` });
 export const ConversationListItem = Type.Object({
   conversation_id: Id,
-  conversation_type: Type.String(),
-  conversation_name: Nullable(Type.String()),
+  type: Type.String(),
+  name: Nullable(Type.String()),
+  created_at: Timestamp,
+  conversation_type: Type.String(deprecatedAlias('type')),
+  conversation_name: Type.Union([Type.String(), Type.Null()], deprecatedAlias('name')),
   description: Nullable(Type.String()),
   last_message_timestamp: Nullable(Timestamp),
   last_message_content: Nullable(Type.String()),
   last_message_sender: Nullable(Type.String()),
   last_seq: Type.Integer(),
   unread_count: Type.Integer(),
-  conversation_created_at: Timestamp,
+  conversation_created_at: Type.String({ format: 'date-time', ...deprecatedAlias('created_at') }),
 });
 export const ConversationIdParams = Type.Object({ id: Id });

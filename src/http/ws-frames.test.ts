@@ -61,6 +61,13 @@ describe('parseClientFrame', () => {
     for (const text of ['', '{', '[1]', 'null', '"ack"', '1e300']) expect(codeOf(text), text).toBe('invalid-frame');
   });
 
+  it('takes typing with a conversation id only', () => {
+    expect(parseClientFrame('{"action":"typing","conversation_id":7}')).toEqual({ frame: { action: 'typing', conversation_id: 7 } });
+    expect(codeOf('{"action":"typing"}')).toBe('invalid-frame');
+    expect(codeOf('{"action":"typing","conversation_id":0}')).toBe('invalid-frame');
+    expect(codeOf('{"action":"typing","conversation_id":7,"until":"later"}')).toBe('invalid-frame');
+  });
+
   it('keeps an unknown action short in the error', () => {
     const r = parseClientFrame(JSON.stringify({ action: 'x'.repeat(10_000) }));
     expect('problem' in r && r.problem.error.length).toBeLessThan(100);

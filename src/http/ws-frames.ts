@@ -30,12 +30,16 @@ const SCHEMAS = {
   subscribe: named({ conversation_id: Id }),
   unsubscribe: named({ conversation_id: Id }),
   ack: named({ conversation_id: Id, seq: Seq }),
+  typing: named({ conversation_id: Id }),
   sync: named({
     since: Type.Optional(cursors()),
     // Version cursors: changes to messages (edits, deletions, reactions) after them.
     versions: Type.Optional(cursors()),
   }),
 };
+
+/** The client frame schemas, for the AsyncAPI document (src/http/asyncapi.ts). */
+export const CLIENT_FRAME_SCHEMAS: Readonly<Record<Action, TSchema>> = SCHEMAS;
 
 export type Action = keyof typeof SCHEMAS;
 export type ClientFrame = { [A in Action]: Static<(typeof SCHEMAS)[A]> & { action: A } }[Action];

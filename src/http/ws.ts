@@ -165,6 +165,10 @@ export class WsGateway {
       case 'unsubscribe':
         this.app.live.unsubscribe(client, frame.conversation_id);
         return client.send({ type: 'unsubscribed', conversation_id: frame.conversation_id });
+      case 'typing':
+        // No answer: the other members get `typing`; a throttled one is dropped.
+        await this.app.typing.start(client, frame.conversation_id);
+        return;
     }
   }
 

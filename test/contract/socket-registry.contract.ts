@@ -1,4 +1,4 @@
-/** The SocketRegistry contract (per-user socket limits): in-memory and Redis adapters. */
+/** The SocketRegistry contract (per-user socket limits and presence counts): in-memory and Redis adapters. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import type { SocketRegistry } from '../../src/ports/presence.ts';
@@ -29,19 +29,32 @@ export function describeSocketRegistry(name: string, make: () => Promise<SocketR
       const user = nextUser++;
       const results = [];
       for (let i = 0; i < 3; i++) results.push(await sut.registry.acquire(user, conn(), 2));
-      expect(results).toEqual([true, true, false]);
-      expect(await sut.registry.acquire(nextUser++, conn(), 2)).toBe(true);
+      expect(results).toEqual([1, 2, 0]);
+      expect(await sut.registry.acquire(nextUser++, conn(), 2)).toBe(1);
     });
 
     it('frees a slot on release, and treats acquiring a held id again as held', async () => {
       const user = nextUser++;
       const [a, b] = [conn(), conn()];
-      expect(await sut.registry.acquire(user, a, 1)).toBe(true);
-      expect(await sut.registry.acquire(user, a, 1)).toBe(true);
-      expect(await sut.registry.acquire(user, b, 1)).toBe(false);
-      await sut.registry.release(user, a);
-      await sut.registry.release(user, 'never-acquired');
-      expect(await sut.registry.acquire(user, b, 1)).toBe(true);
+      expect(await sut.registry.acquire(user, a, 1)).toBe(1);
+      expect(await sut.registry.acquire(user, a, 1)).toBe(1);
+      expect(await sut.registry.acquire(user, b, 1)).toBe(0);
+      expect(await sut.registry.release(user, a)).toBe(0);
+      expect(await sut.registry.release(user, 'never-acquired')).toBe(0);
+      expect(await sut.registry.acquire(user, b, 1)).toBe(1);
+    });
+
+    it('counts live connections for presence: the first acquire is 1, the last release leaves 0', async () => {
+      const user = nextUser++;
+      const [a, b] = [conn(), conn()];
+      expect(await sut.registry.count(user)).toBe(0);
+      expect(await sut.registry.acquire(user, a, 5)).toBe(1);
+      expect(await sut.registry.acquire(user, b, 5)).toBe(2);
+      expect(await sut.registry.count(user)).toBe(2);
+      expect(await sut.registry.release(user, a)).toBe(1);
+      expect(await sut.registry.count(user)).toBe(1);
+      expect(await sut.registry.release(user, b)).toBe(0);
+      expect(await sut.registry.count(user)).toBe(0);
     });
 
     it('tells which users hold a live connection, until their last one is released', async () => {
@@ -73,11 +86,13 @@ export function describeSocketRegistry(name: string, make: () => Promise<SocketR
       if (!sut.openPeer) return ctx.skip();
       const user = nextUser++;
       const peer = await sut.openPeer(600);
-      expect(await peer.acquire(user, conn(), 2)).toBe(true);
-      expect(await peer.acquire(user, conn(), 2)).toBe(true);
-      expect(await sut.registry.acquire(user, conn(), 2)).toBe(false);
+      expect(await peer.acquire(user, conn(), 2)).toBe(1);
+      expect(await peer.acquire(user, conn(), 2)).toBe(2);
+      expect(await sut.registry.count(user)).toBe(2);
+      expect(await sut.registry.acquire(user, conn(), 2)).toBe(0);
       await peer.close(); // crash: nothing released, nothing refreshed
-      await eventually(() => sut.registry.acquire(user, conn(), 2), 5000, 100);
+      await eventually(async () => (await sut.registry.count(user)) === 0, 5000, 100);
+      expect(await sut.registry.acquire(user, conn(), 2)).toBe(1);
     });
 
     it("keeps a live instance's connections past the TTL by refreshing them", async (ctx) => {
@@ -85,9 +100,10 @@ export function describeSocketRegistry(name: string, make: () => Promise<SocketR
       const user = nextUser++;
       const peer = await sut.openPeer(600);
       try {
-        expect(await peer.acquire(user, conn(), 1)).toBe(true);
+        expect(await peer.acquire(user, conn(), 1)).toBe(1);
         await new Promise((r) => setTimeout(r, 1500));
-        expect(await sut.registry.acquire(user, conn(), 1)).toBe(false);
+        expect(await sut.registry.acquire(user, conn(), 1)).toBe(0);
+        expect(await sut.registry.count(user)).toBe(1);
       } finally {
         await peer.close();
       }

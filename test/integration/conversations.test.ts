@@ -87,6 +87,10 @@ describe.each(targetKinds())('conversations contract on %s', (kind) => {
       expect(items.map((i: { conversation_id: number }) => i.conversation_id)).toEqual([withBob, withCarol]);
       expect(items[0]).toEqual({
         conversation_id: withBob,
+        type: 'private',
+        name: null,
+        created_at: expect.stringMatching(/Z$/),
+        // Deprecated aliases, kept for one version.
         conversation_type: 'private',
         conversation_name: null,
         description: null,
@@ -97,6 +101,7 @@ describe.each(targetKinds())('conversations contract on %s', (kind) => {
         unread_count: 3,
         conversation_created_at: expect.stringMatching(/Z$/),
       });
+      expect(items[0].conversation_created_at).toBe(items[0].created_at);
       expect(items[0].last_message_content).toHaveLength(100);
       expect(items[1]).toMatchObject({ last_message_content: null, last_message_timestamp: null, last_seq: 0, unread_count: 0 });
       // Alice's own message did not mark Bob's earlier ones read; Bob's messages never count for Bob.

@@ -92,6 +92,30 @@ describe.each(storeKinds())('operations endpoints on %s', (kind) => {
     expect(Object.keys(doc.paths)).not.toContain('/health');
   });
 
+  it('/openapi.json: parameters with defaults are optional, downloads are binary, message_id says why, conversations share field names', async () => {
+    const doc = (await c4.request('GET', '/openapi.json')).body;
+    const list = doc.paths['/v1/conversations'].get;
+    const limit = list.parameters.find((p: any) => p.name === 'limit');
+    expect(limit).toMatchObject({ in: 'query', required: false, schema: { default: 50 } });
+    for (const [path, item] of Object.entries<any>(doc.paths))
+      for (const op of Object.values<any>(item))
+        for (const p of op.parameters ?? []) if (p.schema?.default !== undefined) expect(p.required, `${path} ${p.name}`).not.toBe(true);
+    const download = doc.paths['/v1/files/{file_id}/download'].get.responses;
+    expect(download['200'].content['*/*'].schema).toEqual({ type: 'string', format: 'binary' });
+    expect(download['206'].content['*/*'].schema).toEqual({ type: 'string', format: 'binary' });
+    expect(download['302'].description).toMatch(/Location/);
+    const send = doc.paths['/v1/messages'].post.requestBody.content['application/json'].schema;
+    expect(send.properties.message_id.description).toMatch(/idempotent/);
+    const item = list.responses['200'].content['application/json'].schema.properties.items.items.properties;
+    const created = doc.paths['/v1/conversations'].post.responses['201'].content['application/json'].schema.properties;
+    for (const name of ['conversation_id', 'type', 'name', 'description', 'created_at']) {
+      expect(item, name).toHaveProperty(name);
+      expect(created, name).toHaveProperty(name);
+    }
+    for (const alias of ['conversation_type', 'conversation_name', 'conversation_created_at']) expect(item[alias].deprecated, alias).toBe(true);
+    expect(created.id.deprecated).toBe(true);
+  });
+
   it('answers unknown routes and errors with problem+json carrying the trace id', async () => {
     const res = await c4.request('GET', '/nope', { headers: { 'x-request-id': 'trace-0123456789' } });
     const problem = expectProblem(res, 404, 'route-not-found');

@@ -4,17 +4,22 @@ import type { SocketRegistry } from '../../ports/presence.ts';
 export class MemorySocketRegistry implements SocketRegistry {
   private readonly byUser = new Map<number, Set<string>>();
 
-  async acquire(userId: number, connectionId: string, max: number): Promise<boolean> {
+  async acquire(userId: number, connectionId: string, max: number): Promise<number> {
     const mine = this.byUser.get(userId) ?? new Set<string>();
-    if (!mine.has(connectionId) && mine.size >= max) return false;
+    if (!mine.has(connectionId) && mine.size >= max) return 0;
     mine.add(connectionId);
     this.byUser.set(userId, mine);
-    return true;
+    return mine.size;
   }
 
-  async release(userId: number, connectionId: string): Promise<void> {
+  async release(userId: number, connectionId: string): Promise<number> {
     const mine = this.byUser.get(userId);
     if (mine?.delete(connectionId) && mine.size === 0) this.byUser.delete(userId);
+    return this.byUser.get(userId)?.size ?? 0;
+  }
+
+  async count(userId: number): Promise<number> {
+    return this.byUser.get(userId)?.size ?? 0;
   }
 
   async onlineAmong(userIds: readonly number[]): Promise<Set<number>> {

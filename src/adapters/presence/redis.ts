@@ -11,18 +11,24 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if not redis.call('ZSCORE', KEYS[1], ARGV[1]) and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return 1`;
+return redis.call('ZCARD', KEYS[1])`;
+// Release and count drop expired members first too, so a crashed instance's sockets never count.
+const RELEASE = `${NOW}
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+return redis.call('ZCARD', KEYS[1])`;
+const COUNT = `${NOW}
+return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')`;
 const REFRESH = `${NOW}
 for i = 2, #ARGV do redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[i]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1`;
 
-const COUNT = `${NOW}
-return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')`;
-
 type Scripts = {
   socketAcquire(key: string, connectionId: string, max: number, ttlMs: number): Promise<number>;
   socketRefresh(key: string, ttlMs: number, ...connectionIds: string[]): Promise<number>;
+  socketRelease(key: string, connectionId: string): Promise<number>;
+  socketCount(key: string): Promise<number>;
 };
 
 const ANSWER_TIMEOUT_MS = 500;
@@ -50,29 +56,43 @@ export class RedisSocketRegistry implements SocketRegistry {
     const client = await connectRedis(settings, 'sockets', log);
     client.defineCommand('socketAcquire', { numberOfKeys: 1, lua: ACQUIRE });
     client.defineCommand('socketRefresh', { numberOfKeys: 1, lua: REFRESH });
+    client.defineCommand('socketRelease', { numberOfKeys: 1, lua: RELEASE });
     client.defineCommand('socketCount', { numberOfKeys: 1, lua: COUNT });
     return new RedisSocketRegistry(client as Redis & Scripts, `${settings.keyPrefix}sockets:`, ttlMs, log);
   }
 
-  async acquire(userId: number, connectionId: string, max: number): Promise<boolean> {
-    let isAcquired = true;
+  async acquire(userId: number, connectionId: string, max: number): Promise<number> {
+    let count: number | undefined;
     try {
-      isAcquired = (await withTimeout(this.client.socketAcquire(this.prefix + userId, connectionId, max, this.ttlMs), ANSWER_TIMEOUT_MS)) === 1;
+      count = Number(await withTimeout(this.client.socketAcquire(this.prefix + userId, connectionId, max, this.ttlMs), ANSWER_TIMEOUT_MS));
     } catch (e) {
       this.log.warn({ err: e, user_id: userId }, 'socket registry unavailable: connection allowed without a cross-instance check');
     }
-    if (isAcquired) this.held.set(userId, (this.held.get(userId) ?? new Set()).add(connectionId));
-    return isAcquired;
+    if (count === 0) return 0;
+    const mine = (this.held.get(userId) ?? new Set<string>()).add(connectionId);
+    this.held.set(userId, mine);
+    // Without an answer, this instance's own count is the best guess presence has.
+    return count ?? mine.size;
   }
 
-  async release(userId: number, connectionId: string): Promise<void> {
+  async release(userId: number, connectionId: string): Promise<number> {
     const mine = this.held.get(userId);
     if (mine?.delete(connectionId) && mine.size === 0) this.held.delete(userId);
     try {
-      await withTimeout(this.client.zrem(this.prefix + userId, connectionId), ANSWER_TIMEOUT_MS);
+      return Number(await withTimeout(this.client.socketRelease(this.prefix + userId, connectionId), ANSWER_TIMEOUT_MS));
     } catch (e) {
       // Not released now: it expires after the TTL because nobody refreshes it any more.
       this.log.debug({ err: e, user_id: userId }, 'socket release failed');
+      return this.held.get(userId)?.size ?? 0;
+    }
+  }
+
+  async count(userId: number): Promise<number> {
+    try {
+      return Number(await withTimeout(this.client.socketCount(this.prefix + userId), ANSWER_TIMEOUT_MS));
+    } catch (e) {
+      this.log.debug({ err: e, user_id: userId }, 'socket count failed; answering with this instance only');
+      return this.held.get(userId)?.size ?? 0;
     }
   }
 

@@ -6,6 +6,8 @@ export interface LiveSession {
   /** Unique per connection; the key in the cross-instance socket registry. */
   readonly id: string;
   readonly userId: number;
+  /** Shown with what the session announces (typing). */
+  readonly username: string;
   /** The conversations this session is subscribed to; kept by LiveSessions. */
   readonly conversations: Set<number>;
   /** Sends a frame now (live pushes cannot wait). */

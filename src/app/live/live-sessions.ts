@@ -29,7 +29,14 @@ export interface LiveSessionsDeps {
   receipts: Receipts;
   /** WS_MAX_PER_USER: sessions per user on every instance together. */
   maxPerUser: number;
+  /** Told when a user's first session anywhere opens and when their last one closes. */
+  presence?: PresenceTransitions;
   logger: Logger;
+}
+
+export interface PresenceTransitions {
+  cameOnline(userId: number): void;
+  wentOffline(userId: number): void;
 }
 
 export class LiveSessions {
@@ -39,13 +46,15 @@ export class LiveSessions {
   constructor(private readonly deps: LiveSessionsDeps) {}
 
   /** Takes one of the user's connection slots (counted on every instance); false when the user has none left. */
-  admit(session: LiveSession): Promise<boolean> {
-    return this.deps.sockets.acquire(session.userId, session.id, this.deps.maxPerUser);
+  async admit(session: LiveSession): Promise<boolean> {
+    const count = await this.deps.sockets.acquire(session.userId, session.id, this.deps.maxPerUser);
+    if (count === 1) this.deps.presence?.cameOnline(session.userId);
+    return count > 0;
   }
 
   /** Gives back the slot of a session that was admitted but never registered (it closed meanwhile). */
-  abandon(session: LiveSession): Promise<void> {
-    return this.deps.sockets.release(session.userId, session.id);
+  async abandon(session: LiveSession): Promise<void> {
+    await this.releaseSlot(session);
   }
 
   /** The users among `userIds` with a live session on any instance. */
@@ -71,7 +80,7 @@ export class LiveSessions {
     const mine = this.byUser.get(session.userId);
     if (!mine?.delete(session)) return false;
     if (mine.size === 0) this.byUser.delete(session.userId);
-    this.deps.sockets.release(session.userId, session.id).catch((e: unknown) => this.deps.logger.warn({ err: e }, 'socket release failed'));
+    this.releaseSlot(session).catch((e: unknown) => this.deps.logger.warn({ err: e }, 'socket release failed'));
     this.leave(session, userTopic(session.userId));
     for (const id of session.conversations) this.leave(session, conversationTopic(id));
     return true;
@@ -148,6 +157,11 @@ export class LiveSessions {
     return result;
   }
 
+  private async releaseSlot(session: LiveSession): Promise<void> {
+    const left = await this.deps.sockets.release(session.userId, session.id);
+    if (left === 0) this.deps.presence?.wentOffline(session.userId);
+  }
+
   private async subscribeConversation(session: LiveSession, conversationId: number): Promise<void> {
     session.conversations.add(conversationId);
     await this.join(session, conversationTopic(conversationId));
@@ -217,6 +231,8 @@ export class LiveSessions {
           continue;
         }
       }
+      // The typist's own sockets do not hear their typing.
+      if (frame.type === 'typing' && frame.user_id === session.userId) continue;
       session.send(frame);
     }
   }

@@ -152,7 +152,12 @@ const jsonRoutes = (app: App, config: Config) => async (server: FastifyInstance)
         ...base,
         summary: 'The bytes (Range supported), or a 302 to a short-lived presigned URL',
         params: FileParams,
-        response: problems(400, 401, 404, 416, 429),
+        response: {
+          200: binaryBody('The whole file. Content-Type is the type detected when the upload completed; Content-Disposition carries the file name.'),
+          206: binaryBody('The requested byte range (Range: bytes=…), with Content-Range.'),
+          302: { description: 'Object storage serves the bytes: follow Location (a presigned URL valid for a few minutes).', type: 'null' },
+          ...problems(400, 401, 404, 416, 429),
+        },
       },
     },
     (request, reply) => download(app, request, reply),
@@ -243,3 +248,6 @@ async function receiveChunk(app: App, request: ChunkRequest, reply: FastifyReply
     throw e;
   }
 }
+
+/** A raw download: any content type, the bytes as they were uploaded. */
+const binaryBody = (description: string) => ({ description, content: { '*/*': { schema: { type: 'string', format: 'binary' } } } });

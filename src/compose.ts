@@ -198,12 +198,13 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
     { name: 'fanout', check: () => fanout.ping() },
   ];
   const messages = new Messages(db, notifier, receipts, config.limits.maxTextLength, targets, files.resolveFile, options.onAccepted);
+  const requestLimits = new RequestLimits(rateLimiter);
   let closing: Promise<void> | undefined;
   return {
     logger,
     db,
     eventLog,
-    requestLimits: new RequestLimits(rateLimiter),
+    requestLimits,
     auth,
     users: new Users(db),
     conversations,
@@ -216,6 +217,7 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
       messages,
       receipts,
       maxPerUser: config.limits.wsMaxPerUser,
+      sendLimit: config.rateLimit.enabled ? { limits: requestLimits, perMinute: config.rateLimit.perMinute.send } : undefined,
       logger: logger.child({ component: 'ws' }),
     }),
     contacts: new Contacts(db),

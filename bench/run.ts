@@ -6,6 +6,7 @@
  *
  *   npm run bench                     # both stores (PostgreSQL from BENCH_DATABASE_URL or the local default)
  *   npm run bench -- --store pglite   # one store
+ *   npm run bench -- --sockets 19000  # idle-socket memory of the embedded server instead (bench/sockets.ts)
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { WebSocket } from 'ws';
 import pg from 'pg';
 import { freePort, spawnChat4all, type ChildInstance } from '../test/support/process.ts';
 import { fmt, openLoop, percentile, post } from './load.ts';
+import { socketsBench } from './sockets.ts';
 
 const { values } = parseArgs({
   options: {
@@ -22,6 +24,7 @@ const { values } = parseArgs({
     recipients: { type: 'string', default: '500' },
     seconds: { type: 'string', default: '10' },
     rates: { type: 'string', default: '1000,2000,3000,4000,5000,6000' },
+    sockets: { type: 'string' },
   },
 });
 const RECIPIENTS = Number(values.recipients);
@@ -155,6 +158,10 @@ async function bench(store: 'postgres' | 'pglite'): Promise<void> {
   });
 }
 
+if (values.sockets) {
+  await socketsBench(Number(values.sockets));
+  process.exit(0);
+}
 const stores = values.store === 'all' ? (['postgres', 'pglite'] as const) : [values.store as 'postgres' | 'pglite'];
 console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model}, ${Math.round(os.totalmem() / 1024 ** 3)} GiB, node ${process.version}`);
 for (const store of stores) await bench(store);

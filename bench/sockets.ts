@@ -43,7 +43,7 @@ export async function socketsBench(count: number): Promise<void> {
     WS_MAX_PER_USER: '10000',
     DATA_DIR: `${os.tmpdir()}/chat4all-bench-${randomUUID()}`,
   };
-  const server = await spawnChat4all(['start'], env, await freePort(), 120_000);
+  const server = await spawnChat4all(['start'], env, await freePort(), 600_000);
   const pid = server.child.pid!;
   const clients: ReturnType<typeof fork>[] = [];
   try {

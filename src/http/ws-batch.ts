@@ -10,8 +10,16 @@ let isScheduled = false;
 
 function uncorkAll(): void {
   isScheduled = false;
-  for (const transport of corked) transport.uncork();
+  const due = [...corked];
   corked.clear();
+  for (const transport of due) {
+    // One socket that fails (destroyed meanwhile) must not leave the others corked.
+    try {
+      transport.uncork();
+    } catch {
+      transport.destroy();
+    }
+  }
 }
 
 /** Holds `transport`'s writes until the end of this event-loop turn (idempotent within a turn). */

@@ -6,7 +6,7 @@
  *
  *   npm run bench                     # both stores (PostgreSQL from BENCH_DATABASE_URL or the local default)
  *   npm run bench -- --store pglite   # one store
- *   npm run bench -- --transport ws   # senders over the WebSocket (once the send action exists)
+ *   npm run bench -- --transport ws   # senders over the WebSocket `send` action (bench/ws-sender.ts)
  *   npm run bench -- --env ACCEPT_BATCH_MAX_WAIT_MS=2,ACCEPT_BATCH_MAX=100   # server settings
  *   npm run bench -- --ack            # recipients acknowledge each message (the settle path runs too)
  *   npm run bench -- --store postgres --statements   # statements and row versions per message at 1,000 msg/s
@@ -15,6 +15,7 @@
  *
  * The load generator is kept cheap (it shares the machine): a few keep-alive connections, bodies
  * serialised before each step, and its own CPU reported next to the server's and PostgreSQL's.
+ *   npm run bench -- --sockets 19000  # idle-socket memory of the embedded server instead (bench/sockets.ts)
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -24,6 +25,8 @@ import { WebSocket } from 'ws';
 import pg from 'pg';
 import { freePort, spawnChat4all, type ChildInstance } from '../test/support/process.ts';
 import { cpuDuring, fmt, LeanPoster, loadAverages, openLoop, percentile, pidsMatching, post, type StepResult } from './load.ts';
+import { socketsBench } from './sockets.ts';
+import { openWsSender } from './ws-sender.ts';
 
 const { values } = parseArgs({
   options: {
@@ -36,6 +39,7 @@ const { values } = parseArgs({
     env: { type: 'string', default: '' },
     ack: { type: 'boolean', default: false },
     statements: { type: 'boolean', default: false },
+    sockets: { type: 'string' },
   },
 });
 const TRANSPORT = values.transport as 'http' | 'ws';
@@ -66,7 +70,10 @@ async function withServer(store: 'postgres' | 'pglite', work: (s: ChildInstance,
     DEMO_USERS: 'true',
     REGISTRATION: 'open',
     LOG_LEVEL: 'warn',
-    WS_MAX_PER_USER: '10',
+    // The ws transport opens CONNECTIONS sockets for user1 and writes frames as fast as the HTTP senders post.
+    WS_MAX_PER_USER: String(Math.max(10, CONNECTIONS + 5)),
+    WS_FRAMES_PER_SECOND: '100000',
+    WS_FRAME_BURST: '100000',
     DATA_DIR: `${os.tmpdir()}/chat4all-bench-${randomUUID()}`,
     ...SERVER_ENV,
   };
@@ -140,7 +147,12 @@ async function bench(store: 'postgres' | 'pglite'): Promise<void> {
     );
 
     let firstError: string | undefined;
-    const transport = await openTransport(TRANSPORT, server.url, token);
+    const transport = await openTransport(
+      TRANSPORT,
+      server.url,
+      token,
+      recipients.map((r) => r.conversationId),
+    );
     // Bodies for a step, serialised before its clock starts.
     let next = 0;
     const prepare = (count: number) =>
@@ -270,13 +282,8 @@ interface Transport {
   close(): void;
 }
 
-async function openTransport(kind: 'http' | 'ws', baseUrl: string, token: string): Promise<Transport> {
-  if (kind === 'ws') {
-    // To add once the WebSocket `send` action exists: open CONNECTIONS sockets for user1, write
-    // {action:"send", ...body} round-robin, resolve on the `send.ack` (or `error`) with its message_id.
-    console.log('--transport ws: not available yet (the WebSocket send action does not exist yet); nothing measured');
-    process.exit(2);
-  }
+async function openTransport(kind: 'http' | 'ws', baseUrl: string, token: string, conversations: number[]): Promise<Transport> {
+  if (kind === 'ws') return openWsSender(baseUrl, token, CONNECTIONS, conversations);
   const poster = new LeanPoster(baseUrl, CONNECTIONS, { authorization: `Bearer ${token}` });
   return {
     send: (body) => poster.post('/v1/messages', body).then((res) => (res.status === 202 ? { ok: true } : { ok: false, error: `${res.status} ${res.body}` })),
@@ -284,6 +291,10 @@ async function openTransport(kind: 'http' | 'ws', baseUrl: string, token: string
   };
 }
 
+if (values.sockets) {
+  await socketsBench(Number(values.sockets));
+  process.exit(0);
+}
 const stores = values.store === 'all' ? (['postgres', 'pglite'] as const) : [values.store as 'postgres' | 'pglite'];
 console.log(
   `machine: ${os.cpus().length} × ${os.cpus()[0]?.model}, ${Math.round(os.totalmem() / 1024 ** 3)} GiB, node ${process.version}; load ${loadAverages()}; transport ${TRANSPORT}, ${CONNECTIONS} connections${process.env.CHAT4ALL_BIN ? `; build ${process.env.CHAT4ALL_BIN}` : ''}${values.env ? `; server env ${values.env}` : ''}`,

@@ -6,22 +6,16 @@ import type { Database } from './ports/database.ts';
 import type { App, ReadinessCheck } from './app/app.ts';
 import type { Logger } from './app/logger.ts';
 import { PgliteDatabase } from './adapters/store/pglite.ts';
-import { PostgresDatabase } from './adapters/store/postgres.ts';
 import { migrate } from './adapters/store/migrate.ts';
 import { MemoryEventLog } from './adapters/log/memory.ts';
 import { MemoryFanout } from './adapters/fanout/memory.ts';
 import { MemoryRateLimiter } from './adapters/ratelimit/memory.ts';
 import { MemorySocketRegistry } from './adapters/presence/memory.ts';
-import { KafkaEventLog } from './adapters/log/kafka.ts';
-import { RedisFanout } from './adapters/fanout/redis.ts';
-import { RedisRateLimiter } from './adapters/ratelimit/redis.ts';
-import { RedisSocketRegistry } from './adapters/presence/redis.ts';
 import type { EventLog } from './ports/event-log.ts';
 import type { Fanout } from './ports/fanout.ts';
 import type { RateLimiter } from './ports/rate-limiter.ts';
 import type { SocketRegistry } from './ports/presence.ts';
 import { FsBlobStore } from './adapters/blobs/fs.ts';
-import { S3BlobStore } from './adapters/blobs/s3.ts';
 import type { BlobStore } from './ports/blob-store.ts';
 import { createFileServices } from './app/files/services.ts';
 import { UploadCollector } from './app/files/collector.ts';
@@ -81,6 +75,8 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
   const onQuery = (operation: string, seconds: number) => metrics.dbQueryDuration.observe({ operation }, seconds);
   if (config.store.url) {
     const onError = (e: Error) => logger.warn({ err: e }, 'idle database connection lost');
+    // Loaded only when configured (here and for S3, Kafka and Redis): the embedded process does not carry their modules.
+    const { PostgresDatabase } = await import('./adapters/store/postgres.ts');
     const db = new PostgresDatabase(config.store.url, config.store.poolSize, onError, onTransaction, onQuery);
     reportPoolStats(() => db.poolStats);
     return db;
@@ -94,6 +90,7 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
 /** S3 when S3_BUCKET (or MINIO_BUCKET) is set, else files under DATA_DIR/blobs. */
 export async function openBlobStore(config: Config, logger: Logger): Promise<BlobStore> {
   if (config.s3.bucket) {
+    const { S3BlobStore } = await import('./adapters/blobs/s3.ts');
     const store = new S3BlobStore({ ...config.s3, bucket: config.s3.bucket });
     try {
       if (config.s3.createBucket && (await store.ensureBucket(config.s3.region))) logger.info({ bucket: config.s3.bucket }, 'S3 bucket created');
@@ -242,12 +239,13 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
   });
   const messages = new Messages(db, notifier, receipts, config.limits.maxTextLength, targets, files.resolveFile, onAccepted, config.acceptBatch);
   const presence = new Presence(db, sockets, notifier, logger.child({ component: 'presence' }));
+  const requestLimits = new RequestLimits(rateLimiter);
   let closing: Promise<void> | undefined;
   return {
     logger,
     db,
     eventLog,
-    requestLimits: new RequestLimits(rateLimiter),
+    requestLimits,
     auth,
     apps: new Apps(db, auth, config.apps),
     users: new Users(db),
@@ -265,6 +263,7 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
       receipts,
       maxPerUser: config.limits.wsMaxPerUser,
       presence,
+      sendLimit: config.rateLimit.enabled ? { limits: requestLimits, perMinute: config.rateLimit.perMinute.send } : undefined,
       logger: logger.child({ component: 'ws' }),
     }),
     presence,
@@ -333,7 +332,9 @@ async function openMessaging(
     const eventLog =
       config.kafka.brokers.length > 0
         ? keep(
-            await KafkaEventLog.open<LogTopics>(
+            await (
+              await import('./adapters/log/kafka.ts')
+            ).KafkaEventLog.open<LogTopics>(
               {
                 ...config.kafka,
                 topics: [MESSAGES_TOPIC, ...CHANNELS.map(channelTopic), STATUS_TOPIC, DEAD_LETTER_TOPIC, INBOUND_TOPIC, WEBHOOKS_TOPIC],
@@ -349,9 +350,13 @@ async function openMessaging(
         : keep(new MemoryEventLog<LogTopics>());
     const redis = isRedis(config) ? config.redis : undefined;
     const redisLog = logger.child({ component: 'redis' });
-    const fanout = redis ? keep(await RedisFanout.open(redis, redisLog)) : keep(new MemoryFanout());
-    const rateLimiter = redis ? keep(await RedisRateLimiter.open(redis, redisLog)) : keep(new MemoryRateLimiter());
-    const sockets = redis ? keep(await RedisSocketRegistry.open(redis, redisLog)) : keep(new MemorySocketRegistry());
+    const fanout = redis ? keep(await (await import('./adapters/fanout/redis.ts')).RedisFanout.open(redis, redisLog)) : keep(new MemoryFanout());
+    const rateLimiter = redis
+      ? keep(await (await import('./adapters/ratelimit/redis.ts')).RedisRateLimiter.open(redis, redisLog))
+      : keep(new MemoryRateLimiter());
+    const sockets = redis
+      ? keep(await (await import('./adapters/presence/redis.ts')).RedisSocketRegistry.open(redis, redisLog))
+      : keep(new MemorySocketRegistry());
     return { eventLog, fanout, rateLimiter, sockets };
   } catch (e) {
     await Promise.all(opened.map((a) => a.close().catch(() => undefined)));

@@ -5,6 +5,9 @@ import type { RateDecision, RateLimiter } from '../ports/rate-limiter.ts';
  * API instances through the RateLimiter port. The HTTP edge decides who the caller is, which
  * class a route belongs to and its limit.
  */
+/** The caller key of an authenticated user: HTTP requests and WebSocket sends count in the same window. */
+export const userCaller = (userId: number) => `u${userId}`;
+
 export class RequestLimits {
   constructor(private readonly limiter: RateLimiter) {}
 

@@ -24,6 +24,7 @@ export const FRAME_SCOPES: Readonly<Record<string, Scope | undefined>> = {
   sync: 'messages:read',
   subscribe: 'conversations:read',
   typing: 'messages:write',
+  send: 'messages:write',
   unsubscribe: undefined,
   ping: undefined,
   pong: undefined,

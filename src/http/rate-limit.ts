@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { RequestLimits } from '../app/request-limits.ts';
+import { userCaller, type RequestLimits } from '../app/request-limits.ts';
 import type { RateClass } from '../config.ts';
 import { rateLimited } from '../domain/errors.ts';
 import { metrics } from '../metrics.ts';
@@ -25,7 +25,7 @@ export function rateLimit(limits: RequestLimits, settings: RateLimitSettings) {
     const rateClass = request.routeOptions.config.rateClass;
     if (!settings.enabled || !rateClass) return;
     const p = request.principal;
-    const who = p?.app ? `app${p.app.appId}` : p ? `u${p.userId}` : `ip${request.ip}`;
+    const who = p?.app ? `app${p.app.appId}` : p ? userCaller(p.userId) : `ip${request.ip}`;
     const d = await limits.count(rateClass, who, settings.perMinute[rateClass]);
     reply.header('RateLimit-Limit', d.limit).header('RateLimit-Remaining', d.remaining).header('RateLimit-Reset', d.resetSeconds);
     if (!d.isAllowed) {

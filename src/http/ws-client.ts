@@ -10,6 +10,7 @@ import type { LiveSession } from '../app/live/live-session.ts';
 import { parseClientFrame, type ClientFrame } from './ws-frames.ts';
 import { FrameThrottle } from './ws-throttle.ts';
 import { whenDrained } from './ws-drain.ts';
+import { corkForTurn } from './ws-batch.ts';
 
 /** RFC 6455 1008: the client broke a rule (frame flood). */
 export const CLOSE_POLICY = 1008;
@@ -22,12 +23,14 @@ const PUSH_LIMIT_FACTOR = 16;
 // After a close for not reading, the close frame waits behind the backlog this long at most.
 const CLOSE_GRACE_MS = 1000;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+// Frames are JSON text; a Buffer goes out as it is (a string would be converted once per socket).
+const TEXT = { binary: false } as const;
 
 export class WsClient implements LiveSession {
   readonly conversations = new Set<number>();
   lastSeenAt = Date.now();
   /** Frames from events that arrived while subscribing, held until `connected` has gone out first. */
-  private held: string[] | undefined = [];
+  private held: Buffer[] | undefined = [];
   private readonly throttle: FrameThrottle;
   private turn: Promise<void> = Promise.resolve();
   private waiting = 0;
@@ -79,10 +82,20 @@ export class WsClient implements LiveSession {
 
   send(frame: object): void {
     if (!this.isOpen) return;
+    this.sendSerialised(Buffer.from(JSON.stringify({ ...frame, timestamp: new Date().toISOString() })));
+  }
+
+  /** Sends a serialised text frame; the same buffer may go to many sockets (ws does not copy it). */
+  sendSerialised(data: Buffer): void {
+    if (!this.isOpen) return;
     if (this.socket.bufferedAmount > PUSH_LIMIT_FACTOR * this.settings.highWaterBytes) return this.closeSlow();
-    const data = JSON.stringify({ ...frame, timestamp: new Date().toISOString() });
     if (this.held) this.held.push(data);
-    else this.socket.send(data);
+    else this.write(data);
+  }
+
+  private write(data: Buffer): void {
+    corkForTurn(this.transport);
+    this.socket.send(data, TEXT);
   }
 
   sendError(code: string, error: string, extra: Record<string, unknown> = {}): void {
@@ -94,7 +107,7 @@ export class WsClient implements LiveSession {
     const held = this.held ?? [];
     this.held = undefined;
     this.send(first);
-    for (const data of held) if (this.isOpen) this.socket.send(data);
+    for (const data of held) if (this.isOpen) this.write(data);
   }
 
   /** Sends once the socket is below its high-water mark; false (and the socket closed) when it is not in time. */

@@ -72,4 +72,23 @@ describe('parseClientFrame', () => {
     const r = parseClientFrame(JSON.stringify({ action: 'x'.repeat(10_000) }));
     expect('problem' in r && r.problem.error.length).toBeLessThan(100);
   });
+
+  it('checks send frames with the schema of POST /v1/messages and its codes, naming the message', () => {
+    const id = '0b7e7f2a-5c1d-4c6e-9a55-2f3a4b5c6d7e';
+    const send = (fields: object) => parseClientFrame(JSON.stringify({ action: 'send', message_id: id, conversation_id: 3, ...fields }));
+    expect(send({ payload: { type: 'text', content: 'hi' }, channels: ['internal'] })).toEqual({
+      frame: { action: 'send', message_id: id, conversation_id: 3, payload: { type: 'text', content: 'hi' }, channels: ['internal'] },
+    });
+    expect(send({ payload: { type: 'text', content: '' } })).toMatchObject({
+      problem: { code: 'validation-failed', message_id: id, detail: expect.any(String) },
+    });
+    expect(send({ payload: { type: 'text', content: 'a\u0000' } })).toMatchObject({
+      problem: { code: 'invalid-text', message_id: id, errors: [{ path: '/payload/content' }] },
+    });
+    expect(send({ payload: { type: 'text', content: 'hi' }, message_id: 'nope' })).toMatchObject({
+      problem: { code: 'validation-failed', message_id: 'nope' },
+    });
+    expect(send({ payload: { type: 'text', content: 'hi' }, message_id: 7 })).toMatchObject({ problem: { code: 'validation-failed' } });
+    expect(send({ payload: { type: 'text', content: 'hi' }, message_id: 7 })).not.toHaveProperty('problem.message_id');
+  });
 });

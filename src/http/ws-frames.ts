@@ -3,8 +3,10 @@
  * application. A frame that fails gets one `error` frame and changes nothing.
  */
 import { Ajv, type ErrorObject } from 'ajv';
+import addFormats from 'ajv-formats';
 import { Type, type Static, type TSchema } from 'typebox';
-import { Id } from './schemas.ts';
+import { Id, SendMessage } from './schemas.ts';
+import { findInvalidText } from './invalid-text.ts';
 
 /** `sync` covers at most this many conversations per frame; a client with more sends several. */
 export const MAX_SYNC_CONVERSATIONS = 2000;
@@ -36,6 +38,8 @@ const SCHEMAS = {
     // Version cursors: changes to messages (edits, deletions, reactions) after them.
     versions: Type.Optional(cursors()),
   }),
+  // The body of POST /v1/messages, as a frame: the same schema, answered by `send.ack` or an error.
+  send: named(SendMessage.properties),
 };
 
 /** The client frame schemas, for the AsyncAPI document (src/http/asyncapi.ts). */
@@ -45,12 +49,18 @@ export type Action = keyof typeof SCHEMAS;
 export type ClientFrame = { [A in Action]: Static<(typeof SCHEMAS)[A]> & { action: A } }[Action];
 
 export interface FrameProblem {
-  code: 'invalid-frame' | 'invalid-text' | 'unknown-action';
+  /** `send` frames fail with the codes of POST /v1/messages (validation-failed, invalid-text). */
+  code: 'invalid-frame' | 'invalid-text' | 'unknown-action' | 'validation-failed';
   error: string;
   errors?: { path: string; message: string }[];
+  /** The failed `send` frame's message_id, when it had one, so the client knows which send failed. */
+  message_id?: string;
+  /** Send errors carry their text as `detail` too, the field of the problem document POST answers with. */
+  detail?: string;
 }
 
 const ajv = new Ajv({ allErrors: false, strict: false, coerceTypes: false });
+addFormats.default(ajv);
 const validators = Object.fromEntries(Object.entries(SCHEMAS).map(([action, schema]) => [action, ajv.compile(schema)])) as Record<
   Action,
   ReturnType<Ajv['compile']>
@@ -82,6 +92,10 @@ export function parseClientFrame(text: string): { frame: ClientFrame } | { probl
       },
     };
   if (!isAction(name)) return { problem: { code: 'unknown-action', error: `Unknown action "${name.slice(0, 64)}"` } };
+  if (name === 'send') {
+    const problem = sendProblem(fields);
+    if (problem) return { problem };
+  }
   const validate = validators[name];
   if (!validate(fields)) return { problem: schemaProblem(name, validate.errors ?? []) };
   if (name === 'sync') {
@@ -98,6 +112,23 @@ export function parseClientFrame(text: string): { frame: ClientFrame } | { probl
     }
   }
   return { frame: { ...fields, action: name } as ClientFrame };
+}
+
+/**
+ * What POST /v1/messages would answer for this body, before anything is stored: bad text anywhere
+ * (invalid-text), then the schema (validation-failed); undefined when it is valid.
+ */
+function sendProblem(fields: Record<string, unknown>): FrameProblem | undefined {
+  const messageId = typeof fields.message_id === 'string' && !BAD_TEXT.test(fields.message_id) ? { message_id: fields.message_id.slice(0, 64) } : {};
+  const fault = findInvalidText(fields);
+  if (fault) {
+    const error = `The frame has invalid text at ${fault.path}: it ${fault.message}`;
+    return { code: 'invalid-text', error, detail: error, errors: [fault], ...messageId };
+  }
+  const validate = validators.send;
+  if (validate(fields)) return undefined;
+  const { errors, error } = schemaProblem('send', validate.errors ?? []);
+  return { code: 'validation-failed', error, detail: error, errors, ...messageId };
 }
 
 function schemaProblem(action: string, failures: ErrorObject[]): FrameProblem {

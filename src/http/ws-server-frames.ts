@@ -28,8 +28,22 @@ export const SERVER_FRAME_SCHEMAS: Readonly<Record<string, TObject>> = {
   pong: frame('pong', 'Answer to {"action":"ping"}.', {}),
   subscribed: frame('subscribed', 'Answer to subscribe.', { conversation_id: Id }),
   unsubscribed: frame('unsubscribed', 'Answer to unsubscribe.', { conversation_id: Id }),
-  synced: frame('synced', 'Answer to sync, after every missed message.created: the cursor reached per conversation.', {
+  synced: frame('synced', 'Answer to sync, after every missed message.created (and message.changed): the cursors reached per conversation.', {
     conversations: Type.Record(Type.String({ pattern: '^[1-9][0-9]*$' }), Seq),
+    versions: Type.Optional(Type.Record(Type.String({ pattern: '^[1-9][0-9]*$' }), Type.Integer({ minimum: 0 }))),
+  }),
+  'message.changed': frame(
+    'message.changed',
+    'During sync with versions only: a message edited, deleted or reacted to after your version cursor, in its current state (as in the REST history).',
+    { message_id: Uuid, conversation_id: Id, seq: Seq, version: Type.Integer({ minimum: 1 }) },
+    true,
+  ),
+  'send.ack': frame('send.ack', 'Answer to send, as the 202 of POST /v1/messages; replayed when the id was already stored with the same body.', {
+    message_id: Uuid,
+    conversation_id: Id,
+    seq: Seq,
+    created_at: Timestamp,
+    replayed: Type.Optional(Type.Literal(true)),
   }),
   error: frame(
     'error',

@@ -11,6 +11,7 @@ import type { App } from '../app/app.ts';
 import type { Config } from '../config.ts';
 import type { Principal } from '../app/auth.ts';
 import { isDomainError } from '../domain/errors.ts';
+import { DatabaseError } from '../ports/database.ts';
 import { metrics } from '../metrics.ts';
 import { isDependencyFailure } from './problem.ts';
 import type { ClientFrame } from './ws-frames.ts';
@@ -44,6 +45,10 @@ export class WsGateway {
   plugin() {
     return async (server: FastifyInstance) => {
       server.get('/ws', { websocket: true, schema: { hide: true } }, (socket, request) => {
+        // @fastify/websocket's own error listener holds the upgrade's request and reply (and their
+        // logger) for the socket's whole life, a few KiB per idle socket: ours needs neither.
+        socket.removeAllListeners('error');
+        socket.on('error', () => socket.terminate());
         // Frames that arrive while authentication is in flight are queued (up to a burst), not lost.
         const early: Buffer[] = [];
         const queue = (data: Buffer) => {
@@ -98,7 +103,6 @@ export class WsGateway {
     this.app.live.register(client);
     metrics.wsConnections.inc();
     socket.on('close', () => this.drop(client));
-    socket.on('error', () => socket.terminate());
     await this.app.live.subscribeAll(client);
     client.release({ type: 'connected', user_id: client.userId, username: client.username, connection_id: client.id, server_instance: SERVER_INSTANCE });
     return client;
@@ -130,17 +134,23 @@ export class WsGateway {
 
   private onFrame(client: WsClient, data: Buffer): void {
     const frame = client.receive(data);
-    if (frame) this.handle(client, frame).catch((e: unknown) => this.frameFailed(client, frame.action, e));
+    if (frame) this.handle(client, frame).catch((e: unknown) => this.frameFailed(client, frame, e));
   }
 
-  private frameFailed(client: WsClient, action: string, e: unknown): void {
-    if (isDomainError(e)) return client.sendError(e.code, e.message, e.details);
+  private frameFailed(client: WsClient, frame: ClientFrame, e: unknown): void {
+    const action = frame.action;
+    // A failed send names its message and carries `detail`, as POST's problem document would.
+    const fail = (code: string, text: string, extra: Record<string, unknown> = {}) =>
+      client.sendError(code, text, action === 'send' ? { message_id: frame.message_id, detail: text, ...extra } : extra);
+    if (isDomainError(e)) return fail(e.code, e.message, e.details);
     if (isDependencyFailure(e)) {
       this.log.warn({ action, reason: e instanceof Error ? e.message : String(e) }, 'websocket frame refused: database unavailable');
-      return client.sendError('dependency-unavailable', 'A dependency is unavailable; retry shortly', { retry_after: RETRY_AFTER_SECONDS });
+      return fail('dependency-unavailable', 'A dependency is unavailable; retry shortly', { retry_after: RETRY_AFTER_SECONDS });
     }
+    if (e instanceof DatabaseError && e.isForeignKeyViolation)
+      return fail('reference-gone', 'Something this request refers to no longer exists; nothing was stored');
     this.log.error({ err: e, action }, 'websocket frame failed');
-    client.sendError('internal', 'The frame could not be processed');
+    fail('internal', 'The frame could not be processed');
   }
 
   private async handle(client: WsClient, frame: ClientFrame): Promise<void> {
@@ -169,6 +179,18 @@ export class WsGateway {
         // No answer: the other members get `typing`; a throttled one is dropped.
         await this.app.typing.start(client, frame.conversation_id);
         return;
+      case 'send': {
+        const { message_id, conversation_id, payload, channels, to } = frame;
+        const { accepted, isReplay } = await this.app.live.send(client, { message_id, conversation_id, payload, channels, to });
+        return client.send({
+          type: 'send.ack',
+          message_id: accepted.message_id,
+          conversation_id: accepted.conversation_id,
+          seq: accepted.seq,
+          created_at: accepted.created_at,
+          ...(isReplay ? { replayed: true } : {}),
+        });
+      }
     }
   }
 

@@ -35,7 +35,7 @@ export class Client extends EventTarget {
     this.api = new Api(session);
     this.store = new Store(this.me);
     this.live = new Live(session);
-    this.outbox = new Outbox(this.api, this.store, this.me.user_id, (id, e) => this.#onRefused(id, e));
+    this.outbox = new Outbox(this.api, this.store, this.me.user_id, (id, e) => this.#onRefused(id, e), this.live);
     this.uploads = new Uploads(this.api, this.store, this.outbox, this.me.user_id);
     this.receipts = new Receipts(this.api, this.store, this.live, (id) => this.#isSeen(id));
     this.live.addEventListener('frame', (e) => this.#onFrame(e.detail));

@@ -1,14 +1,26 @@
 /**
  * The WebSocket link: connects with the current access token, answers pings, notices dead links,
  * and reconnects with exponential backoff. Catching up after a reconnect is the client's job
- * (it listens for "connected" and sends `sync`).
+ * (it listens for "connected" and sends `sync`). Messages can be sent over it (`sendMessage`).
  */
-import { backoff } from './http.js';
+import { ApiError, backoff, NetworkError } from './http.js';
 
 const CLOSE_UNAUTHORIZED = 4001;
 const CLOSE_TOO_MANY = 4008;
 // The server pings every 30 s; two silent intervals mean the link is dead even if TCP says otherwise.
 const SILENCE_LIMIT_MS = 70_000;
+// A send not answered in this time is given up on the link (the outbox retries it over HTTP, same id).
+const SEND_TIMEOUT_MS = 10_000;
+// The HTTP status POST /v1/messages would answer with, so that send refusals read like its problems.
+const STATUS_OF = {
+  'rate-limited': 429,
+  'dependency-unavailable': 503,
+  internal: 500,
+  'not-a-member': 403,
+  'conversation-not-found': 404,
+  'idempotency-conflict': 409,
+  'reference-gone': 409,
+};
 
 export class Live extends EventTarget {
   /** "connecting" | "online" | "offline" */
@@ -21,6 +33,8 @@ export class Live extends EventTarget {
   #watchdog;
   // Until start(); signing out reloads the page, so nothing ever stops the link again.
   #isStopped = true;
+  /** message_id → the send waiting for its `send.ack` or error */
+  #sends = new Map();
 
   constructor(session) {
     super();
@@ -46,6 +60,30 @@ export class Live extends EventTarget {
     if (this.state !== 'online') return false;
     this.#socket.send(JSON.stringify(frame));
     return true;
+  }
+
+  /**
+   * Sends a message over the link: resolves with the ack (the fields POST's 202 has), rejects
+   * with an ApiError when the server refused it, or a NetworkError when the link cannot answer.
+   */
+  sendMessage(body) {
+    if (this.state !== 'online') return Promise.reject(new NetworkError('offline'));
+    const id = body.message_id;
+    this.#sends.get(id)?.reject(new NetworkError('sent again'));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => this.#settle(id, undefined, new NetworkError('no answer on the link')), SEND_TIMEOUT_MS);
+      this.#sends.set(id, { resolve, reject, timer });
+      this.#socket.send(JSON.stringify({ action: 'send', ...body }));
+    });
+  }
+
+  #settle(id, ack, error) {
+    const waiting = this.#sends.get(id);
+    if (!waiting) return;
+    this.#sends.delete(id);
+    clearTimeout(waiting.timer);
+    if (error) waiting.reject(error);
+    else waiting.resolve(ack);
   }
 
   async #connect() {
@@ -74,6 +112,11 @@ export class Live extends EventTarget {
       return;
     }
     if (frame.type === 'ping') return socket.send(JSON.stringify({ action: 'pong' }));
+    if (frame.type === 'send.ack') return this.#settle(frame.message_id, frame);
+    if (frame.type === 'error' && this.#sends.has(frame.message_id)) {
+      const status = STATUS_OF[frame.code] ?? 400;
+      return this.#settle(frame.message_id, undefined, new ApiError(status, { ...frame, detail: frame.detail ?? frame.error }, frame.retry_after));
+    }
     if (frame.type === 'connected') {
       this.#attempt = 0;
       this.#setState('online');
@@ -85,6 +128,7 @@ export class Live extends EventTarget {
     if (socket !== this.#socket) return;
     clearTimeout(this.#watchdog);
     this.#socket = undefined;
+    this.#dropSends();
     if (this.#isStopped) return;
     if (event.code === CLOSE_UNAUTHORIZED) {
       // The access token expired or was revoked: a fresh one usually fixes it at once.
@@ -100,6 +144,11 @@ export class Live extends EventTarget {
     this.#scheduleRetry();
   }
 
+  /** The link is gone: sends still waiting may or may not have been stored; the outbox retries them (same id). */
+  #dropSends() {
+    for (const id of [...this.#sends.keys()]) this.#settle(id, undefined, new NetworkError('link lost'));
+  }
+
   #scheduleRetry() {
     if (this.#isStopped) return;
     const wait = backoff(this.#attempt++);
@@ -113,6 +162,7 @@ export class Live extends EventTarget {
     this.#watchdog = setTimeout(() => {
       // A dead link may take minutes to report its close: give up on it now.
       this.#socket = undefined;
+      this.#dropSends();
       socket.close(4000, 'silent link');
       this.#scheduleRetry();
     }, SILENCE_LIMIT_MS);

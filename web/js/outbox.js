@@ -2,18 +2,21 @@
  * Messages on their way to the server. Each keeps the message_id it was given when written, so a
  * retry after a network error (or after a reload: the queue is in localStorage) is the same
  * request and the server's idempotency turns it into one message. Per conversation the queue is
- * sent in order, one at a time, so the server's seq order is the order the user wrote in.
+ * sent in order, one at a time, so the server's seq order is the order the user wrote in. While
+ * the WebSocket link is up messages go over it (no HTTP request each); otherwise, or when the link
+ * drops before answering, over POST /v1/messages with the same id.
  */
-import { backoff } from './http.js';
+import { backoff, NetworkError } from './http.js';
 
 export class Outbox {
   /** conversation id → items waiting, oldest first */
   #queues = new Map();
   #timers = new Map();
 
-  /** `onRefused(conversationId, error)` hears of every send the server refused for good. */
-  constructor(api, store, userId, onRefused = () => undefined) {
+  /** `onRefused(conversationId, error)` hears of every send the server refused for good; `live` is the WebSocket link, if any. */
+  constructor(api, store, userId, onRefused = () => undefined, live = undefined) {
     this.api = api;
+    this.live = live;
     this.store = store;
     this.key = `chat4all.outbox.${userId}`;
     this.onRefused = onRefused;
@@ -64,7 +67,7 @@ export class Outbox {
     if (!item || item.isInFlight) return;
     item.isInFlight = true;
     try {
-      const accepted = await this.api.post('/v1/messages', { message_id: item.message_id, conversation_id: item.conversation_id, payload: item.payload });
+      const accepted = await this.#deliver({ message_id: item.message_id, conversation_id: item.conversation_id, payload: item.payload });
       this.#next(queue, conversationId);
       this.store.update(item.message_id, {
         seq: accepted.seq,
@@ -93,6 +96,18 @@ export class Outbox {
       item.isInFlight = false;
     }
     this.#pump(conversationId);
+  }
+
+  /** Over the link while it is up; over HTTP otherwise, or when the link could not answer (the id makes it one message). */
+  async #deliver(body) {
+    if (this.live?.state === 'online') {
+      try {
+        return await this.live.sendMessage(body);
+      } catch (e) {
+        if (!(e instanceof NetworkError)) throw e;
+      }
+    }
+    return this.api.post('/v1/messages', body);
   }
 
   #next(queue, conversationId) {

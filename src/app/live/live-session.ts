@@ -12,6 +12,8 @@ export interface LiveSession {
   readonly conversations: Set<number>;
   /** Sends a frame now (live pushes cannot wait). */
   send(frame: object): void;
+  /** Sends a frame already serialised (with its timestamp) now: a fan-out event is serialised once for all its recipients. */
+  sendSerialised(data: Buffer): void;
   /** Sends once the client has read what it was sent before; false when it did not in time (and was cut off). */
   sendPaced(frame: object): Promise<boolean>;
 }

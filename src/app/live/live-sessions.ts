@@ -6,7 +6,7 @@
  * Every fan-out event becomes one frame in `dispatch`, which all its recipients receive.
  */
 import { conversationTopic, userTopic } from '../../domain/events.ts';
-import { forbidden } from '../../domain/errors.ts';
+import { forbidden, rateLimited } from '../../domain/errors.ts';
 import type { Fanout } from '../../ports/fanout.ts';
 import type { SocketRegistry } from '../../ports/presence.ts';
 import { SpanKind, withSpan } from '../../tracing.ts';
@@ -14,6 +14,8 @@ import type { Conversations } from '../conversations.ts';
 import type { Logger } from '../logger.ts';
 import type { Messages } from '../messages.ts';
 import type { MessageChanges } from '../message-changes.ts';
+import type { Accepted, SendRequest } from '../messages.ts';
+import { userCaller, type RequestLimits } from '../request-limits.ts';
 import type { Receipts } from '../receipts.ts';
 import type { LiveSession } from './live-session.ts';
 
@@ -31,6 +33,8 @@ export interface LiveSessionsDeps {
   maxPerUser: number;
   /** Told when a user's first session anywhere opens and when their last one closes. */
   presence?: PresenceTransitions;
+  /** The per-user `send` limit of POST /v1/messages, which sends over a session count against too; none when rate limiting is off. */
+  sendLimit?: { limits: RequestLimits; perMinute: number };
   logger: Logger;
 }
 
@@ -100,6 +104,19 @@ export class LiveSessions {
   async ack(session: LiveSession, conversationId: number, seq: number): Promise<void> {
     if (!session.conversations.has(conversationId)) throw forbidden('not-a-member', `Not subscribed to conversation ${conversationId}`);
     return this.deps.receipts.queueAck({ userId: session.userId, conversationId, seq });
+  }
+
+  /**
+   * Sends a message for the session's user: the use case of POST /v1/messages (same validation,
+   * idempotency, membership and codes), counted in the same per-user `send` window.
+   */
+  async send(session: LiveSession, req: SendRequest): Promise<{ accepted: Accepted; isReplay: boolean }> {
+    const limit = this.deps.sendLimit;
+    if (limit) {
+      const d = await limit.limits.count('send', userCaller(session.userId), limit.perMinute);
+      if (!d.isAllowed) throw rateLimited('rate-limited', `Too many requests of this kind; retry in ${d.resetSeconds} s`, { retry_after: d.resetSeconds });
+    }
+    return this.deps.messages.send(session.userId, session.username, req);
   }
 
   /**
@@ -214,11 +231,23 @@ export class LiveSessions {
     );
   }
 
-  /** Applies the subscription rules a user-topic event carries, then sends the frame to each recipient. */
+  /**
+   * Applies the subscription rules a user-topic event carries, then sends the frame to each
+   * recipient: serialised once (timestamp included), the same bytes for every socket.
+   */
   private push(topic: string, frame: Record<string, unknown>): void {
-    const sessions = [...(this.byTopic.get(topic) ?? [])];
+    const subscribed = this.byTopic.get(topic);
+    if (!subscribed || subscribed.size === 0) return;
+    const data = Buffer.from(JSON.stringify({ ...frame, timestamp: new Date().toISOString() }));
     const isUserTopic = topic.startsWith('user:');
-    for (const session of sessions) {
+    if (!isUserTopic) {
+      // The common case (a conversation's event): nothing below can change the set while we send.
+      // The typist's own sockets do not hear their typing.
+      const typist = frame.type === 'typing' ? frame.user_id : undefined;
+      for (const session of subscribed) if (session.userId !== typist) session.sendSerialised(data);
+      return;
+    }
+    for (const session of [...subscribed]) {
       if (isUserTopic && frame.type === 'conversation.created') {
         const id = Number(frame.conversation_id);
         if (!session.conversations.has(id)) void this.subscribeConversation(session, id);
@@ -231,9 +260,7 @@ export class LiveSessions {
           continue;
         }
       }
-      // The typist's own sockets do not hear their typing.
-      if (frame.type === 'typing' && frame.user_id === session.userId) continue;
-      session.send(frame);
+      session.sendSerialised(data);
     }
   }
 }

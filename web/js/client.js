@@ -96,6 +96,22 @@ export class Client extends EventTarget {
     return this.store.setDetails(await this.api.post('/v1/conversations', { type: 'group', name, member_ids: userIds })).id;
   }
 
+  // ----- group management (owners and admins; anyone may leave) -----
+
+  async updateGroup(id, change) {
+    return this.store.setDetails(await this.api.patch(`/v1/conversations/${id}`, change));
+  }
+
+  async addMembers(id, userIds) {
+    return this.store.setDetails(await this.api.post(`/v1/conversations/${id}/members`, { user_ids: userIds }));
+  }
+
+  async removeMember(id, userId) {
+    await this.api.del(`/v1/conversations/${id}/members/${userId}`);
+    if (userId === this.me.user_id) this.#forget(id);
+    else await this.details(id);
+  }
+
   // ----- the open conversation -----
 
   async open(id) {
@@ -172,7 +188,10 @@ export class Client extends EventTarget {
         return this.#onRead(f);
       case 'member.joined':
       case 'member.left':
+      case 'member.role_changed':
         return this.#onMembership(f);
+      case 'conversation.updated':
+        return this.#refreshDetailsSoon(f.conversation_id);
       case 'synced':
         return this.#fillHoles();
       default:
@@ -261,13 +280,14 @@ export class Client extends EventTarget {
   }
 
   #onMembership(f) {
-    if (f.type === 'member.left' && f.user_id === this.me.user_id) {
-      this.store.conversations.delete(f.conversation_id);
-      this.store.changed();
-      if (this.openId === f.conversation_id) this.dispatchEvent(new Event('closed'));
-      return;
-    }
-    this.details(f.conversation_id).catch(() => undefined);
+    if (f.type === 'member.left' && f.user_id === this.me.user_id) return this.#forget(f.conversation_id);
+    return this.#refreshDetailsSoon(f.conversation_id);
+  }
+
+  #forget(id) {
+    if (!this.store.conversations.delete(id)) return;
+    this.store.changed();
+    if (this.openId === id) this.dispatchEvent(new Event('closed'));
   }
 
   // Live frames can arrive out of order or be lost with a dropped link: fetch whatever is missing.

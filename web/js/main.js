@@ -7,6 +7,7 @@ import { showAuth } from './views/auth.js';
 import { Sidebar } from './views/sidebar.js';
 import { ChatView } from './views/chat.js';
 import { Dialogs } from './views/dialogs.js';
+import { GroupInfo } from './views/group-info.js';
 import { ChannelStatus } from './views/channel-status.js';
 import { PushNotifications } from './push.js';
 import { Attention } from './attention.js';
@@ -26,6 +27,7 @@ async function start() {
   const chat = new ChatView(client);
   new Dialogs(client, (id) => (location.hash = `#/c/${id}`));
   new ChannelStatus(client);
+  new GroupInfo(client);
   new Attention(client);
   const push = new PushNotifications(client.api);
   wireNotifyButton(push);

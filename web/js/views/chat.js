@@ -98,6 +98,7 @@ export class ChatView {
           : others[0]
             ? `@${others[0].username}`
             : '';
+    byId('group-info-button').hidden = c.type !== 'group';
     this.channelBar.show(c);
   }
 

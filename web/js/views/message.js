@@ -29,7 +29,7 @@ export function renderMessage(m, context) {
       ? fileBlock(m, context)
       : m.payload?.type === 'template'
         ? templateLine(m.payload)
-        : h('p', { class: 'text' }, m.payload?.content ?? ''),
+        : h('p', { class: 'text' }, linkify(m.payload?.content ?? '')),
     h('span', { class: 'meta' }, h('time', { datetime: m.created_at }, clockTime(m.created_at)), isMine && ticks(m.status)),
   );
   return h(
@@ -67,13 +67,18 @@ function fileBlock(m, context) {
   const block = h('div', { class: hasPreview ? 'file image' : 'file' });
   if (hasPreview) {
     const img = h('img', { class: 'preview', alt: p.filename ?? 'image', decoding: 'async' });
+    const open = h(
+      'button',
+      { type: 'button', class: 'preview-open', 'aria-label': `View ${p.filename ?? 'image'}`, onclick: () => viewImage(img, open) },
+      img,
+    );
     if (m.local?.previewUrl) img.src = m.local.previewUrl;
     else
       context.fileUrl(p.file_id).then(
         (url) => (img.src = url),
-        () => img.replaceWith(h('span', { class: 'preview-missing' }, 'Preview unavailable')),
+        () => open.replaceWith(h('span', { class: 'preview-missing' }, 'Preview unavailable')),
       );
-    block.append(img);
+    block.append(open);
   }
   const name = h('span', { class: 'file-name' }, p.filename ?? 'File');
   const info = h('span', { class: 'file-info' }, bytes(p.size_bytes), p.mime_type ? ` · ${p.mime_type}` : '');
@@ -141,6 +146,46 @@ function problemLine(m, context) {
   else if (m.status === 'failed' && m.local.retry)
     line.append(' ', h('button', { type: 'button', class: 'link', onclick: () => context.retry(m.message_id) }, 'Retry'));
   return line;
+}
+
+// http(s) and mailto only: anything else (javascript:, data:) stays plain text.
+const URL_PATTERN = /\b(?:https?:\/\/|mailto:)[^\s<>"]+/gi;
+
+/** Text with its web and mail addresses as links; built from text nodes, never from HTML. */
+export function linkify(text) {
+  const parts = [];
+  let at = 0;
+  for (const match of text.matchAll(URL_PATTERN)) {
+    // Sentence punctuation after an address is not part of it.
+    const raw = match[0].replace(/[.,;:!?)\]'’”]+$/, '');
+    let url;
+    try {
+      url = new URL(raw);
+    } catch {
+      continue;
+    }
+    if (!['http:', 'https:', 'mailto:'].includes(url.protocol)) continue;
+    parts.push(text.slice(at, match.index), h('a', { href: url.href, target: '_blank', rel: 'noopener noreferrer' }, raw));
+    at = match.index + raw.length;
+  }
+  parts.push(text.slice(at));
+  return parts;
+}
+
+/** The image viewer: a modal dialog (Escape closes it; focus returns to the image). */
+function viewImage(img, opener) {
+  if (!img.src) return;
+  const dialog = h(
+    'dialog',
+    { class: 'viewer', 'aria-label': img.alt },
+    h('img', { src: img.src, alt: img.alt }),
+    h('form', { method: 'dialog' }, h('button', { class: 'viewer-close', 'aria-label': 'Close the image' }, '×')),
+  );
+  dialog.addEventListener('close', () => (dialog.remove(), opener.focus()));
+  // A click on the backdrop (outside the picture) closes too.
+  dialog.addEventListener('click', (e) => e.target === dialog && dialog.close());
+  document.body.append(dialog);
+  dialog.showModal();
 }
 
 const extension = (name) => (/\.([a-z0-9]{1,4})$/i.exec(name ?? '')?.[1] ?? 'file').toUpperCase();

@@ -41,6 +41,11 @@ async function start() {
     if (e.data?.type === 'open-conversation' && e.data.conversation_id) location.hash = `#/c/${e.data.conversation_id}`;
   });
   client.addEventListener('closed', () => (location.hash = '#/'));
+  sidebar.onHit = (hit) => {
+    chat.show(hit.conversation_id);
+    location.hash = `#/c/${hit.conversation_id}`;
+    chat.reveal(hit.message_id, hit.seq);
+  };
 
   // The skip link must not change the hash: the hash is the route.
   byId('skip-link').addEventListener('click', (e) => {

@@ -10,7 +10,8 @@ import { hasChromium, launchPerson, screenshot, type Person } from '../support/b
 import { WAIT, pageScrollWidth, scrollTimelineToTop, send, showConversationList, signIn, texts } from '../support/chat-page.ts';
 import { privateConversation, groupConversation, send as sendApi, type TestUser } from '../support/factories.ts';
 
-const bubble = (page: Page, text: string) => page.locator('#messages .msg', { hasText: text });
+// By the message's own text (a reply's bubble also holds the quoted text).
+const bubble = (page: Page, text: string) => page.locator('#messages .msg', { has: page.locator('p.text', { hasText: text }) });
 
 /** Opens the actions menu of the message holding `text` with the keyboard. */
 async function menuFor(page: Page, text: string) {

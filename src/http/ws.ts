@@ -180,8 +180,8 @@ export class WsGateway {
         await this.app.typing.start(client, frame.conversation_id);
         return;
       case 'send': {
-        const { message_id, conversation_id, payload, channels, to } = frame;
-        const { accepted, isReplay } = await this.app.live.send(client, { message_id, conversation_id, payload, channels, to });
+        const { message_id, conversation_id, payload, channels, to, reply_to } = frame;
+        const { accepted, isReplay } = await this.app.live.send(client, { message_id, conversation_id, payload, channels, to, reply_to });
         return client.send({
           type: 'send.ack',
           message_id: accepted.message_id,

@@ -19,6 +19,9 @@ export class Api {
 
   get = (path, options) => this.request('GET', path, options);
   post = (path, body, options = {}) => this.request('POST', path, { ...options, body });
+  put = (path, body) => this.request('PUT', path, { body });
+  patch = (path, body) => this.request('PATCH', path, { body });
+  del = (path) => this.request('DELETE', path);
 
   /** Fetches a protected file as a blob (fetch keeps the bearer header; follows presigned redirects). */
   async blob(path) {

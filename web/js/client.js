@@ -96,6 +96,22 @@ export class Client extends EventTarget {
     return this.store.setDetails(await this.api.post('/v1/conversations', { type: 'group', name, member_ids: userIds })).id;
   }
 
+  // ----- group management (owners and admins; anyone may leave) -----
+
+  async updateGroup(id, change) {
+    return this.store.setDetails(await this.api.patch(`/v1/conversations/${id}`, change));
+  }
+
+  async addMembers(id, userIds) {
+    return this.store.setDetails(await this.api.post(`/v1/conversations/${id}/members`, { user_ids: userIds }));
+  }
+
+  async removeMember(id, userId) {
+    await this.api.del(`/v1/conversations/${id}/members/${userId}`);
+    if (userId === this.me.user_id) this.#forget(id);
+    else await this.details(id);
+  }
+
   // ----- the open conversation -----
 
   async open(id) {
@@ -133,9 +149,32 @@ export class Client extends EventTarget {
     this.store.addMessages(id, messages);
   }
 
-  sendText(id, text) {
+  /** `replyTo`: the quoted message ({message_id, sender_username, excerpt}) or undefined. */
+  sendText(id, text, replyTo) {
     const content = text.trim();
-    if (content) this.outbox.send(id, { type: 'text', content }, { messageId: uuid() });
+    if (content) this.outbox.send(id, { type: 'text', content }, { messageId: uuid(), replyTo });
+  }
+
+  // ----- changes to sent messages: the answer is the message as the server now has it -----
+
+  react(m, emoji, on) {
+    const path = `/v1/messages/${m.message_id}/reactions/${encodeURIComponent(emoji)}`;
+    return (on ? this.api.put(path) : this.api.del(path)).then((fresh) => this.store.addMessages(m.conversation_id, [fresh]));
+  }
+
+  edit(m, content) {
+    return this.api
+      .patch(`/v1/messages/${m.message_id}`, { payload: { type: 'text', content } })
+      .then((fresh) => this.store.addMessages(m.conversation_id, [fresh]));
+  }
+
+  deleteMessage(m) {
+    return this.api.del(`/v1/messages/${m.message_id}`).then((fresh) => this.store.addMessages(m.conversation_id, [fresh]));
+  }
+
+  /** GET /v1/search/messages: hits with HTML-escaped snippets (matches in <mark>). */
+  searchMessages(q) {
+    return this.api.get(`/v1/search/messages?q=${encodeURIComponent(q)}&limit=20`);
   }
 
   /** A WhatsApp template message (the one kind WhatsApp takes outside its 24 h reply window). */
@@ -172,11 +211,81 @@ export class Client extends EventTarget {
         return this.#onRead(f);
       case 'member.joined':
       case 'member.left':
+      case 'member.role_changed':
         return this.#onMembership(f);
+      case 'conversation.updated':
+        return this.#refreshDetailsSoon(f.conversation_id);
+      case 'message.updated':
+      case 'message.deleted':
+      case 'message.reaction':
+        return this.#onChange(f);
+      case 'message.changed':
+        return this.store.addMessages(f.conversation_id, [f]);
+      case 'typing':
+        return this.#onTyping(f);
+      case 'presence':
+        this.presence.set(f.user_id, f);
+        return this.dispatchEvent(new Event('presence'));
       case 'synced':
         return this.#fillHoles();
       default:
         return undefined;
+    }
+  }
+
+  // An edit, deletion or reaction (docs/websocket.md): only messages this client holds change.
+  #onChange(f) {
+    const m = this.store.find(f.message_id);
+    if (!m || (m.version ?? 0) >= f.version) return;
+    const change = { version: f.version };
+    if (f.type === 'message.updated') Object.assign(change, { payload: f.payload, edited_at: f.edited_at });
+    if (f.type === 'message.deleted') Object.assign(change, { payload: { type: 'deleted' }, deleted_at: f.deleted_at, reactions: [] });
+    if (f.type === 'message.reaction') {
+      // The frame's counts are everyone's; "me" is known from my own previous state and this change.
+      const mine = new Set((m.reactions ?? []).filter((r) => r.me).map((r) => r.emoji));
+      if (f.user_id === this.me.user_id) mine[f.action === 'added' ? 'add' : 'delete'](f.emoji);
+      change.reactions = f.reactions.map((r) => ({ ...r, me: mine.has(r.emoji) }));
+    }
+    this.store.update(m.message_id, change);
+  }
+
+  /** Who is typing where: conversation id → Map(user id → {username, until ms}). */
+  typing = new Map();
+  /** Last presence per user id ({status, last_seen_at}), from GET /v1/users/{id}/presence and frames. */
+  presence = new Map();
+  #typingSentAt = 0;
+
+  /** Tells the other members that I am typing (at most every 2.5 s; the server throttles too). */
+  noteTyping(id) {
+    if (Date.now() - this.#typingSentAt < 2500) return;
+    this.#typingSentAt = Date.now();
+    this.live.send({ action: 'typing', conversation_id: id });
+  }
+
+  #onTyping(f) {
+    if (f.user_id === this.me.user_id) return;
+    const who = this.typing.get(f.conversation_id) ?? new Map();
+    who.set(f.user_id, { username: f.username, until: Date.parse(f.until) });
+    this.typing.set(f.conversation_id, who);
+    this.dispatchEvent(new Event('typing'));
+    setTimeout(() => this.dispatchEvent(new Event('typing')), Date.parse(f.until) - Date.now() + 50);
+  }
+
+  /** Usernames typing in a conversation now. */
+  typingIn(id) {
+    const now = Date.now();
+    return [...(this.typing.get(id)?.values() ?? [])].filter((t) => t.until > now).map((t) => t.username);
+  }
+
+  /** Fetches a user's presence once (later changes come as frames); servers without it answer 404. */
+  async loadPresence(userId) {
+    if (this.presence.has(userId)) return;
+    this.presence.set(userId, null);
+    try {
+      this.presence.set(userId, await this.api.get(`/v1/users/${userId}/presence`));
+      this.dispatchEvent(new Event('presence'));
+    } catch {
+      /* no presence on this server */
     }
   }
 
@@ -211,6 +320,7 @@ export class Client extends EventTarget {
     // A contact wrote (sender_id is null): their last-inbound time (WhatsApp's window) and name moved.
     if (message.sender_contact && c) this.#refreshDetailsSoon(id);
     if (message.sender_id !== this.me.user_id) {
+      if (this.typing.get(id)?.delete(message.sender_id)) this.dispatchEvent(new Event('typing'));
       this.receipts.ack(id, message.seq);
       if (isNew && c) {
         if (this.#isSeen(id)) this.receipts.markReadSoon(id);
@@ -261,13 +371,14 @@ export class Client extends EventTarget {
   }
 
   #onMembership(f) {
-    if (f.type === 'member.left' && f.user_id === this.me.user_id) {
-      this.store.conversations.delete(f.conversation_id);
-      this.store.changed();
-      if (this.openId === f.conversation_id) this.dispatchEvent(new Event('closed'));
-      return;
-    }
-    this.details(f.conversation_id).catch(() => undefined);
+    if (f.type === 'member.left' && f.user_id === this.me.user_id) return this.#forget(f.conversation_id);
+    return this.#refreshDetailsSoon(f.conversation_id);
+  }
+
+  #forget(id) {
+    if (!this.store.conversations.delete(id)) return;
+    this.store.changed();
+    if (this.openId === id) this.dispatchEvent(new Event('closed'));
   }
 
   // Live frames can arrive out of order or be lost with a dropped link: fetch whatever is missing.

@@ -7,6 +7,7 @@ import { showAuth } from './views/auth.js';
 import { Sidebar } from './views/sidebar.js';
 import { ChatView } from './views/chat.js';
 import { Dialogs } from './views/dialogs.js';
+import { GroupInfo } from './views/group-info.js';
 import { ChannelStatus } from './views/channel-status.js';
 import { PushNotifications } from './push.js';
 import { Attention } from './attention.js';
@@ -28,6 +29,7 @@ async function start() {
   const chat = new ChatView(client);
   new Dialogs(client, (id) => (location.hash = `#/c/${id}`));
   new ChannelStatus(client);
+  new GroupInfo(client);
   new Attention(client);
   const push = new PushNotifications(client.api);
   wireNotifyButton(push);
@@ -42,6 +44,11 @@ async function start() {
     if (e.data?.type === 'open-conversation' && e.data.conversation_id) location.hash = `#/c/${e.data.conversation_id}`;
   });
   client.addEventListener('closed', () => (location.hash = '#/'));
+  sidebar.onHit = (hit) => {
+    chat.show(hit.conversation_id);
+    location.hash = `#/c/${hit.conversation_id}`;
+    chat.reveal(hit.message_id, hit.seq);
+  };
 
   // The skip link must not change the hash: the hash is the route.
   byId('skip-link').addEventListener('click', (e) => {

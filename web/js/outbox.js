@@ -23,9 +23,9 @@ export class Outbox {
   }
 
   /** Shows and sends a message; `display` is what the bubble shows meanwhile (defaults to the payload). */
-  send(conversationId, payload, { messageId, display } = {}) {
-    const item = { message_id: messageId, conversation_id: conversationId, payload, display: display ?? payload, attempt: 0 };
-    if (!this.store.find(messageId)) this.store.addLocal(conversationId, { message_id: messageId, payload: item.display });
+  send(conversationId, payload, { messageId, display, replyTo } = {}) {
+    const item = { message_id: messageId, conversation_id: conversationId, payload, display: display ?? payload, attempt: 0, reply_to: replyTo?.message_id };
+    if (!this.store.find(messageId)) this.store.addLocal(conversationId, { message_id: messageId, payload: item.display, reply_to: replyTo });
     const queue = this.#queues.get(conversationId) ?? [];
     queue.push(item);
     this.#queues.set(conversationId, queue);
@@ -41,7 +41,12 @@ export class Outbox {
     } catch {
       /* unreadable: nothing to restore */
     }
-    for (const item of saved) this.send(item.conversation_id, item.payload, { messageId: item.message_id, display: item.display });
+    for (const item of saved)
+      this.send(item.conversation_id, item.payload, {
+        messageId: item.message_id,
+        display: item.display,
+        replyTo: item.reply_to && { message_id: item.reply_to },
+      });
   }
 
   /** Retries everything waiting now (the link came back). */
@@ -67,7 +72,12 @@ export class Outbox {
     if (!item || item.isInFlight) return;
     item.isInFlight = true;
     try {
-      const accepted = await this.#deliver({ message_id: item.message_id, conversation_id: item.conversation_id, payload: item.payload });
+      const accepted = await this.#deliver({
+        message_id: item.message_id,
+        conversation_id: item.conversation_id,
+        payload: item.payload,
+        reply_to: item.reply_to,
+      });
       this.#next(queue, conversationId);
       this.store.update(item.message_id, {
         seq: accepted.seq,

@@ -233,7 +233,7 @@ export class Store extends EventTarget {
     const status = laterStatus(known.status, m.status);
     // Keep local extras (a preview of our own upload) over the server's bare file payload.
     const payload = { ...pick(known.payload, ['filename', 'size_bytes', 'mime_type']), ...m.payload };
-    const isSame = known.seq === m.seq && status === known.status && known.created_at === m.created_at;
+    const isSame = known.seq === m.seq && status === known.status && known.created_at === m.created_at && (known.version ?? 0) === (m.version ?? 0);
     Object.assign(known, { ...m, payload, status });
     if (!isSame) known.v++;
   }
@@ -256,6 +256,7 @@ export class Store extends EventTarget {
 export function preview(payload) {
   if (!payload) return '';
   if (payload.type === 'text') return payload.content.slice(0, 100);
+  if (payload.type === 'deleted') return 'Message deleted';
   if (payload.type === 'template') return `[Template] ${payload.name}`;
   return `[File] ${payload.filename ?? 'attachment'}`;
 }

@@ -1,6 +1,7 @@
 /** The right pane: conversation header, message timeline (older pages on scroll) and composer. */
 import { announce, byId, h, reconcile, toast } from '../dom.js';
-import { dayKey, dayLabel, hue } from '../format.js';
+import { dayKey, dayLabel, dayTime, hue } from '../format.js';
+import { openMessageMenu } from './message-menu.js';
 import { paintAvatar } from './sidebar.js';
 import { renderMessage } from './message.js';
 import { ChannelBar } from './channel-bar.js';
@@ -18,6 +19,8 @@ export class ChatView {
   #isPinned = true;
   #lastScrollTop = 0;
   #resumeTarget = null;
+  /** The composer's mode: {kind: 'reply' | 'edit', m} or null. */
+  #mode = null;
 
   constructor(client) {
     this.client = client;
@@ -34,7 +37,18 @@ export class ChatView {
       cancel: (id) => client.uploads.cancel(id),
       toast: (text) => toast(text, { isError: true }),
       useTemplate: () => this.channelBar.focusTemplate(),
+      react: (m, emoji, on) => client.react(m, emoji, on).catch((e) => toast(e.message, { isError: true })),
+      jumpTo: (messageId) => this.reveal(messageId),
+      openMenu: (m, trigger) =>
+        openMessageMenu(client, m, trigger, {
+          reply: (x) => this.#setMode({ kind: 'reply', m: x }),
+          edit: (x) => this.#setMode({ kind: 'edit', m: x }),
+          // Group owners and admins may delete anyone's message.
+          canDelete: () => ['owner', 'admin'].includes(this.store.conversations.get(this.id)?.members?.find((x) => x.user_id === client.me.user_id)?.role),
+        }),
     };
+    for (const type of ['typing', 'presence']) client.addEventListener(type, () => this.id && this.#header());
+    byId('compose-context-cancel').addEventListener('click', () => this.#setMode(null));
 
     this.store.addEventListener('timeline', (e) => e.detail.conversationId === this.id && this.#queueRender());
     this.store.addEventListener('progress', (e) => this.#progress(e.detail));
@@ -61,6 +75,7 @@ export class ChatView {
       return this.client.close();
     }
     this.messages.replaceChildren();
+    this.#setMode(null, false);
     this.#newestShown = 0;
     this.#isPinned = true;
     this.#lastScrollTop = 0;
@@ -72,7 +87,8 @@ export class ChatView {
     // Phones would pop the keyboard over the messages: only focus where a real keyboard is likely.
     if (window.matchMedia('(pointer: fine)').matches) this.input.focus();
     try {
-      await this.client.open(id);
+      this.opening = this.client.open(id);
+      await this.opening;
     } catch (e) {
       if (this.id === id) byId('history-status').textContent = `Could not load messages: ${e.message}`;
       return;
@@ -90,14 +106,25 @@ export class ChatView {
     byId('chat-avatar').classList.toggle('group', c.type === 'group');
     const members = c.members ?? [];
     const others = members.filter((m) => m.user_id !== this.client.me.user_id);
-    byId('chat-subtitle').textContent =
-      c.type === 'group'
-        ? `${members.length} members: ${[...others.map((m) => m.display_name || m.username), 'you'].join(', ')}`
-        : c.type === 'channel'
-          ? channelSubtitle(c, others)
-          : others[0]
-            ? `@${others[0].username}`
-            : '';
+    const typing = this.client.typingIn(c.id);
+    const presence = c.type === 'private' && others[0] && this.client.presence.get(others[0].user_id);
+    if (c.type === 'private' && others[0]) this.client.loadPresence(others[0].user_id);
+    byId('chat-subtitle').textContent = typing.length
+      ? c.type === 'private'
+        ? 'typing…'
+        : `${typing.join(', ')} ${typing.length > 1 ? 'are' : 'is'} typing…`
+      : presence?.status === 'online'
+        ? 'online'
+        : presence?.last_seen_at
+          ? `last seen ${dayTime(Date.parse(presence.last_seen_at))}`
+          : c.type === 'group'
+            ? `${members.length} members: ${[...others.map((m) => m.display_name || m.username), 'you'].join(', ')}`
+            : c.type === 'channel'
+              ? channelSubtitle(c, others)
+              : others[0]
+                ? `@${others[0].username}`
+                : '';
+    byId('group-info-button').hidden = c.type !== 'group';
     this.channelBar.show(c);
   }
 
@@ -231,11 +258,63 @@ export class ChatView {
     }, 1500);
   }
 
+  /** Shows `messageId` in context: loads older pages until it is there, scrolls to it and focuses it. */
+  async reveal(messageId, seq) {
+    await this.opening?.catch(() => undefined);
+    const id = this.id;
+    const t = this.store.timeline(id);
+    for (let n = 0; n < 40 && this.id === id && !t.byId.has(messageId) && t.hasOlder && !(seq >= t.bottom); n++)
+      if (!(await this.client.loadOlder(id).catch(() => false))) await new Promise((r) => setTimeout(r, 150));
+    if (this.id !== id) return;
+    this.#render();
+    const li = this.messages.querySelector(`li[data-key="${messageId}"]`);
+    if (!li) return void toast('That message is no longer available', { isError: true });
+    this.#isPinned = false;
+    li.scrollIntoView({ block: 'center' });
+    li.tabIndex = -1;
+    li.focus({ preventScroll: true });
+    li.classList.remove('flash');
+    requestAnimationFrame(() => li.classList.add('flash'));
+  }
+
+  /** Reply to or edit a message in the composer (null: a plain new message). */
+  #setMode(mode, focus = true) {
+    const was = this.#mode;
+    this.#mode = mode;
+    const bar = byId('compose-context');
+    bar.hidden = !mode;
+    if (mode) {
+      const m = mode.m;
+      const who = m.sender_id === this.client.me.user_id ? 'yourself' : (m.sender_username ?? 'the contact');
+      const text = m.payload?.type === 'text' ? m.payload.content : (m.payload?.filename ?? 'a file');
+      byId('compose-context-text').textContent = mode.kind === 'edit' ? `Editing: ${text.slice(0, 100)}` : `Replying to ${who}: ${text.slice(0, 100)}`;
+      bar.dataset.kind = mode.kind;
+      if (mode.kind === 'edit') this.input.value = m.payload.content;
+    } else if (was?.kind === 'edit') this.input.value = '';
+    this.#autosize();
+    if (focus) this.input.focus();
+  }
+
   #wireComposer() {
     const form = byId('composer');
     const send = () => {
       if (!this.id || !this.input.value.trim()) return;
-      this.client.sendText(this.id, this.input.value);
+      const mode = this.#mode;
+      if (mode?.kind === 'edit') {
+        if (this.input.value.trim() !== mode.m.payload.content)
+          this.client.edit(mode.m, this.input.value.trim()).catch((e) => toast(e.message, { isError: true }));
+      } else
+        this.client.sendText(
+          this.id,
+          this.input.value,
+          mode && {
+            message_id: mode.m.message_id,
+            sender_username: mode.m.sender_username,
+            excerpt: mode.m.payload?.content?.slice(0, 100) ?? '',
+            deleted: false,
+          },
+        );
+      this.#setMode(null, false);
       this.input.value = '';
       this.#drafts.delete(this.id);
       this.#autosize();
@@ -251,9 +330,13 @@ export class ChatView {
         e.preventDefault();
         send();
       }
-      if (e.key === 'Escape' && window.matchMedia('(max-width: 720px)').matches) location.hash = '#/';
+      if (e.key === 'Escape' && this.#mode) this.#setMode(null);
+      else if (e.key === 'Escape' && window.matchMedia('(max-width: 720px)').matches) location.hash = '#/';
     });
-    this.input.addEventListener('input', () => this.#autosize());
+    this.input.addEventListener('input', () => {
+      this.#autosize();
+      if (this.input.value.trim() && this.#mode?.kind !== 'edit') this.client.noteTyping(this.id);
+    });
   }
 
   #autosize() {

@@ -15,8 +15,9 @@ export class Dialogs {
     for (const id of ['new-chat-button', 'empty-new-chat']) byId(id).addEventListener('click', () => this.#showChat());
     byId('new-group-button').addEventListener('click', () => this.#showGroup());
     byId('new-group-close').addEventListener('click', () => this.group.close());
-    this.#search(byId('new-chat-search'), byId('new-chat-results'), (user) => this.#startPrivate(user));
-    this.#search(
+    peopleSearch(client, byId('new-chat-search'), byId('new-chat-results'), (user) => this.#startPrivate(user));
+    peopleSearch(
+      client,
       byId('group-search'),
       byId('group-results'),
       (user) => this.#addMember(user),
@@ -40,49 +41,6 @@ export class Dialogs {
     byId('group-error').textContent = '';
     this.group.showModal();
     byId('group-name').focus();
-  }
-
-  /** Searches as the user types; Enter picks the first result, arrows walk the results. */
-  #search(input, results, pick, isOffered = () => true) {
-    let timer;
-    let generation = 0;
-    const run = async () => {
-      const query = input.value.trim();
-      const mine = ++generation;
-      if (!query) return results.replaceChildren();
-      try {
-        const users = (await this.client.searchUsers(query)).filter(isOffered);
-        if (mine !== generation) return undefined;
-        results.replaceChildren(
-          ...(users.length ? users.map((u) => personRow(u, () => pick(u))) : [h('li', { class: 'people-empty' }, `No one called “${query}…”`)]),
-        );
-      } catch (e) {
-        results.replaceChildren(h('li', { class: 'people-empty' }, `Search failed: ${e.message}`));
-      }
-      return undefined;
-    };
-    input.addEventListener('input', () => {
-      clearTimeout(timer);
-      timer = setTimeout(run, SEARCH_DELAY_MS);
-    });
-    input.addEventListener('keydown', (e) => {
-      if (e.key === 'Enter') {
-        e.preventDefault();
-        results.querySelector('button')?.click();
-      }
-      if (e.key === 'ArrowDown') {
-        e.preventDefault();
-        results.querySelector('button')?.focus();
-      }
-    });
-    results.addEventListener('keydown', (e) => {
-      const buttons = [...results.querySelectorAll('button')];
-      const i = buttons.indexOf(document.activeElement);
-      if (e.key === 'ArrowDown' && i >= 0) buttons[Math.min(i + 1, buttons.length - 1)].focus();
-      else if (e.key === 'ArrowUp' && i >= 0) (i === 0 ? input : buttons[i - 1]).focus();
-      else return;
-      e.preventDefault();
-    });
   }
 
   async #startPrivate(user) {
@@ -157,4 +115,47 @@ function personRow(user, onPick) {
       h('span', { class: 'person-text' }, h('strong', {}, name), h('span', {}, `@${user.username}`)),
     ),
   );
+}
+
+/** Searches as the user types; Enter picks the first result, arrows walk the results. */
+export function peopleSearch(client, input, results, pick, isOffered = () => true) {
+  let timer;
+  let generation = 0;
+  const run = async () => {
+    const query = input.value.trim();
+    const mine = ++generation;
+    if (!query) return results.replaceChildren();
+    try {
+      const users = (await client.searchUsers(query)).filter(isOffered);
+      if (mine !== generation) return undefined;
+      results.replaceChildren(
+        ...(users.length ? users.map((u) => personRow(u, () => pick(u))) : [h('li', { class: 'people-empty' }, `No one called “${query}…”`)]),
+      );
+    } catch (e) {
+      results.replaceChildren(h('li', { class: 'people-empty' }, `Search failed: ${e.message}`));
+    }
+    return undefined;
+  };
+  input.addEventListener('input', () => {
+    clearTimeout(timer);
+    timer = setTimeout(run, SEARCH_DELAY_MS);
+  });
+  input.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') {
+      e.preventDefault();
+      results.querySelector('button')?.click();
+    }
+    if (e.key === 'ArrowDown') {
+      e.preventDefault();
+      results.querySelector('button')?.focus();
+    }
+  });
+  results.addEventListener('keydown', (e) => {
+    const buttons = [...results.querySelectorAll('button')];
+    const i = buttons.indexOf(document.activeElement);
+    if (e.key === 'ArrowDown' && i >= 0) buttons[Math.min(i + 1, buttons.length - 1)].focus();
+    else if (e.key === 'ArrowUp' && i >= 0) (i === 0 ? input : buttons[i - 1]).focus();
+    else return;
+    e.preventDefault();
+  });
 }

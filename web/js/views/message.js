@@ -25,13 +25,33 @@ export function renderMessage(m, context) {
     showSender
       ? h('span', { class: 'sender', style: { '--hue': context.hue } }, context.senderName)
       : h('span', { class: 'sr-only' }, isMine ? 'You: ' : `${context.senderName}: `),
-    m.payload?.type === 'file'
-      ? fileBlock(m, context)
-      : m.payload?.type === 'template'
-        ? templateLine(m.payload)
-        : h('p', { class: 'text' }, m.payload?.content ?? ''),
-    h('span', { class: 'meta' }, h('time', { datetime: m.created_at }, clockTime(m.created_at)), isMine && ticks(m.status)),
+    m.reply_to && quote(m.reply_to, context),
+    m.payload?.type === 'deleted'
+      ? h('p', { class: 'text deleted' }, 'This message was deleted')
+      : m.payload?.type === 'file'
+        ? fileBlock(m, context)
+        : m.payload?.type === 'template'
+          ? templateLine(m.payload)
+          : h('p', { class: 'text' }, linkify(m.payload?.content ?? '')),
+    h(
+      'span',
+      { class: 'meta' },
+      m.edited_at && !m.deleted_at && h('span', { class: 'edited' }, 'edited'),
+      h('time', { datetime: m.created_at }, clockTime(m.created_at)),
+      isMine && ticks(m.status),
+    ),
   );
+  // The actions menu (web/js/views/message-menu.js): a button for mouse and keyboard, long-press on touch.
+  const canAct = m.seq !== null && m.payload?.type !== 'deleted' && context.openMenu;
+  if (canAct) {
+    const more = h(
+      'button',
+      { type: 'button', class: 'msg-more', 'aria-label': 'Message actions', 'aria-haspopup': 'menu', onclick: () => context.openMenu(m, more) },
+      '⋯',
+    );
+    bubble.append(more);
+    longPress(bubble, () => context.openMenu(m, more));
+  }
   return h(
     'li',
     {
@@ -39,6 +59,24 @@ export function renderMessage(m, context) {
       dataset: { messageId: m.message_id, status: m.status, seq: m.seq ?? '' },
     },
     bubble,
+    m.reactions?.length > 0 &&
+      h(
+        'div',
+        { class: 'reactions' },
+        m.reactions.map((r) =>
+          h(
+            'button',
+            {
+              type: 'button',
+              class: 'reaction',
+              'aria-pressed': String(Boolean(r.me)),
+              'aria-label': `${r.emoji} ${r.count}${r.me ? ', including you' : ''}`,
+              onclick: () => context.react(m, r.emoji, !r.me),
+            },
+            `${r.emoji} ${r.count}`,
+          ),
+        ),
+      ),
     m.local?.error && m.status !== 'accepted' && problemLine(m, context),
   );
 }
@@ -67,13 +105,18 @@ function fileBlock(m, context) {
   const block = h('div', { class: hasPreview ? 'file image' : 'file' });
   if (hasPreview) {
     const img = h('img', { class: 'preview', alt: p.filename ?? 'image', decoding: 'async' });
+    const open = h(
+      'button',
+      { type: 'button', class: 'preview-open', 'aria-label': `View ${p.filename ?? 'image'}`, onclick: () => viewImage(img, open) },
+      img,
+    );
     if (m.local?.previewUrl) img.src = m.local.previewUrl;
     else
       context.fileUrl(p.file_id).then(
         (url) => (img.src = url),
-        () => img.replaceWith(h('span', { class: 'preview-missing' }, 'Preview unavailable')),
+        () => open.replaceWith(h('span', { class: 'preview-missing' }, 'Preview unavailable')),
       );
-    block.append(img);
+    block.append(open);
   }
   const name = h('span', { class: 'file-name' }, p.filename ?? 'File');
   const info = h('span', { class: 'file-info' }, bytes(p.size_bytes), p.mime_type ? ` · ${p.mime_type}` : '');
@@ -141,6 +184,73 @@ function problemLine(m, context) {
   else if (m.status === 'failed' && m.local.retry)
     line.append(' ', h('button', { type: 'button', class: 'link', onclick: () => context.retry(m.message_id) }, 'Retry'));
   return line;
+}
+
+/** The quoted message of a reply: a button that shows the original in context. */
+function quote(r, context) {
+  return h(
+    'button',
+    {
+      type: 'button',
+      class: 'quote',
+      'aria-label': `Reply to ${r.sender_username ?? 'a message'}: show the original`,
+      onclick: () => context.jumpTo(r.message_id),
+    },
+    h('strong', {}, r.sender_username ?? ''),
+    h('span', {}, r.deleted ? 'Deleted message' : (r.excerpt ?? '')),
+  );
+}
+
+/** Calls `open` after a touch held still for half a second (the system menu is suppressed). */
+function longPress(el, open) {
+  let timer;
+  const stop = () => clearTimeout(timer);
+  el.addEventListener('pointerdown', (e) => {
+    if (e.pointerType !== 'touch') return;
+    timer = setTimeout(open, 500);
+  });
+  for (const type of ['pointerup', 'pointercancel', 'pointermove']) el.addEventListener(type, stop);
+  el.addEventListener('contextmenu', (e) => e.pointerType !== 'mouse' && e.preventDefault());
+}
+
+// http(s) and mailto only: anything else (javascript:, data:) stays plain text.
+const URL_PATTERN = /\b(?:https?:\/\/|mailto:)[^\s<>"]+/gi;
+
+/** Text with its web and mail addresses as links; built from text nodes, never from HTML. */
+export function linkify(text) {
+  const parts = [];
+  let at = 0;
+  for (const match of text.matchAll(URL_PATTERN)) {
+    // Sentence punctuation after an address is not part of it.
+    const raw = match[0].replace(/[.,;:!?)\]'’”]+$/, '');
+    let url;
+    try {
+      url = new URL(raw);
+    } catch {
+      continue;
+    }
+    if (!['http:', 'https:', 'mailto:'].includes(url.protocol)) continue;
+    parts.push(text.slice(at, match.index), h('a', { href: url.href, target: '_blank', rel: 'noopener noreferrer' }, raw));
+    at = match.index + raw.length;
+  }
+  parts.push(text.slice(at));
+  return parts;
+}
+
+/** The image viewer: a modal dialog (Escape closes it; focus returns to the image). */
+function viewImage(img, opener) {
+  if (!img.src) return;
+  const dialog = h(
+    'dialog',
+    { class: 'viewer', 'aria-label': img.alt },
+    h('img', { src: img.src, alt: img.alt }),
+    h('form', { method: 'dialog' }, h('button', { class: 'viewer-close', 'aria-label': 'Close the image' }, '×')),
+  );
+  dialog.addEventListener('close', () => (dialog.remove(), opener.focus()));
+  // A click on the backdrop (outside the picture) closes too.
+  dialog.addEventListener('click', (e) => e.target === dialog && dialog.close());
+  document.body.append(dialog);
+  dialog.showModal();
 }
 
 const extension = (name) => (/\.([a-z0-9]{1,4})$/i.exec(name ?? '')?.[1] ?? 'file').toUpperCase();

@@ -16,7 +16,7 @@ export class Sidebar {
     byId('me-name').textContent = me.display_name || me.username;
 
     this.store.addEventListener('conversations', () => this.render());
-    this.filter.addEventListener('input', () => this.render());
+    this.filter.addEventListener('input', () => (this.render(), this.#searchSoon()));
     client.live.addEventListener('state', () => this.#showConnection());
     this.list.addEventListener('keydown', (e) => this.#arrowKeys(e));
     this.#showConnection();
@@ -77,6 +77,51 @@ export class Sidebar {
     );
   }
 
+  /** `onHit(hit)`: the reader picked a found message (main.js shows it in its conversation). */
+  onHit = () => undefined;
+  #searchTimer;
+  #searchRun = 0;
+
+  // Messages too, from the server's full-text search, once the query has two characters.
+  #searchSoon() {
+    clearTimeout(this.#searchTimer);
+    const q = this.filter.value.trim();
+    const run = ++this.#searchRun;
+    if (q.length < 2) return void (byId('search-results').hidden = true);
+    this.#searchTimer = setTimeout(async () => {
+      const list = byId('search-list');
+      let hits;
+      try {
+        hits = (await this.client.searchMessages(q)).results;
+      } catch {
+        hits = null;
+      }
+      if (run !== this.#searchRun) return;
+      byId('search-results').hidden = false;
+      if (!hits?.length) return void list.replaceChildren(h('li', { class: 'people-empty' }, hits ? 'No messages found' : 'Message search is unavailable'));
+      list.replaceChildren(
+        ...hits.map((hit) => {
+          const c = this.store.conversations.get(hit.conversation_id);
+          return h(
+            'li',
+            {},
+            h(
+              'button',
+              { type: 'button', class: 'hit', onclick: () => this.onHit(hit) },
+              h(
+                'span',
+                { class: 'conv-top' },
+                h('strong', { class: 'conv-title' }, c ? this.store.title(c) : 'Conversation'),
+                h('time', { class: 'conv-time' }, listStamp(hit.created_at)),
+              ),
+              h('span', { class: 'conv-preview' }, hit.sender_username ? `${hit.sender_username}: ` : '', snippet(hit.snippet_html)),
+            ),
+          );
+        }),
+      );
+    }, 300);
+  }
+
   #showConnection() {
     const el = byId('connection');
     const live = this.client.live;
@@ -101,6 +146,18 @@ export class Sidebar {
     e.preventDefault();
     links[Math.max(0, Math.min(links.length - 1, next))].focus();
   }
+}
+
+const ENTITIES = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'" };
+
+/** The server's snippet (escaped text, matches in <mark>) as DOM nodes: the only tags kept are marks. */
+function snippet(html) {
+  let isMark = false;
+  return html.split(/(<\/?mark>)/).map((part) => {
+    if (part === '<mark>' || part === '</mark>') return void (isMark = part === '<mark>');
+    const text = part.replace(/&(amp|lt|gt|quot|#39);/g, (e) => ENTITIES[e]);
+    return isMark ? h('mark', {}, text) : text;
+  });
 }
 
 // The server's preview of a file message is "[File] <name>": show a paperclip instead.

@@ -5,16 +5,14 @@
 import type { OutboxRelay } from '../app/delivery/outbox-relay.ts';
 import type { OutboxSignal } from '../app/delivery/outbox-signal.ts';
 import type { Logger } from '../app/logger.ts';
-import { detached } from '../tracing.ts';
 import { Periodic } from './periodic.ts';
+import { DrainLoop } from './drain-loop.ts';
 
 const BATCH = 500;
 
 export class RelayWorker {
   private readonly timers = new Periodic();
-  private running: Promise<void> | undefined;
-  private isAgain = false;
-  private isStopping = false;
+  private readonly loop: DrainLoop;
   private stopListening: (() => Promise<void>) | undefined;
 
   constructor(
@@ -22,7 +20,9 @@ export class RelayWorker {
     private readonly signal: OutboxSignal,
     private readonly logger: Logger,
     private readonly pollMs: number,
-  ) {}
+  ) {
+    this.loop = new DrainLoop(() => this.relay.relay(BATCH), logger, 'outbox relay failed');
+  }
 
   async start(): Promise<void> {
     try {
@@ -36,34 +36,13 @@ export class RelayWorker {
 
   /** Asks the relay to drain the outbox now (called after each accepted message in this process). */
   wake(): void {
-    if (this.isStopping) return;
-    if (this.running) {
-      this.isAgain = true;
-      return;
-    }
-    // Woken by a send inside its request's span: the relay's batches belong to no single trace.
-    this.running = detached(() => this.drain()).finally(() => {
-      this.running = undefined;
-      if (this.isAgain) {
-        this.isAgain = false;
-        this.wake();
-      }
-    });
-  }
-
-  private async drain(): Promise<void> {
-    try {
-      while (!this.isStopping && (await this.relay.relay(BATCH)) > 0);
-    } catch (e) {
-      this.logger.error({ err: e }, 'outbox relay failed');
-    }
+    this.loop.wake();
   }
 
   /** Stops polling; the batch in flight finishes first. */
   async stop(): Promise<void> {
-    this.isStopping = true;
     this.timers.stop();
     await this.stopListening?.();
-    await this.running;
+    await this.loop.stop();
   }
 }

@@ -3,9 +3,9 @@ import type { EventLog, Subscription } from '../ports/event-log.ts';
 import { WEBHOOKS_TOPIC } from '../domain/log-topics.ts';
 import type { WebhookDispatcher } from '../app/webhooks/dispatcher.ts';
 import type { Logger } from '../app/logger.ts';
-import { detached } from '../tracing.ts';
 import { consume } from './consume.ts';
 import { Periodic } from './periodic.ts';
+import { DrainLoop } from './drain-loop.ts';
 
 const BATCH = 50;
 // Finished deliveries stay listed (GET …/deliveries, replay) for 30 days.
@@ -14,15 +14,15 @@ const RETENTION_MS = 30 * 86_400_000;
 export class WebhookWorker {
   private readonly timers = new Periodic();
   private subscription: Subscription | undefined;
-  private running: Promise<void> | undefined;
-  private isAgain = false;
-  private isStopping = false;
+  private readonly loop: DrainLoop;
 
   constructor(
     private readonly dispatcher: WebhookDispatcher,
     private readonly log: EventLog,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.loop = new DrainLoop(() => this.dispatcher.deliverDue(BATCH), logger.child({ component: 'worker.webhooks' }), 'webhook dispatch failed');
+  }
 
   async start(): Promise<void> {
     if (!this.log.isDurable) await this.dispatcher.recoverPublished();
@@ -38,33 +38,13 @@ export class WebhookWorker {
 
   /** Sends what is due now; a wake during a run makes another run follow it. */
   wake(): void {
-    if (this.isStopping) return;
-    if (this.running) {
-      this.isAgain = true;
-      return;
-    }
-    this.running = detached(() => this.drain()).finally(() => {
-      this.running = undefined;
-      if (this.isAgain) {
-        this.isAgain = false;
-        this.wake();
-      }
-    });
-  }
-
-  private async drain(): Promise<void> {
-    try {
-      while (!this.isStopping && (await this.dispatcher.deliverDue(BATCH)) > 0);
-    } catch (e) {
-      this.logger.child({ component: 'worker.webhooks' }).error({ err: e }, 'webhook dispatch failed');
-    }
+    this.loop.wake();
   }
 
   /** Stops consuming and polling; attempts in flight finish first. */
   async stop(): Promise<void> {
-    this.isStopping = true;
     this.timers.stop();
     await this.subscription?.stop();
-    await this.running;
+    await this.loop.stop();
   }
 }

@@ -76,7 +76,7 @@ export function describeSocketRegistry(name: string, make: () => Promise<SocketR
       if (!sut.openPeer) return ctx.skip();
       const user = nextUser++;
       const peer = await sut.openPeer(600);
-      expect(await peer.acquire(user, conn(), 2)).toBe(true);
+      expect(await peer.acquire(user, conn(), 2)).toBe(1);
       expect(await sut.registry.onlineAmong([user])).toEqual(new Set([user]));
       await peer.close(); // crash: nothing released, nothing refreshed
       await eventually(async () => (await sut.registry.onlineAmong([user])).size === 0, 5000, 100);

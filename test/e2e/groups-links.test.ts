@@ -43,9 +43,11 @@ describe.skipIf(!hasChromium())('groups, long previews, links and images in chro
   test('a very long last-message preview keeps the row inside the sidebar, time and badge visible', async () => {
     const id = await privateConversation(instance, bob, alice);
     const long = `${'A very long message about the weekend plans, '.repeat(12)}${'x'.repeat(300)}`;
+    const row = a.page.locator('.conv', { hasText: bob.username });
+    // The layout is under test here: the row is listed before the messages arrive, so both count live.
+    await expect.poll(() => row.count(), WAIT).toBe(1);
     await sendApi(instance, bob.token, id, long);
     await sendApi(instance, bob.token, id, `${'Supercalifragilistic'.repeat(20)} ${long}`);
-    const row = a.page.locator('.conv', { hasText: bob.username });
     await expect.poll(() => row.locator('.badge').textContent(), WAIT).toBe('2');
     const sidebar = await box(a.page, '.sidebar');
     const conv = (await row.boundingBox())!;

@@ -84,8 +84,10 @@ describe.skipIf(!hasChromium())('web client in chromium', () => {
       if (entry.isFile()) bytes += (await stat(path.join(entry.parentPath, entry.name))).size;
     }
     console.info(`[web] client size: ${bytes} bytes in web/`);
-    // Raised from 150 000 for group management, links, the image viewer, message actions, search and typing (issue 16).
-    expect(bytes).toBeLessThan(180_000);
+    // Raised from 150 000 for group management, links, the image viewer, message actions, search and
+    // typing (issue 16), the apps and webhooks settings (issue 15) and notifications: unminified
+    // sources, no build step; 190 371 bytes when raised.
+    expect(bytes).toBeLessThan(200_000);
 
     const failed: string[] = [];
     alice.page.on('response', (r) => r.status() >= 400 && failed.push(`${r.status()} ${r.url()}`));

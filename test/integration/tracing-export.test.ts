@@ -75,7 +75,7 @@ describe('OTLP export from a running process', () => {
       expect.arrayContaining(['POST /v1/messages', 'message.accept', 'message.route']),
     );
     const resource = Object.fromEntries(collector.exports[0].body.resourceSpans[0].resource.attributes.map((a) => [a.key, a.value.stringValue]));
-    expect(resource).toMatchObject({ 'service.name': 'chat4all', 'chat4all.roles': 'api,relay,router,connectors,status,inbound,scheduler,push' });
+    expect(resource).toMatchObject({ 'service.name': 'chat4all', 'chat4all.roles': 'api,relay,router,connectors,status,inbound,scheduler,push,webhooks' });
     const requestLog = c4
       .output()
       .split('\n')

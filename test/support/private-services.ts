@@ -25,7 +25,13 @@ export interface PrivateService {
 export async function startPrivateKafka(): Promise<PrivateService & { brokers: string[] }> {
   const runDir = await mkdtemp(path.join(os.tmpdir(), 'chat4all-kafka-'));
   const port = await freePort();
-  const env = { ...process.env, C4A_SERVICES_RUN: runDir, C4A_KAFKA_PORT: String(port), C4A_KAFKA_CONTROLLER_PORT: String(await freePort()) };
+  const env = {
+    ...process.env,
+    C4A_SERVICES_RUN: runDir,
+    C4A_KAFKA_PORT: String(port),
+    C4A_KAFKA_CONTROLLER_PORT: String(await freePort()),
+    C4A_KAFKA_SASL_PORT: String(await freePort()),
+  };
   const services = (command: string) => promisify(execFile)('bash', [SERVICES, command, 'kafka'], { env, timeout: 120_000 });
   try {
     await services('up');

@@ -200,21 +200,36 @@ describe.skipIf(!hasChromium())('web client in chromium', () => {
 
   test('a send that loses its response is retried with the same message id and shows once', async () => {
     const a = alice.page;
+    // While connected the client sends over the WebSocket: the first `send` reaches the server (which
+    // commits it), then the socket drops before the answer; the client retries over HTTP, same id.
+    const wsIds: string[] = [];
     const bodies: string[] = [];
     let isFirst = true;
+    await a.routeWebSocket(/\/ws/, (ws) => {
+      const server = ws.connectToServer();
+      ws.onMessage((m) => {
+        server.send(m);
+        const frame = JSON.parse(String(m));
+        if (frame.action !== 'send') return;
+        wsIds.push(frame.message_id);
+        if (!isFirst) return;
+        isFirst = false;
+        setTimeout(() => ws.close(), 50); // after the server had it, before its answer is read
+      });
+      server.onMessage((m) => ws.send(m));
+    });
     await a.route('**/v1/messages', async (route) => {
       bodies.push(route.request().postData() ?? '');
-      if (!isFirst) return route.continue();
-      isFirst = false;
-      await route.fetch(); // the server commits the message…
-      await route.abort('connectionreset'); // …but the answer never arrives
+      return route.continue();
     });
+    await a.reload();
+    await a.waitForSelector('#connection[data-state="online"]', WAIT);
     await send(a, 'Sent through a flaky network');
-    await expect.poll(() => bodies.length, WAIT).toBeGreaterThanOrEqual(2);
+    await expect.poll(() => wsIds.length + bodies.length, WAIT).toBeGreaterThanOrEqual(2);
     await expect.poll(() => statusOf(a, 'Sent through a flaky network'), WAIT).toBe('read');
     await expect.poll(() => a.locator('#messages .msg-problem').count(), WAIT).toBe(0);
     await a.unroute('**/v1/messages');
-    const ids = new Set(bodies.map((b) => JSON.parse(b).message_id));
+    const ids = new Set([...wsIds, ...bodies.map((b) => JSON.parse(b).message_id)]);
     expect(ids.size).toBe(1);
     await expect.poll(() => texts(bob.page), WAIT).toContain('Sent through a flaky network');
     expect((await texts(bob.page)).filter((t) => t === 'Sent through a flaky network')).toHaveLength(1);

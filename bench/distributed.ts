@@ -11,13 +11,13 @@
  *   npm run bench:distributed [-- --seconds 10 --recipients 500 --rates 1000,1500,2000]
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { WebSocket } from 'ws';
 import { startDeployment, type Deployment } from '../test/support/deployment.ts';
-import { fmt, openLoop, percentile, post } from './load.ts';
+import { fmt, openLoop, percentile, pidsMatching, post } from './load.ts';
 
 const { values } = parseArgs({
   options: {
@@ -43,20 +43,6 @@ function cpuSeconds(pid: number): number {
   } catch {
     return 0;
   }
-}
-
-/** Processes whose command line matches, e.g. every PostgreSQL backend. */
-function pidsMatching(pattern: RegExp): number[] {
-  return readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .map(Number)
-    .filter((pid) => {
-      try {
-        return pattern.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' '));
-      } catch {
-        return false;
-      }
-    });
 }
 
 /** The process listening on a local TCP port (e.g. the Kafka broker we use, not another one on the machine). */

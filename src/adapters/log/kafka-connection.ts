@@ -29,14 +29,7 @@ export function connectionOptions(security: KafkaSecurity): Pick<ConnectionOptio
  * was one, else the innermost message.
  */
 export function kafkaFailureReason(e: unknown): string {
-  const seen: Error[] = [];
-  const walk = (x: unknown, depth: number): void => {
-    if (!(x instanceof Error) || depth > 8) return;
-    seen.push(x);
-    walk(x.cause, depth + 1);
-    if (x instanceof AggregateError) for (const inner of x.errors.slice(0, 3)) walk(inner, depth + 1);
-  };
-  walk(e, 0);
+  const seen = nestedErrors(e);
   const auth = seen.find((x) => (x as { code?: string }).code === 'PLT_KFK_AUTHENTICATION');
   if (auth) return 'SASL authentication failed (check KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD)';
   const tls = seen.find(
@@ -45,4 +38,29 @@ export function kafkaFailureReason(e: unknown): string {
   if (tls) return `TLS failed: ${tls.message} (check KAFKA_TLS, KAFKA_TLS_CA_FILE)`;
   const leaf = seen.findLast((x) => !(x instanceof AggregateError)) ?? seen.at(-1);
   return leaf?.message ?? String(e);
+}
+
+/**
+ * True when the broker refused only because the topics exist: another process (the API and the
+ * worker start together) created them first. The broker's metadata can lag that creation, so
+ * listing the topics right after is not a reliable check.
+ */
+export function onlyTopicsAlreadyExist(e: unknown): boolean {
+  const apiIds = nestedErrors(e, Infinity)
+    .map((x) => (x as { apiId?: string }).apiId)
+    .filter((id): id is string => typeof id === 'string');
+  return apiIds.length > 0 && apiIds.every((id) => id === 'TOPIC_ALREADY_EXISTS');
+}
+
+/** The error, its causes and (for AggregateErrors) their first `fanOut` inner errors, outermost first. */
+function nestedErrors(e: unknown, fanOut = 3): Error[] {
+  const seen: Error[] = [];
+  const walk = (x: unknown, depth: number): void => {
+    if (!(x instanceof Error) || depth > 8) return;
+    seen.push(x);
+    walk(x.cause, depth + 1);
+    if (x instanceof AggregateError) for (const inner of x.errors.slice(0, fanOut)) walk(inner, depth + 1);
+  };
+  walk(e, 0);
+  return seen;
 }

@@ -8,7 +8,7 @@ import { EventLogError, type BatchHandler, type EventLog, type LogRecord, type S
 import type { RawRecord } from './kafka-consumer.ts';
 import type { Logger } from '../../app/logger.ts';
 import { KafkaGroupConsumer, type LagSample } from './kafka-consumer.ts';
-import { connectionOptions, kafkaFailureReason, type KafkaSecurity } from './kafka-connection.ts';
+import { connectionOptions, kafkaFailureReason, onlyTopicsAlreadyExist, type KafkaSecurity } from './kafka-connection.ts';
 
 export type { LagSample } from './kafka-consumer.ts';
 
@@ -177,9 +177,8 @@ export class KafkaEventLog<M extends object = Record<string, unknown>> implement
       const missing = wanted.filter((t) => !present.has(t));
       if (missing.length > 0) {
         const { partitions, replicationFactor } = this.settings;
-        await this.admin.createTopics({ topics: missing, partitions, replicas: replicationFactor }).catch(async (e: unknown) => {
-          const now = new Set(await this.admin.listTopics());
-          if (missing.some((t) => !now.has(t))) throw e;
+        await this.admin.createTopics({ topics: missing, partitions, replicas: replicationFactor }).catch((e: unknown) => {
+          if (!onlyTopicsAlreadyExist(e)) throw e;
         });
         this.log.info({ topics: missing, partitions, replication_factor: replicationFactor }, 'Kafka topics created');
       }

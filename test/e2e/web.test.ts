@@ -204,19 +204,19 @@ describe.skipIf(!hasChromium())('web client in chromium', () => {
     // commits it), then the socket drops before the answer; the client retries over HTTP, same id.
     const wsIds: string[] = [];
     const bodies: string[] = [];
-    let isFirst = true;
     await a.routeWebSocket(/\/ws/, (ws) => {
       const server = ws.connectToServer();
       ws.onMessage((m) => {
-        server.send(m);
         const frame = JSON.parse(String(m));
-        if (frame.action !== 'send') return;
-        wsIds.push(frame.message_id);
-        if (!isFirst) return;
-        isFirst = false;
-        setTimeout(() => ws.close(), 50); // after the server had it, before its answer is read
+        if (frame.action === 'send') wsIds.push(frame.message_id);
+        server.send(m);
       });
-      server.onMessage((m) => ws.send(m));
+      server.onMessage((m) => {
+        const frame = JSON.parse(String(m));
+        // The server committed the first send; its answer is lost with the link.
+        if (frame.type === 'send.ack' && frame.message_id === wsIds[0] && wsIds.length === 1) return ws.close();
+        ws.send(m);
+      });
     });
     await a.route('**/v1/messages', async (route) => {
       bodies.push(route.request().postData() ?? '');

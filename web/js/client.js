@@ -21,6 +21,7 @@ export class Client extends EventTarget {
   /** The conversation on screen, or null. */
   openId = null;
   #gapTimer;
+  #changesTimer;
   #refreshTimer;
   #connections = 0;
   #fileUrls = new Map();
@@ -145,7 +146,10 @@ export class Client extends EventTarget {
   async #loadLatest(id) {
     const page = await this.api.get(`/v1/conversations/${id}/messages?limit=${PAGE}`);
     const messages = page.messages.reverse();
-    this.store.timeline(id).resetWith(messages);
+    const t = this.store.timeline(id);
+    t.resetWith(messages);
+    // Every message held now is in its current state: changes after this version are the ones to catch up on.
+    t.version = Math.max(t.version, page.last_version ?? 0);
     this.store.addMessages(id, messages);
   }
 
@@ -220,13 +224,14 @@ export class Client extends EventTarget {
       case 'message.reaction':
         return this.#onChange(f);
       case 'message.changed':
-        return this.store.addMessages(f.conversation_id, [f]);
+        return this.#onChanged(f);
       case 'typing':
         return this.#onTyping(f);
       case 'presence':
         this.presence.set(f.user_id, f);
         return this.dispatchEvent(new Event('presence'));
       case 'synced':
+        for (const [id, v] of Object.entries(f.versions ?? {})) this.#noteVersion(Number(id), v);
         return this.#fillHoles();
       default:
         return undefined;
@@ -235,6 +240,10 @@ export class Client extends EventTarget {
 
   // An edit, deletion or reaction (docs/websocket.md): only messages this client holds change.
   #onChange(f) {
+    const t = this.store.timelines.get(f.conversation_id);
+    // A version more than one ahead: a change was lost (with a dropped link); `sync` brings it.
+    if (t?.isLoaded && f.version > t.version + 1) this.#catchUpChangesSoon();
+    else this.#noteVersion(f.conversation_id, f.version);
     const m = this.store.find(f.message_id);
     if (!m || (m.version ?? 0) >= f.version) return;
     const change = { version: f.version };
@@ -247,6 +256,31 @@ export class Client extends EventTarget {
       change.reactions = f.reactions.map((r) => ({ ...r, me: mine.has(r.emoji) }));
     }
     this.store.update(m.message_id, change);
+  }
+
+  // A message as it is now, from `sync` with versions; only messages this client holds change
+  // (others arrive current when their page is fetched).
+  #onChanged({ type: _type, timestamp: _timestamp, ...m }) {
+    const known = this.store.find(m.message_id);
+    if (known && (known.version ?? 0) < m.version) this.store.addMessages(m.conversation_id, [m]);
+    this.#noteVersion(m.conversation_id, m.version);
+  }
+
+  #noteVersion(id, version) {
+    const t = this.store.timelines.get(id);
+    if (t?.isLoaded) t.version = Math.max(t.version, version);
+  }
+
+  #catchUpChangesSoon() {
+    clearTimeout(this.#changesTimer);
+    this.#changesTimer = setTimeout(() => this.live.send({ action: 'sync', versions: this.#versionCursors() }), 300);
+  }
+
+  /** The version cursor of each timeline the client holds (unloaded ones arrive current when fetched). */
+  #versionCursors() {
+    const versions = {};
+    for (const [id, t] of this.store.timelines) if (t.isLoaded) versions[id] = t.version;
+    return versions;
   }
 
   /** Who is typing where: conversation id → Map(user id → {username, until ms}). */
@@ -296,7 +330,8 @@ export class Client extends EventTarget {
       const t = this.store.timelines.get(c.id);
       since[c.id] = t?.isLoaded ? t.top : c.lastSeq;
     }
-    this.live.send({ action: 'sync', since });
+    // New messages after each seq, then messages edited, deleted or reacted to after each version.
+    this.live.send({ action: 'sync', since, versions: this.#versionCursors() });
     this.receipts.flushAcks();
     this.outbox.flush();
     if (!isReconnect) return;

@@ -23,6 +23,8 @@ export class Timeline {
   bottom = 0;
   isLoaded = false;
   hasOlder = false;
+  /** Highest change version (edits, deletions, reactions) this timeline is current up to: the `sync` versions cursor. */
+  version = 0;
 
   /** Messages in display order: by seq, then unsent local ones in the order they were written. */
   ordered() {

@@ -75,7 +75,7 @@ describe.skipIf(!hasChromium())('groups, long previews, links and images in chro
 
   test('owners and admins rename, describe, add and remove; members see roles; anyone leaves', async () => {
     const id = await groupConversation(instance, alice, [bob, carol], 'Trip');
-    // Bob is an admin (roles are changed through the API; the client shows them).
+    // Bob is an admin (set through the API here; the next test changes roles in the client).
     expect((await instance.request('PATCH', `/v1/conversations/${id}/members/${bob.id}`, { token: alice.token, body: { role: 'admin' } })).status).toBe(200);
     for (const p of [a, b, c]) await p.page.goto(`${url}#/c/${id}`);
     await a.page.waitForSelector('#chat-title >> text=Trip', WAIT);
@@ -148,6 +148,39 @@ describe.skipIf(!hasChromium())('groups, long previews, links and images in chro
     await a.page.setViewportSize({ width: 1280, height: 800 });
     for (const p of [a, b, c]) expect(p.errors).toEqual([]);
   }, 90_000);
+
+  test('the owner makes a member an admin and takes it back; the member sees the role change live', async () => {
+    const id = await groupConversation(instance, alice, [bob, carol], 'Choir');
+    for (const p of [a, c]) await p.page.goto(`${url}#/c/${id}`);
+    await a.page.waitForSelector('#chat-title >> text=Choir', WAIT);
+    await c.page.click('#group-info-button');
+    await c.page.waitForSelector('#group-dialog[open]', WAIT);
+    // Carol, a member, has no role buttons and cannot remove anyone.
+    expect(await c.page.locator('#group-member-list button').count()).toBe(0);
+
+    await a.page.click('#group-info-button');
+    await a.page.waitForSelector('#group-dialog[open]', WAIT);
+    const make = a.page.getByRole('button', { name: `Make ${carol.username} an admin` });
+    expect(await a.page.getByRole('button', { name: /^Make .* an admin$/ }).count()).toBe(2); // Bob and Carol, not Alice herself
+    await make.focus();
+    await a.page.keyboard.press('Enter');
+    const roleOf = (page: Page, u: TestUser) => page.getAttribute(`#group-member-list .member[data-user-id="${u.id}"]`, 'data-role');
+    await expect.poll(() => roleOf(a.page, carol), WAIT).toBe('admin');
+    // The keyboard stays on Carol's row, now offering the way back.
+    expect(await a.page.evaluate('document.activeElement.getAttribute("aria-label")')).toBe(`Remove ${carol.username} as admin`);
+    // Carol's open dialog follows (member.role_changed): she is an admin and may now remove Bob.
+    await expect.poll(() => roleOf(c.page, carol), WAIT).toBe('admin');
+    await expect.poll(() => c.page.locator(`#group-member-list button[aria-label="Remove ${bob.username} from the group"]`).count(), WAIT).toBe(1);
+    expect((await instance.query('SELECT role FROM members WHERE conversation_id = $1 AND user_id = $2', [id, carol.id]))[0].role).toBe('admin');
+    await screenshot(a.page, 'group-roles-owner');
+
+    await a.page.keyboard.press('Enter'); // Remove admin
+    await expect.poll(() => roleOf(a.page, carol), WAIT).toBe('member');
+    await expect.poll(() => roleOf(c.page, carol), WAIT).toBe('member');
+    await expect.poll(() => c.page.locator('#group-member-list button').count(), WAIT).toBe(0);
+    for (const p of [a, c]) await p.page.keyboard.press('Escape');
+    for (const p of [a, b, c]) expect(p.errors).toEqual([]);
+  }, 60_000);
 
   test('links open safely in a new tab; javascript: stays text; an image opens in a viewer that Escape closes', async () => {
     const id = await privateConversation(instance, bob, alice);

@@ -11,7 +11,7 @@ import { WAIT, signIn, texts } from '../support/chat-page.ts';
 import { privateConversation, send, type TestUser } from '../support/factories.ts';
 
 const bubble = (page: Page, text: string) => page.locator('#messages .msg', { has: page.locator('p.text', { hasText: text }) });
-const show = (page: Page, id: number) => page.evaluate((hash) => (location.hash = hash), `#/c/${id}`);
+const show = (page: Page, id: number) => page.evaluate(`location.hash = '#/c/${id}'`);
 
 describe.skipIf(!hasChromium())('catching up on message changes after a reconnect, in chromium', () => {
   let instance: TestInstance;
@@ -59,7 +59,7 @@ describe.skipIf(!hasChromium())('catching up on message changes after a reconnec
     // Bob moves to another chat: the reconnect refetches the open chat's newest page, so the
     // changed messages are ones Bob holds but that nothing refetches; only `sync` can tell him.
     await show(b.page, other);
-    await b.page.evaluate(() => ((window as unknown as { marker: string }).marker = 'same page'));
+    await b.page.evaluate("window.marker = 'same page'");
 
     isOffline = true;
     await b.context.setOffline(true);
@@ -88,7 +88,7 @@ describe.skipIf(!hasChromium())('catching up on message changes after a reconnec
     expect(await bubble(b.page, 'Can you bring the wine?').locator('.reaction').getAttribute('aria-pressed')).toBe('false');
     expect(await texts(b.page)).toEqual(['Dinner at 8 at the Linden', 'Can you bring the wine?', 'This message was deleted']);
     await screenshot(b.page, 'reconnect-changes');
-    expect(await b.page.evaluate(() => (window as unknown as { marker?: string }).marker)).toBe('same page');
+    expect(await b.page.evaluate('window.marker')).toBe('same page');
 
     // The cursor moved with what the sync brought: a later reconnect asks only for newer changes.
     for (const r of [...routes]) await r.page.close();

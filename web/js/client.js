@@ -107,6 +107,11 @@ export class Client extends EventTarget {
     return this.store.setDetails(await this.api.post(`/v1/conversations/${id}/members`, { user_ids: userIds }));
   }
 
+  /** Owners only: `role` "admin" or "member" (PATCH answers the details with the new roles). */
+  async changeRole(id, userId, role) {
+    return this.store.setDetails(await this.api.patch(`/v1/conversations/${id}/members/${userId}`, { role }));
+  }
+
   async removeMember(id, userId) {
     await this.api.del(`/v1/conversations/${id}/members/${userId}`);
     if (userId === this.me.user_id) this.#forget(id);

@@ -1,4 +1,4 @@
-/** Group info: name, description, members with roles; owners and admins edit, add and remove; anyone leaves. */
+/** Group info: name, description, members with roles; owners and admins edit, add and remove; the owner makes admins; anyone leaves. */
 import { byId, h, toast } from '../dom.js';
 import { avatar } from './sidebar.js';
 import { peopleSearch } from './dialogs.js';
@@ -59,23 +59,42 @@ export class GroupInfo {
       (a, b) => RANK[b.role] - RANK[a.role] || (a.display_name || a.username).localeCompare(b.display_name || b.username),
     );
     byId('group-count').textContent = `${members.length} members`;
-    byId('group-member-list').replaceChildren(
+    // Redrawn on every change, others' too (member.role_changed): the keyboard stays on the same button of the same row.
+    const list = byId('group-member-list');
+    const row = list.contains(document.activeElement) && document.activeElement.closest('.member');
+    const at = row && [row.dataset.userId, [...row.querySelectorAll('button')].indexOf(document.activeElement)];
+    list.replaceChildren(
       ...members.map((m) => {
         const name = m.display_name || m.username;
         const isMe = m.user_id === this.client.me.user_id;
         // The server's rule (src/domain/group.ts): managers remove only those ranked below them.
         const canRemove = !isMe && isManager && RANK[mine] > RANK[m.role];
+        // Only the owner changes roles; handing ownership over stays an API matter.
+        const isAdmin = m.role === 'admin';
+        const canSetRole = !isMe && mine === 'owner';
         return h(
           'li',
           { class: 'member', dataset: { userId: m.user_id, role: m.role } },
           avatar(name),
           h('span', { class: 'person-text' }, h('strong', {}, isMe ? `${name} (you)` : name), h('span', {}, `@${m.username}`)),
           m.role !== 'member' && h('span', { class: 'role' }, ROLE_LABEL[m.role]),
+          canSetRole &&
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'link',
+                'aria-label': isAdmin ? `Remove ${name} as admin` : `Make ${name} an admin`,
+                onclick: () => this.#setRole(m, name, isAdmin ? 'member' : 'admin'),
+              },
+              isAdmin ? 'Remove admin' : 'Make admin',
+            ),
           canRemove &&
             h('button', { type: 'button', class: 'link', 'aria-label': `Remove ${name} from the group`, onclick: () => this.#remove(m, name) }, 'Remove'),
         );
       }),
     );
+    if (at) list.querySelector(`[data-user-id="${at[0]}"]`)?.querySelectorAll('button')[at[1]]?.focus();
   }
 
   async #act(action, done, focusAfter) {
@@ -102,6 +121,11 @@ export class GroupInfo {
     if (!name) return void (this.error.textContent = 'Give the group a name.');
     const description = byId('group-edit-description').value.trim();
     return this.#act(() => this.client.updateGroup(this.id, { name, description }), 'Group info saved');
+  }
+
+  #setRole(member, name, role) {
+    const done = role === 'admin' ? `${name} is now an admin` : `${name} is no longer an admin`;
+    return this.#act(() => this.client.changeRole(this.id, member.user_id, role), done);
   }
 
   #remove(member, name) {

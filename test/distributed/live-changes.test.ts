@@ -70,6 +70,22 @@ describe.skipIf(!isRunnable)('message changes and Web Push across two API instan
     return res.body;
   };
 
+  it('a message sent the moment conversation.created arrives reaches that socket on the other instance (the frame waits for its subscription)', async () => {
+    const [alice, bob, carol] = [await d.user('alice'), await d.user('bob'), await d.user('carol')];
+    const bobWs = await connect(1, bob.token);
+    for (let round = 0; round < 5; round++) {
+      const res = await d.request(0, 'POST', '/v1/conversations', {
+        token: alice.token,
+        body: { type: 'group', name: `g${round}`, member_ids: [bob.id, carol.id] },
+      });
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      const id = res.body.conversation_id as number;
+      await bobWs.next((f) => f.type === 'conversation.created' && f.conversation_id === id);
+      const sent = await send(0, alice, id, `right away ${round}`);
+      expect(await bobWs.next((f) => f.type === 'message.created' && f.conversation_id === id)).toMatchObject({ message_id: sent.message_id });
+    }
+  });
+
   it('a reaction, an edit and a deletion made through API 0 reach the other member’s socket on API 1, in version order', async () => {
     const { alice, bob, conversationId } = await pair();
     const bobWs = await connect(1, bob.token);

@@ -22,7 +22,8 @@ describe('chat4all command line', () => {
   });
   afterAll(async () => drop?.());
 
-  const chat4all = (...args: string[]) => run(process.execPath, [BIN, ...args], { env, timeout: 60_000 });
+  // Each command opens PGlite afresh (~10 s on this 2-core machine when quiet, several times that when busy).
+  const chat4all = (...args: string[]) => run(process.execPath, [BIN, ...args], { env, timeout: 120_000 });
 
   it('migrates, creates and lists users, and shows an empty dead-letter queue', async () => {
     await chat4all('migrate');
@@ -33,7 +34,7 @@ describe('chat4all command line', () => {
     const dlq = await chat4all('dlq', 'list');
     expect(dlq.stdout).toBe('');
     expect(dlq.stderr).toContain('the dead-letter queue is empty');
-  }, 120_000);
+  }, 300_000);
 
   it('refuses bad usage with a non-zero exit and a usage line', async () => {
     await expect(chat4all('frobnicate')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('unknown command') });

@@ -107,7 +107,8 @@ describe.skipIf(!hasStack)('metrics used by dashboards and alerts have samples i
     for (let i = 0; i < 10; i++)
       if ((await d.request(0, 'POST', '/auth/token', { body: { username: 'nobody', password: 'wrong-password' } })).status === 429) break;
     // Gauges and lag are refreshed periodically (consumer lag every 5 s once a group member has
-    // joined): scrape until the worker reports lag, for 30 s at most, then assert on what is there.
+    // joined, the webhook backlog on the webhook sender's tick): scrape until both are reported,
+    // for 30 s at most, then assert on what is there.
     const deadline = Date.now() + 30_000;
     for (;;) {
       for (const [role, p] of [
@@ -118,7 +119,8 @@ describe.skipIf(!hasStack)('metrics used by dashboards and alerts have samples i
         expect(res.status, `${role} /metrics`).toBe(200);
         scraped[role] = sampledNames(await res.text());
       }
-      if (scraped.worker.has('chat4all_consumer_lag') || Date.now() > deadline) break;
+      const periodic = ['chat4all_consumer_lag', 'chat4all_webhook_backlog'];
+      if (periodic.every((m) => scraped.worker.has(m) || scraped.api.has(m)) || Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 1000));
     }
   }, 240_000);

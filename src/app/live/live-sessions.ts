@@ -45,6 +45,8 @@ export interface PresenceTransitions {
 
 export class LiveSessions {
   private readonly byTopic = new Map<string, Set<LiveSession>>();
+  /** Topics whose fan-out subscribe is still in flight. */
+  private readonly subscribing = new Map<string, Promise<void>>();
   private readonly byUser = new Map<number, Set<LiveSession>>();
 
   constructor(private readonly deps: LiveSessionsDeps) {}
@@ -189,14 +191,17 @@ export class LiveSessions {
     this.leave(session, conversationTopic(conversationId));
   }
 
+  /** Resolves once this instance receives `topic`'s events; a later joiner waits for the first one's subscribe too. */
   private async join(session: LiveSession, topic: string): Promise<void> {
     let set = this.byTopic.get(topic);
     if (!set) {
       set = new Set();
       this.byTopic.set(topic, set);
-      await this.deps.fanout.subscribe(topic, (event) => this.dispatch(topic, event));
+      const ready = this.deps.fanout.subscribe(topic, (event) => this.dispatch(topic, event)).finally(() => this.subscribing.delete(topic));
+      this.subscribing.set(topic, ready);
     }
     set.add(session);
+    await this.subscribing.get(topic);
   }
 
   private leave(session: LiveSession, topic: string): void {
@@ -248,11 +253,20 @@ export class LiveSessions {
       return;
     }
     for (const session of [...subscribed]) {
-      if (isUserTopic && frame.type === 'conversation.created') {
+      if (frame.type === 'conversation.created') {
         const id = Number(frame.conversation_id);
-        if (!session.conversations.has(id)) void this.subscribeConversation(session, id);
+        if (!session.conversations.has(id)) {
+          // The frame goes out once the subscription is in place (a Redis SUBSCRIBE is a round
+          // trip): a message sent in answer to it then reaches this socket too.
+          const send = () => session.sendSerialised(data);
+          this.subscribeConversation(session, id).then(send, (e: unknown) => {
+            this.deps.logger.warn({ err: e, conversation_id: id }, 'fan-out subscribe failed');
+            send();
+          });
+          continue;
+        }
       }
-      if (isUserTopic && frame.type === 'member.left') {
+      if (frame.type === 'member.left') {
         const id = Number(frame.conversation_id);
         // Still subscribed: it already had this event through the conversation topic.
         if (session.conversations.has(id)) {

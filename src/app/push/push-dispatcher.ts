@@ -35,7 +35,12 @@ export class PushDispatcher {
     if (ids.length === 0) return;
     const messages = await this.db.query(
       `SELECT msg.id, msg.conversation_id, msg.seq, msg.sender_id, msg.payload, c.type, c.name,
-              COALESCE(u.display_name, ct.display_name, 'Someone') AS sender_name
+              COALESCE(u.display_name, ct.display_name, 'Someone') AS sender_name,
+              -- Who could get one (subscribed, not the sender, not muted, not past it): most
+              -- messages have nobody, and then cost no statement of their own.
+              ARRAY(SELECT DISTINCT m.user_id FROM members m JOIN push_subscriptions s ON s.user_id = m.user_id
+                     WHERE m.conversation_id = msg.conversation_id AND m.user_id IS DISTINCT FROM msg.sender_id
+                       AND m.notified_seq < msg.seq AND m.read_seq < msg.seq AND (m.muted_until IS NULL OR m.muted_until <= now())) AS candidates
          FROM messages msg JOIN conversations c ON c.id = msg.conversation_id
          LEFT JOIN users u ON u.id = msg.sender_id LEFT JOIN contacts ct ON ct.id = msg.sender_contact_id
         WHERE msg.id = ANY($1::uuid[]) AND msg.created_at > now() - make_interval(secs => $2)
@@ -43,6 +48,8 @@ export class PushDispatcher {
       [ids, STALE_AFTER_SECONDS],
     );
     for (const m of messages) {
+      const candidates = (m.candidates as (string | number)[]).map(Number);
+      if (candidates.length === 0) continue;
       const notice = noticeOf({
         conversationId: Number(m.conversation_id),
         messageId: String(m.id),
@@ -51,20 +58,13 @@ export class PushDispatcher {
         conversationName: m.type === 'group' ? ((m.name as string | null) ?? null) : null,
         payload: (typeof m.payload === 'string' ? JSON.parse(m.payload) : m.payload) as Payload,
       });
-      await this.notify(notice.conversation_id, notice.seq, m.sender_id === null ? null : Number(m.sender_id), JSON.stringify(notice));
+      await this.notify(notice.conversation_id, notice.seq, candidates, JSON.stringify(notice));
     }
   }
 
-  private async notify(conversationId: number, seq: number, senderId: number | null, payload: string): Promise<void> {
-    const candidates = await this.db.query(
-      `SELECT DISTINCT m.user_id FROM members m JOIN push_subscriptions s ON s.user_id = m.user_id
-        WHERE m.conversation_id = $1 AND m.user_id IS DISTINCT FROM $2 AND m.notified_seq < $3 AND m.read_seq < $3
-          AND (m.muted_until IS NULL OR m.muted_until <= now())`,
-      [conversationId, senderId, seq],
-    );
-    if (candidates.length === 0) return;
-    const userIds = candidates.map((r) => Number(r.user_id));
-    const offline = await this.offlineAmong(userIds);
+  /** Notifies those of `candidates` who are offline and not yet notified of `seq` (the claim decides). */
+  private async notify(conversationId: number, seq: number, candidates: number[], payload: string): Promise<void> {
+    const offline = await this.offlineAmong(candidates);
     if (offline.length === 0) return;
     const claimed = await this.db.query(
       'UPDATE members SET notified_seq = $3 WHERE conversation_id = $1 AND user_id = ANY($2::bigint[]) AND notified_seq < $3 RETURNING user_id',

@@ -242,6 +242,30 @@ describe.each(topologies)('changes relayed to live channels on %s', (_name, kind
     expect(telegram.message(chatId, externalId)).toMatchObject({ text: 'hi there, edited', reaction: [{ type: 'emoji', emoji: '🔥' }] });
   });
 
+  it('holds a reply until its original’s send settled, so the platform still shows it as a reply', async () => {
+    const { chatId, conversationId } = await inboundTelegram();
+    telegram.fail({ kind: 'rate-limit', retryAfterSeconds: 2 });
+    const original = await send(conversationId, 'the question');
+    await eventually(async () => (await delivery(original))?.attempts === 1);
+    const reply = await send(conversationId, 'the answer', original);
+    const replyExternal = await eventually(async () => ((await delivery(reply))?.status === 'sent' ? Number((await delivery(reply)).external_id) : undefined), 15_000);
+    const originalExternal = Number((await delivery(original)).external_id);
+    expect(telegram.message(chatId, replyExternal)).toMatchObject({ text: 'the answer', replyTo: originalExternal });
+  });
+
+  it('sends nothing of a message deleted before its send, and skips the deletion there is nothing to apply to', async () => {
+    const { chatId, conversationId } = await inboundTelegram();
+    telegram.fail({ kind: 'rate-limit', retryAfterSeconds: 2 });
+    const id = await send(conversationId, 'regrettable');
+    await eventually(async () => (await delivery(id))?.attempts === 1);
+    expect((await c4.request('DELETE', `/v1/messages/${id}`, auth())).status).toBe(200);
+    const [change] = await changesSettled(id, 1, 15_000);
+    expect(change).toMatchObject({ kind: 'delete', status: 'skipped' });
+    expect(await delivery(id)).toMatchObject({ status: 'failed', error: 'the message was deleted before it was sent' });
+    expect(telegram.received('/sendMessage').filter((r) => String(r.body.chat_id) === chatId && r.body.text === 'regrettable')).toHaveLength(1); // the 429'd one
+    expect([...telegram.messages.values()].filter((m) => m.chatId === chatId && m.text === 'regrettable')).toEqual([]);
+  });
+
   it('ends a change the platform refuses as failed and dead-lettered, keeps the stored edit, and a replay relays it', async () => {
     const { chatId, conversationId } = await inboundTelegram();
     const { id, externalId } = await sendSettled(conversationId, 'original');

@@ -32,8 +32,10 @@ export async function recordChannelChanges(
     [change.messageId, change.channels, change.kind, change.content ?? null, change.leaseMs / 1000],
   );
   const work = rows.map((r): ChannelWork => ({ message_id: change.messageId, channel: r.channel as ExternalChannel, attempt: 1, change_id: Number(r.id) }));
-  await tx.query(
-    `INSERT INTO outbox (topic, key, payload, headers) SELECT t, $2, p, $4::jsonb FROM unnest($1::text[], $3::jsonb[]) AS w(t, p)`,
-    [work.map((w) => channelTopic(w.channel)), change.messageId, work.map((w) => JSON.stringify(w)), traceHeaders()],
-  );
+  await tx.query(`INSERT INTO outbox (topic, key, payload, headers) SELECT t, $2, p, $4::jsonb FROM unnest($1::text[], $3::jsonb[]) AS w(t, p)`, [
+    work.map((w) => channelTopic(w.channel)),
+    change.messageId,
+    work.map((w) => JSON.stringify(w)),
+    traceHeaders(),
+  ]);
 }

@@ -350,7 +350,13 @@ function channelChangeView(c: Record<string, unknown>) {
     at: iso(c.updated_at),
     ...(c.error ? { error: String(c.error) } : {}),
     ...(c.status === 'failed'
-      ? { failure: { code: String(c.error_class ?? 'failed'), provider_code: c.provider_code === null ? null : String(c.provider_code), detail: String(c.error ?? '') } }
+      ? {
+          failure: {
+            code: String(c.error_class ?? 'failed'),
+            provider_code: c.provider_code === null ? null : String(c.provider_code),
+            detail: String(c.error ?? ''),
+          },
+        }
       : {}),
   };
 }

@@ -116,7 +116,12 @@ describe('MessengerConnector on the wire', () => {
 
   it('replies with reply_to.mid beside the message', async () => {
     await make().send({ ...outboundMessage(psid, text('answer')), replyTo: 'm_original' });
-    expect(fake.requests[0].body).toEqual({ recipient: { id: psid }, messaging_type: 'RESPONSE', message: { text: 'answer' }, reply_to: { mid: 'm_original' } });
+    expect(fake.requests[0].body).toEqual({
+      recipient: { id: psid },
+      messaging_type: 'RESPONSE',
+      message: { text: 'answer' },
+      reply_to: { mid: 'm_original' },
+    });
   });
 
   it('sends an attachment by URL, and uploads one without a URL as filedata', async () => {

@@ -119,7 +119,7 @@ describe('TelegramConnector on the wire', () => {
       expect(fake.message('555', externalId)?.isDeleted).toBe(true);
     });
 
-    it('sets a reaction with setMessageReaction (Telegram\'s form of the emoji) and removes it with an empty list', async () => {
+    it("sets a reaction with setMessageReaction (Telegram's form of the emoji) and removes it with an empty list", async () => {
       const { externalId } = await connector.send(outboundMessage('555', { type: 'text', content: 'nice' }));
       await connector.setReaction!(ref(externalId), '❤️');
       expect(fake.message('555', externalId)?.reaction).toEqual([{ type: 'emoji', emoji: '❤' }]);
@@ -131,7 +131,7 @@ describe('TelegramConnector on the wire', () => {
       expect(fake.message('555', externalId)?.reaction).toEqual([]);
     });
 
-    it('refuses an emoji outside Telegram\'s set without a request, and classifies an unknown message as a permanent error', async () => {
+    it("refuses an emoji outside Telegram's set without a request, and classifies an unknown message as a permanent error", async () => {
       await expect(connector.setReaction!(ref('1'), '🦆')).rejects.toMatchObject({ errorClass: 'invalid-request' });
       expect(fake.requests).toEqual([]);
       await expect(connector.editText!(ref('999999'), 'x')).rejects.toMatchObject({ errorClass: 'invalid-request', isPermanent: true, providerCode: '400' });

@@ -212,7 +212,8 @@ export class FakeMeta extends FakePlatform {
     const message = jsonField(r.body.message) as { text?: unknown; attachment?: { type?: unknown; payload?: { url?: unknown } } } | undefined;
     if (typeof recipient?.id !== 'string') return invalidParam('The parameter recipient is required');
     const replyTo = jsonField(r.body.reply_to) as { mid?: unknown } | undefined;
-    if (r.body.reply_to !== undefined && (typeof replyTo?.mid !== 'string' || replyTo.mid === '')) return invalidParam('param reply_to[mid] must be a message id');
+    if (r.body.reply_to !== undefined && (typeof replyTo?.mid !== 'string' || replyTo.mid === ''))
+      return invalidParam('param reply_to[mid] must be a message id');
     if (!['RESPONSE', 'UPDATE', 'MESSAGE_TAG'].includes(String(r.body.messaging_type)))
       return invalidParam('param messaging_type must be one of {RESPONSE, UPDATE, MESSAGE_TAG}');
     const hasText = typeof message?.text === 'string' && message.text !== '';

@@ -176,7 +176,10 @@ export class FakeTelegram extends FakePlatform {
     m.edits++;
     return {
       status: 200,
-      body: { ok: true, result: { message_id: m.messageId, chat: { id: Number(m.chatId), type: 'private' }, date: 0, edit_date: Math.floor(Date.now() / 1000), text } },
+      body: {
+        ok: true,
+        result: { message_id: m.messageId, chat: { id: Number(m.chatId), type: 'private' }, date: 0, edit_date: Math.floor(Date.now() / 1000), text },
+      },
     };
   }
 
@@ -233,7 +236,15 @@ export class FakeTelegram extends FakePlatform {
 
   private sent(chatId: unknown, content: { text?: string } & object, replyTo?: number): Answer {
     const messageId = this.nextMessageId++;
-    this.messages.set(`${String(chatId)}:${messageId}`, { chatId: String(chatId), messageId, text: 'text' in content ? content.text : undefined, replyTo, isDeleted: false, reaction: [], edits: 0 });
+    this.messages.set(`${String(chatId)}:${messageId}`, {
+      chatId: String(chatId),
+      messageId,
+      text: 'text' in content ? content.text : undefined,
+      replyTo,
+      isDeleted: false,
+      reaction: [],
+      edits: 0,
+    });
     const message = {
       message_id: messageId,
       date: Math.floor(Date.now() / 1000),

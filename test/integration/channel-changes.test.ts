@@ -114,7 +114,8 @@ describe.each(topologies)('changes relayed to live channels on %s', (_name, kind
     }, timeoutMs);
   const react = (messageId: string, emoji: string, add = true) =>
     c4.request(add ? 'PUT' : 'DELETE', `/v1/messages/${messageId}/reactions/${encodeURIComponent(emoji)}`, auth());
-  const edit = (messageId: string, content: string) => c4.request('PATCH', `/v1/messages/${messageId}`, { ...auth(), body: { payload: { type: 'text', content } } });
+  const edit = (messageId: string, content: string) =>
+    c4.request('PATCH', `/v1/messages/${messageId}`, { ...auth(), body: { payload: { type: 'text', content } } });
 
   it('lists what each channel relays in GET /v1/channels', async () => {
     const res = await c4.request('GET', '/v1/channels', auth());
@@ -248,7 +249,10 @@ describe.each(topologies)('changes relayed to live channels on %s', (_name, kind
     const original = await send(conversationId, 'the question');
     await eventually(async () => (await delivery(original))?.attempts === 1);
     const reply = await send(conversationId, 'the answer', original);
-    const replyExternal = await eventually(async () => ((await delivery(reply))?.status === 'sent' ? Number((await delivery(reply)).external_id) : undefined), 15_000);
+    const replyExternal = await eventually(
+      async () => ((await delivery(reply))?.status === 'sent' ? Number((await delivery(reply)).external_id) : undefined),
+      15_000,
+    );
     const originalExternal = Number((await delivery(original)).external_id);
     expect(telegram.message(chatId, replyExternal)).toMatchObject({ text: 'the answer', replyTo: originalExternal });
   });
@@ -312,7 +316,9 @@ describe('changes relayed by the mock connectors (embedded, no credentials)', ()
         token,
         body: { message_id: randomUUID(), conversation_id: conv.body.conversation_id, payload: { type: 'text', content: 'hi' }, channels: [channel], to: '42' },
       });
-      await eventually(async () => ['sent', 'delivered'].includes((await c4.query('SELECT status FROM message_channels WHERE message_id = $1', [res.body.message_id]))[0]?.status));
+      await eventually(async () =>
+        ['sent', 'delivered'].includes((await c4.query('SELECT status FROM message_channels WHERE message_id = $1', [res.body.message_id]))[0]?.status),
+      );
       return String(res.body.message_id);
     };
     const tg = await sendTo('telegram');

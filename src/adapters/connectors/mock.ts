@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { ConnectorError, type Connector, type ConnectorCapabilities, type OutboundMessage, type PlatformMessageRef, type SendResult } from '../../ports/connector.ts';
+import {
+  ConnectorError,
+  type Connector,
+  type ConnectorCapabilities,
+  type OutboundMessage,
+  type PlatformMessageRef,
+  type SendResult,
+} from '../../ports/connector.ts';
 import { allowedEmoji } from '../../domain/message-changes.ts';
 import type { ExternalChannel } from '../../domain/message.ts';
 import { CAPABILITIES } from './capabilities.ts';

@@ -45,7 +45,11 @@ export class ChangeSender {
       const ref = await this.platformRef(change);
       if (!ref) {
         // The original never reached the platform (its delivery failed): nothing there to change.
-        await this.finish(change, work.attempt, 'skipped', { reason: `the message never reached ${change.channel}`, isPermanent: true, errorClass: 'not-sent' });
+        await this.finish(change, work.attempt, 'skipped', {
+          reason: `the message never reached ${change.channel}`,
+          isPermanent: true,
+          errorClass: 'not-sent',
+        });
         return;
       }
       await this.apply(connector, change, ref);
@@ -157,7 +161,15 @@ export class ChangeSender {
       [change.id, attempt, delayMs / 1000, failure.reason],
     );
     this.logger.info(
-      { message_id: change.messageId, channel: change.channel, change_id: change.id, kind: change.kind, attempt, retry_in_ms: Math.round(delayMs), reason: failure.reason },
+      {
+        message_id: change.messageId,
+        channel: change.channel,
+        change_id: change.id,
+        kind: change.kind,
+        attempt,
+        retry_in_ms: Math.round(delayMs),
+        reason: failure.reason,
+      },
       'channel change failed, will retry',
     );
   }

@@ -339,7 +339,7 @@ async function lockTarget(sql: Sql, messageId: string, userId: number, lock = tr
  * Takes the conversation's next version (its row lock orders concurrent changes), stamps it on the
  * message and, when the message is the conversation's last, sets the list preview.
  */
-async function nextVersion(tx: Sql, m: Target, preview?: string): Promise<number> {
+export async function nextVersion(tx: Sql, m: Pick<Target, 'id' | 'conversationId' | 'seq'>, preview?: string): Promise<number> {
   const [row] = await tx.query(
     `UPDATE conversations SET last_version = last_version + 1,
             last_message_preview = CASE WHEN $3::text IS NOT NULL AND last_seq = $2 THEN $3::text ELSE last_message_preview END

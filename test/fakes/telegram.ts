@@ -317,3 +317,26 @@ export function telegramDocumentUpdate(base: UpdateBase & { fileId: string; file
     document: { file_id: base.fileId, file_unique_id: 'udoc', file_name: base.fileName, mime_type: base.mimeType, file_size: base.fileSize },
   });
 }
+
+/** An `edited_message` update: the person's new text of their message `messageId`. */
+export function telegramEditedTextUpdate(base: UpdateBase & { text: string }): object {
+  const { message, ...rest } = messageUpdate(base, { text: base.text, edit_date: Math.floor(Date.now() / 1000) }) as { update_id: number; message: object };
+  return { ...rest, edited_message: message };
+}
+
+/** A `message_reaction` update (https://core.telegram.org/bots/api#messagereactionupdated): the person's reactions on `messageId` are now `emojis`. */
+export function telegramReactionUpdate(base: UpdateBase & { emojis: string[]; oldEmojis?: string[] }): object {
+  const { updateId, messageId, from } = base;
+  const asReactions = (list: string[]) => list.map((emoji) => ({ type: 'emoji', emoji }));
+  return {
+    update_id: updateId,
+    message_reaction: {
+      chat: { id: from.id, type: 'private', first_name: from.first_name },
+      message_id: messageId,
+      user: { ...from, is_bot: false },
+      date: base.date ?? Math.floor(Date.now() / 1000),
+      old_reaction: asReactions(base.oldEmojis ?? []),
+      new_reaction: asReactions(base.emojis),
+    },
+  };
+}

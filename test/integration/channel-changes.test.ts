@@ -10,8 +10,8 @@ import { randomUUID } from 'node:crypto';
 import { startInstance, eventually, type TestInstance } from '../support/harness.ts';
 import { storeKinds, type StoreKind } from '../support/stores.ts';
 import { hasServices, kafkaBrokers } from '../support/services.ts';
-import { FakeTelegram, postTelegramUpdate, telegramTextUpdate } from '../fakes/telegram.ts';
-import { FakeMeta, messengerMessageWebhook, postMetaWebhook, whatsappMessageWebhook } from '../fakes/meta.ts';
+import { FakeTelegram, postTelegramUpdate, telegramEditedTextUpdate, telegramReactionUpdate, telegramTextUpdate } from '../fakes/telegram.ts';
+import { FakeMeta, messengerEditWebhook, messengerMessageWebhook, messengerReactionWebhook, postMetaWebhook, whatsappMessageWebhook } from '../fakes/meta.ts';
 
 const APP_SECRET = 'meta-app-secret-for-tests';
 const TG_SECRET = 'telegram-webhook-secret';
@@ -287,6 +287,67 @@ describe.each(topologies)('changes relayed to live channels on %s', (_name, kind
     expect(await c4.app.deadLetters.replay([Number(letter.id)])).toBe(1);
     await eventually(async () => (await changesOf(id))[0].status === 'sent', 15_000);
     expect(telegram.message(chatId, externalId)?.text).toBe('edited here');
+  });
+
+  describe('inbound: the contact’s edits and reactions', () => {
+    const view = async (id: string) => (await c4.request('GET', `/v1/messages/${id}`, auth())).body;
+
+    it('applies a Telegram edit of the contact’s message and their reactions on ours, without echoing them back', async () => {
+      const { chatId, conversationId, inboundId } = await inboundTelegram('my order is late');
+      const from = { id: Number(chatId), first_name: 'Ana' };
+      const edited = telegramEditedTextUpdate({ updateId: Number(chatId) + 1_000_000, messageId: 7, from, text: 'my order 7732 is late' });
+      expect((await postTelegramUpdate(webhook('telegram'), edited, TG_SECRET)).status).toBe(200);
+      await eventually(async () => (await view(inboundId)).payload.content === 'my order 7732 is late');
+      expect((await view(inboundId)).edited_at).not.toBeNull();
+
+      const ours = await sendSettled(conversationId, 'on its way');
+      const reactionsBefore = telegram.received('/setMessageReaction').length;
+      const reacted = telegramReactionUpdate({ updateId: Number(chatId) + 2_000_000, messageId: Number(ours.externalId), from, emojis: ['❤'] });
+      expect((await postTelegramUpdate(webhook('telegram'), reacted, TG_SECRET)).status).toBe(200);
+      await eventually(async () => (await view(ours.id)).reactions.length === 1);
+      expect((await view(ours.id)).reactions).toEqual([{ emoji: '❤', count: 1, me: false }]);
+      const cleared = telegramReactionUpdate({ updateId: Number(chatId) + 3_000_000, messageId: Number(ours.externalId), from, emojis: [], oldEmojis: ['❤'] });
+      expect((await postTelegramUpdate(webhook('telegram'), cleared, TG_SECRET)).status).toBe(200);
+      await eventually(async () => (await view(ours.id)).reactions.length === 0);
+      expect(await changesOf(ours.id)).toEqual([]);
+      expect(telegram.received('/setMessageReaction')).toHaveLength(reactionsBefore);
+    });
+
+    it('applies a WhatsApp reaction of the contact on our message, and its removal', async () => {
+      const { from, conversationId } = await inboundWhatsApp();
+      const ours = await sendSettled(conversationId, 'your invoice');
+      const hook = (emoji: string) =>
+        whatsappMessageWebhook(
+          { phoneNumberId: meta.whatsapp.id },
+          { wamid: `wamid.r-${randomUUID()}`, from, name: 'Bo', content: { type: 'reaction', messageId: ours.externalId, emoji } },
+        );
+      expect((await postMetaWebhook(webhook('whatsapp'), hook('🙏'), APP_SECRET)).status).toBe(200);
+      await eventually(async () => (await view(ours.id)).reactions.length === 1);
+      expect((await view(ours.id)).reactions).toEqual([{ emoji: '🙏', count: 1, me: false }]);
+      expect((await postMetaWebhook(webhook('whatsapp'), hook(''), APP_SECRET)).status).toBe(200);
+      await eventually(async () => (await view(ours.id)).reactions.length === 0);
+    });
+
+    it('applies a Messenger edit and reaction of the contact', async () => {
+      const psid = `${Date.now()}1`;
+      const mid = `m_${randomUUID()}`;
+      meta.messenger.recipients.add(psid);
+      await postMetaWebhook(webhook('messenger'), messengerMessageWebhook(meta.messenger.id, psid, { mid, text: 'is it in stock?' }), APP_SECRET);
+      const conversationId = await eventually(
+        async () => (await c4.query(`SELECT conversation_id FROM contacts WHERE channel = 'messenger' AND external_id = $1`, [psid]))[0]?.conversation_id,
+      );
+      const [inbound] = await c4.query('SELECT id FROM messages WHERE conversation_id = $1 ORDER BY seq LIMIT 1', [conversationId]);
+      const id = String(inbound.id);
+      await postMetaWebhook(webhook('messenger'), messengerEditWebhook(meta.messenger.id, psid, { mid, text: 'is it in stock in M?', numEdit: 1 }), APP_SECRET);
+      await postMetaWebhook(webhook('messenger'), messengerReactionWebhook(meta.messenger.id, psid, { mid, action: 'react', emoji: '😮' }), APP_SECRET);
+      await eventually(async () => {
+        const v = await view(id);
+        return v.payload.content === 'is it in stock in M?' && v.reactions.length === 1;
+      });
+      expect((await view(id)).reactions).toEqual([{ emoji: '😮', count: 1, me: false }]);
+      const versions = await c4.request('GET', `/v1/messages/${id}/versions`, auth());
+      expect(versions.status).toBe(403); // the contact sent it: no user may read its versions
+    });
   });
 
   it('fails a permanent refusal of a change at once, without retrying', async () => {

@@ -121,12 +121,15 @@ export class ChangeSender {
   }
 
   /**
-   * Our account has one reaction per message on these platforms: the one our people put on it
+   * Our account has one reaction per message on these platforms: the one our users (not the contact) put on it
    * last, or none when they took them all back. Read when the change runs, so that repeats and
    * reorderings converge on the stored state.
    */
   private async currentReaction(messageId: string): Promise<string | undefined> {
-    const [r] = await this.db.query('SELECT emoji FROM message_reactions WHERE message_id = $1 ORDER BY created_at DESC, emoji LIMIT 1', [messageId]);
+    const [r] = await this.db.query(
+      'SELECT emoji FROM message_reactions WHERE message_id = $1 AND user_id IS NOT NULL ORDER BY created_at DESC, emoji LIMIT 1',
+      [messageId],
+    );
     return r ? String(r.emoji) : undefined;
   }
 

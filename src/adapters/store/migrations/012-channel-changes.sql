@@ -28,3 +28,13 @@ ALTER TABLE dead_letters ADD COLUMN change_id BIGINT REFERENCES message_channel_
 
 -- The platform's id of a message a contact sent us, so that replies and reactions can name it.
 ALTER TABLE messages ADD COLUMN external_id TEXT;
+
+-- A contact's reactions (inbound from the platform) sit beside our users': exactly one of the two
+-- reacted, each at most once per emoji.
+ALTER TABLE message_reactions DROP CONSTRAINT message_reactions_pkey;
+ALTER TABLE message_reactions ALTER COLUMN user_id DROP NOT NULL;
+ALTER TABLE message_reactions ADD COLUMN contact_id BIGINT REFERENCES contacts(id) ON DELETE CASCADE;
+ALTER TABLE message_reactions ADD CONSTRAINT message_reactions_one_reactor CHECK ((user_id IS NULL) <> (contact_id IS NULL));
+CREATE UNIQUE INDEX message_reactions_by_user ON message_reactions (message_id, user_id, emoji) WHERE user_id IS NOT NULL;
+CREATE UNIQUE INDEX message_reactions_by_contact ON message_reactions (message_id, contact_id, emoji) WHERE contact_id IS NOT NULL;
+CREATE INDEX message_reactions_by_message ON message_reactions (message_id);

@@ -125,7 +125,14 @@ export const Message = Type.Object(
         description: 'One entry per emoji, in the order first used',
       }),
     ),
-    statuses: Type.Optional(Type.Any()),
+    statuses: Type.Optional(
+      Type.Any({
+        description:
+          'GET /v1/messages/{id} only: `recipients` [{user_id, status, at}], `channels` [{channel, status, at, attempts, external_id?, error?, failure?}] ' +
+          'and `channel_changes` [{change_id, channel, kind (edit, delete, reaction), status (pending, sent, failed, skipped), attempts, at, error?, failure?}]: ' +
+          'the edits, deletions and reactions relayed to external channels',
+      }),
+    ),
     history: Type.Optional(Type.Any()),
   },
   { $id: 'Message' },

@@ -265,7 +265,8 @@ describe.each(topologies)('changes relayed to live channels on %s', (_name, kind
     expect((await c4.request('DELETE', `/v1/messages/${id}`, auth())).status).toBe(200);
     const [change] = await changesSettled(id, 1, 15_000);
     expect(change).toMatchObject({ kind: 'delete', status: 'skipped' });
-    expect(await delivery(id)).toMatchObject({ status: 'failed', error: 'the message was deleted before it was sent' });
+    expect(await delivery(id)).toMatchObject({ status: 'failed', error: 'the message was deleted before it was sent', error_class: 'deleted' });
+    expect(await c4.query('SELECT 1 FROM dead_letters WHERE message_id = $1', [id])).toEqual([]);
     expect(telegram.received('/sendMessage').filter((r) => String(r.body.chat_id) === chatId && r.body.text === 'regrettable')).toHaveLength(1); // the 429'd one
     expect([...telegram.messages.values()].filter((m) => m.chatId === chatId && m.text === 'regrettable')).toEqual([]);
   });

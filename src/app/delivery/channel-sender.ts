@@ -65,12 +65,12 @@ export class ChannelSender {
     );
     const row = claimed[0];
     if (!row) return;
+    // Deleted for everyone before it went out: nothing of it is left to send, and nothing is sent.
+    if ((row.payload as { type: string }).type === 'deleted') return this.dropDeleted(work);
     const started = performance.now();
     try {
       if (!connector) throw new ConnectorError(`channel ${work.channel} is not enabled`, 'invalid-request');
       const payload = row.payload as Payload;
-      // Deleted for everyone before it went out: nothing of it is left to send, and nothing is sent.
-      if ((row.payload as { type: string }).type === 'deleted') throw new ConnectorError('the message was deleted before it was sent', 'invalid-request');
       const reply = row.reply_to && connector.capabilities.replies ? await this.replyReference(work, String(row.reply_to)) : {};
       if (reply === 'wait') return;
       const result = await connector.send({
@@ -101,6 +101,19 @@ export class ChannelSender {
       if (failure.isPermanent || work.attempt >= this.settings.maxAttempts) await this.deadLetter(work, failure);
       else await this.retryLater(work, failure.reason, failure.retryAfterMs);
     }
+  }
+
+  /** Ends the delivery of a message deleted before it was sent: failed, with why, and no dead letter (there is nothing to retry). */
+  private async dropDeleted(work: ChannelWork): Promise<void> {
+    const reason = 'the message was deleted before it was sent';
+    this.logger.info({ message_id: work.message_id, channel: work.channel }, 'delivery dropped: message deleted before it was sent');
+    await publishTraced(this.log, [
+      {
+        topic: STATUS_TOPIC,
+        key: work.message_id,
+        value: { message_id: work.message_id, channel: work.channel, status: 'failed', error: reason, error_class: 'deleted' },
+      },
+    ]);
   }
 
   /**

@@ -236,8 +236,20 @@ async function assemble(config: Config, logger: Logger, db: Database, options: C
     editWindowSeconds: config.messages.editWindowSeconds,
     // Only what a connector relays: a disabled channel has none.
     channelSupports: (channel, feature) => connectors.find((c) => c.channel === channel)?.capabilities[feature] === true,
+    channelReactionEmoji: (channel) => connectors.find((c) => c.channel === channel)?.capabilities.reaction_emoji,
+    leaseMs: options.deliveryLeaseMs ?? config.delivery.leaseMs,
   });
-  const messages = new Messages(db, notifier, receipts, config.limits.maxTextLength, targets, files.resolveFile, onAccepted, config.acceptBatch);
+  const messages = new Messages(
+    db,
+    notifier,
+    receipts,
+    config.limits.maxTextLength,
+    targets,
+    files.resolveFile,
+    onAccepted,
+    config.acceptBatch,
+    (channel) => connectors.find((c) => c.channel === channel)?.capabilities.replies === true,
+  );
   const presence = new Presence(db, sockets, notifier, logger.child({ component: 'presence' }));
   const requestLimits = new RequestLimits(rateLimiter);
   let closing: Promise<void> | undefined;

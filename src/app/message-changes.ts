@@ -5,10 +5,18 @@
  * conversation row's lock orders versions like seqs, so a reader never sees version n+1 before n.
  */
 import type { Database, Sql } from '../ports/database.ts';
-import { conflict, forbidden, invalid, notFound } from '../domain/errors.ts';
+import { conflict, forbidden, invalid, notFound, unprocessable } from '../domain/errors.ts';
 import { asRole, type Role } from '../domain/group.ts';
 import { CHANNELS, previewOf, type ExternalChannel, type Payload } from '../domain/message.ts';
-import { MAX_REACTIONS_PER_USER, deleteRefusal, editRefusal, emojiFault, type ChangeRefusal, type ChangeTarget } from '../domain/message-changes.ts';
+import {
+  MAX_REACTIONS_PER_USER,
+  allowedEmoji,
+  deleteRefusal,
+  editRefusal,
+  emojiFault,
+  type ChangeRefusal,
+  type ChangeTarget,
+} from '../domain/message-changes.ts';
 import type { ReactionCount } from '../domain/events.ts';
 import { codePointLength, textFault } from '../domain/text.ts';
 import { hiddenUpToSql, requireMember } from './membership.ts';
@@ -16,10 +24,23 @@ import { MESSAGES_WITH_SENDER, messageColumns, toView, type MessageView } from '
 import type { Notifier } from './notify.ts';
 import { recordWebhookEvents } from './webhooks/record.ts';
 import { iso } from './time.ts';
+import { recordChannelChanges } from './channel-changes.ts';
 
 /** The operations a channel may or may not relay (the capability flags of GET /v1/channels). */
 export type ChannelFeature = 'edits' | 'deletes' | 'reactions' | 'replies';
 export type ChannelSupport = (channel: ExternalChannel, feature: ChannelFeature) => boolean;
+/** The platform's fixed set of reaction emoji (Telegram), or undefined when it takes any emoji. */
+export type ChannelReactionEmoji = (channel: ExternalChannel) => readonly string[] | undefined;
+
+export interface MessageChangesOptions {
+  maxTextLength: number;
+  editWindowSeconds: number;
+  channelSupports: ChannelSupport;
+  channelReactionEmoji?: ChannelReactionEmoji;
+  /** How long a queued channel change waits before the scheduler hands it out again (the delivery lease). */
+  leaseMs?: number;
+  now?: () => number;
+}
 
 /** The tombstone's payload: nothing of the original is kept. */
 export const DELETED_PAYLOAD = { type: 'deleted' } as const;
@@ -46,7 +67,7 @@ export class MessageChanges {
   constructor(
     private readonly db: Database,
     private readonly notify: Notifier,
-    private readonly options: { maxTextLength: number; editWindowSeconds: number; channelSupports: ChannelSupport; now?: () => number },
+    private readonly options: MessageChangesOptions,
   ) {}
 
   private now(): number {
@@ -61,6 +82,7 @@ export class MessageChanges {
       const m = await lockTarget(tx, messageId, userId);
       if (m.isDeleted) throw REFUSALS['message-deleted'](messageId);
       this.requireChannelSupport(m, 'reactions');
+      if (add) this.requireChannelEmoji(m, emoji);
       if (add) {
         const [mine] = await tx.query('SELECT count(*) AS n, bool_or(emoji = $3) AS has FROM message_reactions WHERE message_id = $1 AND user_id = $2', [
           messageId,
@@ -80,6 +102,7 @@ export class MessageChanges {
         if (gone.length === 0) return undefined;
       }
       const version = await nextVersion(tx, m);
+      await this.relay(tx, m, 'reaction');
       const counts = await tx.query('SELECT emoji, count(*) AS n FROM message_reactions WHERE message_id = $1 GROUP BY emoji ORDER BY min(created_at), emoji', [
         messageId,
       ]);
@@ -121,6 +144,7 @@ export class MessageChanges {
         JSON.stringify(payload),
       ]);
       const editedAt = iso(row.edited_at);
+      await this.relay(tx, m, 'edit', content);
       await recordWebhookEvents(tx, [
         {
           type: 'message.updated',
@@ -171,6 +195,7 @@ export class MessageChanges {
         );
       }
       const deletedAt = iso(row.deleted_at);
+      await this.relay(tx, m, 'delete');
       await recordWebhookEvents(tx, [
         {
           type: 'message.deleted',
@@ -255,6 +280,20 @@ export class MessageChanges {
     }
   }
 
+  /** Queues the change for the message's external channels, in the transaction that makes it. */
+  private relay(tx: Sql, m: Target, kind: 'edit' | 'delete' | 'reaction', content?: string): Promise<void> {
+    return recordChannelChanges(tx, { messageId: m.id, channels: m.channels, kind, content, leaseMs: this.options.leaseMs ?? 30_000 });
+  }
+
+  /** A platform with a fixed set of reactions refuses others: refused here, before anything is stored. */
+  private requireChannelEmoji(m: Target, emoji: string): void {
+    for (const channel of m.channels) {
+      const allowed = this.options.channelReactionEmoji?.(channel);
+      if (allowed && !allowedEmoji(allowed, emoji))
+        throw unprocessable('emoji-not-supported-by-channel', `${channel} does not take ${emoji} as a reaction`, { channel, emoji, allowed });
+    }
+  }
+
   /** A change we cannot relay to a platform the message went to (or came from) is refused, not made half. */
   private requireChannelSupport(m: Target, feature: ChannelFeature): void {
     const channel = m.channels.find((c) => !this.options.channelSupports(c, feature));
@@ -300,7 +339,7 @@ async function lockTarget(sql: Sql, messageId: string, userId: number, lock = tr
  * Takes the conversation's next version (its row lock orders concurrent changes), stamps it on the
  * message and, when the message is the conversation's last, sets the list preview.
  */
-async function nextVersion(tx: Sql, m: Target, preview?: string): Promise<number> {
+export async function nextVersion(tx: Sql, m: Pick<Target, 'id' | 'conversationId' | 'seq'>, preview?: string): Promise<number> {
   const [row] = await tx.query(
     `UPDATE conversations SET last_version = last_version + 1,
             last_message_preview = CASE WHEN $3::text IS NOT NULL AND last_seq = $2 THEN $3::text ELSE last_message_preview END

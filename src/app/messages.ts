@@ -87,6 +87,8 @@ export class Messages {
     /** Called after each commit so that the in-process relay does not wait for its next poll. */
     private readonly onAccepted: () => void = () => undefined,
     batch: AcceptBatchOptions = DEFAULT_ACCEPT_BATCH,
+    /** Whether the channel's connector relays replies (capability `replies`). */
+    private readonly channelRelaysReplies: (channel: ExternalChannel) => boolean = () => false,
   ) {
     this.batcher = new AcceptBatcher(db, batch, onAccepted);
   }
@@ -147,9 +149,12 @@ export class Messages {
     }
   }
 
-  /** A reply quotes a message of its conversation; no connector relays replies yet (capabilities `replies`). */
+  /**
+   * A reply quotes a message of its conversation; a channel whose connector does not relay replies
+   * (capability `replies`) refuses it. The platform's reply reference is added at delivery.
+   */
   private async replyQuote(senderId: number, req: SendRequest, channels: Channel[]): Promise<ReplyQuote> {
-    const external = channels.find((c) => c !== 'internal');
+    const external = channels.find((c): c is ExternalChannel => c !== 'internal' && !this.channelRelaysReplies(c));
     if (external)
       throw conflict('not-supported-by-channel', `${external} does not support replies through this service`, { channel: external, feature: 'replies' });
     return replyQuoteFor(this.db, senderId, req.conversation_id, req.reply_to!);
@@ -263,7 +268,7 @@ export class Messages {
     );
     if (!rows[0]) throw notFound('message-not-found', `Message ${messageId} does not exist or is not visible to you`);
     const view = toView(rows[0]);
-    const [recipients, channels, history] = await Promise.all([
+    const [recipients, channels, history, changes] = await Promise.all([
       this.db.query(
         // Members who may not see the message (they joined a `joined` group after it) are not its recipients.
         `SELECT m.user_id, m.delivered_seq, m.read_seq, m.delivered_at, m.read_at FROM members m JOIN conversations c ON c.id = m.conversation_id
@@ -275,6 +280,10 @@ export class Messages {
         [messageId],
       ),
       this.db.query('SELECT status, channel, detail, at FROM message_status_history WHERE message_id = $1 ORDER BY id', [messageId]),
+      this.db.query(
+        'SELECT id, channel, kind, status, attempts, error, provider_code, error_class, updated_at FROM message_channel_changes WHERE message_id = $1 ORDER BY id',
+        [messageId],
+      ),
     ]);
     const isRouted = view.status !== 'accepted';
     return {
@@ -288,6 +297,7 @@ export class Messages {
             })
           : [],
         channels: channels.map(channelStatusView),
+        channel_changes: changes.map(channelChangeView),
       },
       history: history.map((h) => ({
         status: String(h.status),
@@ -316,6 +326,28 @@ function channelStatusView(c: Record<string, unknown>) {
     at: iso(c.updated_at),
     attempts: Number(c.attempts),
     ...(c.external_id ? { external_id: String(c.external_id) } : {}),
+    ...(c.error ? { error: String(c.error) } : {}),
+    ...(c.status === 'failed'
+      ? {
+          failure: {
+            code: String(c.error_class ?? 'failed'),
+            provider_code: c.provider_code === null ? null : String(c.provider_code),
+            detail: String(c.error ?? ''),
+          },
+        }
+      : {}),
+  };
+}
+
+/** An edit, deletion or reaction relayed to a channel: pending, sent, failed (with why) or skipped (the original never reached it). */
+function channelChangeView(c: Record<string, unknown>) {
+  return {
+    change_id: Number(c.id),
+    channel: String(c.channel),
+    kind: String(c.kind),
+    status: String(c.status),
+    attempts: Number(c.attempts),
+    at: iso(c.updated_at),
     ...(c.error ? { error: String(c.error) } : {}),
     ...(c.status === 'failed'
       ? {

@@ -47,7 +47,9 @@ export interface EventMap {
     conversation_id: number;
     seq: number;
     version: number;
-    user_id: number;
+    /** Who reacted: a user, or (null) the channel conversation's contact, named by `contact_id`. */
+    user_id: number | null;
+    contact_id?: number;
     emoji: string;
     action: 'added' | 'removed';
     reactions: ReactionCount[];

@@ -70,7 +70,31 @@ export interface InboundWatermark extends Envelope {
   at: Date;
 }
 
-/** Something valid that we do not act on (echoes of our own sends, edits, reactions, …). */
+/** A person changed the text of a message they sent us (Telegram `edited_message`, Messenger `message_edits`). */
+export interface InboundEdit extends Envelope {
+  kind: 'edit';
+  externalUserId: string;
+  /** The platform's id of the edited message. */
+  externalMessageId: string;
+  text: string;
+  at: Date;
+}
+
+/**
+ * A person's reactions on a message (theirs or ours) are now `emojis`; empty when they took theirs
+ * back. Platforms report the whole new state (Telegram `new_reaction`) or one reaction per person
+ * (WhatsApp, Messenger), so this is a set, not an add.
+ */
+export interface InboundReaction extends Envelope {
+  kind: 'reaction';
+  externalUserId: string;
+  /** The platform's id of the message reacted to. */
+  externalMessageId: string;
+  emojis: string[];
+  at: Date;
+}
+
+/** Something valid that we do not act on (echoes of our own sends, group chats, locations, …). */
 export interface InboundIgnored {
   kind: 'ignored';
   channel: ExternalChannel;
@@ -78,7 +102,7 @@ export interface InboundIgnored {
   reason: string;
 }
 
-export type InboundEvent = InboundMessage | InboundStatus | InboundWatermark | InboundIgnored;
+export type InboundEvent = InboundMessage | InboundStatus | InboundWatermark | InboundEdit | InboundReaction | InboundIgnored;
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 

@@ -11,11 +11,15 @@ export interface MessageAccepted {
   seq: number;
 }
 
-/** One attempt at delivering a message to an external channel, keyed by message. */
+/**
+ * One attempt at delivering a message to an external channel, keyed by message; with `change_id`,
+ * one attempt at relaying a change of it (edit, deletion, reaction: message_channel_changes).
+ */
 export interface ChannelWork {
   message_id: string;
   channel: ExternalChannel;
   attempt: number;
+  change_id?: number;
 }
 
 /** What a connector, or later the platform's webhook, reported for one delivery; statuses only move forward. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deleteRefusal, editRefusal, emojiFault } from './message-changes.ts';
+import { allowedEmoji, deleteRefusal, editRefusal, emojiFault } from './message-changes.ts';
 
 describe('emojiFault', () => {
   it('accepts single emoji and RGI sequences up to ten code points', () => {
@@ -35,5 +35,18 @@ describe('edit and delete rules', () => {
     expect(deleteRefusal(text, { userId: 2, role: 'owner', isGroup: false }, now, 48 * hour)).toBe('not-message-sender');
     expect(deleteRefusal(old, { userId: 1, role: 'member', isGroup: true }, now, 48 * hour)).toBe('edit-window-expired');
     expect(deleteRefusal(text, { userId: 1, role: 'member', isGroup: false }, now, 48 * hour)).toBeUndefined();
+  });
+});
+
+describe('allowedEmoji', () => {
+  const set = ['👍', '❤', '❤\u200D🔥'];
+  it("answers the platform's form of an emoji, ignoring variation selector 16", () => {
+    expect(allowedEmoji(set, '👍')).toBe('👍');
+    expect(allowedEmoji(set, '❤️')).toBe('❤');
+    expect(allowedEmoji(set, '❤️\u200D🔥')).toBe('❤\u200D🔥');
+  });
+  it('answers undefined for an emoji outside the set, including a different skin tone', () => {
+    expect(allowedEmoji(set, '🦆')).toBeUndefined();
+    expect(allowedEmoji(set, '👍🏽')).toBeUndefined();
   });
 });

@@ -27,6 +27,16 @@ export function emojiFault(emoji: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The form of `emoji` in a platform's fixed reaction set, or undefined when the set lacks it.
+ * Compared without variation selector 16 (U+FE0F): people send "❤️", Telegram lists "❤".
+ */
+export function allowedEmoji(allowed: readonly string[], emoji: string): string | undefined {
+  const bare = (e: string) => e.replaceAll('\uFE0F', '');
+  const wanted = bare(emoji);
+  return allowed.find((a) => bare(a) === wanted);
+}
+
 /** What the actor may not do to the message, as a stable problem code; undefined when allowed. */
 export type ChangeRefusal = 'not-message-sender' | 'edit-window-expired' | 'not-editable' | 'message-deleted';
 

@@ -81,7 +81,12 @@ export const SendMessage = Type.Object({
   channels: Type.Optional(Type.Array(ChannelName, { minItems: 1, maxItems: 6 })),
   to: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
   reply_to: Type.Optional(
-    Type.String({ format: 'uuid', description: 'A message of the same conversation this one answers; the message then carries a quote of it' }),
+    Type.String({
+      format: 'uuid',
+      description:
+        'A message of the same conversation this one answers; the message then carries a quote of it. On an external channel with capability ' +
+        '`replies` the platform shows it as a reply (Telegram reply_parameters, WhatsApp context, Messenger reply_to); elsewhere 409 not-supported-by-channel',
+    }),
   ),
 });
 export const Accepted = Type.Object({ status: Type.Literal('accepted'), message_id: Uuid, conversation_id: Id, seq: Type.Integer(), created_at: Timestamp });
@@ -120,7 +125,14 @@ export const Message = Type.Object(
         description: 'One entry per emoji, in the order first used',
       }),
     ),
-    statuses: Type.Optional(Type.Any()),
+    statuses: Type.Optional(
+      Type.Any({
+        description:
+          'GET /v1/messages/{id} only: `recipients` [{user_id, status, at}], `channels` [{channel, status, at, attempts, external_id?, error?, failure?}] ' +
+          'and `channel_changes` [{change_id, channel, kind (edit, delete, reaction), status (pending, sent, failed, skipped), attempts, at, error?, failure?}]: ' +
+          'the edits, deletions and reactions relayed to external channels',
+      }),
+    ),
     history: Type.Optional(Type.Any()),
   },
   { $id: 'Message' },

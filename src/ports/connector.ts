@@ -25,7 +25,18 @@ export interface OutboundMessage {
   payload: Payload;
   /** Required when `payload.type` is `file`: how to reach its bytes. */
   file?: OutboundFile;
+  /** The platform's id of the message this one answers (on this channel), when it has one: sent as the platform's reply reference. */
+  replyTo?: string;
   attempt: number;
+}
+
+/** A message already on the platform: where it is and its platform id (Telegram message_id, wamid, mid). */
+export interface PlatformMessageRef {
+  messageId: string;
+  /** The chat the message is in: Telegram `chat_id`, WhatsApp phone number, PSID or IGSID. */
+  to: string;
+  /** The platform's id of the message. */
+  externalId: string;
 }
 
 export interface ConnectorCapabilities {
@@ -42,6 +53,8 @@ export interface ConnectorCapabilities {
   deletes: boolean;
   /** Can send a message as a reply that quotes an earlier one. */
   replies: boolean;
+  /** The only emoji the platform takes as reactions (Telegram's fixed set); absent: any emoji. */
+  reaction_emoji?: readonly string[];
   [k: string]: unknown;
 }
 
@@ -72,6 +85,18 @@ export interface Connector {
    * and with a ConnectorError when the platform refuses or fails.
    */
   fetchMedia?(media: InboundMedia, maxBytes: number): Promise<FetchedMedia>;
+  /**
+   * Replaces the text of a message we sent (capability `edits`). A platform answer that the text
+   * is already that text counts as success. Rejects with a ConnectorError like `send`.
+   */
+  editText?(ref: PlatformMessageRef, content: string): Promise<void>;
+  /** Deletes a message for everyone (capability `deletes`); a message already gone counts as deleted. */
+  deleteMessage?(ref: PlatformMessageRef): Promise<void>;
+  /**
+   * Sets our account's reaction on a message to `emoji`, or removes it when undefined (capability
+   * `reactions`). Platforms keep one reaction per account, so this is a set, not an add: repeating it is harmless.
+   */
+  setReaction?(ref: PlatformMessageRef, emoji: string | undefined): Promise<void>;
 }
 
 /** A person's file as the platform serves it. */

@@ -27,6 +27,32 @@ describe('WhatsAppConnector on the wire', () => {
     expect(externalId).toMatch(/^wamid\./);
   });
 
+  it('replies with context.message_id, and reacts with a reaction message (an empty emoji removes it)', async () => {
+    const { externalId: original } = await make().send(outboundMessage(to, text('question?')));
+    await make().send({ ...outboundMessage(to, text('answer')), replyTo: original });
+    const ref = { messageId: 'm', to, externalId: original };
+    await make().setReaction(ref, '👍');
+    await make().setReaction(ref, undefined);
+    expect(fake.requests.slice(1).map((r) => [r.path, r.headers.authorization, r.body])).toEqual([
+      [
+        `/v21.0/${fake.whatsapp.id}/messages`,
+        `Bearer ${fake.whatsapp.accessToken}`,
+        { messaging_product: 'whatsapp', recipient_type: 'individual', to, context: { message_id: original }, type: 'text', text: { body: 'answer' } },
+      ],
+      [
+        `/v21.0/${fake.whatsapp.id}/messages`,
+        `Bearer ${fake.whatsapp.accessToken}`,
+        { messaging_product: 'whatsapp', recipient_type: 'individual', to, type: 'reaction', reaction: { message_id: original, emoji: '👍' } },
+      ],
+      [
+        `/v21.0/${fake.whatsapp.id}/messages`,
+        `Bearer ${fake.whatsapp.accessToken}`,
+        { messaging_product: 'whatsapp', recipient_type: 'individual', to, type: 'reaction', reaction: { message_id: original, emoji: '' } },
+      ],
+    ]);
+    expect(fake.requests.every((r) => r.method === 'POST')).toBe(true);
+  });
+
   it('uses the configured Graph version', async () => {
     await make({ version: 'v19.0' }).send(outboundMessage(to, text('hi')));
     expect(fake.requests[0].path).toBe(`/v19.0/${fake.whatsapp.id}/messages`);
@@ -86,6 +112,16 @@ describe('MessengerConnector on the wire', () => {
     expect(r.headers.authorization).toBe(`Bearer ${fake.messenger.accessToken}`);
     expect(r.body).toEqual({ recipient: { id: psid }, messaging_type: 'RESPONSE', message: { text: 'hello' } });
     expect(externalId).toMatch(/^m_/);
+  });
+
+  it('replies with reply_to.mid beside the message', async () => {
+    await make().send({ ...outboundMessage(psid, text('answer')), replyTo: 'm_original' });
+    expect(fake.requests[0].body).toEqual({
+      recipient: { id: psid },
+      messaging_type: 'RESPONSE',
+      message: { text: 'answer' },
+      reply_to: { mid: 'm_original' },
+    });
   });
 
   it('sends an attachment by URL, and uploads one without a URL as filedata', async () => {

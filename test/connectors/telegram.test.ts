@@ -85,4 +85,56 @@ describe('TelegramConnector on the wire', () => {
     await expect(connector.send(outboundMessage('555', { type: 'file', file_id: 'f4' }, huge))).rejects.toMatchObject({ errorClass: 'invalid-request' });
     expect(fake.requests).toEqual([]);
   });
+
+  describe('replies and changes of sent messages', () => {
+    const ref = (externalId: string) => ({ messageId: 'm', to: '555', externalId });
+
+    it('replies with reply_parameters naming the original message_id', async () => {
+      const { externalId: original } = await connector.send(outboundMessage('555', { type: 'text', content: 'question?' }));
+      const reply = await connector.send({ ...outboundMessage('555', { type: 'text', content: 'answer' }), replyTo: original });
+      expect(fake.requests[1].body).toEqual({
+        chat_id: '555',
+        text: 'answer',
+        reply_parameters: { message_id: Number(original), allow_sending_without_reply: true },
+      });
+      expect(fake.message('555', reply.externalId)?.replyTo).toBe(Number(original));
+    });
+
+    it('edits with editMessageText and treats "message is not modified" as done', async () => {
+      const { externalId } = await connector.send(outboundMessage('555', { type: 'text', content: 'v1' }));
+      await connector.editText!(ref(externalId), 'v2');
+      await connector.editText!(ref(externalId), 'v2');
+      expect(fake.requests.slice(1).map((r) => [r.path, r.body])).toEqual([
+        [`/bot${fake.token}/editMessageText`, { chat_id: '555', message_id: Number(externalId), text: 'v2' }],
+        [`/bot${fake.token}/editMessageText`, { chat_id: '555', message_id: Number(externalId), text: 'v2' }],
+      ]);
+      expect(fake.message('555', externalId)).toMatchObject({ text: 'v2', edits: 1 });
+    });
+
+    it('deletes with deleteMessage; a message already gone counts as deleted', async () => {
+      const { externalId } = await connector.send(outboundMessage('555', { type: 'text', content: 'oops' }));
+      await connector.deleteMessage!(ref(externalId));
+      await connector.deleteMessage!(ref(externalId));
+      expect(fake.requests[1]).toMatchObject({ path: `/bot${fake.token}/deleteMessage`, body: { chat_id: '555', message_id: Number(externalId) } });
+      expect(fake.message('555', externalId)?.isDeleted).toBe(true);
+    });
+
+    it("sets a reaction with setMessageReaction (Telegram's form of the emoji) and removes it with an empty list", async () => {
+      const { externalId } = await connector.send(outboundMessage('555', { type: 'text', content: 'nice' }));
+      await connector.setReaction!(ref(externalId), '❤️');
+      expect(fake.message('555', externalId)?.reaction).toEqual([{ type: 'emoji', emoji: '❤' }]);
+      await connector.setReaction!(ref(externalId), undefined);
+      expect(fake.requests.slice(1).map((r) => r.body)).toEqual([
+        { chat_id: '555', message_id: Number(externalId), reaction: [{ type: 'emoji', emoji: '❤' }] },
+        { chat_id: '555', message_id: Number(externalId), reaction: [] },
+      ]);
+      expect(fake.message('555', externalId)?.reaction).toEqual([]);
+    });
+
+    it("refuses an emoji outside Telegram's set without a request, and classifies an unknown message as a permanent error", async () => {
+      await expect(connector.setReaction!(ref('1'), '🦆')).rejects.toMatchObject({ errorClass: 'invalid-request' });
+      expect(fake.requests).toEqual([]);
+      await expect(connector.editText!(ref('999999'), 'x')).rejects.toMatchObject({ errorClass: 'invalid-request', isPermanent: true, providerCode: '400' });
+    });
+  });
 });

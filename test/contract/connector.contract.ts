@@ -79,7 +79,23 @@ export function describeConnector(name: string, make: () => Promise<ConnectorUnd
       const c = sut.connector.capabilities;
       expect(c.max_text_length).toBeGreaterThan(0);
       expect(c.max_file_bytes).toBeGreaterThan(0);
-      expect(c).toMatchObject({ templates: sut.connector.channel === 'whatsapp', edits: false, reactions: false });
+      expect(c).toMatchObject({ templates: sut.connector.channel === 'whatsapp' });
+      // A flag is true only where the connector has the operation.
+      if (c.edits) expect(sut.connector.editText).toBeTypeOf('function');
+      if (c.deletes) expect(sut.connector.deleteMessage).toBeTypeOf('function');
+      if (c.reactions) expect(sut.connector.setReaction).toBeTypeOf('function');
+    });
+
+    it('edits, reacts to and deletes a sent message where it advertises so', async () => {
+      const c = sut.connector.capabilities;
+      const { externalId } = await sut.connector.send(outboundMessage(sut.to, { type: 'text', content: 'to be changed' }));
+      const ref = { messageId: randomUUID(), to: sut.to, externalId };
+      if (c.edits) await sut.connector.editText!(ref, 'changed');
+      if (c.reactions) {
+        await sut.connector.setReaction!(ref, '👍');
+        await sut.connector.setReaction!(ref, undefined);
+      }
+      if (c.deletes) await sut.connector.deleteMessage!(ref);
     });
 
     it.skipIf(name === 'mock')(scripted('classifies an unknown recipient as a permanent invalid-recipient with the provider code'), async () => {

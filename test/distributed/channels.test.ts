@@ -78,4 +78,39 @@ describe.skipIf(!isRunnable)('live channels on a 2 API + 1 worker deployment', (
       30_000,
     );
   }, 120_000);
+
+  it('relays a reaction made on API 0 and a reply sent from API 1 to WhatsApp through the worker', async () => {
+    const token = await signIn((o) => d.request(0, 'POST', '/auth/token', o), AGENT);
+    const from = `1666${Date.now() % 10_000_000}`;
+    const wamid = `wamid.in-${randomUUID()}`;
+    meta.whatsapp.recipients.add(from);
+    const inbound = whatsappMessageWebhook({ phoneNumberId: meta.whatsapp.id }, { wamid, from, name: 'Eli', content: { type: 'text', body: 'thanks!' } });
+    expect((await postMetaWebhook(`${d.apis[1].url}/v1/webhooks/whatsapp`, inbound, APP_SECRET)).status).toBe(200);
+    const [message] = await eventually(async () => {
+      const rows = await d.sql(
+        `SELECT m.id, m.conversation_id FROM messages m JOIN contacts ct ON ct.id = m.sender_contact_id WHERE ct.channel = 'whatsapp' AND ct.external_id = $1`,
+        [from],
+      );
+      return rows.length ? rows : undefined;
+    }, 30_000);
+    expect((await d.request(0, 'PUT', `/v1/messages/${message.id}/reactions/${encodeURIComponent('👍')}`, { token })).status).toBe(200);
+    const reaction = await eventually(
+      () => meta.received(`/${meta.whatsapp.id}/messages`).find((r) => r.body.to === from && r.body.type === 'reaction'),
+      30_000,
+    );
+    expect(reaction.body.reaction).toEqual({ message_id: wamid, emoji: '👍' });
+
+    const reply = await d.request(1, 'POST', '/v1/messages', {
+      token,
+      body: {
+        message_id: randomUUID(),
+        conversation_id: Number(message.conversation_id),
+        payload: { type: 'text', content: 'you are welcome' },
+        reply_to: message.id,
+      },
+    });
+    expect(reply.status).toBe(202);
+    const sent = await eventually(() => meta.received(`/${meta.whatsapp.id}/messages`).find((r) => r.body.to === from && r.body.type === 'text'), 30_000);
+    expect(sent.body).toMatchObject({ context: { message_id: wamid }, text: { body: 'you are welcome' } });
+  }, 120_000);
 });

@@ -89,6 +89,8 @@ export function whatsappStatusWebhook(business: WhatsAppBusiness, s: WhatsAppSta
 
 export type WhatsAppInboundContent =
   | { type: 'text'; body: string }
+  /** The person's reaction to `messageId`; an empty emoji takes it back. */
+  | { type: 'reaction'; messageId: string; emoji: string }
   | { type: 'image'; mediaId: string; mimeType: string; caption?: string }
   | { type: 'document'; mediaId: string; mimeType: string; filename: string; caption?: string };
 
@@ -101,9 +103,11 @@ export function whatsappMessageWebhook(
   const content =
     c.type === 'text'
       ? { text: { body: c.body } }
-      : c.type === 'image'
-        ? { image: { id: c.mediaId, mime_type: c.mimeType, sha256: 'SHA256', ...(c.caption ? { caption: c.caption } : {}) } }
-        : { document: { id: c.mediaId, mime_type: c.mimeType, sha256: 'SHA256', filename: c.filename, ...(c.caption ? { caption: c.caption } : {}) } };
+      : c.type === 'reaction'
+        ? { reaction: { message_id: c.messageId, ...(c.emoji ? { emoji: c.emoji } : {}) } }
+        : c.type === 'image'
+          ? { image: { id: c.mediaId, mime_type: c.mimeType, sha256: 'SHA256', ...(c.caption ? { caption: c.caption } : {}) } }
+          : { document: { id: c.mediaId, mime_type: c.mimeType, sha256: 'SHA256', filename: c.filename, ...(c.caption ? { caption: c.caption } : {}) } };
   return whatsappEnvelope(business, {
     contacts: [{ profile: { name: m.name }, wa_id: m.from }],
     messages: [{ from: m.from, id: m.wamid, timestamp: seconds(m.timestampMs), type: c.type, ...content }],
@@ -156,5 +160,20 @@ export function instagramMessageWebhook(accountId: string, igsid: string, m: { m
     sender: { id: igsid },
     recipient: { id: accountId },
     message: inboundMessage(m.mid, m.text, m.attachments),
+  });
+}
+
+/** Messenger `message_reactions`: the person reacted to (`react`) or took back (`unreact`) a reaction on `mid`. */
+export function messengerReactionWebhook(pageId: string, psid: string, r: { mid: string; action: 'react' | 'unreact'; emoji?: string }): object {
+  const reaction = { mid: r.mid, action: r.action, ...(r.emoji ? { emoji: r.emoji, reaction: 'other' } : {}) };
+  return messagingEnvelope('page', pageId, { sender: { id: psid }, recipient: { id: pageId }, reaction });
+}
+
+/** Messenger `message_edits`: the person's new text of their message `mid` (`num_edit` counts edits). */
+export function messengerEditWebhook(pageId: string, psid: string, e: { mid: string; text: string; numEdit: number }): object {
+  return messagingEnvelope('page', pageId, {
+    sender: { id: psid },
+    recipient: { id: pageId },
+    message_edit: { mid: e.mid, text: e.text, num_edit: e.numEdit },
   });
 }

@@ -1,9 +1,10 @@
 /**
  * A fake Meta Graph API for the three Meta channels on one server:
- * - WhatsApp Cloud API: `POST /{version}/{phone_number_id}/messages`, `POST .../media` (multipart),
+ * - WhatsApp Cloud API: `POST /{version}/{phone_number_id}/messages` (text, template, media,
+ *   `reaction`, replies by `context.message_id`), `POST .../media` (multipart),
  *   `GET /{version}/{media_id}` and the media download URL it returns;
  * - Messenger and Instagram Send API: `POST /{version}/{page_id | ig_account_id | me}/messages`
- *   (JSON, or multipart with `filedata` for Messenger);
+ *   (JSON, or multipart with `filedata` for Messenger; replies by `reply_to.mid`);
  * - the CDN that serves Messenger and Instagram attachments (`payload.url`), signed links, no token.
  * Tokens come as `Authorization: Bearer` or `access_token`; errors are Graph error bodies.
  * The webhook side (signatures, status and message payloads) is in meta-webhooks.ts.
@@ -159,6 +160,14 @@ export class FakeMeta extends FakePlatform {
   private whatsappContentProblem(body: Record<string, unknown>): Answer | undefined {
     const type = body.type ?? 'text';
     const part = body[String(type)] as Record<string, unknown> | undefined;
+    // https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages#context-object
+    if (body.context !== undefined && typeof (body.context as { message_id?: unknown } | null)?.message_id !== 'string')
+      return invalidParam("Param context['message_id'] must be a valid WhatsApp message id.");
+    // https://developers.facebook.com/docs/whatsapp/cloud-api/messages/reaction-messages: an empty emoji removes the reaction.
+    if (type === 'reaction') {
+      if (typeof part?.message_id !== 'string' || part.message_id === '') return invalidParam("Param reaction['message_id'] is required.");
+      return typeof part.emoji === 'string' ? undefined : invalidParam("Param reaction['emoji'] is required.");
+    }
     if (type === 'text') return typeof part?.body === 'string' && part.body !== '' ? undefined : invalidParam("Param text['body'] is required.");
     if (type === 'template') {
       const language = part?.language as { code?: unknown } | undefined;
@@ -202,6 +211,9 @@ export class FakeMeta extends FakePlatform {
     const recipient = jsonField(r.body.recipient) as { id?: unknown } | undefined;
     const message = jsonField(r.body.message) as { text?: unknown; attachment?: { type?: unknown; payload?: { url?: unknown } } } | undefined;
     if (typeof recipient?.id !== 'string') return invalidParam('The parameter recipient is required');
+    const replyTo = jsonField(r.body.reply_to) as { mid?: unknown } | undefined;
+    if (r.body.reply_to !== undefined && (typeof replyTo?.mid !== 'string' || replyTo.mid === ''))
+      return invalidParam('param reply_to[mid] must be a message id');
     if (!['RESPONSE', 'UPDATE', 'MESSAGE_TAG'].includes(String(r.body.messaging_type)))
       return invalidParam('param messaging_type must be one of {RESPONSE, UPDATE, MESSAGE_TAG}');
     const hasText = typeof message?.text === 'string' && message.text !== '';

@@ -1,7 +1,9 @@
 /**
  * A fake Telegram Bot API (https://core.telegram.org/bots/api): `/bot<token>/<method>` with
  * sendMessage, sendPhoto, sendDocument (by URL / file_id or multipart upload), getMe, getFile and
- * `/file/bot<token>/<file_path>` downloads; `{ok:false,error_code,description,parameters}` errors.
+ * `/file/bot<token>/<file_path>` downloads, replies (`reply_parameters`), editMessageText,
+ * deleteMessage and setMessageReaction on the messages it holds (those the bot sent, and those a
+ * test says a person sent); `{ok:false,error_code,description,parameters}` errors.
  * Plus what a test needs to play Telegram towards our server: updates and the secret-token header.
  */
 import { randomUUID } from 'node:crypto';
@@ -11,6 +13,28 @@ export interface FakeTelegramOptions {
   token?: string;
   /** Chats the bot may write to (chat_id as a string). */
   chats?: string[];
+}
+
+// https://core.telegram.org/bots/api#reactiontypeemoji
+const REACTIONS = new Set(
+  (
+    '👍 👎 ❤ 🔥 🥰 👏 😁 🤔 🤯 😱 🤬 😢 🎉 🤩 🤮 💩 🙏 👌 🕊 🤡 🥱 🥴 😍 🐳 ❤\u200D🔥 🌚 🌭 💯 🤣 ⚡ 🍌 🏆 💔 🤨 😐 🍓 🍾 💋 🖕 😈 😴 😭 🤓 👻 ' +
+    '👨\u200D💻 👀 🎃 🙈 😇 😨 🤝 ✍ 🤗 🫡 🎅 🎄 ☃ 💅 🤪 🗿 🆒 💘 🙉 🦄 😘 💊 🙊 😎 👾 🤷\u200D♂ 🤷 🤷\u200D♀ 😡'
+  ).split(' '),
+);
+
+/** A message in a chat as the fake keeps it: what it shows now. */
+export interface ChatMessage {
+  chatId: string;
+  messageId: number;
+  text?: string;
+  /** The message_id it replies to. */
+  replyTo?: number;
+  isDeleted: boolean;
+  /** The bot's reaction (ReactionType objects, as last set). */
+  reaction: Array<{ type: string; emoji?: string }>;
+  /** editMessageText calls that changed it. */
+  edits: number;
 }
 
 const fail = (status: number, description: string, parameters?: object): Answer => ({
@@ -24,6 +48,8 @@ export class FakeTelegram extends FakePlatform {
   /** Chats whose user blocked the bot: 403 "Forbidden: bot was blocked by the user". */
   readonly blocked = new Set<string>();
   private readonly files = new Map<string, { path: string; bytes: Buffer }>();
+  /** Messages by `${chat_id}:${message_id}`. */
+  readonly messages = new Map<string, ChatMessage>();
   private nextMessageId = 1;
 
   constructor(options: FakeTelegramOptions = {}) {
@@ -37,6 +63,16 @@ export class FakeTelegram extends FakePlatform {
     const fileId = `AgAC${randomUUID().replaceAll('-', '')}`;
     this.files.set(fileId, { path: `photos/file_${this.files.size}.${extension}`, bytes });
     return fileId;
+  }
+
+  /** A message the person wrote in `chatId` (as in an update sent to our webhook), so the bot may reply or react to it. */
+  addIncoming(chatId: string, messageId: number, text: string): void {
+    this.messages.set(`${chatId}:${messageId}`, { chatId, messageId, text, isDeleted: false, reaction: [], edits: 0 });
+  }
+
+  /** The message `messageId` of `chatId`, as the chat shows it now. */
+  message(chatId: string, messageId: number | string): ChatMessage | undefined {
+    return this.messages.get(`${chatId}:${Number(messageId)}`);
   }
 
   protected handle(r: RecordedRequest): Answer {
@@ -60,6 +96,12 @@ export class FakeTelegram extends FakePlatform {
         return this.sendFile(r, params, 'photo');
       case 'sendDocument':
         return this.sendFile(r, params, 'document');
+      case 'editMessageText':
+        return this.editMessageText(params);
+      case 'deleteMessage':
+        return this.deleteMessage(params);
+      case 'setMessageReaction':
+        return this.setMessageReaction(params);
       default:
         return fail(404, 'Not Found');
     }
@@ -91,7 +133,76 @@ export class FakeTelegram extends FakePlatform {
     const text = typeof params.text === 'string' ? params.text : '';
     if (text.trim() === '') return fail(400, 'Bad Request: message text is empty');
     if (text.length > 4096) return fail(400, 'Bad Request: message is too long');
-    return this.sent(params.chat_id, { text });
+    const reply = this.replyOf(params);
+    if (typeof reply === 'object') return reply;
+    return this.sent(params.chat_id, { text }, reply);
+  }
+
+  /** https://core.telegram.org/bots/api#replyparameters: the message must exist in the chat unless allow_sending_without_reply. */
+  private replyOf(params: Record<string, unknown>): number | undefined | Answer {
+    if (params.reply_parameters === undefined) return undefined;
+    const reply = (typeof params.reply_parameters === 'string' ? JSON.parse(params.reply_parameters) : params.reply_parameters) as {
+      message_id?: unknown;
+      allow_sending_without_reply?: unknown;
+    };
+    if (typeof reply?.message_id !== 'number') return fail(400, "Bad Request: can't parse reply parameters JSON object");
+    const original = this.message(String(params.chat_id), reply.message_id);
+    if (original && !original.isDeleted) return reply.message_id;
+    return reply.allow_sending_without_reply === true ? undefined : fail(400, 'Bad Request: message to be replied not found');
+  }
+
+  /** The message a change names, or the platform's answer when there is none. */
+  private target(params: Record<string, unknown>, what: string): ChatMessage | Answer {
+    const problem = this.chatProblem(params.chat_id);
+    if (problem) return problem;
+    if (typeof params.message_id !== 'number') return fail(400, 'Bad Request: message_id is required');
+    const m = this.message(String(params.chat_id), params.message_id);
+    return m && !m.isDeleted ? m : fail(400, `Bad Request: message to ${what} not found`);
+  }
+
+  /** https://core.telegram.org/bots/api#editmessagetext: answers the edited Message. */
+  private editMessageText(params: Record<string, unknown>): Answer {
+    const m = this.target(params, 'edit');
+    if (!('messageId' in m)) return m;
+    const text = typeof params.text === 'string' ? params.text : '';
+    if (text.trim() === '') return fail(400, 'Bad Request: message text is empty');
+    if (text.length > 4096) return fail(400, 'Bad Request: MESSAGE_TOO_LONG');
+    if (text === m.text)
+      return fail(
+        400,
+        'Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message',
+      );
+    m.text = text;
+    m.edits++;
+    return {
+      status: 200,
+      body: {
+        ok: true,
+        result: { message_id: m.messageId, chat: { id: Number(m.chatId), type: 'private' }, date: 0, edit_date: Math.floor(Date.now() / 1000), text },
+      },
+    };
+  }
+
+  /** https://core.telegram.org/bots/api#deletemessage: answers True. */
+  private deleteMessage(params: Record<string, unknown>): Answer {
+    const m = this.target(params, 'delete');
+    if (!('messageId' in m)) return m;
+    m.isDeleted = true;
+    return { status: 200, body: { ok: true, result: true } };
+  }
+
+  /** https://core.telegram.org/bots/api#setmessagereaction: a bot sets at most one emoji reaction; an empty list removes it. */
+  private setMessageReaction(params: Record<string, unknown>): Answer {
+    const m = this.target(params, 'react');
+    if (!('messageId' in m)) return m;
+    const reaction = params.reaction ?? [];
+    if (!Array.isArray(reaction)) return fail(400, "Bad Request: can't parse reaction types JSON object");
+    if (reaction.length > 1) return fail(400, 'Bad Request: REACTIONS_TOO_MANY');
+    for (const r of reaction as Array<{ type?: unknown; emoji?: unknown }>) {
+      if (r?.type !== 'emoji' || typeof r.emoji !== 'string' || !REACTIONS.has(r.emoji)) return fail(400, 'Bad Request: REACTION_INVALID');
+    }
+    m.reaction = reaction as ChatMessage['reaction'];
+    return { status: 200, body: { ok: true, result: true } };
   }
 
   private sendFile(r: RecordedRequest, params: Record<string, unknown>, field: 'photo' | 'document'): Answer {
@@ -103,13 +214,15 @@ export class FakeTelegram extends FakePlatform {
     if (!upload && typeof reference === 'string' && !/^https?:\/\//.test(reference) && !this.files.has(reference)) {
       return fail(400, 'Bad Request: wrong file identifier/HTTP URL specified');
     }
+    const reply = this.replyOf(params);
+    if (typeof reply === 'object') return reply;
     const fileId = `BQAC${randomUUID().replaceAll('-', '')}`;
     const size = upload?.bytes.length ?? 0;
     const meta =
       field === 'photo'
         ? { photo: [{ file_id: fileId, file_unique_id: fileId.slice(0, 16), width: 90, height: 90, file_size: size }] }
         : { document: { file_id: fileId, file_unique_id: fileId.slice(0, 16), file_name: upload?.filename, mime_type: upload?.type, file_size: size } };
-    return this.sent(params.chat_id, meta);
+    return this.sent(params.chat_id, meta, reply);
   }
 
   private getFile(fileId: string): Answer {
@@ -121,13 +234,24 @@ export class FakeTelegram extends FakePlatform {
     };
   }
 
-  private sent(chatId: unknown, content: object): Answer {
+  private sent(chatId: unknown, content: { text?: string } & object, replyTo?: number): Answer {
+    const messageId = this.nextMessageId++;
+    this.messages.set(`${String(chatId)}:${messageId}`, {
+      chatId: String(chatId),
+      messageId,
+      text: 'text' in content ? content.text : undefined,
+      replyTo,
+      isDeleted: false,
+      reaction: [],
+      edits: 0,
+    });
     const message = {
-      message_id: this.nextMessageId++,
+      message_id: messageId,
       date: Math.floor(Date.now() / 1000),
       from: { id: 123456, is_bot: true, first_name: 'Fake', username: 'fake_bot' },
       chat: { id: Number(chatId), type: 'private' },
       ...content,
+      ...(replyTo === undefined ? {} : { reply_to_message: { message_id: replyTo, chat: { id: Number(chatId), type: 'private' }, date: 0 } }),
     };
     return { status: 200, body: { ok: true, result: message } };
   }
@@ -192,4 +316,27 @@ export function telegramDocumentUpdate(base: UpdateBase & { fileId: string; file
   return messageUpdate(base, {
     document: { file_id: base.fileId, file_unique_id: 'udoc', file_name: base.fileName, mime_type: base.mimeType, file_size: base.fileSize },
   });
+}
+
+/** An `edited_message` update: the person's new text of their message `messageId`. */
+export function telegramEditedTextUpdate(base: UpdateBase & { text: string }): object {
+  const { message, ...rest } = messageUpdate(base, { text: base.text, edit_date: Math.floor(Date.now() / 1000) }) as { update_id: number; message: object };
+  return { ...rest, edited_message: message };
+}
+
+/** A `message_reaction` update (https://core.telegram.org/bots/api#messagereactionupdated): the person's reactions on `messageId` are now `emojis`. */
+export function telegramReactionUpdate(base: UpdateBase & { emojis: string[]; oldEmojis?: string[] }): object {
+  const { updateId, messageId, from } = base;
+  const asReactions = (list: string[]) => list.map((emoji) => ({ type: 'emoji', emoji }));
+  return {
+    update_id: updateId,
+    message_reaction: {
+      chat: { id: from.id, type: 'private', first_name: from.first_name },
+      message_id: messageId,
+      user: { ...from, is_bot: false },
+      date: base.date ?? Math.floor(Date.now() / 1000),
+      old_reaction: asReactions(base.oldEmojis ?? []),
+      new_reaction: asReactions(base.emojis),
+    },
+  };
 }

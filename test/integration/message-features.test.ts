@@ -358,11 +358,22 @@ describe.each(targetKinds())('message features on %s', (kind) => {
   });
 
   describe('channels', () => {
-    it('flags every channel as not relaying edits, deletes, reactions or replies', async () => {
+    it('flags what each channel relays: all four on Telegram, reactions and replies on WhatsApp, replies on Messenger, none on Instagram', async () => {
       const { alice } = await pair();
       const res = await c4.request('GET', '/v1/channels', { token: alice.token });
       expect(res.status).toBe(200);
-      for (const c of res.body) expect(c.capabilities).toMatchObject({ edits: false, deletes: false, reactions: false, replies: false });
+      const flags = Object.fromEntries(
+        res.body.map((c: { channel: string; capabilities: Record<string, unknown> }) => [
+          c.channel,
+          [c.capabilities.edits, c.capabilities.deletes, c.capabilities.reactions, c.capabilities.replies],
+        ]),
+      );
+      expect(flags).toEqual({
+        telegram: [true, true, true, true],
+        whatsapp: [false, false, true, true],
+        messenger: [false, false, false, true],
+        instagram: [false, false, false, false],
+      });
     });
   });
 });

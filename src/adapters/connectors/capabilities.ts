@@ -3,10 +3,18 @@ import type { ConnectorCapabilities } from '../../ports/connector.ts';
 
 const MB = 1024 ** 2;
 
+// https://core.telegram.org/bots/api#reactiontypeemoji: the emoji a bot may react with.
+const TELEGRAM_REACTIONS: readonly string[] = (
+  '👍 👎 ❤ 🔥 🥰 👏 😁 🤔 🤯 😱 🤬 😢 🎉 🤩 🤮 💩 🙏 👌 🕊 🤡 🥱 🥴 😍 🐳 ❤\u200D🔥 🌚 🌭 💯 🤣 ⚡ 🍌 🏆 💔 🤨 😐 🍓 🍾 💋 🖕 😈 😴 😭 🤓 👻 ' +
+  '👨\u200D💻 👀 🎃 🙈 😇 😨 🤝 ✍ 🤗 🫡 🎅 🎄 ☃ 💅 🤪 🗿 🆒 💘 🙉 🦄 😘 💊 🙊 😎 👾 🤷\u200D♂ 🤷 🤷\u200D♀ 😡'
+).split(' ');
+
 /**
  * What each platform accepts and what our connectors do with it (mock and live alike). Edits,
- * deletions, reactions and replies are platform features that no connector relays yet, so they are
- * false everywhere: the API answers 409 not-supported-by-channel for them (src/app/message-changes.ts).
+ * deletions, reactions and replies are true where the platform's API has the operation and our
+ * connector relays it (src/app/delivery/change-sender.ts); elsewhere the API answers 409
+ * not-supported-by-channel (src/app/message-changes.ts). WhatsApp has no edit or delete for a
+ * business's messages; the Send API has replies (`reply_to`) but no edits or deletes.
  */
 export const CAPABILITIES: Readonly<Record<ExternalChannel, ConnectorCapabilities>> = {
   // https://developers.facebook.com/docs/whatsapp/cloud-api/reference/media#supported-media-types (documents up to 100 MB)
@@ -16,9 +24,9 @@ export const CAPABILITIES: Readonly<Record<ExternalChannel, ConnectorCapabilitie
     read_receipts: true,
     templates: true,
     edits: false,
-    reactions: false,
+    reactions: true,
     deletes: false,
-    replies: false,
+    replies: true,
     media: true,
   },
   // https://developers.facebook.com/docs/messenger-platform/instagram/features/send-message (video/audio up to 25 MB; images 8 MB)
@@ -42,7 +50,7 @@ export const CAPABILITIES: Readonly<Record<ExternalChannel, ConnectorCapabilitie
     edits: false,
     reactions: false,
     deletes: false,
-    replies: false,
+    replies: true,
     media: true,
   },
   // https://core.telegram.org/bots/api#sending-files (multipart uploads up to 50 MB on the public Bot API server)
@@ -51,10 +59,11 @@ export const CAPABILITIES: Readonly<Record<ExternalChannel, ConnectorCapabilitie
     max_file_bytes: 50 * MB,
     read_receipts: false,
     templates: false,
-    edits: false,
-    reactions: false,
-    deletes: false,
-    replies: false,
+    edits: true,
+    reactions: true,
+    deletes: true,
+    replies: true,
+    reaction_emoji: TELEGRAM_REACTIONS,
     media: true,
   },
 };

@@ -5,6 +5,7 @@
  * answered `{recipient_id, message_id}`; errors are Graph errors.
  * https://developers.facebook.com/docs/messenger-platform/reference/send-api
  * https://developers.facebook.com/docs/messenger-platform/instagram/features/send-message
+ * A reply names the message it answers with `reply_to:{mid}` beside `message`.
  * Inbound attachments come as `payload.url`, a signed CDN link fetched without a token.
  */
 import type { InboundMedia } from '../../domain/inbound-event.ts';
@@ -73,23 +74,25 @@ export class SendApiConnector implements Connector {
 
   async send(m: OutboundMessage): Promise<{ externalId: string }> {
     const recipient = { id: recipientOf(m) };
+    const reply = m.replyTo ? { reply_to: { mid: m.replyTo } } : {};
     const p = m.payload;
     if (p.type === 'template') throw new ConnectorError(`${this.channel} has no WhatsApp-style templates`, 'invalid-request');
     // RESPONSE: a reply within the standard messaging window, which is all Chat4All sends.
     if (p.type === 'text')
-      return this.post(this.throttle, { json: { recipient, messaging_type: 'RESPONSE', message: { text: textOf(p.content, this.capabilities) } } });
+      return this.post(this.throttle, { json: { recipient, messaging_type: 'RESPONSE', message: { text: textOf(p.content, this.capabilities) }, ...reply } });
     const file = fileOf(m, this.capabilities);
     const type = this.profile.attachmentTypeOf(file.mimeType);
     if (!type) throw new ConnectorError(`${this.channel} does not take ${file.mimeType} attachments`, 'invalid-request');
     if (file.url) {
       const message = { attachment: { type, payload: { url: file.url, is_reusable: false } } };
-      return this.post(this.mediaThrottle, { json: { recipient, messaging_type: 'RESPONSE', message } });
+      return this.post(this.mediaThrottle, { json: { recipient, messaging_type: 'RESPONSE', message, ...reply } });
     }
     if (!this.profile.canUpload) throw new ConnectorError(`${this.channel} fetches attachments by URL and this file has none`, 'invalid-request');
     // https://developers.facebook.com/docs/messenger-platform/send-messages/saving-assets: the file as `filedata`.
     const form = new FormData();
     form.set('recipient', JSON.stringify(recipient));
     form.set('messaging_type', 'RESPONSE');
+    if (m.replyTo) form.set('reply_to', JSON.stringify({ mid: m.replyTo }));
     form.set('message', JSON.stringify({ attachment: { type, payload: { is_reusable: false } } }));
     form.set('filedata', await readFile(file, this.capabilities.max_file_bytes), file.filename);
     return this.post(this.mediaThrottle, { form });

@@ -2,6 +2,9 @@
  * Telegram Bot API: `POST {base}/bot{token}/{method}`, answers `{ok:true,result}` or
  * `{ok:false,error_code,description,parameters:{retry_after,migrate_to_chat_id}}`.
  * https://core.telegram.org/bots/api#making-requests
+ * Changes to sent messages: `editMessageText`, `deleteMessage` and `setMessageReaction` (answered
+ * `{ok:true,result:true}` or the edited Message); replies carry `reply_parameters:{message_id}`.
+ * https://core.telegram.org/bots/api#updating-messages, #setmessagereaction, #replyparameters
  * Inbound media: `getFile` → `file_path`, then `GET {base}/file/bot{token}/{file_path}` (bots may
  * download files up to 20 MB): https://core.telegram.org/bots/api#getfile
  */
@@ -14,7 +17,9 @@ import {
   type FetchedMedia,
   type OutboundFile,
   type OutboundMessage,
+  type PlatformMessageRef,
 } from '../../ports/connector.ts';
+import { allowedEmoji } from '../../domain/message-changes.ts';
 import { CAPABILITIES } from './capabilities.ts';
 import { parseRetryAfter, postToPlatform, type PlatformResponse } from './http.ts';
 import { downloadMedia, filenameOfPath } from './media-download.ts';
@@ -63,16 +68,49 @@ export class TelegramConnector implements Connector {
     const chatId = recipientOf(m);
     const p = m.payload;
     if (p.type === 'template') throw new ConnectorError('Telegram has no message templates', 'invalid-request');
-    if (p.type === 'text') return this.call('sendMessage', { json: { chat_id: chatId, text: textOf(p.content, this.capabilities) } });
+    // A reply whose original is gone is still sent, without the quote.
+    const reply = m.replyTo ? { reply_parameters: { message_id: messageIdOf(m.replyTo), allow_sending_without_reply: true } } : {};
+    if (p.type === 'text') return this.call('sendMessage', { json: { chat_id: chatId, text: textOf(p.content, this.capabilities), ...reply } });
     const file = fileOf(m, this.capabilities);
     const isPhoto = PHOTO_TYPES.has(file.mimeType) && file.sizeBytes <= 10 * MB;
     const field = isPhoto ? 'photo' : 'document';
     const method = isPhoto ? 'sendPhoto' : 'sendDocument';
-    if (file.url && isFetchableByUrl(file, isPhoto)) return this.call(method, { json: { chat_id: chatId, [field]: file.url } });
+    if (file.url && isFetchableByUrl(file, isPhoto)) return this.call(method, { json: { chat_id: chatId, [field]: file.url, ...reply } });
     const form = new FormData();
     form.set('chat_id', chatId);
+    if (m.replyTo) form.set('reply_parameters', JSON.stringify({ message_id: messageIdOf(m.replyTo), allow_sending_without_reply: true }));
     form.set(field, await readFile(file, this.capabilities.max_file_bytes), file.filename);
     return this.call(method, { form });
+  }
+
+  async editText(ref: PlatformMessageRef, content: string): Promise<void> {
+    const text = textOf(content, this.capabilities);
+    try {
+      await this.request('editMessageText', { json: { chat_id: ref.to, message_id: messageIdOf(ref.externalId), text } });
+    } catch (e) {
+      // The platform already shows this text (an edit that reached it before a retry, or a send that went out edited).
+      if (!(e instanceof ConnectorError && /message is not modified/i.test(e.message))) throw e;
+    }
+  }
+
+  async deleteMessage(ref: PlatformMessageRef): Promise<void> {
+    try {
+      await this.request('deleteMessage', { json: { chat_id: ref.to, message_id: messageIdOf(ref.externalId) } });
+    } catch (e) {
+      // Deleted already (by a previous attempt whose answer was lost, or by the person).
+      if (!(e instanceof ConnectorError && /message to delete not found/i.test(e.message))) throw e;
+    }
+  }
+
+  /** A bot sets at most one reaction per message, from Telegram's fixed set; an empty list removes it. */
+  async setReaction(ref: PlatformMessageRef, emoji: string | undefined): Promise<void> {
+    let reaction: Array<{ type: 'emoji'; emoji: string }> = [];
+    if (emoji !== undefined) {
+      const allowed = allowedEmoji(this.capabilities.reaction_emoji ?? [], emoji);
+      if (!allowed) throw new ConnectorError(`telegram setMessageReaction: ${emoji} is not one of Telegram's reactions`, 'invalid-request');
+      reaction = [{ type: 'emoji', emoji: allowed }];
+    }
+    await this.request('setMessageReaction', { json: { chat_id: ref.to, message_id: messageIdOf(ref.externalId), reaction } });
   }
 
   /** getFile for the path (valid for at least an hour), then the download from the file endpoint. */
@@ -100,21 +138,32 @@ export class TelegramConnector implements Connector {
   }
 
   private async call(method: string, body: { json?: unknown; form?: FormData }): Promise<{ externalId: string }> {
+    const result = await this.request(method, body);
+    const messageId = (result as { message_id?: unknown }).message_id;
+    if (typeof messageId !== 'number') throw new ConnectorError(`telegram ${method}: answer without message_id`, 'unavailable');
+    return { externalId: String(messageId) };
+  }
+
+  /** Calls a Bot API method (throttled) and answers its `result`; `{ok:false}` becomes a classified ConnectorError. */
+  private async request(method: string, body: { json?: unknown; form?: FormData }): Promise<unknown> {
     await this.throttle.take();
     const response = await postToPlatform(`${this.baseUrl}/bot${this.settings.botToken}/${method}`, `telegram ${method}`, {
       ...body,
       timeoutMs: this.timeoutMs,
     });
-    const result = okResult(response);
-    if (!result) {
-      const error = telegramError(method, response);
-      if (error.retryAfterMs !== undefined) this.throttle.pause(error.retryAfterMs);
-      throw error;
-    }
-    const messageId = (result as { message_id?: unknown }).message_id;
-    if (typeof messageId !== 'number') throw new ConnectorError(`telegram ${method}: answer without message_id`, 'unavailable');
-    return { externalId: String(messageId) };
+    const answer = response.body as { ok?: unknown; result?: unknown } | undefined;
+    if (response.status === 200 && answer?.ok === true && answer.result !== undefined && answer.result !== null) return answer.result;
+    const error = telegramError(method, response);
+    if (error.retryAfterMs !== undefined) this.throttle.pause(error.retryAfterMs);
+    throw error;
   }
+}
+
+/** Telegram's message ids are integers; ours are their decimal strings. */
+function messageIdOf(externalId: string): number {
+  const id = Number(externalId);
+  if (!Number.isSafeInteger(id)) throw new ConnectorError(`telegram: ${externalId} is not a Telegram message id`, 'invalid-request');
+  return id;
 }
 
 function isFetchableByUrl(file: OutboundFile, isPhoto: boolean): boolean {

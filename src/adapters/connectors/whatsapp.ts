@@ -3,12 +3,15 @@
  * answered `{messaging_product, contacts, messages:[{id:"wamid…"}]}`; errors are Graph errors.
  * https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages
  * https://developers.facebook.com/docs/whatsapp/cloud-api/reference/media#upload-media
+ * Replies carry `context:{message_id}`; a reaction is a message of `type:"reaction"` with
+ * `reaction:{message_id, emoji}` (an empty emoji removes ours). The platform has no edit or delete.
+ * https://developers.facebook.com/docs/whatsapp/cloud-api/messages/reaction-messages
  * Inbound media: `GET {base}/{version}/{media_id}` → `{url, mime_type, file_size}`, then GET that
  * url (valid for 5 minutes) with the same Bearer token:
  * https://developers.facebook.com/docs/whatsapp/cloud-api/reference/media#retrieve-media-url
  */
 import type { InboundMedia } from '../../domain/inbound-event.ts';
-import { ConnectorError, type Connector, type FetchedMedia, type OutboundFile, type OutboundMessage } from '../../ports/connector.ts';
+import { ConnectorError, type Connector, type FetchedMedia, type OutboundFile, type OutboundMessage, type PlatformMessageRef } from '../../ports/connector.ts';
 import { CAPABILITIES } from './capabilities.ts';
 import { graphError } from './graph-error.ts';
 import { getFromPlatform, postToPlatform, type PlatformResponse } from './http.ts';
@@ -58,7 +61,7 @@ export class WhatsAppConnector implements Connector {
 
   async send(m: OutboundMessage): Promise<{ externalId: string }> {
     const to = recipientOf(m);
-    const base = { messaging_product: 'whatsapp', recipient_type: 'individual', to };
+    const base = { messaging_product: 'whatsapp', recipient_type: 'individual', to, ...(m.replyTo ? { context: { message_id: m.replyTo } } : {}) };
     const p = m.payload;
     if (p.type === 'text') return this.sendMessage({ ...base, type: 'text', text: { body: textOf(p.content, this.capabilities) } });
     if (p.type === 'template') {
@@ -73,6 +76,17 @@ export class WhatsAppConnector implements Connector {
     const media = file.url ? { link: file.url } : { id: await this.upload(file) };
     if (isImage) return this.sendMessage({ ...base, type: 'image', image: media });
     return this.sendMessage({ ...base, type: 'document', document: { ...media, filename: file.filename } });
+  }
+
+  /** One reaction per sender: a new one replaces ours, an empty emoji removes it. */
+  async setReaction(ref: PlatformMessageRef, emoji: string | undefined): Promise<void> {
+    await this.sendMessage({
+      messaging_product: 'whatsapp',
+      recipient_type: 'individual',
+      to: ref.to,
+      type: 'reaction',
+      reaction: { message_id: ref.externalId, emoji: emoji ?? '' },
+    });
   }
 
   /** Asks for the media's short-lived URL and size, then downloads it with the access token. */

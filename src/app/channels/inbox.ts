@@ -47,14 +47,14 @@ export class ChannelInbox {
            UPDATE conversations SET last_seq = last_seq + 1, last_message_at = now(), last_message_preview = $4, last_message_sender_id = NULL
             WHERE id = $2 RETURNING last_seq, last_message_at),
          msg AS (
-           INSERT INTO messages (id, conversation_id, seq, sender_id, sender_contact_id, payload, channels, request_hash, created_at)
-           SELECT $1, $2, conv.last_seq, NULL, $3, $5, ARRAY['internal'], 'inbound', conv.last_message_at FROM conv RETURNING seq, created_at),
+           INSERT INTO messages (id, conversation_id, seq, sender_id, sender_contact_id, payload, channels, request_hash, created_at, external_id)
+           SELECT $1, $2, conv.last_seq, NULL, $3, $5, ARRAY['internal'], 'inbound', conv.last_message_at, $6 FROM conv RETURNING seq, created_at),
          box AS (
            INSERT INTO outbox (topic, key, payload)
            SELECT '${MESSAGES_TOPIC}', $2::text, jsonb_build_object('message_id', $1::uuid, 'conversation_id', $2::bigint, 'seq', msg.seq) FROM msg),
          ${messageCreatedHookCte('$1', '$2')}
          SELECT seq, created_at FROM msg`,
-        [messageId, conversationId, contact.id, previewOf(payload), JSON.stringify(payload)],
+        [messageId, conversationId, contact.id, previewOf(payload), JSON.stringify(payload), m.externalMessageId || null],
       );
       return { conversationId, contact, created, seq: Number(row.seq), createdAt: iso(row.created_at) };
     }, 'receive-inbound');

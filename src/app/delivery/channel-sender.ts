@@ -8,13 +8,10 @@ import { metrics } from '../../metrics.ts';
 import type { Logger } from '../logger.ts';
 import { SpanKind, traceparentOf, withSpan } from '../../tracing.ts';
 import { publishTraced } from './publish-traced.ts';
+import { ChangeSender } from './change-sender.ts';
+import { failureOf, type DeliverySettings, type Failure } from './failure.ts';
 
-export interface DeliverySettings {
-  maxAttempts: number;
-  backoffBaseMs: number;
-  /** How long a claimed delivery may take before it is handed out again. */
-  leaseMs: number;
-}
+export type { DeliverySettings } from './failure.ts';
 
 /** How a connector reaches a file message's bytes. */
 export type OutboundFileSource = (fileId: string) => Promise<OutboundFile>;
@@ -25,6 +22,7 @@ const SUCCESS_WRITE_INTERVAL_MS = 1000;
 export class ChannelSender {
   private readonly failing = new Set<ExternalChannel>();
   private readonly successWrittenAt = new Map<ExternalChannel, number>();
+  private readonly changes: ChangeSender;
 
   constructor(
     private readonly db: Database,
@@ -33,9 +31,11 @@ export class ChannelSender {
     private readonly settings: DeliverySettings,
     private readonly logger: Logger,
     private readonly fileOf?: OutboundFileSource,
-  ) {}
+  ) {
+    this.changes = new ChangeSender(db, log, connectors, settings, logger, (channel, error) => this.recordHealth(channel, error));
+  }
 
-  /** Sends each claimed delivery through its connector and reports the outcome on the status topic. */
+  /** Sends each claimed delivery (or change of a sent message) through its connector and reports the outcome on the status topic. */
   async deliver(records: LogRecord<LogTopics, ChannelTopic>[]): Promise<void> {
     await Promise.all(
       records.map((r) =>
@@ -45,7 +45,8 @@ export class ChannelSender {
           (span) => {
             const work = r.value;
             span?.setAttributes({ 'chat4all.message_id': work.message_id, 'chat4all.channel': work.channel, 'chat4all.attempt': work.attempt });
-            return this.deliverOne(work);
+            const changeId = work.change_id;
+            return changeId === undefined ? this.deliverOne(work) : this.changes.deliver({ ...work, change_id: changeId });
           },
           { kind: SpanKind.CONSUMER },
         ),
@@ -59,16 +60,21 @@ export class ChannelSender {
     const claimed = await this.db.query(
       `UPDATE message_channels mc SET attempts = $3, next_attempt_at = now() + make_interval(secs => $4), updated_at = now()
         FROM messages m WHERE m.id = mc.message_id AND mc.message_id = $1 AND mc.channel = $2 AND mc.status = 'pending' AND mc.attempts = $3 - 1
-       RETURNING m.conversation_id, m.sender_id, m.payload, m.recipient`,
+       RETURNING m.conversation_id, m.sender_id, m.payload, m.recipient, m.reply_to`,
       [work.message_id, work.channel, work.attempt, this.settings.leaseMs / 1000],
     );
     const row = claimed[0];
     if (!row) return;
+    // Deleted for everyone before it went out: nothing of it is left to send, and nothing is sent.
+    if ((row.payload as { type: string }).type === 'deleted') return this.dropDeleted(work);
     const started = performance.now();
     try {
       if (!connector) throw new ConnectorError(`channel ${work.channel} is not enabled`, 'invalid-request');
       const payload = row.payload as Payload;
+      const reply = row.reply_to && connector.capabilities.replies ? await this.replyReference(work, String(row.reply_to)) : {};
+      if (reply === 'wait') return;
       const result = await connector.send({
+        ...reply,
         messageId: work.message_id,
         conversationId: Number(row.conversation_id),
         senderId: Number(row.sender_id),
@@ -95,6 +101,44 @@ export class ChannelSender {
       if (failure.isPermanent || work.attempt >= this.settings.maxAttempts) await this.deadLetter(work, failure);
       else await this.retryLater(work, failure.reason, failure.retryAfterMs);
     }
+  }
+
+  /** Ends the delivery of a message deleted before it was sent: failed, with why, and no dead letter (there is nothing to retry). */
+  private async dropDeleted(work: ChannelWork): Promise<void> {
+    const reason = 'the message was deleted before it was sent';
+    this.logger.info({ message_id: work.message_id, channel: work.channel }, 'delivery dropped: message deleted before it was sent');
+    await publishTraced(this.log, [
+      {
+        topic: STATUS_TOPIC,
+        key: work.message_id,
+        value: { message_id: work.message_id, channel: work.channel, status: 'failed', error: reason, error_class: 'deleted' },
+      },
+    ]);
+  }
+
+  /**
+   * The platform's id of the message a reply answers, on this channel: our delivery's id, or the
+   * id of the contact's own message. While the original's delivery is still pending the reply
+   * waits for it (the claim is given back, the scheduler hands it out again), so the platform
+   * shows it as a reply; an original that never reached the platform leaves the reply unquoted.
+   */
+  private async replyReference(work: ChannelWork, originalId: string): Promise<{ replyTo?: string } | 'wait'> {
+    const [r] = await this.db.query(
+      `SELECT mc.status, mc.external_id AS delivered_id, o.external_id AS inbound_id, ct.channel AS inbound_channel
+         FROM messages o LEFT JOIN message_channels mc ON mc.message_id = o.id AND mc.channel = $2
+         LEFT JOIN contacts ct ON ct.id = o.sender_contact_id WHERE o.id = $1`,
+      [originalId, work.channel],
+    );
+    if (r?.status === 'pending') {
+      await this.db.query(
+        `UPDATE message_channels SET attempts = $3 - 1, next_attempt_at = now() + make_interval(secs => $4), updated_at = now()
+          WHERE message_id = $1 AND channel = $2 AND attempts = $3 AND status = 'pending'`,
+        [work.message_id, work.channel, work.attempt, this.settings.backoffBaseMs / 1000],
+      );
+      return 'wait';
+    }
+    const id = r?.delivered_id ?? (r?.inbound_channel === work.channel ? r.inbound_id : null);
+    return id === null || id === undefined ? {} : { replyTo: String(id) };
   }
 
   /**
@@ -159,19 +203,4 @@ export class ChannelSender {
       { topic: DEAD_LETTER_TOPIC, key: work.message_id, value: { message_id: work.message_id, channel: work.channel, reason, attempts: work.attempt } },
     ]);
   }
-}
-
-interface Failure {
-  reason: string;
-  isPermanent: boolean;
-  errorClass: string;
-  providerCode?: string;
-  retryAfterMs?: number;
-}
-
-/** A connector's classified error, or anything else thrown on the way (retryable). */
-function failureOf(e: unknown): Failure {
-  if (e instanceof ConnectorError)
-    return { reason: e.message, isPermanent: e.isPermanent, errorClass: e.errorClass, providerCode: e.providerCode, retryAfterMs: e.retryAfterMs };
-  return { reason: e instanceof Error ? e.message : String(e), isPermanent: false, errorClass: 'internal' };
 }

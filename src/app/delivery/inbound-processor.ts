@@ -1,6 +1,7 @@
 /**
- * Stage for the `inbound` topic: a stored webhook event becomes a message (ChannelInbox) or status
- * outcomes for messages we sent (the status topic, the same path as the connectors' outcomes).
+ * Stage for the `inbound` topic: a stored webhook event becomes a message (ChannelInbox), a
+ * contact's edit or reaction (ContactChanges), or status outcomes for messages we sent (the status
+ * topic, the same path as the connectors' outcomes).
  */
 import type { Database } from '../../ports/database.ts';
 import type { EventLog, LogRecord } from '../../ports/event-log.ts';
@@ -8,6 +9,7 @@ import type { InboundMessage, InboundStatus, InboundWatermark } from '../../doma
 import type { Payload } from '../../domain/message.ts';
 import { STATUS_TOPIC, type ChannelOutcome, type LogTopics } from '../../domain/log-topics.ts';
 import type { ChannelInbox } from '../channels/inbox.ts';
+import type { ContactChanges } from '../channels/contact-changes.ts';
 import type { StorableEvent } from '../channels/webhook-intake.ts';
 import type { Logger } from '../logger.ts';
 import { publishTraced } from './publish-traced.ts';
@@ -22,6 +24,7 @@ export class InboundProcessor {
     private readonly inbox: ChannelInbox,
     private readonly contentOf: InboundContent,
     private readonly logger: Logger,
+    private readonly contactChanges: ContactChanges,
   ) {}
 
   /** Processes each stored event once; a batch that fails is retried whole, and done events are skipped then. */
@@ -31,6 +34,8 @@ export class InboundProcessor {
     for (const row of rows) {
       const event = revive(row.event as StorableEvent);
       if (event.kind === 'message') await this.inbox.receive(event, await this.contentOf(event));
+      else if (event.kind === 'edit') await this.contactChanges.edit(event);
+      else if (event.kind === 'reaction') await this.contactChanges.react(event);
       else
         await publishTraced(
           this.log,

@@ -38,6 +38,29 @@ export class Recovery {
         };
       }),
     );
+    return due.length + (await this.dispatchDueChanges(limit, ignoreLeases));
+  }
+
+  /** The same for changes of sent messages (edits, deletions, reactions): retries, expired leases, and ones woken when their send settled. */
+  private async dispatchDueChanges(limit: number, ignoreLeases: boolean): Promise<number> {
+    const due = await this.db.query(
+      `UPDATE message_channel_changes SET next_attempt_at = now() + make_interval(secs => $2)
+        WHERE id IN (SELECT id FROM message_channel_changes WHERE status = 'pending' AND (next_attempt_at <= now() OR $3)
+                      ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+       RETURNING id, message_id, channel, attempts`,
+      [limit, this.leaseMs / 1000, ignoreLeases],
+    );
+    await publishTraced(
+      this.log,
+      due.map((d) => {
+        const channel = d.channel as ExternalChannel;
+        return {
+          topic: channelTopic(channel),
+          key: String(d.message_id),
+          value: { message_id: String(d.message_id), channel, attempt: Number(d.attempts) + 1, change_id: Number(d.id) },
+        };
+      }),
+    );
     return due.length;
   }
 

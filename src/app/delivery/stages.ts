@@ -15,6 +15,7 @@ import { MessageRouter } from './message-router.ts';
 import { ChannelSender, type DeliverySettings, type OutboundFileSource } from './channel-sender.ts';
 import { InboundProcessor, type InboundContent } from './inbound-processor.ts';
 import type { ChannelInbox } from '../channels/inbox.ts';
+import { ContactChanges } from '../channels/contact-changes.ts';
 import { StatusApplier } from './status-applier.ts';
 import { Recovery } from './recovery.ts';
 import { Housekeeping } from './housekeeping.ts';
@@ -60,7 +61,7 @@ export function createDeliveryStages(deps: {
     router: new MessageRouter(db, log, notify, settings.leaseMs),
     sender: new ChannelSender(db, log, connectors, settings, deps.logger, deps.fileOf),
     statuses: new StatusApplier(db, notify),
-    inbound: new InboundProcessor(db, log, deps.inbox, deps.contentOf, deps.logger),
+    inbound: new InboundProcessor(db, log, deps.inbox, deps.contentOf, deps.logger, new ContactChanges(db, notify, deps.logger)),
     recovery: new Recovery(db, log, settings.leaseMs),
     housekeeping: new Housekeeping(db),
     webhooks: deps.webhooks,

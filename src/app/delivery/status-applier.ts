@@ -73,6 +73,12 @@ export class StatusApplier {
           rows.map((r) => (r.status === 'failed' ? failureDetail(r) : null)),
         ],
       );
+      // Changes made while these sends were in flight waited for them (change-sender.ts): due now.
+      await tx.query(
+        `UPDATE message_channel_changes c SET next_attempt_at = now() FROM unnest($1::uuid[], $2::text[]) AS s(message_id, channel)
+          WHERE c.message_id = s.message_id AND c.channel = s.channel AND c.status = 'pending' AND c.attempts = 0`,
+        [rows.map((r) => r.message_id), rows.map((r) => r.channel)],
+      );
       const changes = await settle(tx, { messageIds: [...new Set(rows.map((r) => String(r.message_id)))] });
       // Under the settle lock, like every tick of the conversation (see announce); by conversation and seq.
       const ordered = [...rows].sort((a, b) => Number(a.conversation_id) - Number(b.conversation_id) || Number(a.seq) - Number(b.seq));

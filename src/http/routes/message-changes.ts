@@ -29,9 +29,12 @@ export const messageChangeRoutes = (app: App, config: Config) => async (server: 
         summary: method === 'PUT' ? 'React with an emoji (one of each emoji per user; idempotent)' : 'Take back a reaction (idempotent)',
         description:
           'The emoji is 1 to 10 code points, each Extended_Pictographic, Emoji_Component or U+FE0E, with at least one pictograph, ' +
-          'regional indicator or keycap (percent-encoded in the path). Anything else is 400 invalid-emoji. Answers the message as the caller sees it.',
+          'regional indicator or keycap (percent-encoded in the path). Anything else is 400 invalid-emoji. Answers the message as the caller sees it. ' +
+          'On a message that went to (or came from) an external channel the reaction is relayed there when the channel has capability `reactions` ' +
+          '(else 409 not-supported-by-channel); a channel with a fixed set of reactions (`reaction_emoji`, Telegram) refuses others with ' +
+          '422 emoji-not-supported-by-channel before anything is stored.',
         params: EmojiParams,
-        response: { 200: messageRef, ...problems(400, 401, 404, 409, 429) },
+        response: { 200: messageRef, ...problems(400, 401, 404, 409, 422, 429) },
       },
       handler: async (request) => app.messageChanges.react(principalOf(request).userId, request.params.message_id, request.params.emoji, method === 'PUT'),
     });
@@ -45,6 +48,9 @@ export const messageChangeRoutes = (app: App, config: Config) => async (server: 
         tags,
         security: bearer,
         summary: 'Edit the text of your own text message within the edit window (MESSAGE_EDIT_WINDOW_HOURS)',
+        description:
+          'On a message sent to an external channel the edit is relayed to the platform (after its send settled) when the channel has capability ' +
+          '`edits`; otherwise 409 not-supported-by-channel and nothing changes. The relay shows in `statuses.channel_changes` of GET /v1/messages/{id}.',
         params: MessageParams,
         body: Type.Object({ payload: Type.Object({ type: Type.Literal('text'), content: Type.String({ minLength: 1 }) }) }),
         response: { 200: messageRef, ...problems(400, 401, 403, 404, 409, 429) },
@@ -61,7 +67,10 @@ export const messageChangeRoutes = (app: App, config: Config) => async (server: 
         tags,
         security: bearer,
         summary: 'Delete a message for everyone: yours within the edit window, or anyone’s as a group owner or admin',
-        description: 'Leaves a tombstone (payload {"type":"deleted"}, deleted_at); the text, previous versions and reactions are gone. Idempotent.',
+        description:
+          'Leaves a tombstone (payload {"type":"deleted"}, deleted_at); the text, previous versions and reactions are gone. Idempotent. ' +
+          'On a message sent to an external channel the deletion is relayed to the platform when the channel has capability `deletes`; ' +
+          'otherwise 409 not-supported-by-channel and nothing changes.',
         params: MessageParams,
         response: { 200: messageRef, ...problems(400, 401, 403, 404, 409, 429) },
       },

@@ -36,6 +36,8 @@ function parseItem(item: Json, path: string, channel: MetaChannel, accountId: st
   if (item.message !== undefined) return parseMessage(record(item.message, `${path}/message`), item, ctx);
   if (item.delivery !== undefined) return parseDelivery(record(item.delivery, `${path}/delivery`), item, ctx);
   if (item.read !== undefined) return parseRead(record(item.read, `${path}/read`), item, ctx);
+  if (item.reaction !== undefined) return parseReaction(record(item.reaction, `${path}/reaction`), item, ctx);
+  if (item.message_edit !== undefined) return parseEdit(record(item.message_edit, `${path}/message_edit`), item, ctx);
   const kind = Object.keys(item).find((k) => !['sender', 'recipient', 'timestamp'].includes(k)) ?? 'none';
   return [{ kind: 'ignored', channel, reason: `unsupported-event:${kind}` }];
 }
@@ -130,4 +132,46 @@ function parseRead(r: Json, item: Json, { channel, accountId, sender, path }: Co
   return [
     { kind: 'watermark', channel, accountId, providerEventId: `${sender}:read:${watermark.getTime()}`, externalUserId: sender, status: 'read', watermark, at },
   ];
+}
+
+/**
+ * `message_reactions`: one reaction per person on a message (ours or theirs); `unreact` takes it
+ * back. The event has no id of its own, so the person, message and time name it.
+ * https://developers.facebook.com/documentation/business-messaging/messenger-platform/webhooks/webhook-events/message-reactions
+ */
+function parseReaction(r: Json, item: Json, { channel, accountId, sender, path }: Context): InboundEvent[] {
+  if (sender === accountId) return [{ kind: 'ignored', channel, reason: 'echo' }];
+  const mid = string(r.mid, `${path}/reaction/mid`);
+  const action = string(r.action, `${path}/reaction/action`);
+  const at = unixMillis(item.timestamp, `${path}/timestamp`);
+  const emoji = optString(r.emoji, `${path}/reaction/emoji`);
+  if (action !== 'react' && action !== 'unreact') return [{ kind: 'ignored', channel, reason: `unsupported-reaction:${action}` }];
+  const emojis = action === 'react' && emoji ? [emoji] : [];
+  return [
+    {
+      kind: 'reaction',
+      channel,
+      accountId,
+      providerEventId: `reaction:${mid}:${sender}:${at.getTime()}`,
+      externalUserId: sender,
+      externalMessageId: mid,
+      emojis,
+      at,
+    },
+  ];
+}
+
+/**
+ * `message_edits`: the person's new text of a message they sent; `num_edit` counts the edits, so
+ * each one is stored once.
+ * https://developers.facebook.com/documentation/business-messaging/messenger-platform/webhooks/webhook-events/message-edits
+ */
+function parseEdit(e: Json, item: Json, { channel, accountId, sender, path }: Context): InboundEvent[] {
+  if (sender === accountId) return [{ kind: 'ignored', channel, reason: 'echo' }];
+  const mid = string(e.mid, `${path}/message_edit/mid`);
+  const text = optText(e.text, `${path}/message_edit/text`);
+  if (text === undefined) return [{ kind: 'ignored', channel, providerEventId: mid, reason: 'unsupported-edit:not-text' }];
+  const edits = e.num_edit === undefined ? unixMillis(item.timestamp, `${path}/timestamp`).getTime() : Number(e.num_edit);
+  const at = unixMillis(item.timestamp, `${path}/timestamp`);
+  return [{ kind: 'edit', channel, accountId, providerEventId: `edit:${mid}:${edits}`, externalUserId: sender, externalMessageId: mid, text, at }];
 }

@@ -11,18 +11,60 @@ const channel = 'telegram' as const;
 const OTHER_CONTENT = ['location', 'venue', 'contact', 'poll', 'dice', 'game', 'invoice', 'story', 'new_chat_members', 'left_chat_member', 'pinned_message'];
 
 /**
- * Parses one Update. Only `message` in a private chat becomes a message: an `edited_message` is
- * ignored (channels have no edits), `channel_post` is the bot's channel broadcasting, not a
- * person writing to us, and group chats have no single contact to answer.
+ * Parses one Update. A `message` in a private chat becomes a message, an `edited_message` of text
+ * an edit of it, a `message_reaction` the person's new reactions; `channel_post` is the bot's
+ * channel broadcasting, not a person writing to us, and group chats have no single contact to answer.
  */
 export function parseTelegramUpdate(body: unknown): InboundEvent[] {
   const update = record(body, '');
   const providerEventId = String(integer(update.update_id, '/update_id'));
-  if (update.message === undefined) {
-    const kind = Object.keys(update).find((k) => k !== 'update_id');
-    return [{ kind: 'ignored', channel, providerEventId, reason: kind ? `unsupported-update:${kind}` : 'empty-update' }];
-  }
-  return [messageEvent(record(update.message, '/message'), providerEventId)];
+  if (update.message !== undefined) return [messageEvent(record(update.message, '/message'), providerEventId)];
+  if (update.edited_message !== undefined) return [editEvent(record(update.edited_message, '/edited_message'), providerEventId)];
+  if (update.message_reaction !== undefined) return [reactionEvent(record(update.message_reaction, '/message_reaction'), providerEventId)];
+  const kind = Object.keys(update).find((k) => k !== 'update_id');
+  return [{ kind: 'ignored', channel, providerEventId, reason: kind ? `unsupported-update:${kind}` : 'empty-update' }];
+}
+
+/** https://core.telegram.org/bots/api#update (edited_message): the new version of a known message; text only. */
+function editEvent(m: Json, providerEventId: string): InboundEvent {
+  const chat = record(m.chat, '/edited_message/chat');
+  const chatType = string(chat.type, '/edited_message/chat/type');
+  if (chatType !== 'private') return { kind: 'ignored', channel, providerEventId, reason: `chat-type:${chatType}` };
+  const text = optText(m.text, '/edited_message/text');
+  if (text === undefined) return { kind: 'ignored', channel, providerEventId, reason: 'unsupported-edit:not-text' };
+  return {
+    kind: 'edit',
+    channel,
+    providerEventId,
+    externalUserId: id(chat.id, '/edited_message/chat/id'),
+    externalMessageId: String(integer(m.message_id, '/edited_message/message_id')),
+    text,
+    at: unixSeconds(m.edit_date ?? m.date, '/edited_message/edit_date'),
+  };
+}
+
+/**
+ * https://core.telegram.org/bots/api#messagereactionupdated: `new_reaction` is the person's whole
+ * set after the change; custom and paid reactions have no emoji and are left out.
+ */
+function reactionEvent(r: Json, providerEventId: string): InboundEvent {
+  const path = '/message_reaction';
+  const chat = record(r.chat, `${path}/chat`);
+  const chatType = string(chat.type, `${path}/chat/type`);
+  if (chatType !== 'private') return { kind: 'ignored', channel, providerEventId, reason: `chat-type:${chatType}` };
+  const emojis = array(r.new_reaction, `${path}/new_reaction`).flatMap((x, i) => {
+    const reaction = record(x, `${path}/new_reaction/${i}`);
+    return reaction.type === 'emoji' ? [string(reaction.emoji, `${path}/new_reaction/${i}/emoji`)] : [];
+  });
+  return {
+    kind: 'reaction',
+    channel,
+    providerEventId,
+    externalUserId: id(chat.id, `${path}/chat/id`),
+    externalMessageId: String(integer(r.message_id, `${path}/message_id`)),
+    emojis,
+    at: unixSeconds(r.date, `${path}/date`),
+  };
 }
 
 function messageEvent(m: Json, providerEventId: string): InboundEvent {

@@ -65,6 +65,7 @@ function parseMessage(m: Json, path: string, names: Map<string, string>): Inboun
   const from = string(m.from, `${path}/from`);
   const at = unixSeconds(m.timestamp, `${path}/timestamp`);
   const type = string(m.type, `${path}/type`);
+  if (type === 'reaction') return reactionOf(m, { wamid, from, at, path });
   const content = contentOf(m, type, path);
   if (!content) return { kind: 'ignored', channel, providerEventId: wamid, reason: `unsupported-message:${type}` };
   return compact({
@@ -78,6 +79,25 @@ function parseMessage(m: Json, path: string, names: Map<string, string>): Inboun
     ...content,
     replyToExternalId: optString(optRecord(m.context, `${path}/context`)?.id, `${path}/context/id`),
   });
+}
+
+/**
+ * A reaction message names the message reacted to; one reaction per person, an absent or empty
+ * emoji means they took it back:
+ * https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/messages/reaction
+ */
+function reactionOf(m: Json, { wamid, from, at, path }: { wamid: string; from: string; at: Date; path: string }): InboundEvent {
+  const reaction = record(m.reaction, `${path}/reaction`);
+  const emoji = optString(reaction.emoji, `${path}/reaction/emoji`);
+  return {
+    kind: 'reaction',
+    channel,
+    providerEventId: wamid,
+    externalUserId: from,
+    externalMessageId: string(reaction.message_id, `${path}/reaction/message_id`),
+    emojis: emoji ? [emoji] : [],
+    at,
+  };
 }
 
 /** Text or a file; button and list replies become the text of the option the person tapped. */

@@ -119,7 +119,28 @@ const messenger: Record<string, unknown[]> = {
       at: ms(1735750420500),
     },
   ],
-  reaction: [{ kind: 'ignored', channel: 'messenger', reason: 'unsupported-event:reaction' }],
+  reaction: [
+    {
+      ...fb,
+      kind: 'reaction',
+      providerEventId: `reaction:m_OutGoing0001:${PSID}:1735750480000`,
+      externalUserId: PSID,
+      externalMessageId: 'm_OutGoing0001',
+      emojis: ['❤️'],
+      at: ms(1735750480000),
+    },
+  ],
+  'message-edit': [
+    {
+      ...fb,
+      kind: 'edit',
+      providerEventId: 'edit:m_Text0001:1',
+      externalUserId: PSID,
+      externalMessageId: 'm_Text0001',
+      text: 'Is the blue one still in stock in size M?',
+      at: ms(1735750600000),
+    },
+  ],
   batch: [
     { ...fb, kind: 'message', providerEventId: 'm_Batch0001', externalUserId: PSID, externalMessageId: 'm_Batch0001', at: ms(1735750599001), text: 'one' },
     { ...fb, kind: 'message', providerEventId: 'm_Batch0002', externalUserId: PSID, externalMessageId: 'm_Batch0002', at: ms(1735750599002), text: 'two' },

@@ -56,7 +56,29 @@ const expected: Record<string, unknown[]> = {
       media: { kind: 'audio', providerMediaId: 'AwACAgEAAxkBAAIBnGd0voice', mimeType: 'audio/ogg' },
     },
   ],
-  'edited-message': [{ kind: 'ignored', channel: 'telegram', providerEventId: '815002305', reason: 'unsupported-update:edited_message' }],
+  'edited-message': [
+    {
+      kind: 'edit',
+      channel: 'telegram',
+      providerEventId: '815002305',
+      externalUserId: '5512093377',
+      externalMessageId: '412',
+      text: 'Oi! Meu pedido 7732 ainda não chegou.',
+      at: at(1735733040),
+    },
+  ],
+  // The custom emoji has no emoji to store; the set replaces the old one (👍 is gone).
+  'message-reaction': [
+    {
+      kind: 'reaction',
+      channel: 'telegram',
+      providerEventId: '815002310',
+      externalUserId: '5512093377',
+      externalMessageId: '418',
+      emojis: ['❤'],
+      at: at(1735733100),
+    },
+  ],
   'channel-post': [{ kind: 'ignored', channel: 'telegram', providerEventId: '815002306', reason: 'unsupported-update:channel_post' }],
   'group-message': [{ kind: 'ignored', channel: 'telegram', providerEventId: '815002307', reason: 'chat-type:group' }],
   location: [{ kind: 'ignored', channel: 'telegram', providerEventId: '815002308', reason: 'unsupported-message:location' }],

@@ -68,7 +68,17 @@ const expected: Record<string, unknown[]> = {
       replyToExternalId: 'wamid.HBgNNTUxMTk4NzY1MDAwMRUCABEYEjAxQUJDRDAwMDAwMDAwMDAwMwA=',
     },
   ],
-  reaction: [{ kind: 'ignored', channel: 'whatsapp', providerEventId: inbound(5), reason: 'unsupported-message:reaction' }],
+  reaction: [
+    {
+      ...base,
+      kind: 'reaction',
+      providerEventId: inbound(5),
+      externalUserId: carla.externalUserId,
+      externalMessageId: OUT,
+      emojis: ['👍'],
+      at: at(1735740500),
+    },
+  ],
   'status-sent': status('sent', 1735740200),
   'status-delivered': status('delivered', 1735740203),
   'status-read': status('read', 1735740290),

@@ -327,15 +327,19 @@ function channelStatusView(c: Record<string, unknown>) {
     attempts: Number(c.attempts),
     ...(c.external_id ? { external_id: String(c.external_id) } : {}),
     ...(c.error ? { error: String(c.error) } : {}),
-    ...(c.status === 'failed'
-      ? {
-          failure: {
-            code: String(c.error_class ?? 'failed'),
-            provider_code: c.provider_code === null ? null : String(c.provider_code),
-            detail: String(c.error ?? ''),
-          },
-        }
-      : {}),
+    ...failureView(c),
+  };
+}
+
+/** `failure` {code, provider_code, detail} of a failed delivery or change; nothing otherwise. */
+function failureView(c: Record<string, unknown>) {
+  if (c.status !== 'failed') return {};
+  return {
+    failure: {
+      code: String(c.error_class ?? 'failed'),
+      provider_code: c.provider_code === null ? null : String(c.provider_code),
+      detail: String(c.error ?? ''),
+    },
   };
 }
 
@@ -349,15 +353,7 @@ function channelChangeView(c: Record<string, unknown>) {
     attempts: Number(c.attempts),
     at: iso(c.updated_at),
     ...(c.error ? { error: String(c.error) } : {}),
-    ...(c.status === 'failed'
-      ? {
-          failure: {
-            code: String(c.error_class ?? 'failed'),
-            provider_code: c.provider_code === null ? null : String(c.provider_code),
-            detail: String(c.error ?? ''),
-          },
-        }
-      : {}),
+    ...failureView(c),
   };
 }
 

@@ -27,17 +27,7 @@ export class Recovery {
        RETURNING message_id, channel, attempts`,
       [limit, this.leaseMs / 1000, ignoreLeases],
     );
-    await publishTraced(
-      this.log,
-      due.map((d) => {
-        const channel = d.channel as ExternalChannel;
-        return {
-          topic: channelTopic(channel),
-          key: String(d.message_id),
-          value: { message_id: String(d.message_id), channel, attempt: Number(d.attempts) + 1 },
-        };
-      }),
-    );
+    await this.handOut(due);
     return due.length + (await this.dispatchDueChanges(limit, ignoreLeases));
   }
 
@@ -50,18 +40,24 @@ export class Recovery {
        RETURNING id, message_id, channel, attempts`,
       [limit, this.leaseMs / 1000, ignoreLeases],
     );
+    await this.handOut(due);
+    return due.length;
+  }
+
+  /** Publishes each due row to its channel's topic: a send, or with `id` a change (`change_id`). */
+  private async handOut(due: Record<string, unknown>[]): Promise<void> {
     await publishTraced(
       this.log,
       due.map((d) => {
         const channel = d.channel as ExternalChannel;
+        const attempt = Number(d.attempts) + 1;
         return {
           topic: channelTopic(channel),
           key: String(d.message_id),
-          value: { message_id: String(d.message_id), channel, attempt: Number(d.attempts) + 1, change_id: Number(d.id) },
+          value: { message_id: String(d.message_id), channel, attempt, ...(d.id === undefined ? {} : { change_id: Number(d.id) }) },
         };
       }),
     );
-    return due.length;
   }
 
   /**

@@ -400,13 +400,20 @@ function inlinePayload(p: Exclude<SendRequest['payload'], { type: 'file' }>): Pa
 const canonicalPayload = (p: SendRequest['payload']) =>
   p.type === 'text' ? ['text', p.content] : p.type === 'file' ? ['file', p.file_id] : ['template', p.name, p.language, p.components ?? null];
 
-export function toView(r: Record<string, unknown>): MessageView {
+/** The fields that name a message and its sender, from a row of `messages` joined with its sender (views, search hits, webhook data). */
+export function messageHead(r: Record<string, unknown>) {
   return {
     message_id: String(r.id),
     conversation_id: Number(r.conversation_id),
     seq: Number(r.seq),
     sender_id: r.sender_id === null ? null : Number(r.sender_id),
     sender_username: r.sender_username === null ? null : String(r.sender_username),
+  };
+}
+
+export function toView(r: Record<string, unknown>): MessageView {
+  return {
+    ...messageHead(r),
     sender_is_bot: r.sender_is_bot === true,
     ...(r.sender_contact_id === null || r.sender_contact_id === undefined
       ? {}

@@ -3,6 +3,7 @@
  * The stored vector holds English stems and the words as written (migration 009), and the query is
  * parsed both ways, so "running" finds "runs" in English text and any language matches whole words.
  */
+import { messageHead } from './messages.ts';
 import type { Database } from '../ports/database.ts';
 import { invalid } from '../domain/errors.ts';
 import { textFault } from '../domain/text.ts';
@@ -56,11 +57,7 @@ export class Search {
       // The English reading highlights stems; when it marks nothing the match was a word as written.
       const snippet = String(r.english_snippet).includes(START) ? String(r.english_snippet) : String(r.simple_snippet);
       return {
-        message_id: String(r.id),
-        conversation_id: Number(r.conversation_id),
-        seq: Number(r.seq),
-        sender_id: r.sender_id === null ? null : Number(r.sender_id),
-        sender_username: r.sender_username === null ? null : String(r.sender_username),
+        ...messageHead(r),
         created_at: iso(r.created_at),
         rank: Number(r.rank),
         snippet_html: highlightHtml(snippet),

@@ -3,6 +3,7 @@
  * event, idempotent), and send due deliveries: at least once, each (endpoint, conversation) in
  * event order, retried with backoff and jitter until the retry window closes.
  */
+import { messageHead } from '../messages.ts';
 import type { Database, Row } from '../../ports/database.ts';
 import type { WebhookTransport } from '../../ports/webhook-transport.ts';
 import { WEBHOOKS_TOPIC, type WebhookEventRecorded } from '../../domain/log-topics.ts';
@@ -201,11 +202,7 @@ export class WebhookDispatcher {
 
 function messageData(r: Row): Record<string, unknown> {
   return {
-    message_id: String(r.id),
-    conversation_id: Number(r.conversation_id),
-    seq: Number(r.seq),
-    sender_id: r.sender_id === null ? null : Number(r.sender_id),
-    sender_username: r.sender_username === null ? null : String(r.sender_username),
+    ...messageHead(r),
     ...(r.sender_contact_id === null
       ? {}
       : { sender_contact: { contact_id: Number(r.sender_contact_id), channel: r.contact_channel, display_name: r.contact_name ?? null } }),

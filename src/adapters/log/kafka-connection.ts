@@ -32,9 +32,7 @@ export function kafkaFailureReason(e: unknown): string {
   const seen = nestedErrors(e);
   const auth = seen.find((x) => (x as { code?: string }).code === 'PLT_KFK_AUTHENTICATION');
   if (auth) return 'SASL authentication failed (check KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD)';
-  const tls = seen.find(
-    (x) => /TLS|certificate|SSL/i.test(x.message) || /^(ERR_SSL|CERT_|UNABLE_TO|DEPTH_ZERO|SELF_SIGNED)/.test(String((x as { code?: string }).code)),
-  );
+  const tls = seen.find(isTlsFailure);
   if (tls) return `TLS failed: ${tls.message} (check KAFKA_TLS, KAFKA_TLS_CA_FILE)`;
   const leaf = seen.findLast((x) => !(x instanceof AggregateError)) ?? seen.at(-1);
   return leaf?.message ?? String(e);
@@ -50,6 +48,22 @@ export function onlyTopicsAlreadyExist(e: unknown): boolean {
     .map((x) => (x as { apiId?: string }).apiId)
     .filter((id): id is string => typeof id === 'string');
   return apiIds.length > 0 && apiIds.every((id) => id === 'TOPIC_ALREADY_EXISTS');
+}
+
+/**
+ * True when Kafka refused for a reason no retry cures: the credentials, the ACLs or TLS. Other
+ * refusals while joining a group (a rebalance, an unknown member, a coordinator or leader still
+ * moving) may pass, although the client marks several of them as not retriable.
+ */
+export function refusedForGood(e: unknown): boolean {
+  return nestedErrors(e, Infinity).some((x) => {
+    const { code, apiId } = x as { code?: string; apiId?: string };
+    return code === 'PLT_KFK_AUTHENTICATION' || /AUTHORIZATION_FAILED|SASL/.test(apiId ?? '') || isTlsFailure(x);
+  });
+}
+
+function isTlsFailure(x: Error): boolean {
+  return /TLS|certificate|SSL/i.test(x.message) || /^(ERR_SSL|CERT_|UNABLE_TO|DEPTH_ZERO|SELF_SIGNED)/.test(String((x as { code?: string }).code));
 }
 
 /** The error, its causes and (for AggregateErrors) their first `fanOut` inner errors, outermost first. */

@@ -11,7 +11,7 @@ import type { LogRecord, Subscription } from '../../ports/event-log.ts';
 /** A record as read from Kafka: any topic, a parsed JSON value. */
 export type RawRecord = LogRecord<Record<string, unknown>>;
 import type { Logger } from '../../app/logger.ts';
-import { connectionOptions, type KafkaSecurity } from './kafka-connection.ts';
+import { connectionOptions, refusedForGood, type KafkaSecurity } from './kafka-connection.ts';
 
 type KafkaMessage = Message<string, string, string, string>;
 
@@ -40,6 +40,8 @@ export interface GroupConsumerSettings {
 const MAX_BATCH = 500;
 const LAG_INTERVAL_MS = 5000;
 const CLOSE_TIMEOUT_MS = 5000;
+/** Tries to join the group at start (about 3 s of backoff between them) before start() gives up. */
+const START_ATTEMPTS = 5;
 /** Backoff between retries of a failing batch and between reconnects: 200 ms doubling to 5 s. */
 const backoff = (attempt: number) => Math.min(5000, 200 * 2 ** (attempt - 1));
 
@@ -61,13 +63,23 @@ export class KafkaGroupConsumer implements Subscription {
     private readonly log: Logger,
   ) {}
 
-  /** Joins the group and starts consuming; rejects when Kafka cannot be reached. */
+  /**
+   * Joins the group and starts consuming. Processes that start together join the same new group
+   * and topics at once, and the broker can refuse a join meanwhile for reasons that pass (a
+   * rebalance, a leader not yet elected): those are retried a few times. Rejects when Kafka
+   * cannot be reached or refuses for good (credentials, ACLs).
+   */
   async start(): Promise<void> {
-    try {
-      await this.connect();
-    } catch (e) {
-      await this.disconnect();
-      throw e;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.connect();
+        break;
+      } catch (e) {
+        await this.disconnect();
+        if (attempt >= START_ATTEMPTS || refusedForGood(e)) throw e;
+        this.log.warn({ err: e, group: this.settings.group, attempt }, 'could not join the Kafka consumer group yet; retrying');
+        await this.pause(backoff(attempt));
+      }
     }
     this.running = this.run();
   }

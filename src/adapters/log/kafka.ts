@@ -94,7 +94,7 @@ export class KafkaEventLog<M extends object = Record<string, unknown>> implement
     try {
       await consumer.start();
     } catch (e) {
-      throw new EventLogError(`could not join Kafka consumer group ${group}`, { cause: e });
+      throw new EventLogError(`could not join Kafka consumer group ${group}: ${kafkaFailureReason(e)}`, { cause: e });
     }
     this.subscriptions.add(consumer);
     return {

@@ -1,5 +1,5 @@
 /**
- * Distributed benchmark: `chat4all api` ×2 and `chat4all worker` ×2 as separate processes on
+ * Distributed benchmark: `chat4all api` ×2 and `chat4all worker` ×2 (`--workers N`) as separate processes on
  * PostgreSQL, Kafka and Redis (the same machine as the load generator). Prints the core
  * benchmark's figures for this topology — sustained accepted msg/s (the knee), accept latency
  * p50/p99 and end-to-end latency POST → recipient WebSocket at 1,000 msg/s (and at 500) — plus
@@ -8,7 +8,7 @@
  * Every recipient listens on the other API instance than the one its messages are posted to.
  *
  *   eval "$(scripts/services.sh up kafka redis pg)"
- *   npm run bench:distributed [-- --seconds 10 --recipients 500 --rates 1000,1500,2000]
+ *   npm run bench:distributed [-- --seconds 10 --recipients 500 --rates 1000,1500,2000 --workers 2]
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -24,6 +24,7 @@ const { values } = parseArgs({
     recipients: { type: 'string', default: '500' },
     seconds: { type: 'string', default: '10' },
     rates: { type: 'string', default: '250,500,750,1000,1500,2000,2500,3000,4000' },
+    workers: { type: 'string', default: '2' },
   },
 });
 const RECIPIENTS = Number(values.recipients);
@@ -119,8 +120,11 @@ async function main(): Promise<void> {
   const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   const postgresUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model}, ${Math.round(os.totalmem() / 1024 ** 3)} GiB, node ${process.version}`);
-  console.log(`topology: 2 × chat4all api + 2 × chat4all worker; Kafka ${kafkaBrokers.join(',')}, Redis ${redisUrl}, PostgreSQL ${new URL(postgresUrl).host}`);
+  console.log(
+    `topology: 2 × chat4all api + ${values.workers} × chat4all worker; Kafka ${kafkaBrokers.join(',')}, Redis ${redisUrl}, PostgreSQL ${new URL(postgresUrl).host}`,
+  );
   const d = await startDeployment({
+    workers: Number(values.workers),
     postgresUrl,
     kafkaBrokers,
     redisUrl,

@@ -129,6 +129,26 @@ export function describeEventLog(name: string, make: () => Promise<EventLogUnder
       expect(second).toEqual([5, 6, 7]);
     });
 
+    it('commits every partition a batch spans: a new member of the group gets none of those records again', async (ctx) => {
+      if (!sut.log.isDurable) return ctx.skip();
+      const topic = unique('spread');
+      const group = unique('g');
+      // 40 keys land on every partition of the topic.
+      const keys = Array.from({ length: 40 }, (_, i) => `key-${i}`);
+      const first: string[] = [];
+      const s1 = await sut.log.subscribe(group, [topic], async (records) => void first.push(...records.map((r) => r.key)));
+      await sut.log.publish(keys.map((key) => ({ topic, key, value: { n: 0 } })));
+      await eventually(() => first.length === keys.length, timeoutMs);
+      await s1.stop();
+
+      const second: string[] = [];
+      await subscribe(sut.log, group, [topic], async (records) => void second.push(...records.map((r) => r.key)));
+      await sut.log.publish(keys.map((key) => ({ topic, key, value: { n: 1 } })));
+      await eventually(() => second.length >= keys.length, timeoutMs);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(second.sort()).toEqual([...keys].sort());
+    });
+
     it('splits the partitions of a topic between two members of one group', async (ctx) => {
       if (!sut.peer) return ctx.skip();
       const topic = unique('split');

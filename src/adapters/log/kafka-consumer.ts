@@ -224,17 +224,16 @@ export class KafkaGroupConsumer implements Subscription {
       }
     }
     const lastOfPartition = new Map(owned.map((m) => [`${m.topic}:${m.partition}`, m]));
-    await Promise.all(
-      [...lastOfPartition].map(async ([key, last]) => {
-        this.nextOffsets.set(key, last.offset + 1n);
-        try {
-          await last.commit();
-        } catch (e) {
-          // A rebalance in progress rejects commits; the next owner handles these records again (handlers are idempotent).
-          this.log.debug({ err: e, topic: last.topic, partition: last.partition }, 'offset commit refused');
-        }
-      }),
-    );
+    for (const [key, last] of lastOfPartition) this.nextOffsets.set(key, last.offset + 1n);
+    // One commit request for the whole batch, not one per partition: each request costs the
+    // worker and the broker a round trip, and a batch often spans every partition.
+    const offsets = [...lastOfPartition.values()].map((m) => ({ topic: m.topic, partition: m.partition, offset: m.offset + 1n, leaderEpoch: -1 }));
+    try {
+      await this.consumer?.commit({ offsets });
+    } catch (e) {
+      // A rebalance in progress rejects commits; the next owner handles these records again (handlers are idempotent).
+      this.log.debug({ err: e, partitions: offsets.length }, 'offset commit refused');
+    }
   }
 
   private toRecord(m: KafkaMessage): RawRecord[] {

@@ -8,7 +8,7 @@
  * Every recipient listens on the other API instance than the one its messages are posted to.
  *
  *   eval "$(scripts/services.sh up kafka redis pg)"
- *   npm run bench:distributed [-- --seconds 10 --recipients 500 --rates 1000,1500,2000 --workers 2]
+ *   npm run bench:distributed [-- --seconds 10 --recipients 500 --rates 1000,1500,2000 --workers 2 --transport http|ws]
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { WebSocket } from 'ws';
 import { startDeployment, type Deployment } from '../test/support/deployment.ts';
 import { fmt, openLoop, percentile, pidsMatching, post } from './load.ts';
+import { openWsSender } from './ws-sender.ts';
 
 const { values } = parseArgs({
   options: {
@@ -25,8 +26,13 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     rates: { type: 'string', default: '250,500,750,1000,1500,2000,2500,3000,4000' },
     workers: { type: 'string', default: '2' },
+    transport: { type: 'string', default: 'http' },
   },
 });
+const TRANSPORT = values.transport as 'http' | 'ws';
+if (TRANSPORT !== 'http' && TRANSPORT !== 'ws') throw new Error(`--transport must be http or ws, not ${values.transport}`);
+/** Sender sockets per API with `--transport ws` (plus the sender's one listening socket). */
+const WS_SENDERS_PER_API = 4;
 const RECIPIENTS = Number(values.recipients);
 const SECONDS = Number(values.seconds);
 const RATES = String(values.rates).split(',').map(Number);
@@ -121,14 +127,20 @@ async function main(): Promise<void> {
   const postgresUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model}, ${Math.round(os.totalmem() / 1024 ** 3)} GiB, node ${process.version}`);
   console.log(
-    `topology: 2 × chat4all api + ${values.workers} × chat4all worker; Kafka ${kafkaBrokers.join(',')}, Redis ${redisUrl}, PostgreSQL ${new URL(postgresUrl).host}`,
+    `topology: 2 × chat4all api + ${values.workers} × chat4all worker; senders over ${TRANSPORT}; Kafka ${kafkaBrokers.join(',')}, Redis ${redisUrl}, PostgreSQL ${new URL(postgresUrl).host}`,
   );
   const d = await startDeployment({
     workers: Number(values.workers),
     postgresUrl,
     kafkaBrokers,
     redisUrl,
-    env: { DATABASE_POOL_SIZE: '10', LOG_LEVEL: 'warn', CONNECTOR_MOCK_LATENCY_MS: '50', DELIVERY_LEASE_MS: '30000' },
+    env: {
+      DATABASE_POOL_SIZE: '10',
+      LOG_LEVEL: 'warn',
+      CONNECTOR_MOCK_LATENCY_MS: '50',
+      DELIVERY_LEASE_MS: '30000',
+      ...(TRANSPORT === 'ws' ? { WS_MAX_PER_USER: String(2 * WS_SENDERS_PER_API + 2), WS_FRAMES_PER_SECOND: '100000' } : {}),
+    },
   });
   try {
     const sentAt = new Map<string, number>();
@@ -143,11 +155,32 @@ async function main(): Promise<void> {
     console.log(`${recipients.length} recipients connected, each on the other instance than its sender's`);
 
     let firstError: string | undefined;
+    // With `--transport ws`, a few sockets per API send (`send` frames); they leave the
+    // conversations they send to, so that they are not also pushed every message.
+    const wsSenders =
+      TRANSPORT === 'ws'
+        ? await Promise.all(
+            d.apis.map((api, a) =>
+              openWsSender(
+                api.url,
+                sender.token,
+                WS_SENDERS_PER_API,
+                recipients.filter((r) => r.api === a).map((r) => r.conversationId),
+              ),
+            ),
+          )
+        : undefined;
     const send = (i: number, isTracked: boolean) => {
       const r = recipients[i % recipients.length];
       const id = randomUUID();
       if (isTracked) sentAt.set(id, performance.now());
       const body = { message_id: id, conversation_id: r.conversationId, payload: { type: 'text', content: `bench ${i}` } };
+      if (wsSenders) {
+        return wsSenders[r.api].send(Buffer.from(JSON.stringify(body))).then((answer) => {
+          if (!answer.ok && !firstError) firstError = answer.error;
+          return answer.ok;
+        });
+      }
       return post(`${d.apis[r.api].url}/v1/messages`, body, sender.token).then((res) => {
         if (res.status !== 202 && !firstError) firstError = `${res.status} ${res.body}`;
         return res.status === 202;
@@ -173,10 +206,10 @@ async function main(): Promise<void> {
         `at ${rate} msg/s for ${SECONDS}s: accepted ${step.accepted}/${step.sent} (${fmt(step.acceptedPerSecond)}/s), accept p50 ${fmt(step.p50)} ms p99 ${fmt(step.p99)} ms`,
       );
       console.log(
-        `  end-to-end POST → recipient socket on the other instance: n=${e2e.length} p50 ${fmt(percentile(e2e, 50))} ms p99 ${fmt(percentile(e2e, 99))} ms`,
+        `  end-to-end send → recipient socket on the other instance: n=${e2e.length} p50 ${fmt(percentile(e2e, 50))} ms p99 ${fmt(percentile(e2e, 99))} ms`,
       );
       console.log(
-        `  pipeline POST → sender's 'sent' (relay → Kafka → router → Redis): n=${pipeline.length} p50 ${fmt(percentile(pipeline, 50))} ms p99 ${fmt(percentile(pipeline, 99))} ms`,
+        `  pipeline send → sender's 'sent' (relay → Kafka → router → Redis): n=${pipeline.length} p50 ${fmt(percentile(pipeline, 50))} ms p99 ${fmt(percentile(pipeline, 99))} ms`,
       );
       console.log(
         `  CPU per accepted message (ms): ${Object.entries(cpu)
@@ -207,6 +240,7 @@ async function main(): Promise<void> {
     );
     console.log(`RSS MiB: api ${d.apis.map((p) => fmt(rssMb(p.child.pid))).join(' / ')}, worker ${d.workers.map((p) => fmt(rssMb(p.child.pid))).join(' / ')}`);
     for (const r of recipients) r.socket.close();
+    for (const w of wsSenders ?? []) w.close();
   } finally {
     await d.close();
   }

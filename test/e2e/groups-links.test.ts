@@ -208,11 +208,17 @@ describe.skipIf(!hasChromium())('groups, long previews, links and images in chro
     await b.page.goto(`${url}#/c/${id}`);
     const open = b.page.getByRole('button', { name: `View ${path.basename(file)}` });
     await open.waitFor(WAIT);
-    await b.page.waitForFunction(
-      `(() => { const img = document.querySelector('.preview-open img'); return Boolean(img && img.complete && img.naturalWidth === 320); })()`,
-      undefined,
-      WAIT,
-    );
+    // Polled with page.evaluate: waitForFunction re-evaluates a string predicate with eval() while
+    // it polls, which the page's CSP (script-src 'self') refuses.
+    await expect
+      .poll(
+        () =>
+          b.page.evaluate(
+            `(() => { const img = document.querySelector('.preview-open img'); return Boolean(img && img.complete && img.naturalWidth === 320); })()`,
+          ),
+        WAIT,
+      )
+      .toBe(true);
     await open.focus();
     await b.page.keyboard.press('Enter');
     const viewer = b.page.locator('dialog.viewer[open] img');

@@ -2,8 +2,9 @@
  * Distributed benchmark: `chat4all api` ×2 and `chat4all worker` ×2 (`--workers N`) as separate processes on
  * PostgreSQL, Kafka and Redis (the same machine as the load generator). Prints the core
  * benchmark's figures for this topology — sustained accepted msg/s (the knee), accept latency
- * p50/p99 and end-to-end latency POST → recipient WebSocket at 1,000 msg/s (and at 500) — plus
- * the pipeline latency POST → the sender's `sent` status (outbox relay → Kafka → router → Redis)
+ * p50/p99 and end-to-end latency send (a POST, or a `send` frame with `--transport ws`) → recipient
+ * WebSocket at 1,000 msg/s (and at 500) — plus the pipeline latency send → the sender's `sent`
+ * status (outbox relay → Kafka → router → Redis)
  * and the CPU each part of the system spends per message.
  * Every recipient listens on the other API instance than the one its messages are posted to.
  *
